@@ -1,0 +1,239 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// Store is the driver contract. Implementations must be safe for concurrent
+// use, by several goroutines and by several processes sharing one database.
+//
+// Every method takes its notion of "now" from its parameters and never reads
+// the clock, so callers (and tests) control time.
+//
+// Errors: methods return errors for which errors.Is matches the tracking
+// sentinels named in each method's comment; any other failure (a closed
+// database, a lost connection) is returned wrapped, with the backend's name
+// as prefix.
+type Store interface {
+	// UpsertInstall records that in.WorkspaceID has in.PluginName installed.
+	// in must already be validated (tracking.Tracker does that); in.UpdatedAt
+	// is "now". It creates the row (InstalledAt = UpdatedAt when zero) or
+	// replaces source, ref, SHA and version of the existing one, and when the
+	// install is Tracked it makes sure an upstream row exists for its key.
+	//
+	// In the same transaction, when the SHA, source or ref changed, every
+	// open entry of that (workspace, plugin) becomes superseded: with reason
+	// tracking.ReasonUpToDate when its ToSHA equals the new SHA, else
+	// tracking.ReasonReinstalled. It returns the stored install.
+	UpsertInstall(ctx context.Context, in tracking.Install) (tracking.Install, error)
+
+	// DeleteInstall removes an install and, in the same transaction,
+	// supersedes its open entries with reason tracking.ReasonUninstalled
+	// (DecidedAt = at). It must return tracking.ErrNotFound when there is no
+	// such install.
+	DeleteInstall(ctx context.Context, workspaceID, pluginName string, at time.Time) error
+
+	// GetInstall returns one install or tracking.ErrNotFound.
+	GetInstall(ctx context.Context, workspaceID, pluginName string) (tracking.Install, error)
+
+	// ListInstalls returns installs ordered by (workspace, plugin), strictly
+	// after the cursor in p, at most p.Limit of them.
+	ListInstalls(ctx context.Context, p ListInstallsParams) ([]tracking.Install, error)
+
+	// ListUpstreams returns the upstreams that at least one Tracked install
+	// follows, ordered by ID, with ID > p.AfterID, at most p.Limit of them.
+	// Callers page through all upstreams without loading installs.
+	ListUpstreams(ctx context.Context, p ListUpstreamsParams) ([]tracking.Upstream, error)
+
+	// GetUpstream returns the upstream row for a key or tracking.ErrNotFound.
+	GetUpstream(ctx context.Context, key tracking.UpstreamKey) (tracking.Upstream, error)
+
+	// Reconcile records that upstream p.Key currently resolves to p.SHA and
+	// applies the queue rules to every install that follows p.Key, in one
+	// transaction and a constant number of set-based statements:
+	//
+	//  1. installs at p.SHA: their open entries become superseded
+	//     (tracking.ReasonUpToDate);
+	//  2. installs at S ≠ p.SHA:
+	//     - an open entry with ToSHA == p.SHA gets LastSeenAt = p.Now;
+	//     - an open entry with another ToSHA becomes superseded
+	//       (tracking.ReasonNewerUpstream) and a new pending entry S→p.SHA
+	//       is queued;
+	//     - a dismissed entry S→p.SHA for the same (workspace, plugin)
+	//       means nothing is queued;
+	//     - otherwise a pending entry S→p.SHA is queued with Kind
+	//       p.Key.Ref.DriftKind(),
+	//       FromVersion = the install's version, ToVersion = p.Version,
+	//       DetectedAt = LastSeenAt = p.Now.
+	//
+	// An applying entry whose claim is still live (ClaimedUntil > p.Now) is
+	// left alone by these rules: it is not taken away from the caller that
+	// is installing it, and nothing new is queued beside it.
+	//
+	// The upstream row gets LastSHA, LastVersion, Validator, LastCheckedAt =
+	// p.Now, and its error and failure count are cleared. Concurrent
+	// Reconcile calls for the same key must never produce two open entries
+	// for one (workspace, plugin).
+	Reconcile(ctx context.Context, p ReconcileParams) (ReconcileResult, error)
+
+	// RecordUpstreamFailure notes a failed resolution of key: LastError =
+	// message, ConsecutiveFailures+1, LastCheckedAt = at. The queue is not
+	// touched. It creates the upstream row when missing.
+	RecordUpstreamFailure(ctx context.Context, key tracking.UpstreamKey, message string, at time.Time) error
+
+	// GetUpdate returns one queue entry or tracking.ErrNotFound.
+	GetUpdate(ctx context.Context, id int64) (tracking.Update, error)
+
+	// ListUpdates returns queue entries matching p, ordered by ID (ascending,
+	// or descending when p.Newest), strictly after p.AfterID in that order
+	// (0: from the start), at most p.Limit of them. Because IDs only grow,
+	// paging with AfterID never repeats or skips an entry when entries are
+	// added between pages.
+	ListUpdates(ctx context.Context, p ListUpdatesParams) ([]tracking.Update, error)
+
+	// ClaimUpdate takes the apply claim on entry p.ID:
+	//   - pending, or applying with ClaimedUntil <= p.Now (an expired claim:
+	//     its holder crashed): the entry becomes applying with ClaimedUntil =
+	//     p.Until, and is returned;
+	//   - applying with a live claim: it returns the entry and
+	//     tracking.ErrBusy;
+	//   - applied: it returns the entry unchanged and no error;
+	//   - dismissed or superseded: it returns the entry and
+	//     tracking.ErrConflict;
+	//   - missing: tracking.ErrNotFound.
+	// The check and the change are one atomic step: of many concurrent
+	// callers, exactly one gets the claim.
+	ClaimUpdate(ctx context.Context, p ClaimUpdateParams) (tracking.Update, error)
+
+	// CompleteApply finishes a claimed entry, in one transaction: the
+	// install row of the entry's (workspace, plugin) gets InstalledSHA =
+	// ToSHA, InstalledVersion = ToVersion, InstalledAt = UpdatedAt = p.At;
+	// the entry becomes applied with DecidedAt = p.At, DecidedBy = p.Actor,
+	// RestartError = "" and no claim. It must return tracking.ErrConflict,
+	// changing nothing, when the entry is not applying (the claim expired and
+	// another caller finished it, or it was superseded), and
+	// tracking.ErrNotFound when the entry does not exist.
+	CompleteApply(ctx context.Context, p CompleteApplyParams) (tracking.Update, error)
+
+	// ReleaseClaim puts an applying entry back to pending after a failed
+	// install: Attempts+1, LastError = p.Message, no claim. It must return
+	// tracking.ErrConflict when the entry is not applying.
+	ReleaseClaim(ctx context.Context, p ReleaseClaimParams) (tracking.Update, error)
+
+	// SetRestartError records the outcome of the restart after an applied
+	// entry: message "" clears it. It must return tracking.ErrConflict when
+	// the entry is not applied.
+	SetRestartError(ctx context.Context, id int64, message string) (tracking.Update, error)
+
+	// DismissUpdate moves a pending entry to dismissed (DecidedAt = p.At,
+	// DecidedBy = p.Actor, Reason = p.Reason, stored byte for byte). A
+	// dismissed entry is returned unchanged with no error; any other status
+	// returns the entry and tracking.ErrConflict; a missing one
+	// tracking.ErrNotFound.
+	DismissUpdate(ctx context.Context, p DismissUpdateParams) (tracking.Update, error)
+
+	// AcquireLease takes or renews the named lease for holder until p.Now +
+	// p.TTL. It returns true when holder now holds it (it was free, expired,
+	// or already held by holder), false when another holder's lease is live.
+	AcquireLease(ctx context.Context, p LeaseParams) (bool, error)
+
+	// ReleaseLease gives up the lease when holder holds it; otherwise it does
+	// nothing.
+	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+// ListInstallsParams selects installs.
+type ListInstallsParams struct {
+	// WorkspaceID, when set, keeps only that workspace's installs.
+	WorkspaceID string
+	// AfterWorkspaceID and AfterPluginName form the keyset cursor: results
+	// start strictly after that (workspace, plugin). Empty: from the start.
+	AfterWorkspaceID string
+	AfterPluginName  string
+	// Limit caps the result. Must be between 1 and MaxLimit.
+	Limit int
+}
+
+// ListUpstreamsParams pages through upstreams.
+type ListUpstreamsParams struct {
+	AfterID int64
+	// Limit caps the result. Must be between 1 and MaxLimit.
+	Limit int
+}
+
+// ListUpdatesParams selects queue entries.
+type ListUpdatesParams struct {
+	// Statuses keeps only entries in one of these statuses (empty: all).
+	Statuses []tracking.UpdateStatus
+	// WorkspaceID and PluginName, when set, filter on equality.
+	WorkspaceID string
+	PluginName  string
+	// AfterID is the keyset cursor (0: from the start).
+	AfterID int64
+	// Newest orders by descending ID (newest first).
+	Newest bool
+	// Limit caps the result. Must be between 1 and MaxLimit.
+	Limit int
+}
+
+// MaxLimit is the largest page any List method returns.
+const MaxLimit = 1000
+
+// ReconcileParams carries one resolution of one upstream.
+type ReconcileParams struct {
+	Key       tracking.UpstreamKey
+	SHA       string
+	Version   string
+	Validator string
+	Now       time.Time
+}
+
+// ReconcileResult counts what one Reconcile did.
+type ReconcileResult struct {
+	// Installs is how many installs follow the upstream.
+	Installs int
+	// Queued is how many new pending entries were created.
+	Queued int
+	// Superseded is how many open entries were superseded.
+	Superseded int
+}
+
+// ClaimUpdateParams asks for the apply claim on one entry.
+type ClaimUpdateParams struct {
+	ID    int64
+	Now   time.Time
+	Until time.Time
+}
+
+// CompleteApplyParams finishes a claimed entry.
+type CompleteApplyParams struct {
+	ID    int64
+	Actor string
+	At    time.Time
+}
+
+// ReleaseClaimParams hands back a claim after a failed install.
+type ReleaseClaimParams struct {
+	ID      int64
+	Message string
+	At      time.Time
+}
+
+// DismissUpdateParams dismisses one entry.
+type DismissUpdateParams struct {
+	ID     int64
+	Actor  string
+	Reason string
+	At     time.Time
+}
+
+// LeaseParams takes or renews a lease.
+type LeaseParams struct {
+	Name   string
+	Holder string
+	Now    time.Time
+	TTL    time.Duration
+}

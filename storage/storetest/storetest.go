@@ -1,0 +1,25 @@
+// Package storetest is the conformance suite for storage.Store. It is the
+// single statement of the queue rules (DESIGN §5) at the store level: every
+// backend, the in-memory fake included, runs it.
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) storage.Store { return newIsolatedStore(t) })
+//	}
+package storetest
+
+import (
+	"testing"
+
+	"github.com/plugindrift/plugindrift/storage"
+)
+
+// Harness returns a new, empty, migrated store for one test. The harness
+// owns isolation (a fresh database or schema per call) and cleanup
+// (t.Cleanup).
+type Harness func(t *testing.T) storage.Store
+
+// Run runs the whole suite against stores made by h.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	runAll(t, h)
+}

@@ -1,0 +1,156 @@
+package tracking
+
+import (
+	"fmt"
+	"time"
+)
+
+// Install is one plugin installed in one workspace: the row the host reports
+// through [Tracker.RecordInstall]. (WorkspaceID, PluginName) is its identity.
+type Install struct {
+	WorkspaceID string
+	PluginName  string
+	// Source is where the plugin comes from.
+	Source Source
+	// Ref is what the install follows upstream.
+	Ref Ref
+	// InstalledSHA is the full commit id installed (lowercase hex). It may be
+	// empty only for local sources.
+	InstalledSHA string
+	// InstalledVersion is the tag name installed, when known.
+	InstalledVersion string
+	InstalledAt      time.Time
+	UpdatedAt        time.Time
+}
+
+// Tracked reports whether the sweeper looks at this install: it follows a
+// moving ref (not none, not a pinned sha) of a source that has an upstream.
+// This is the one place that rule lives; stores record it beside the row.
+func (in Install) Tracked() bool {
+	return in.Ref.Tracked() && in.Source.HasUpstream()
+}
+
+// UpstreamKey identifies one upstream: a source followed at one ref. Many
+// installs share one upstream, and the sweeper resolves each upstream once.
+type UpstreamKey struct {
+	Source Source
+	Ref    Ref
+}
+
+func (k UpstreamKey) String() string { return k.Source.String() + " @ " + k.Ref.String() }
+
+// Upstream is what plugindrift last learned about an [UpstreamKey].
+type Upstream struct {
+	// ID orders upstreams for keyset pagination; it is assigned by the store.
+	ID  int64
+	Key UpstreamKey
+	// LastSHA and LastVersion are the last successful resolution.
+	LastSHA     string
+	LastVersion string
+	// Validator is an opaque value a resolver hands back for a conditional
+	// request next time (an ETag, say).
+	Validator     string
+	LastCheckedAt time.Time
+	// LastError is the last resolution error (empty after a success), and
+	// ConsecutiveFailures counts failures since the last success.
+	LastError           string
+	ConsecutiveFailures int
+}
+
+// UpdateStatus is the state of a queue entry.
+//
+//	pending ──► applying ──► applied
+//	   │  ▲         │
+//	   │  └─────────┘ (install failed)
+//	   ├──► dismissed
+//	   └──► superseded ◄── applying
+type UpdateStatus string
+
+const (
+	StatusPending    UpdateStatus = "pending"
+	StatusApplying   UpdateStatus = "applying"
+	StatusApplied    UpdateStatus = "applied"
+	StatusDismissed  UpdateStatus = "dismissed"
+	StatusSuperseded UpdateStatus = "superseded"
+)
+
+// Open reports whether the status is pending or applying. At most one open
+// entry exists per (workspace, plugin).
+func (s UpdateStatus) Open() bool { return s == StatusPending || s == StatusApplying }
+
+// Terminal reports whether no further transition leaves the status.
+func (s UpdateStatus) Terminal() bool {
+	return s == StatusApplied || s == StatusDismissed || s == StatusSuperseded
+}
+
+// Valid reports whether s is one of the five statuses.
+func (s UpdateStatus) Valid() bool { return s.Open() || s.Terminal() }
+
+// ParseUpdateStatus parses one of the five status names.
+func ParseUpdateStatus(s string) (UpdateStatus, error) {
+	st := UpdateStatus(s)
+	if !st.Valid() {
+		return "", fmt.Errorf("tracking: unknown update status %q (want pending, applying, applied, dismissed or superseded): %w", truncate(s), ErrInvalidArgument)
+	}
+	return st, nil
+}
+
+// UpdateKind says what kind of upstream movement an entry reports.
+type UpdateKind string
+
+const (
+	// KindNewVersion: a newer release was selected (tag:latest, semver:).
+	KindNewVersion UpdateKind = "new-version"
+	// KindNewCommit: a followed branch moved.
+	KindNewCommit UpdateKind = "new-commit"
+	// KindTagMoved: an exact tag now points at another commit. This is an
+	// integrity alarm and is never applied automatically.
+	KindTagMoved UpdateKind = "tag-moved"
+)
+
+// Reasons recorded on entries that leave the queue without being applied.
+const (
+	ReasonUpToDate      = "up-to-date"     // the install already has the upstream commit
+	ReasonNewerUpstream = "newer-upstream" // upstream moved again before a decision
+	ReasonUninstalled   = "uninstalled"    // the install was removed
+	ReasonReinstalled   = "reinstalled"    // the host reinstalled another commit, source or ref
+)
+
+// Update is one entry of the update queue: "install X in workspace W should
+// go from FromSHA to ToSHA".
+type Update struct {
+	ID          int64
+	WorkspaceID string
+	PluginName  string
+	Source      Source
+	Ref         Ref
+	FromSHA     string
+	ToSHA       string
+	FromVersion string
+	ToVersion   string
+	Kind        UpdateKind
+	Status      UpdateStatus
+	DetectedAt  time.Time
+	LastSeenAt  time.Time
+	// DecidedAt, DecidedBy and Reason are set when the entry leaves the
+	// queue (applied, dismissed, superseded). DecidedBy is the actor.
+	DecidedAt time.Time
+	DecidedBy string
+	Reason    string
+	// Attempts counts failed installs; LastError is the last one.
+	Attempts  int
+	LastError string
+	// RestartError is set when the install succeeded but the restart did not.
+	RestartError string
+	// ClaimedUntil is when the current apply claim expires.
+	ClaimedUntil time.Time
+}
+
+// truncate shortens hostile input before it is quoted in an error message.
+func truncate(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
