@@ -13,6 +13,8 @@ import (
 // Every method takes its notion of "now" from its parameters and never reads
 // the clock, so callers (and tests) control time.
 //
+// Times are stored in UTC with microsecond precision and returned so.
+//
 // Errors: methods return errors for which errors.Is matches the tracking
 // sentinels named in each method's comment; any other failure (a closed
 // database, a lost connection) is returned wrapped, with the backend's name
@@ -20,9 +22,10 @@ import (
 type Store interface {
 	// UpsertInstall records that in.WorkspaceID has in.PluginName installed.
 	// in must already be validated (tracking.Tracker does that); in.UpdatedAt
-	// is "now". It creates the row (InstalledAt = UpdatedAt when zero) or
-	// replaces source, ref, SHA and version of the existing one, and when the
-	// install is Tracked it makes sure an upstream row exists for its key.
+	// is "now". It creates the row or replaces source, ref, SHA and version
+	// of the existing one; InstalledAt becomes in.UpdatedAt when the row is
+	// created or its SHA changes, and is kept otherwise. When the install is
+	// Tracked it makes sure an upstream row exists for its key.
 	//
 	// In the same transaction, when the SHA, source or ref changed, every
 	// open entry of that (workspace, plugin) becomes superseded: with reason

@@ -1,5 +1,864 @@
 package storetest
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
 
-func runAll(t *testing.T, h Harness) {}
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+type testCase struct {
+	name string
+	run  func(t *testing.T, e *env)
+}
+
+var cases = []testCase{
+	{"InstallRoundTrip", testInstallRoundTrip},
+	{"InstalledAtKeptWhenSHAUnchanged", testInstalledAt},
+	{"InstallNotFound", testInstallNotFound},
+	{"ListInstallsPagesAndFilters", testListInstalls},
+	{"ListUpstreamsDistinctTrackedOnly", testListUpstreams},
+	{"ListUpstreamsPages", testListUpstreamsPages},
+	{"ReconcileQueuesDrift", testReconcileQueues},
+	{"ReconcileKindFollowsRef", testReconcileKinds},
+	{"ReconcileSameUpstreamTouchesOnly", testReconcileTouch},
+	{"ReconcileUpToDateSupersedes", testReconcileUpToDate},
+	{"ReconcileNewerUpstreamSupersedes", testReconcileNewer},
+	{"ReconcileDismissedStaysDismissed", testReconcileDismissed},
+	{"ReconcileTouchesOnlyItsUpstream", testReconcileScoped},
+	{"ReconcileLeavesLiveClaimAlone", testReconcileLiveClaim},
+	{"ReconcileRecordsUpstream", testReconcileUpstreamRow},
+	{"ReconcileRejectsBadParams", testReconcileBadParams},
+	{"UpstreamFailureCounts", testUpstreamFailure},
+	{"UninstallSupersedes", testUninstall},
+	{"ReinstallSupersedes", testReinstall},
+	{"ClaimLifecycle", testClaim},
+	{"ClaimExpiredIsRetaken", testClaimExpired},
+	{"ClaimRace", testClaimRace},
+	{"CompleteApply", testCompleteApply},
+	{"ReleaseClaim", testReleaseClaim},
+	{"RestartError", testRestartError},
+	{"Dismiss", testDismiss},
+	{"UpdateNotFound", testUpdateNotFound},
+	{"Leases", testLeases},
+	{"ListUpdatesPagination", testListUpdatesPagination},
+	{"ListUpdatesFilters", testListUpdatesFilters},
+	{"ListRejectsBadParams", testListBadParams},
+	{"UniqueOpenEntryUnderRace", testReconcileRace},
+	{"TextStoredLiterally", testLiteral},
+	{"CancelledContext", testCancelled},
+}
+
+func testInstallRoundTrip(t *testing.T, e *env) {
+	key := e.key(srcA+"#tag:v1.0.0", "tag:latest")
+	got := e.install("ws-1", "alpha", key, sha(1), "v1.0.0", t0)
+	want := tracking.Install{
+		WorkspaceID: "ws-1", PluginName: "alpha", Source: key.Source, Ref: key.Ref,
+		InstalledSHA: sha(1), InstalledVersion: "v1.0.0", InstalledAt: t0, UpdatedAt: t0,
+	}
+	assert.Equal(t, want, got)
+	read, err := e.store.GetInstall(e.ctx, "ws-1", "alpha")
+	require.NoError(t, err)
+	assert.Equal(t, want, read)
+
+	// Replacing source and ref keeps one row.
+	key2 := e.key(srcB, "branch:main")
+	e.install("ws-1", "alpha", key2, sha(1), "", t0.Add(time.Second))
+	read, err = e.store.GetInstall(e.ctx, "ws-1", "alpha")
+	require.NoError(t, err)
+	assert.Equal(t, key2.Source, read.Source)
+	assert.Equal(t, key2.Ref, read.Ref)
+	assert.Empty(t, read.InstalledVersion)
+	all, err := e.store.ListInstalls(e.ctx, storage.ListInstallsParams{Limit: 10})
+	require.NoError(t, err)
+	assert.Len(t, all, 1)
+
+	// Local installs without a commit are valid.
+	local := tracking.UpstreamKey{Source: e.source("local://beta"), Ref: e.ref("none")}
+	in := e.install("ws-1", "beta", local, "", "", t0)
+	assert.False(t, in.Tracked())
+	read, err = e.store.GetInstall(e.ctx, "ws-1", "beta")
+	require.NoError(t, err)
+	assert.Equal(t, in, read)
+}
+
+func testInstalledAt(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws", "p", key, sha(1), "", t0)
+	in := e.install("ws", "p", key, sha(1), "", t0.Add(time.Hour))
+	assert.Equal(t, t0, in.InstalledAt, "same commit: installed_at kept")
+	assert.Equal(t, t0.Add(time.Hour), in.UpdatedAt)
+	in = e.install("ws", "p", key, sha(2), "", t0.Add(2*time.Hour))
+	assert.Equal(t, t0.Add(2*time.Hour), in.InstalledAt, "new commit: installed_at moves")
+}
+
+func testInstallNotFound(t *testing.T, e *env) {
+	_, err := e.store.GetInstall(e.ctx, "ws", "nope")
+	assert.ErrorIs(t, err, tracking.ErrNotFound)
+	err = e.store.DeleteInstall(e.ctx, "ws", "nope", t0)
+	assert.ErrorIs(t, err, tracking.ErrNotFound)
+	_, err = e.store.GetUpstream(e.ctx, e.key(srcA, "branch:main"))
+	assert.ErrorIs(t, err, tracking.ErrNotFound)
+}
+
+func testListInstalls(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	for _, ws := range []string{"w2", "w1", "w3"} {
+		for _, p := range []string{"b", "a"} {
+			e.install(ws, p, key, sha(1), "", t0)
+		}
+	}
+	var got []string
+	p := storage.ListInstallsParams{Limit: 4}
+	for {
+		page, err := e.store.ListInstalls(e.ctx, p)
+		require.NoError(t, err)
+		for _, in := range page {
+			got = append(got, in.WorkspaceID+"/"+in.PluginName)
+		}
+		if len(page) < p.Limit {
+			break
+		}
+		last := page[len(page)-1]
+		p.AfterWorkspaceID, p.AfterPluginName = last.WorkspaceID, last.PluginName
+	}
+	assert.Equal(t, []string{"w1/a", "w1/b", "w2/a", "w2/b", "w3/a", "w3/b"}, got)
+
+	page, err := e.store.ListInstalls(e.ctx, storage.ListInstallsParams{WorkspaceID: "w2", Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, page, 2)
+	assert.Equal(t, "w2", page[0].WorkspaceID)
+	assert.Equal(t, "a", page[0].PluginName)
+}
+
+func testListUpstreams(t *testing.T, e *env) {
+	a := e.key(srcA, "branch:main")
+	b := e.key(srcB, "tag:latest")
+	e.install("w1", "p", a, sha(1), "", t0)
+	e.install("w2", "p", a, sha(2), "", t0)
+	e.install("w3", "p", b, sha(1), "", t0)
+	// Not tracked: never listed.
+	e.install("w4", "p", e.key(srcA, "none"), sha(1), "", t0)
+	e.install("w5", "p", e.key(srcA, "sha:"+sha(1)), sha(1), "", t0)
+	e.install("w6", "p", tracking.UpstreamKey{Source: e.source("local://p"), Ref: e.ref("")}, "", "", t0)
+
+	ups, err := e.store.ListUpstreams(e.ctx, storage.ListUpstreamsParams{Limit: 100})
+	require.NoError(t, err)
+	require.Len(t, ups, 2)
+	assert.ElementsMatch(t, []tracking.UpstreamKey{a, b}, []tracking.UpstreamKey{ups[0].Key, ups[1].Key})
+	assert.Less(t, ups[0].ID, ups[1].ID)
+
+	// When the last install of an upstream goes, the upstream is no longer listed.
+	require.NoError(t, e.store.DeleteInstall(e.ctx, "w3", "p", t0))
+	ups, err = e.store.ListUpstreams(e.ctx, storage.ListUpstreamsParams{Limit: 100})
+	require.NoError(t, err)
+	require.Len(t, ups, 1)
+	assert.Equal(t, a, ups[0].Key)
+	// Also when it is re-pointed elsewhere.
+	e.install("w1", "p", b, sha(1), "", t0)
+	e.install("w2", "p", e.key(srcA, "none"), sha(1), "", t0)
+	ups, err = e.store.ListUpstreams(e.ctx, storage.ListUpstreamsParams{Limit: 100})
+	require.NoError(t, err)
+	require.Len(t, ups, 1)
+	assert.Equal(t, b, ups[0].Key)
+}
+
+func testListUpstreamsPages(t *testing.T, e *env) {
+	want := map[tracking.UpstreamKey]bool{}
+	for i, ref := range []string{"branch:a", "branch:b", "branch:c", "branch:d", "branch:e", "tag:latest", "head"} {
+		k := e.key(srcA, ref)
+		want[k] = true
+		e.install("w", "p"+string(rune('a'+i)), k, sha(1), "", t0)
+	}
+	got := map[tracking.UpstreamKey]bool{}
+	var after int64
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 10)
+		ups, err := e.store.ListUpstreams(e.ctx, storage.ListUpstreamsParams{AfterID: after, Limit: 3})
+		require.NoError(t, err)
+		for _, u := range ups {
+			assert.False(t, got[u.Key], "upstream listed twice: %s", u.Key)
+			assert.Greater(t, u.ID, after)
+			got[u.Key] = true
+			after = u.ID
+		}
+		if len(ups) < 3 {
+			break
+		}
+	}
+	assert.Equal(t, want, got)
+}
+
+func testReconcileQueues(t *testing.T, e *env) {
+	key := e.key(srcA, "tag:latest")
+	e.install("ws", "p", key, sha(1), "v1.0.0", t0)
+	res := e.reconcile(key, sha(2), "v1.1.0", t0.Add(time.Minute))
+	assert.Equal(t, storage.ReconcileResult{Installs: 1, Queued: 1}, res)
+
+	u := e.only("ws", "p")
+	assert.Positive(t, u.ID)
+	assert.Equal(t, tracking.Update{
+		ID: u.ID, WorkspaceID: "ws", PluginName: "p", Source: key.Source, Ref: key.Ref,
+		FromSHA: sha(1), ToSHA: sha(2), FromVersion: "v1.0.0", ToVersion: "v1.1.0",
+		Kind: tracking.KindNewVersion, Status: tracking.StatusPending,
+		DetectedAt: t0.Add(time.Minute), LastSeenAt: t0.Add(time.Minute),
+	}, u)
+	assert.Equal(t, u, e.get(u.ID))
+}
+
+func testReconcileKinds(t *testing.T, e *env) {
+	for i, c := range []struct {
+		ref  string
+		kind tracking.UpdateKind
+	}{
+		{"tag:v1.0.0", tracking.KindTagMoved},
+		{"tag:latest", tracking.KindNewVersion},
+		{"semver:^1.0", tracking.KindNewVersion},
+		{"branch:main", tracking.KindNewCommit},
+		{"head", tracking.KindNewCommit},
+	} {
+		key := e.key(srcA, c.ref)
+		p := "p" + string(rune('a'+i))
+		e.install("ws", p, key, sha(1), "", t0)
+		e.reconcile(key, sha(2), "", t0)
+		assert.Equal(t, c.kind, e.only("ws", p).Kind, c.ref)
+	}
+}
+
+func testReconcileTouch(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws", "p", key, sha(1), "", t0)
+	e.reconcile(key, sha(2), "", t0)
+	res := e.reconcile(key, sha(2), "", t0.Add(time.Hour))
+	assert.Equal(t, storage.ReconcileResult{Installs: 1}, res)
+	u := e.only("ws", "p")
+	assert.Equal(t, tracking.StatusPending, u.Status)
+	assert.Equal(t, t0, u.DetectedAt)
+	assert.Equal(t, t0.Add(time.Hour), u.LastSeenAt)
+}
+
+func testReconcileUpToDate(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	// An install already at upstream queues nothing.
+	e.install("ws", "current", key, sha(2), "", t0)
+	e.install("ws", "behind", key, sha(1), "", t0)
+	res := e.reconcile(key, sha(2), "", t0)
+	assert.Equal(t, storage.ReconcileResult{Installs: 2, Queued: 1}, res)
+	assert.Empty(t, e.updates(storage.ListUpdatesParams{WorkspaceID: "ws", PluginName: "current"}))
+
+	// Upstream goes back to the commit "behind" has: its entry is superseded.
+	res = e.reconcile(key, sha(1), "", t0.Add(time.Minute))
+	assert.Equal(t, 1, res.Superseded)
+	u := e.only("ws", "behind")
+	assert.Equal(t, tracking.StatusSuperseded, u.Status)
+	assert.Equal(t, tracking.ReasonUpToDate, u.Reason)
+	assert.Equal(t, t0.Add(time.Minute), u.DecidedAt)
+	assert.Empty(t, e.open("ws", "behind"))
+}
+
+func testReconcileNewer(t *testing.T, e *env) {
+	key := e.key(srcA, "tag:latest")
+	e.install("ws", "p", key, sha(1), "v1.0.0", t0)
+	e.reconcile(key, sha(2), "v1.1.0", t0)
+	first := e.only("ws", "p")
+	res := e.reconcile(key, sha(3), "v1.2.0", t0.Add(time.Minute))
+	assert.Equal(t, storage.ReconcileResult{Installs: 1, Queued: 1, Superseded: 1}, res)
+
+	old := e.get(first.ID)
+	assert.Equal(t, tracking.StatusSuperseded, old.Status)
+	assert.Equal(t, tracking.ReasonNewerUpstream, old.Reason)
+	open := e.open("ws", "p")
+	require.Len(t, open, 1)
+	assert.Equal(t, sha(1), open[0].FromSHA)
+	assert.Equal(t, sha(3), open[0].ToSHA)
+	assert.Equal(t, "v1.2.0", open[0].ToVersion)
+	assert.Greater(t, open[0].ID, first.ID)
+}
+
+func testReconcileDismissed(t *testing.T, e *env) {
+	key := e.key(srcA, "tag:latest")
+	e.install("ws", "p", key, sha(1), "", t0)
+	e.reconcile(key, sha(2), "v2", t0)
+	u := e.only("ws", "p")
+	_, err := e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: u.ID, Actor: "alice", Reason: "not now", At: t0})
+	require.NoError(t, err)
+
+	// The same version is not queued again.
+	res := e.reconcile(key, sha(2), "v2", t0.Add(time.Hour))
+	assert.Equal(t, 0, res.Queued)
+	assert.Empty(t, e.open("ws", "p"))
+	assert.Equal(t, tracking.StatusDismissed, e.get(u.ID).Status)
+
+	// A newer one is, and the dismissed entry stays dismissed.
+	res = e.reconcile(key, sha(3), "v3", t0.Add(2*time.Hour))
+	assert.Equal(t, 1, res.Queued)
+	open := e.open("ws", "p")
+	require.Len(t, open, 1)
+	assert.Equal(t, sha(3), open[0].ToSHA)
+	assert.Equal(t, tracking.StatusDismissed, e.get(u.ID).Status)
+
+	// A dismissal is per (install, from, to): another install still gets it.
+	e.install("ws2", "p", key, sha(1), "", t0)
+	e.reconcile(key, sha(2), "v2", t0.Add(3*time.Hour))
+	open = e.open("ws2", "p")
+	require.Len(t, open, 1)
+	assert.Equal(t, sha(2), open[0].ToSHA)
+}
+
+func testReconcileScoped(t *testing.T, e *env) {
+	a := e.key(srcA, "branch:main")
+	b := e.key(srcA, "branch:dev")
+	e.install("ws", "on-a", a, sha(1), "", t0)
+	e.install("ws", "on-b", b, sha(1), "", t0)
+	res := e.reconcile(a, sha(2), "", t0)
+	assert.Equal(t, 1, res.Installs)
+	assert.Len(t, e.open("ws", "on-a"), 1)
+	assert.Empty(t, e.open("ws", "on-b"))
+}
+
+func testReconcileLiveClaim(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws", "p", key, sha(1), "", t0)
+	e.reconcile(key, sha(2), "", t0)
+	u := e.only("ws", "p")
+	_, err := e.claim(u.ID, t0, 10*time.Minute)
+	require.NoError(t, err)
+
+	// While the claim is live, a newer upstream neither supersedes the entry
+	// nor queues a second one.
+	res := e.reconcile(key, sha(3), "", t0.Add(time.Minute))
+	assert.Equal(t, 0, res.Queued+res.Superseded)
+	got := e.get(u.ID)
+	assert.Equal(t, tracking.StatusApplying, got.Status)
+	assert.Len(t, e.open("ws", "p"), 1)
+
+	// Once the claim has expired (its holder crashed), the rules apply.
+	res = e.reconcile(key, sha(3), "", t0.Add(11*time.Minute))
+	assert.Equal(t, storage.ReconcileResult{Installs: 1, Queued: 1, Superseded: 1}, res)
+	assert.Equal(t, tracking.StatusSuperseded, e.get(u.ID).Status)
+	open := e.open("ws", "p")
+	require.Len(t, open, 1)
+	assert.Equal(t, sha(3), open[0].ToSHA)
+}
+
+func testReconcileUpstreamRow(t *testing.T, e *env) {
+	key := e.key(srcB, "tag:latest")
+	e.install("ws", "p", key, sha(1), "", t0)
+	up := e.upstream(key)
+	assert.Positive(t, up.ID)
+	assert.Equal(t, key, up.Key)
+	assert.Empty(t, up.LastSHA)
+
+	require.NoError(t, e.store.RecordUpstreamFailure(e.ctx, key, "boom", t0))
+	e.reconcile(key, sha(2), "v2.0.0", t0.Add(time.Second))
+	up2 := e.upstream(key)
+	assert.Equal(t, tracking.Upstream{
+		ID: up.ID, Key: key, LastSHA: sha(2), LastVersion: "v2.0.0", Validator: "v-" + sha(2)[:8],
+		LastCheckedAt: t0.Add(time.Second),
+	}, up2)
+}
+
+func testReconcileBadParams(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws", "p", key, sha(1), "", t0)
+	for name, p := range map[string]storage.ReconcileParams{
+		"short sha":   {Key: key, SHA: "abc", Now: t0},
+		"upper sha":   {Key: key, SHA: "ABCDEF0123456789ABCDEF0123456789ABCDEF01", Now: t0},
+		"untracked":   {Key: e.key(srcA, "none"), SHA: sha(2), Now: t0},
+		"pinned":      {Key: e.key(srcA, "sha:"+sha(1)), SHA: sha(2), Now: t0},
+		"local":       {Key: tracking.UpstreamKey{Source: e.source("local://p"), Ref: key.Ref}, SHA: sha(2), Now: t0},
+		"sql in sha":  {Key: key, SHA: "'; DELETE FROM plugindrift_updates; --", Now: t0},
+		"empty sha":   {Key: key, Now: t0},
+		"zero source": {Key: tracking.UpstreamKey{Ref: key.Ref}, SHA: sha(2), Now: t0},
+	} {
+		_, err := e.store.Reconcile(e.ctx, p)
+		assert.Error(t, err, name)
+	}
+	assert.Empty(t, e.updates(storage.ListUpdatesParams{}), "a rejected reconcile changes nothing")
+	assert.Empty(t, e.upstream(key).LastSHA)
+}
+
+func testUpstreamFailure(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws", "p", key, sha(1), "", t0)
+	e.reconcile(key, sha(2), "", t0)
+	require.NoError(t, e.store.RecordUpstreamFailure(e.ctx, key, "timeout", t0.Add(time.Minute)))
+	require.NoError(t, e.store.RecordUpstreamFailure(e.ctx, key, "refused", t0.Add(2*time.Minute)))
+	up := e.upstream(key)
+	assert.Equal(t, "refused", up.LastError)
+	assert.Equal(t, 2, up.ConsecutiveFailures)
+	assert.Equal(t, t0.Add(2*time.Minute), up.LastCheckedAt)
+	assert.Equal(t, sha(2), up.LastSHA, "a failure keeps the last good resolution")
+	assert.Len(t, e.open("ws", "p"), 1, "a failure does not touch the queue")
+	e.reconcile(key, sha(2), "", t0.Add(3*time.Minute))
+	up = e.upstream(key)
+	assert.Zero(t, up.ConsecutiveFailures)
+	assert.Empty(t, up.LastError)
+}
+
+func testUninstall(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws", "p", key, sha(1), "", t0)
+	e.install("ws", "q", key, sha(1), "", t0)
+	e.reconcile(key, sha(2), "", t0)
+	u := e.only("ws", "p")
+	require.NoError(t, e.store.DeleteInstall(e.ctx, "ws", "p", t0.Add(time.Minute)))
+	got := e.get(u.ID)
+	assert.Equal(t, tracking.StatusSuperseded, got.Status)
+	assert.Equal(t, tracking.ReasonUninstalled, got.Reason)
+	assert.Equal(t, t0.Add(time.Minute), got.DecidedAt)
+	_, err := e.store.GetInstall(e.ctx, "ws", "p")
+	assert.ErrorIs(t, err, tracking.ErrNotFound)
+	assert.Len(t, e.open("ws", "q"), 1, "other installs keep their entries")
+
+	// Terminal entries survive the uninstall as history.
+	_, err = e.store.GetUpdate(e.ctx, u.ID)
+	assert.NoError(t, err)
+	// An uninstalled plugin is no longer reconciled.
+	res := e.reconcile(key, sha(3), "", t0.Add(2*time.Minute))
+	assert.Equal(t, 1, res.Installs)
+	assert.Empty(t, e.open("ws", "p"))
+}
+
+func testReinstall(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	for _, p := range []string{"same", "to-target", "elsewhere", "retracked"} {
+		e.install("ws", p, key, sha(1), "", t0)
+	}
+	e.reconcile(key, sha(2), "", t0)
+	at := t0.Add(time.Minute)
+
+	// Recording the same commit again changes nothing in the queue.
+	e.install("ws", "same", key, sha(1), "", at)
+	assert.Len(t, e.open("ws", "same"), 1)
+
+	// Reinstalled at the proposed commit: up to date.
+	e.install("ws", "to-target", key, sha(2), "", at)
+	u := e.only("ws", "to-target")
+	assert.Equal(t, tracking.StatusSuperseded, u.Status)
+	assert.Equal(t, tracking.ReasonUpToDate, u.Reason)
+	assert.Equal(t, at, u.DecidedAt)
+
+	// Reinstalled at some other commit: the entry's from no longer holds.
+	e.install("ws", "elsewhere", key, sha(9), "", at)
+	u = e.only("ws", "elsewhere")
+	assert.Equal(t, tracking.StatusSuperseded, u.Status)
+	assert.Equal(t, tracking.ReasonReinstalled, u.Reason)
+
+	// Same commit, another ref: the entry followed the old ref.
+	e.install("ws", "retracked", e.key(srcA, "branch:dev"), sha(1), "", at)
+	u = e.only("ws", "retracked")
+	assert.Equal(t, tracking.StatusSuperseded, u.Status)
+	assert.Equal(t, tracking.ReasonReinstalled, u.Reason)
+
+	// The next sweep queues afresh from the new commit.
+	e.reconcile(key, sha(3), "", t0.Add(time.Hour))
+	open := e.open("ws", "elsewhere")
+	require.Len(t, open, 1)
+	assert.Equal(t, sha(9), open[0].FromSHA)
+	assert.Empty(t, e.open("ws", "retracked"))
+}
+
+// queued makes one pending entry and returns it.
+func (e *env) queued(workspace string) tracking.Update {
+	e.t.Helper()
+	key := e.key(srcA, "branch:main")
+	e.install(workspace, "p", key, sha(1), "", t0)
+	e.reconcile(key, sha(2), "", t0)
+	return e.only(workspace, "p")
+}
+
+func testClaim(t *testing.T, e *env) {
+	u := e.queued("ws")
+	got, err := e.claim(u.ID, t0, 5*time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, tracking.StatusApplying, got.Status)
+	assert.Equal(t, t0.Add(5*time.Minute), got.ClaimedUntil)
+	assert.Equal(t, got, e.get(u.ID))
+
+	// A live claim: busy.
+	got, err = e.claim(u.ID, t0.Add(time.Minute), 5*time.Minute)
+	assert.ErrorIs(t, err, tracking.ErrBusy)
+	assert.Equal(t, t0.Add(5*time.Minute), got.ClaimedUntil)
+
+	// Applied: returned unchanged, no error.
+	done, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Actor: "bob", At: t0.Add(time.Minute)})
+	require.NoError(t, err)
+	got, err = e.claim(u.ID, t0.Add(2*time.Minute), 5*time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, done, got)
+	assert.Equal(t, tracking.StatusApplied, got.Status)
+
+	// Dismissed and superseded: conflict.
+	d := e.queued("ws-d")
+	_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: d.ID, Actor: "a", At: t0})
+	require.NoError(t, err)
+	_, err = e.claim(d.ID, t0, time.Minute)
+	assert.ErrorIs(t, err, tracking.ErrConflict)
+	s := e.queued("ws-s")
+	require.NoError(t, e.store.DeleteInstall(e.ctx, "ws-s", "p", t0))
+	_, err = e.claim(s.ID, t0, time.Minute)
+	assert.ErrorIs(t, err, tracking.ErrConflict)
+	assert.Equal(t, tracking.StatusSuperseded, e.get(s.ID).Status)
+}
+
+func testClaimExpired(t *testing.T, e *env) {
+	u := e.queued("ws")
+	_, err := e.claim(u.ID, t0, 5*time.Minute)
+	require.NoError(t, err)
+	// Exactly at expiry the claim is free again.
+	got, err := e.claim(u.ID, t0.Add(5*time.Minute), 5*time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, tracking.StatusApplying, got.Status)
+	assert.Equal(t, t0.Add(10*time.Minute), got.ClaimedUntil)
+}
+
+func testClaimRace(t *testing.T, e *env) {
+	u := e.queued("ws")
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = e.claim(u.ID, t0, time.Minute)
+		})
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+		} else {
+			assert.ErrorIs(t, err, tracking.ErrBusy)
+		}
+	}
+	assert.Equal(t, 1, won, "exactly one caller gets the claim")
+}
+
+func testCompleteApply(t *testing.T, e *env) {
+	key := e.key(srcA, "tag:latest")
+	e.install("ws", "p", key, sha(1), "v1", t0)
+	e.reconcile(key, sha(2), "v2", t0)
+	u := e.only("ws", "p")
+
+	_, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Actor: "bob", At: t0})
+	assert.ErrorIs(t, err, tracking.ErrConflict, "pending is not claimed")
+	assert.Equal(t, tracking.StatusPending, e.get(u.ID).Status)
+
+	_, err = e.claim(u.ID, t0, time.Minute)
+	require.NoError(t, err)
+	at := t0.Add(30 * time.Second)
+	got, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Actor: "bob", At: at})
+	require.NoError(t, err)
+	assert.Equal(t, tracking.StatusApplied, got.Status)
+	assert.Equal(t, "bob", got.DecidedBy)
+	assert.Equal(t, at, got.DecidedAt)
+	assert.True(t, got.ClaimedUntil.IsZero())
+	assert.Equal(t, got, e.get(u.ID))
+
+	in, err := e.store.GetInstall(e.ctx, "ws", "p")
+	require.NoError(t, err)
+	assert.Equal(t, sha(2), in.InstalledSHA)
+	assert.Equal(t, "v2", in.InstalledVersion)
+	assert.Equal(t, at, in.InstalledAt)
+
+	// Applied twice: conflict, nothing changes.
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Actor: "eve", At: at.Add(time.Hour)})
+	assert.ErrorIs(t, err, tracking.ErrConflict)
+	assert.Equal(t, "bob", e.get(u.ID).DecidedBy)
+
+	// The next sweep finds it up to date and queues nothing.
+	res := e.reconcile(key, sha(2), "v2", t0.Add(time.Hour))
+	assert.Equal(t, storage.ReconcileResult{Installs: 1}, res)
+
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: 999999, Actor: "x", At: at})
+	assert.ErrorIs(t, err, tracking.ErrNotFound)
+}
+
+func testReleaseClaim(t *testing.T, e *env) {
+	u := e.queued("ws")
+	_, err := e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: u.ID, Message: "x", At: t0})
+	assert.ErrorIs(t, err, tracking.ErrConflict)
+
+	for i := 1; i <= 2; i++ {
+		_, err = e.claim(u.ID, t0, time.Minute)
+		require.NoError(t, err)
+		got, err := e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: u.ID, Message: "disk full", At: t0})
+		require.NoError(t, err)
+		assert.Equal(t, tracking.StatusPending, got.Status)
+		assert.Equal(t, i, got.Attempts)
+		assert.Equal(t, "disk full", got.LastError)
+		assert.True(t, got.ClaimedUntil.IsZero())
+	}
+	in, err := e.store.GetInstall(e.ctx, "ws", "p")
+	require.NoError(t, err)
+	assert.Equal(t, sha(1), in.InstalledSHA, "a failed install leaves the install row alone")
+}
+
+func testRestartError(t *testing.T, e *env) {
+	u := e.queued("ws")
+	_, err := e.store.SetRestartError(e.ctx, u.ID, "boom")
+	assert.ErrorIs(t, err, tracking.ErrConflict, "pending")
+	_, err = e.claim(u.ID, t0, time.Minute)
+	require.NoError(t, err)
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Actor: "a", At: t0})
+	require.NoError(t, err)
+	got, err := e.store.SetRestartError(e.ctx, u.ID, "restart: exit 1")
+	require.NoError(t, err)
+	assert.Equal(t, "restart: exit 1", got.RestartError)
+	assert.Equal(t, tracking.StatusApplied, got.Status)
+	got, err = e.store.SetRestartError(e.ctx, u.ID, "")
+	require.NoError(t, err)
+	assert.Empty(t, got.RestartError)
+	assert.Equal(t, got, e.get(u.ID))
+}
+
+func testDismiss(t *testing.T, e *env) {
+	u := e.queued("ws")
+	p := storage.DismissUpdateParams{ID: u.ID, Actor: "carol", Reason: "breaks our theme", At: t0.Add(time.Minute)}
+	got, err := e.store.DismissUpdate(e.ctx, p)
+	require.NoError(t, err)
+	assert.Equal(t, tracking.StatusDismissed, got.Status)
+	assert.Equal(t, "carol", got.DecidedBy)
+	assert.Equal(t, "breaks our theme", got.Reason)
+	assert.Equal(t, t0.Add(time.Minute), got.DecidedAt)
+
+	// Idempotent: a second dismissal returns the first one's record.
+	again, err := e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: u.ID, Actor: "dave", Reason: "other", At: t0.Add(time.Hour)})
+	require.NoError(t, err)
+	assert.Equal(t, got, again)
+
+	// Applying, applied and superseded cannot be dismissed.
+	a := e.queued("ws-a")
+	_, err = e.claim(a.ID, t0, time.Minute)
+	require.NoError(t, err)
+	_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: a.ID, Actor: "x", At: t0})
+	assert.ErrorIs(t, err, tracking.ErrConflict)
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: a.ID, Actor: "x", At: t0})
+	require.NoError(t, err)
+	_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: a.ID, Actor: "x", At: t0})
+	assert.ErrorIs(t, err, tracking.ErrConflict)
+	assert.Equal(t, tracking.StatusApplied, e.get(a.ID).Status)
+	s := e.queued("ws-s")
+	require.NoError(t, e.store.DeleteInstall(e.ctx, "ws-s", "p", t0))
+	_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: s.ID, Actor: "x", At: t0})
+	assert.ErrorIs(t, err, tracking.ErrConflict)
+}
+
+func testUpdateNotFound(t *testing.T, e *env) {
+	for _, id := range []int64{0, -1, 1, 12345} {
+		_, err := e.store.GetUpdate(e.ctx, id)
+		assert.ErrorIs(t, err, tracking.ErrNotFound, "get %d", id)
+		_, err = e.claim(id, t0, time.Minute)
+		assert.ErrorIs(t, err, tracking.ErrNotFound, "claim %d", id)
+		_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: id, At: t0})
+		assert.ErrorIs(t, err, tracking.ErrNotFound, "dismiss %d", id)
+		_, err = e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: id, At: t0})
+		assert.ErrorIs(t, err, tracking.ErrNotFound, "release %d", id)
+		_, err = e.store.SetRestartError(e.ctx, id, "x")
+		assert.ErrorIs(t, err, tracking.ErrNotFound, "restart %d", id)
+	}
+}
+
+func testLeases(t *testing.T, e *env) {
+	lease := func(holder string, now time.Time) bool {
+		t.Helper()
+		ok, err := e.store.AcquireLease(e.ctx, storage.LeaseParams{Name: "plugindrift/sweeper", Holder: holder, Now: now, TTL: time.Minute})
+		require.NoError(t, err)
+		return ok
+	}
+	assert.True(t, lease("a", t0), "free lease")
+	assert.False(t, lease("b", t0.Add(30*time.Second)), "held by a")
+	assert.True(t, lease("a", t0.Add(50*time.Second)), "renewed by its holder")
+	assert.False(t, lease("b", t0.Add(100*time.Second)), "renewal extended it to t0+110s")
+	assert.True(t, lease("b", t0.Add(110*time.Second)), "expired: taken over")
+	assert.False(t, lease("a", t0.Add(111*time.Second)), "a lost it")
+
+	// Releasing a lease one does not hold does nothing.
+	require.NoError(t, e.store.ReleaseLease(e.ctx, "plugindrift/sweeper", "a"))
+	assert.False(t, lease("a", t0.Add(112*time.Second)))
+	require.NoError(t, e.store.ReleaseLease(e.ctx, "plugindrift/sweeper", "b"))
+	assert.True(t, lease("a", t0.Add(113*time.Second)), "released by its holder")
+
+	// Leases are independent by name.
+	ok, err := e.store.AcquireLease(e.ctx, storage.LeaseParams{Name: "other", Holder: "b", Now: t0.Add(113 * time.Second), TTL: time.Minute})
+	require.NoError(t, err)
+	assert.True(t, ok)
+
+	// Of many concurrent takers, one wins.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	winners := 0
+	for i := range 16 {
+		wg.Go(func() {
+			ok, err := e.store.AcquireLease(e.ctx, storage.LeaseParams{Name: "race", Holder: string(rune('a' + i)), Now: t0, TTL: time.Minute})
+			assert.NoError(t, err)
+			if ok {
+				mu.Lock()
+				winners++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, winners)
+}
+
+func testListUpdatesPagination(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	for i := range 7 {
+		e.install("ws", "p"+string(rune('a'+i)), key, sha(1), "", t0)
+	}
+	e.reconcile(key, sha(2), "", t0)
+
+	seen := map[int64]bool{}
+	var order []int64
+	var after int64
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 20)
+		page := e.updates(storage.ListUpdatesParams{AfterID: after, Limit: 3, Statuses: []tracking.UpdateStatus{tracking.StatusPending}})
+		for _, u := range page {
+			assert.False(t, seen[u.ID], "entry %d seen twice", u.ID)
+			seen[u.ID] = true
+			order = append(order, u.ID)
+			after = u.ID
+		}
+		if pages == 0 {
+			// Entries queued between pages show up later, nothing repeats.
+			for i := range 3 {
+				e.install("ws", "q"+string(rune('a'+i)), key, sha(1), "", t0)
+			}
+			e.reconcile(key, sha(2), "", t0.Add(time.Minute))
+		}
+		if len(page) < 3 {
+			break
+		}
+	}
+	assert.Len(t, seen, 10)
+	assert.IsIncreasing(t, order)
+
+	// Newest first, with the same cursor rule.
+	var newest []int64
+	after = 0
+	for {
+		page := e.updates(storage.ListUpdatesParams{AfterID: after, Limit: 4, Newest: true})
+		for _, u := range page {
+			newest = append(newest, u.ID)
+			after = u.ID
+		}
+		if len(page) < 4 {
+			break
+		}
+	}
+	assert.Len(t, newest, 10)
+	assert.IsDecreasing(t, newest)
+}
+
+func testListUpdatesFilters(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("w1", "a", key, sha(1), "", t0)
+	e.install("w1", "b", key, sha(1), "", t0)
+	e.install("w2", "a", key, sha(1), "", t0)
+	e.reconcile(key, sha(2), "", t0)
+	d := e.only("w1", "b")
+	_, err := e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: d.ID, Actor: "x", At: t0})
+	require.NoError(t, err)
+
+	ids := func(us []tracking.Update) (out []string) {
+		for _, u := range us {
+			out = append(out, u.WorkspaceID+"/"+u.PluginName+":"+string(u.Status))
+		}
+		return out
+	}
+	assert.Equal(t, []string{"w1/a:pending", "w1/b:dismissed"}, ids(e.updates(storage.ListUpdatesParams{WorkspaceID: "w1"})))
+	assert.ElementsMatch(t, []string{"w1/a:pending", "w2/a:pending"}, ids(e.updates(storage.ListUpdatesParams{Statuses: []tracking.UpdateStatus{tracking.StatusPending}})))
+	assert.Equal(t, []string{"w1/b:dismissed"}, ids(e.updates(storage.ListUpdatesParams{Statuses: []tracking.UpdateStatus{tracking.StatusDismissed, tracking.StatusApplied}})))
+	assert.Equal(t, []string{"w2/a:pending"}, ids(e.updates(storage.ListUpdatesParams{WorkspaceID: "w2", PluginName: "a"})))
+	assert.Empty(t, e.updates(storage.ListUpdatesParams{WorkspaceID: "w3"}))
+}
+
+func testListBadParams(t *testing.T, e *env) {
+	for _, p := range []storage.ListUpdatesParams{
+		{Limit: 0}, {Limit: -1}, {Limit: storage.MaxLimit + 1}, {Limit: 10, AfterID: -5},
+		{Limit: 10, Statuses: []tracking.UpdateStatus{"open'; --"}},
+	} {
+		_, err := e.store.ListUpdates(e.ctx, p)
+		assert.ErrorIs(t, err, tracking.ErrInvalidArgument, "%+v", p)
+	}
+	_, err := e.store.ListUpstreams(e.ctx, storage.ListUpstreamsParams{Limit: 0})
+	assert.ErrorIs(t, err, tracking.ErrInvalidArgument)
+	_, err = e.store.ListInstalls(e.ctx, storage.ListInstallsParams{Limit: storage.MaxLimit + 1})
+	assert.ErrorIs(t, err, tracking.ErrInvalidArgument)
+}
+
+func testReconcileRace(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	const installs = 5
+	for i := range installs {
+		e.install("ws", "p"+string(rune('a'+i)), key, sha(1), "", t0)
+	}
+	// 16 sweepers learn of the same drift at once, and then of a newer one.
+	for round, target := range []string{sha(2), sha(3)} {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 16 {
+			wg.Go(func() {
+				<-start
+				_, err := e.store.Reconcile(e.ctx, storage.ReconcileParams{Key: key, SHA: target, Now: t0.Add(time.Duration(round) * time.Minute)})
+				assert.NoError(t, err)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i := range installs {
+			open := e.open("ws", "p"+string(rune('a'+i)))
+			require.Len(t, open, 1, "round %d install %d", round, i)
+			assert.Equal(t, target, open[0].ToSHA)
+		}
+	}
+}
+
+func testLiteral(t *testing.T, e *env) {
+	// Free text is stored byte for byte and never interpreted.
+	hostile := "'); DROP TABLE plugindrift_updates; -- ? $1 %s \\ \"quoted\" — ünïcödé 🔥"
+	key := e.key(srcA, "branch:fix/ça-marche")
+	e.install("ws", "p", key, sha(1), "", t0)
+	e.reconcile(key, sha(2), "", t0)
+	u := e.only("ws", "p")
+	got, err := e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: u.ID, Actor: hostile, Reason: hostile, At: t0})
+	require.NoError(t, err)
+	assert.Equal(t, hostile, got.Reason)
+	got = e.get(u.ID)
+	assert.Equal(t, hostile, got.Reason)
+	assert.Equal(t, hostile, got.DecidedBy)
+	assert.Equal(t, "fix/ça-marche", got.Ref.Name)
+	require.NoError(t, e.store.RecordUpstreamFailure(e.ctx, key, hostile, t0))
+	assert.Equal(t, hostile, e.upstream(key).LastError)
+	// The tables are still there.
+	assert.Len(t, e.updates(storage.ListUpdatesParams{}), 1)
+}
+
+func testCancelled(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws", "p", key, sha(1), "", t0)
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	_, err := e.store.Reconcile(ctx, storage.ReconcileParams{Key: key, SHA: sha(2), Now: t0})
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
+	_, err = e.store.UpsertInstall(ctx, tracking.Install{WorkspaceID: "ws", PluginName: "q", Source: key.Source, Ref: key.Ref, InstalledSHA: sha(1), UpdatedAt: t0})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Empty(t, e.updates(storage.ListUpdatesParams{}), "nothing written")
+	_, err = e.store.GetInstall(e.ctx, "ws", "q")
+	assert.ErrorIs(t, err, tracking.ErrNotFound)
+}

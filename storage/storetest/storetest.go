@@ -1,9 +1,12 @@
 // Package storetest is the conformance suite for storage.Store. It is the
 // single statement of the queue rules (DESIGN §5) at the store level: every
-// backend, the in-memory fake included, runs it.
+// backend, the in-memory fake included, runs it, and a third-party backend
+// can run it too.
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) storage.Store { return newIsolatedStore(t) })
+//		storetest.Run(t, func(t *testing.T) storage.Store {
+//			return newIsolatedStore(t) // fresh, migrated, cleaned up by t.Cleanup
+//		})
 //	}
 package storetest
 
@@ -18,8 +21,12 @@ import (
 // (t.Cleanup).
 type Harness func(t *testing.T) storage.Store
 
-// Run runs the whole suite against stores made by h.
+// Run runs the whole suite against stores made by h, one store per subtest.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	runAll(t, h)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.run(t, newEnv(t, h(t)))
+		})
+	}
 }

@@ -1,0 +1,41 @@
+// Package drift is the engine of plugindrift: the [Sweeper] finds out when
+// upstream has moved and queues updates; the [Updater] applies or dismisses
+// them through the host's [Installer] and [Restarter].
+//
+// # Invariants
+//
+// One open entry per install: at most one entry per (workspace, plugin) is
+// pending or applying at any time. The store enforces it (a unique index
+// on the SQL backends), so it holds across goroutines, processes and
+// replicas, not only inside one Sweeper.
+//
+// The reviewed commit is what gets installed: Apply hands the Installer the
+// entry's ToSHA, the exact commit the operator saw, and never re-resolves
+// the ref. If upstream moved again in the meantime, the sweep supersedes
+// the entry and queues a new one for review instead.
+//
+// One sweeper at a time: a sweep first takes the lease named
+// [SweeperLeaseName] in the store, renews it while it runs and gives it up
+// when done. A replica that finds the lease held by another skips its sweep
+// and reports it as skipped. If renewal fails (the lease was lost), the
+// sweep stops.
+//
+// # The apply claim
+//
+// Apply first claims the entry (pending → applying, with an expiry of
+// now + ApplyTimeout) in one atomic store operation, so of many concurrent
+// callers exactly one installs; the others get [ErrBusy]. The install runs
+// under a deadline no later than the claim's expiry. If the process dies
+// after installing but before recording it, the claim expires, a later
+// Apply claims the entry again and installs the same commit (Installers
+// must be idempotent for one commit), and the entry ends applied once.
+// Recording the install and marking the entry applied happen in one store
+// transaction.
+//
+// # Scheduling
+//
+// [Sweeper.Start] runs sweeps on a robfig/cron standard spec ("@hourly",
+// "*/15 * * * *", "@every 30m"); [Sweeper.RunOnce] runs one now. A RunOnce
+// that arrives while a sweep is running joins it and returns its report
+// instead of starting a second one.
+package drift

@@ -1,0 +1,20 @@
+package drift
+
+import (
+	"errors"
+
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+var (
+	// ErrBusy: another caller holds a live claim on the entry. It is
+	// tracking.ErrBusy, so either name matches.
+	ErrBusy = tracking.ErrBusy
+	// ErrInstallFailed: the Installer returned an error; the entry went back
+	// to pending with Attempts+1 and LastError.
+	ErrInstallFailed = errors.New("drift: install failed")
+	// ErrRestartFailed: the install was recorded (the entry is applied) but
+	// the Restarter failed; applying the entry again retries only the
+	// restart.
+	ErrRestartFailed = errors.New("drift: restart failed")
+)

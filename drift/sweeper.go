@@ -1,0 +1,548 @@
+package drift
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/plugindrift/plugindrift/resolver"
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// SweeperLeaseName is the store lease that keeps sweeps to one at a time
+// across replicas.
+const SweeperLeaseName = "plugindrift/sweeper"
+
+// AutoApplyActor is recorded as DecidedBy on entries the Sweeper applies
+// through SweeperConfig.AutoApply.
+const AutoApplyActor = "plugindrift/auto-apply"
+
+// SweeperConfig configures a Sweeper. nil means all defaults.
+type SweeperConfig struct {
+	// Schedule is a robfig/cron standard spec ("@hourly", "*/15 * * * *",
+	// "@every 30m") used by Start. Defaults to "@hourly".
+	Schedule string
+	// Jitter delays each scheduled sweep by a random duration in
+	// [0, Jitter), so replicas and hosts do not all call upstream at once.
+	// Defaults to 0.
+	Jitter time.Duration
+	// Concurrency bounds how many upstreams are resolved at once. Defaults
+	// to 8.
+	Concurrency int
+	// ResolveTimeout bounds one resolution. Defaults to 30 seconds.
+	ResolveTimeout time.Duration
+	// LeaseTTL is how long the sweeper lease lasts without renewal; it is
+	// renewed every LeaseTTL/3 while a sweep runs. Defaults to 1 minute.
+	LeaseTTL time.Duration
+	// Holder names this sweeper in the lease. Defaults to host name, process
+	// id and a random suffix.
+	Holder string
+	// PageSize is how many upstreams are read from the store at a time.
+	// Defaults to 500.
+	PageSize int
+	// Backoff says how long to leave an upstream alone after its n-th
+	// consecutive failure (n ≥ 1). Defaults to DefaultBackoff.
+	Backoff func(failures int) time.Duration
+	// MaxReportErrors caps Report.Errors. Defaults to 100.
+	MaxReportErrors int
+
+	// AutoApply, when set together with Updater, is asked about every
+	// pending entry after a sweep; the entries it accepts are applied
+	// through Updater (DecidedBy AutoApplyActor). tag-moved entries are
+	// never auto-applied, whatever it says. Defaults to nil: nothing is
+	// applied without an operator.
+	AutoApply func(tracking.Update) bool
+	// Updater applies what AutoApply accepts.
+	Updater *Updater
+	// MinAge keeps an entry from being auto-applied until it has been known
+	// for that long (a cooldown: a release that is pulled soon after it was
+	// published never reaches a workspace). Defaults to 0.
+	MinAge time.Duration
+
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
+	// Logger receives the report of every sweep. Defaults to discarding.
+	Logger *slog.Logger
+}
+
+// DefaultBackoff doubles from one minute up to six hours.
+func DefaultBackoff(failures int) time.Duration {
+	if failures < 1 {
+		return 0
+	}
+	d := time.Minute << min(failures-1, 9)
+	return min(d, 6*time.Hour)
+}
+
+// Report says what one sweep did.
+type Report struct {
+	// Skipped is set when another replica held the sweeper lease; nothing
+	// else was done.
+	Skipped bool `json:"skipped"`
+	// Upstreams is how many distinct (source, ref) pairs were listed.
+	Upstreams int `json:"upstreams"`
+	// Resolved counts successful resolutions; Unchanged counts those among
+	// them that a conditional request answered as unchanged.
+	Resolved  int `json:"resolved"`
+	Unchanged int `json:"unchanged"`
+	// Failed counts failed resolutions; Deferred counts upstreams left
+	// alone this time (backing off after failures, or their host asked to
+	// wait).
+	Failed   int `json:"failed"`
+	Deferred int `json:"deferred"`
+	// Installs, Queued and Superseded add up the reconciles.
+	Installs   int `json:"installs"`
+	Queued     int `json:"queued"`
+	Superseded int `json:"superseded"`
+	// AutoApplied counts entries applied by AutoApply.
+	AutoApplied int           `json:"auto_applied"`
+	Duration    time.Duration `json:"duration_ns"`
+	// Errors holds the first failures, one per upstream.
+	Errors []UpstreamError `json:"errors,omitempty"`
+}
+
+// UpstreamError is one failed upstream in a Report.
+type UpstreamError struct {
+	Source string `json:"source"`
+	Ref    string `json:"ref"`
+	Error  string `json:"error"`
+}
+
+// Sweeper finds drift: it resolves every tracked upstream once and
+// reconciles the queue with the answer. See the package documentation for
+// its invariants.
+type Sweeper struct {
+	store    storage.Store
+	resolver resolver.Resolver
+	cfg      SweeperConfig
+	schedule cron.Schedule
+	log      *slog.Logger
+
+	flight singleflight.Group
+
+	mu     sync.Mutex
+	cron   *cron.Cron
+	paused map[string]time.Time // host → resume time, after rate limiting
+}
+
+// NewSweeper returns a Sweeper. An invalid Schedule is an error here, not a
+// failure later. cfg may be nil.
+func NewSweeper(store storage.Store, res resolver.Resolver, cfg *SweeperConfig) (*Sweeper, error) {
+	if store == nil || res == nil {
+		return nil, errors.New("drift: NewSweeper needs a store and a resolver")
+	}
+	var c SweeperConfig
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.Schedule == "" {
+		c.Schedule = "@hourly"
+	}
+	sched, err := cron.ParseStandard(c.Schedule)
+	if every, ok := strings.CutPrefix(c.Schedule, "@every "); ok && err == nil {
+		// cron quietly turns "@every -1m" and "@every 0s" into one second.
+		if d, perr := time.ParseDuration(strings.TrimSpace(every)); perr != nil || d < time.Second {
+			err = errors.New("@every needs a duration of at least 1s")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("drift: schedule %q: %v (use a 5-field cron spec, @hourly, @daily or @every 30m): %w", c.Schedule, err, tracking.ErrInvalidArgument)
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 8
+	}
+	if c.ResolveTimeout <= 0 {
+		c.ResolveTimeout = 30 * time.Second
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = time.Minute
+	}
+	if c.Holder == "" {
+		c.Holder = defaultHolder()
+	}
+	if c.PageSize <= 0 {
+		c.PageSize = 500
+	}
+	c.PageSize = min(c.PageSize, storage.MaxLimit)
+	if c.Backoff == nil {
+		c.Backoff = DefaultBackoff
+	}
+	if c.MaxReportErrors <= 0 {
+		c.MaxReportErrors = 100
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	log := c.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Sweeper{store: store, resolver: res, cfg: c, schedule: sched, log: log, paused: map[string]time.Time{}}, nil
+}
+
+func defaultHolder() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+func (s *Sweeper) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// Start runs sweeps on the configured schedule until Stop is called or ctx
+// ends. Sweeps started by the schedule use ctx. Calling Start twice without
+// Stop is an error.
+func (s *Sweeper) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cron != nil {
+		return errors.New("drift: sweeper already started")
+	}
+	c := cron.New()
+	c.Schedule(s.schedule, cron.FuncJob(func() {
+		if j := s.cfg.Jitter; j > 0 {
+			t := time.NewTimer(mrand.N(j))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		if _, err := s.RunOnce(ctx); err != nil {
+			s.log.ErrorContext(ctx, "plugindrift: sweep failed", "error", err)
+		}
+	}))
+	c.Start()
+	s.cron = c
+	go func() {
+		<-ctx.Done()
+		s.Stop()
+	}()
+	return nil
+}
+
+// Stop stops the schedule and waits for a running scheduled sweep to end.
+func (s *Sweeper) Stop() {
+	s.mu.Lock()
+	c := s.cron
+	s.cron = nil
+	s.mu.Unlock()
+	if c != nil {
+		<-c.Stop().Done()
+	}
+}
+
+// RunOnce runs one sweep now and returns its report. If a sweep is already
+// running in this Sweeper, RunOnce waits for it and returns its report
+// rather than starting another. If another replica holds the lease, the
+// report has Skipped set. The error is non-nil only when the sweep could not
+// run or had to stop (the store failed, ctx ended, the lease was lost);
+// failing upstreams are in the report, not in the error. A sweep stopped
+// midway still returns the report of what it did.
+func (s *Sweeper) RunOnce(ctx context.Context) (Report, error) {
+	// The sweep runs under the ctx of the caller that started it; callers
+	// that join wait for it, and it ends promptly when its starter's ctx
+	// ends, reporting what it did up to then.
+	rep, err, _ := s.flight.Do("sweep", func() (any, error) {
+		return s.sweep(ctx)
+	})
+	return rep.(Report), err
+}
+
+func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
+	start := time.Now()
+	var rep Report
+	ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, Now: s.now(), TTL: s.cfg.LeaseTTL})
+	if err != nil {
+		return rep, fmt.Errorf("drift: take sweeper lease: %w", err)
+	}
+	if !ok {
+		rep.Skipped = true
+		s.log.InfoContext(ctx, "plugindrift: sweep skipped: another replica holds the lease")
+		return rep, nil
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	renewDone := make(chan struct{})
+	go s.renew(ctx, cancel, renewDone)
+	defer func() {
+		cancel(nil)
+		<-renewDone
+		rctx, rcancel := detached(ctx)
+		defer rcancel()
+		if err := s.store.ReleaseLease(rctx, SweeperLeaseName, s.cfg.Holder); err != nil {
+			s.log.WarnContext(ctx, "plugindrift: release sweeper lease", "error", err)
+		}
+	}()
+
+	err = s.resolveAll(ctx, &rep)
+	if err == nil && s.cfg.AutoApply != nil && s.cfg.Updater != nil {
+		err = s.autoApply(ctx, &rep)
+	}
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause
+	}
+	rep.Duration = time.Since(start)
+	level := slog.LevelInfo
+	if err != nil || rep.Failed > 0 {
+		level = slog.LevelWarn
+	}
+	s.log.Log(ctx, level, "plugindrift: sweep done",
+		"upstreams", rep.Upstreams, "resolved", rep.Resolved, "unchanged", rep.Unchanged,
+		"failed", rep.Failed, "deferred", rep.Deferred, "installs", rep.Installs,
+		"queued", rep.Queued, "superseded", rep.Superseded, "auto_applied", rep.AutoApplied,
+		"duration", rep.Duration, "error", err)
+	if err != nil {
+		return rep, fmt.Errorf("drift: sweep: %w", err)
+	}
+	return rep, nil
+}
+
+var errLeaseLost = errors.New("drift: sweeper lease lost to another replica")
+
+// renew keeps the lease while the sweep runs; losing it stops the sweep.
+func (s *Sweeper) renew(ctx context.Context, cancel context.CancelCauseFunc, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(s.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, Now: s.now(), TTL: s.cfg.LeaseTTL})
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			cancel(fmt.Errorf("drift: renew sweeper lease: %w", err))
+			return
+		}
+		if !ok {
+			cancel(errLeaseLost)
+			return
+		}
+	}
+}
+
+// outcome is one upstream's result, handed from a worker to the collector.
+type outcome struct {
+	up        tracking.Upstream
+	deferred  bool
+	unchanged bool
+	res       storage.ReconcileResult
+	err       error // resolution failure, recorded on the upstream row
+}
+
+// resolveAll pages through the upstreams and resolves and reconciles each
+// with bounded concurrency. Only the current page is held in memory.
+func (s *Sweeper) resolveAll(ctx context.Context, rep *Report) error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	work := make(chan tracking.Upstream)
+	results := make(chan outcome)
+	var wg sync.WaitGroup
+	for range s.cfg.Concurrency {
+		wg.Go(func() {
+			for up := range work {
+				o, err := s.one(ctx, up)
+				if err != nil {
+					stop(err) // a store failure ends the sweep
+					continue
+				}
+				results <- o // the collector drains until the end
+			}
+		})
+	}
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for o := range results {
+			rep.add(o, s.cfg.MaxReportErrors)
+		}
+	}()
+
+	listErr := s.list(ctx, work, &rep.Upstreams)
+	close(work)
+	wg.Wait()
+	close(results)
+	<-collected
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	return listErr
+}
+
+func (s *Sweeper) list(ctx context.Context, work chan<- tracking.Upstream, n *int) error {
+	var after int64
+	for {
+		page, err := s.store.ListUpstreams(ctx, storage.ListUpstreamsParams{AfterID: after, Limit: s.cfg.PageSize})
+		if err != nil {
+			return fmt.Errorf("drift: list upstreams: %w", err)
+		}
+		for _, up := range page {
+			*n++
+			select {
+			case work <- up:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			after = up.ID
+		}
+		if len(page) < s.cfg.PageSize {
+			return nil
+		}
+	}
+}
+
+func (rep *Report) add(o outcome, maxErrors int) {
+	switch {
+	case o.deferred:
+		rep.Deferred++
+	case o.err != nil:
+		rep.Failed++
+		if len(rep.Errors) < maxErrors {
+			rep.Errors = append(rep.Errors, UpstreamError{Source: o.up.Key.Source.String(), Ref: o.up.Key.Ref.String(), Error: o.err.Error()})
+		}
+	default:
+		rep.Resolved++
+		if o.unchanged {
+			rep.Unchanged++
+		}
+		rep.Installs += o.res.Installs
+		rep.Queued += o.res.Queued
+		rep.Superseded += o.res.Superseded
+	}
+}
+
+// one resolves and reconciles one upstream. A resolution failure is an
+// outcome; a store failure or a cancelled sweep is an error.
+func (s *Sweeper) one(ctx context.Context, up tracking.Upstream) (outcome, error) {
+	o := outcome{up: up}
+	now := s.now()
+	if up.ConsecutiveFailures > 0 && now.Before(up.LastCheckedAt.Add(s.cfg.Backoff(up.ConsecutiveFailures))) {
+		o.deferred = true
+		return o, nil
+	}
+	host := hostOf(up.Key.Source)
+	if s.pausedUntil(host).After(now) {
+		o.deferred = true
+		return o, nil
+	}
+
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.ResolveTimeout)
+	res, err := s.resolver.Resolve(rctx, resolver.Request{
+		Source: up.Key.Source, Ref: up.Key.Ref,
+		Known: resolver.Known{SHA: up.LastSHA, Version: up.LastVersion, Validator: up.Validator},
+	})
+	cancel()
+	if ctx.Err() != nil {
+		return o, ctx.Err() // the sweep was stopped: record nothing
+	}
+	if err != nil {
+		var rl *resolver.RateLimitError
+		if errors.As(err, &rl) {
+			// The host asked to wait: not this upstream's failure. Leave it,
+			// and every other upstream on that host, for a later sweep.
+			s.pause(host, now.Add(rl.RetryAfter))
+			o.deferred = true
+			return o, nil
+		}
+		o.err = err
+		if rerr := s.store.RecordUpstreamFailure(ctx, up.Key, err.Error(), now); rerr != nil {
+			return o, fmt.Errorf("drift: record failure of %s: %w", up.Key, rerr)
+		}
+		return o, nil
+	}
+	o.unchanged = res.Unchanged
+	o.res, err = s.store.Reconcile(ctx, storage.ReconcileParams{
+		Key: up.Key, SHA: res.SHA, Version: res.Version, Validator: res.Validator, Now: now,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return o, ctx.Err()
+		}
+		if errors.Is(err, tracking.ErrInvalidArgument) || errors.Is(err, tracking.ErrInvalidSHA) {
+			// The resolver answered something unusable: that upstream fails.
+			o.err = fmt.Errorf("drift: resolver answer for %s: %w", up.Key, err)
+			if rerr := s.store.RecordUpstreamFailure(ctx, up.Key, o.err.Error(), now); rerr != nil {
+				return o, fmt.Errorf("drift: record failure of %s: %w", up.Key, rerr)
+			}
+			return o, nil
+		}
+		return o, fmt.Errorf("drift: reconcile %s: %w", up.Key, err)
+	}
+	return o, nil
+}
+
+// hostOf names the upstream host that rate limits apply to.
+func hostOf(src tracking.Source) string {
+	if src.Scheme == tracking.SchemeGitHub {
+		return "github"
+	}
+	if u, err := url.Parse(src.URL); err == nil {
+		return u.Scheme + "://" + u.Host
+	}
+	return src.URL
+}
+
+func (s *Sweeper) pausedUntil(host string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paused[host]
+}
+
+func (s *Sweeper) pause(host string, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if until.After(s.paused[host]) {
+		s.paused[host] = until
+	}
+}
+
+// autoApply offers every pending entry to the AutoApply rule.
+func (s *Sweeper) autoApply(ctx context.Context, rep *Report) error {
+	var after int64
+	for {
+		page, err := s.store.ListUpdates(ctx, storage.ListUpdatesParams{
+			Statuses: []tracking.UpdateStatus{tracking.StatusPending}, AfterID: after, Limit: s.cfg.PageSize,
+		})
+		if err != nil {
+			return fmt.Errorf("drift: list pending updates: %w", err)
+		}
+		for _, u := range page {
+			after = u.ID
+			if u.Kind == tracking.KindTagMoved || s.now().Before(u.DetectedAt.Add(s.cfg.MinAge)) || !s.cfg.AutoApply(u) {
+				continue
+			}
+			if _, err := s.cfg.Updater.Apply(ctx, u.ID, AutoApplyActor); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				s.log.WarnContext(ctx, "plugindrift: auto-apply failed", "update", u.ID, "error", err)
+				if !errors.Is(err, ErrRestartFailed) {
+					continue
+				}
+			}
+			rep.AutoApplied++
+		}
+		if len(page) < s.cfg.PageSize {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package drift
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// Installer installs one exact commit of a plugin into a workspace. It is
+// provided by the host.
+type Installer interface {
+	// Install must install req.SHA — exactly that commit, never "whatever
+	// the ref points at now" — and return only once it is in place. It
+	// must be idempotent for one commit: after a crash it may be called
+	// again for the same request. It should stop when ctx is done.
+	Install(ctx context.Context, req InstallRequest) error
+}
+
+// InstallRequest is what the Installer is asked to install.
+type InstallRequest struct {
+	UpdateID    int64
+	WorkspaceID string
+	PluginName  string
+	Source      tracking.Source
+	Ref         tracking.Ref
+	// SHA is the reviewed commit (the entry's ToSHA).
+	SHA string
+	// Version is the tag name of SHA, when known.
+	Version string
+	// FromSHA is the commit installed before.
+	FromSHA string
+}
+
+// InstallerFunc adapts a function to Installer.
+type InstallerFunc func(ctx context.Context, req InstallRequest) error
+
+// Install calls f.
+func (f InstallerFunc) Install(ctx context.Context, req InstallRequest) error { return f(ctx, req) }
+
+// Restarter restarts a workspace so it picks up newly installed plugins.
+// It is provided by the host.
+type Restarter interface {
+	// Restart should be idempotent: a failed restart is retried by applying
+	// the same entry again.
+	Restart(ctx context.Context, workspaceID string) error
+}
+
+// RestarterFunc adapts a function to Restarter.
+type RestarterFunc func(ctx context.Context, workspaceID string) error
+
+// Restart calls f.
+func (f RestarterFunc) Restart(ctx context.Context, workspaceID string) error {
+	return f(ctx, workspaceID)
+}
+
+// UpdaterConfig configures an Updater. nil means all defaults.
+type UpdaterConfig struct {
+	// ApplyTimeout is how long an apply claim lasts, and so the longest an
+	// install may take; after it a crashed apply can be taken over.
+	// Defaults to 10 minutes.
+	ApplyTimeout time.Duration
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
+	// Logger receives one record per decision. Defaults to discarding.
+	Logger *slog.Logger
+}
+
+// Updater applies and dismisses queue entries. It owns the apply protocol
+// (see the package documentation); it is safe for concurrent use, by many
+// goroutines and many processes sharing a store.
+type Updater struct {
+	store     storage.Store
+	installer Installer
+	restarter Restarter
+	timeout   time.Duration
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// NewUpdater returns an Updater. installer must not be nil; restarter may
+// be nil for hosts that pick up plugins without a restart. cfg may be nil.
+func NewUpdater(store storage.Store, installer Installer, restarter Restarter, cfg *UpdaterConfig) *Updater {
+	if store == nil || installer == nil {
+		panic("drift: NewUpdater needs a store and an installer")
+	}
+	var c UpdaterConfig
+	if cfg != nil {
+		c = *cfg
+	}
+	u := &Updater{store: store, installer: installer, restarter: restarter,
+		timeout: c.ApplyTimeout, now: c.Now, log: c.Logger}
+	if u.timeout <= 0 {
+		u.timeout = 10 * time.Minute
+	}
+	if u.now == nil {
+		u.now = time.Now
+	}
+	if u.log == nil {
+		u.log = slog.New(slog.DiscardHandler)
+	}
+	return u
+}
+
+// Limits on the free text an Updater records.
+const (
+	MaxActorLen  = 200
+	MaxReasonLen = 1000
+)
+
+// checkText rejects text that cannot be stored byte for byte everywhere:
+// invalid UTF-8, NUL and other control characters (newline and tab are
+// allowed in reasons), or text longer than max bytes.
+func checkText(what, s string, max int, multiline bool) error {
+	if len(s) > max {
+		return fmt.Errorf("drift: %s is %d bytes; at most %d: %w", what, len(s), max, tracking.ErrInvalidArgument)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("drift: %s is not valid UTF-8: %w", what, tracking.ErrInvalidArgument)
+	}
+	for _, r := range s {
+		if multiline && (r == '\n' || r == '\t') {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return fmt.Errorf("drift: %s contains control character %U: %w", what, r, tracking.ErrInvalidArgument)
+		}
+	}
+	return nil
+}
+
+func checkActor(actor string) error {
+	if actor == "" {
+		return fmt.Errorf("drift: actor is empty: say who decides: %w", tracking.ErrInvalidArgument)
+	}
+	return checkText("actor", actor, MaxActorLen, false)
+}
+
+func (u *Updater) clock() time.Time { return u.now().UTC().Truncate(time.Microsecond) }
+
+// detached returns a context for recording an outcome that already
+// happened: it survives the caller's cancellation, briefly.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
+// Apply installs entry id's reviewed commit and restarts its workspace.
+//
+//   - pending (or applying with an expired claim): claim, install ToSHA,
+//     record install + applied in one transaction, restart. Returns the
+//     applied entry.
+//   - applied: returned unchanged, no second install; if its restart had
+//     failed, only the restart is retried.
+//   - applying with a live claim: ErrBusy.
+//   - dismissed or superseded: tracking.ErrConflict. Missing:
+//     tracking.ErrNotFound.
+//
+// An install failure puts the entry back to pending (Attempts+1,
+// LastError) and returns an error matching ErrInstallFailed; a restart
+// failure is recorded in RestartError and returns an error matching
+// ErrRestartFailed (the entry stays applied). actor is recorded as
+// DecidedBy.
+func (u *Updater) Apply(ctx context.Context, id int64, actor string) (tracking.Update, error) {
+	if err := checkActor(actor); err != nil {
+		return tracking.Update{}, err
+	}
+	now := u.clock()
+	until := now.Add(u.timeout)
+	e, err := u.store.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: id, Now: now, Until: until})
+	if err != nil {
+		return e, fmt.Errorf("drift: apply update %d: %w", id, err)
+	}
+	if e.Status == tracking.StatusApplied {
+		if e.RestartError == "" {
+			return e, nil
+		}
+		return u.restart(ctx, e)
+	}
+
+	installCtx, cancel := context.WithDeadline(ctx, until)
+	err = u.installer.Install(installCtx, InstallRequest{
+		UpdateID: e.ID, WorkspaceID: e.WorkspaceID, PluginName: e.PluginName,
+		Source: e.Source, Ref: e.Ref, SHA: e.ToSHA, Version: e.ToVersion, FromSHA: e.FromSHA,
+	})
+	cancel()
+	// The outcome is recorded even when the caller has gone away.
+	rctx, rcancel := detached(ctx)
+	defer rcancel()
+	if err != nil {
+		u.log.WarnContext(ctx, "plugindrift: install failed", "update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "sha", e.ToSHA, "error", err)
+		released, rerr := u.store.ReleaseClaim(rctx, storage.ReleaseClaimParams{ID: e.ID, Message: err.Error(), At: u.clock()})
+		if rerr != nil {
+			return e, fmt.Errorf("drift: apply update %d: %w: %v (and releasing the claim failed: %v)", id, ErrInstallFailed, err, rerr)
+		}
+		return released, fmt.Errorf("drift: apply update %d: %w: %v", id, ErrInstallFailed, err)
+	}
+	done, err := u.store.CompleteApply(rctx, storage.CompleteApplyParams{ID: e.ID, Actor: actor, At: u.clock()})
+	if err != nil {
+		// The install happened but is not recorded: the claim expires and a
+		// later Apply installs the same commit again and records it.
+		return e, fmt.Errorf("drift: apply update %d: installed %s but could not record it (retry after %s): %w", id, e.ToSHA, until.Format(time.RFC3339), err)
+	}
+	u.log.InfoContext(ctx, "plugindrift: update applied", "update", done.ID, "workspace", done.WorkspaceID, "plugin", done.PluginName, "from", done.FromSHA, "to", done.ToSHA, "actor", actor)
+	return u.restart(ctx, done)
+}
+
+// restart runs the Restarter for an applied entry and records its outcome.
+func (u *Updater) restart(ctx context.Context, e tracking.Update) (tracking.Update, error) {
+	if u.restarter == nil {
+		return e, nil
+	}
+	err := u.restarter.Restart(ctx, e.WorkspaceID)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+		if msg == "" {
+			msg = "restart failed"
+		}
+	}
+	if msg == e.RestartError {
+		if err != nil {
+			return e, fmt.Errorf("drift: restart workspace %s: %w: %v", e.WorkspaceID, ErrRestartFailed, err)
+		}
+		return e, nil
+	}
+	rctx, cancel := detached(ctx)
+	defer cancel()
+	rec, serr := u.store.SetRestartError(rctx, e.ID, msg)
+	if serr != nil {
+		return e, errors.Join(fmt.Errorf("drift: record restart of workspace %s: %w", e.WorkspaceID, serr), restartErr(e.WorkspaceID, err))
+	}
+	if err != nil {
+		u.log.WarnContext(ctx, "plugindrift: restart failed", "update", e.ID, "workspace", e.WorkspaceID, "error", err)
+		return rec, restartErr(e.WorkspaceID, err)
+	}
+	return rec, nil
+}
+
+func restartErr(workspace string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("drift: restart workspace %s: %w: %v", workspace, ErrRestartFailed, err)
+}
+
+// Dismiss declines entry id: pending → dismissed, with actor and reason
+// recorded. A dismissed entry stays dismissed: a sweep does not queue the
+// same change again, but it does queue a newer one. Dismissing a dismissed
+// entry returns it unchanged; any other status returns
+// tracking.ErrConflict; a missing one tracking.ErrNotFound. The reason may
+// be empty, is at most MaxReasonLen bytes of UTF-8 text, and is stored
+// byte for byte.
+func (u *Updater) Dismiss(ctx context.Context, id int64, actor, reason string) (tracking.Update, error) {
+	if err := checkActor(actor); err != nil {
+		return tracking.Update{}, err
+	}
+	if err := checkText("reason", reason, MaxReasonLen, true); err != nil {
+		return tracking.Update{}, err
+	}
+	e, err := u.store.DismissUpdate(ctx, storage.DismissUpdateParams{ID: id, Actor: actor, Reason: reason, At: u.clock()})
+	if err != nil {
+		return e, fmt.Errorf("drift: dismiss update %d: %w", id, err)
+	}
+	u.log.InfoContext(ctx, "plugindrift: update dismissed", "update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "actor", actor)
+	return e, nil
+}

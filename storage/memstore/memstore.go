@@ -1,0 +1,533 @@
+// Package memstore is an in-memory storage.Store: the fake for tests and
+// examples. It passes the same conformance suite (storetest) as the SQL
+// backends, so a test written against it means the same thing there.
+//
+// Everything lives in one process and is lost when it exits; one mutex
+// serialises all calls, which makes every method trivially atomic.
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// Store is an in-memory storage.Store. The zero value is not usable; call
+// New.
+type Store struct {
+	mu sync.Mutex
+
+	installs map[installKey]tracking.Install
+	// byUpstream indexes tracked installs by upstream key, so Reconcile
+	// visits only the installs of one upstream.
+	byUpstream map[string]map[installKey]struct{}
+
+	upstreams      map[string]*tracking.Upstream
+	nextUpstreamID int64
+
+	updates []*tracking.Update // updates[i].ID == i+1
+	open    map[installKey]int64
+	leases  map[string]lease
+}
+
+var _ storage.Store = (*Store)(nil)
+
+type installKey struct{ workspace, plugin string }
+
+type lease struct {
+	holder  string
+	expires time.Time
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		installs:   map[installKey]tracking.Install{},
+		byUpstream: map[string]map[installKey]struct{}{},
+		upstreams:  map[string]*tracking.Upstream{},
+		open:       map[installKey]int64{},
+		leases:     map[string]lease{},
+	}
+}
+
+func upstreamKeyOf(k tracking.UpstreamKey) string {
+	return k.Source.String() + "\x00" + k.Ref.String()
+}
+
+func keyOfInstall(in tracking.Install) string {
+	return upstreamKeyOf(tracking.UpstreamKey{Source: in.Source, Ref: in.Ref})
+}
+
+func ts(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// UpsertInstall implements storage.Store.
+func (s *Store) UpsertInstall(ctx context.Context, in tracking.Install) (tracking.Install, error) {
+	if err := ctx.Err(); err != nil {
+		return tracking.Install{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := installKey{in.WorkspaceID, in.PluginName}
+	now := ts(in.UpdatedAt)
+	in.UpdatedAt = now
+	prev, existed := s.installs[k]
+	in.InstalledAt = now
+	if existed {
+		if prev.InstalledSHA == in.InstalledSHA {
+			in.InstalledAt = prev.InstalledAt
+		}
+		s.unindex(k, prev)
+		changed := prev.InstalledSHA != in.InstalledSHA || prev.Source != in.Source || prev.Ref != in.Ref
+		if id, ok := s.open[k]; ok && changed {
+			u := s.updates[id-1]
+			reason := tracking.ReasonReinstalled
+			if u.ToSHA == in.InstalledSHA {
+				reason = tracking.ReasonUpToDate
+			}
+			s.supersede(u, reason, now)
+		}
+	}
+	s.installs[k] = in
+	if in.Tracked() {
+		uk := keyOfInstall(in)
+		set := s.byUpstream[uk]
+		if set == nil {
+			set = map[installKey]struct{}{}
+			s.byUpstream[uk] = set
+		}
+		set[k] = struct{}{}
+		s.upstream(tracking.UpstreamKey{Source: in.Source, Ref: in.Ref})
+	}
+	return in, nil
+}
+
+func (s *Store) unindex(k installKey, in tracking.Install) {
+	uk := keyOfInstall(in)
+	if set := s.byUpstream[uk]; set != nil {
+		delete(set, k)
+		if len(set) == 0 {
+			delete(s.byUpstream, uk)
+		}
+	}
+}
+
+// upstream returns the row for key, creating it.
+func (s *Store) upstream(key tracking.UpstreamKey) *tracking.Upstream {
+	uk := upstreamKeyOf(key)
+	u := s.upstreams[uk]
+	if u == nil {
+		s.nextUpstreamID++
+		u = &tracking.Upstream{ID: s.nextUpstreamID, Key: key}
+		s.upstreams[uk] = u
+	}
+	return u
+}
+
+func (s *Store) supersede(u *tracking.Update, reason string, at time.Time) {
+	u.Status = tracking.StatusSuperseded
+	u.Reason = reason
+	u.DecidedAt = at
+	u.ClaimedUntil = time.Time{}
+	delete(s.open, installKey{u.WorkspaceID, u.PluginName})
+}
+
+// DeleteInstall implements storage.Store.
+func (s *Store) DeleteInstall(ctx context.Context, workspaceID, pluginName string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := installKey{workspaceID, pluginName}
+	prev, ok := s.installs[k]
+	if !ok {
+		return fmt.Errorf("memstore: install %s/%s: %w", workspaceID, pluginName, tracking.ErrNotFound)
+	}
+	s.unindex(k, prev)
+	delete(s.installs, k)
+	if id, ok := s.open[k]; ok {
+		s.supersede(s.updates[id-1], tracking.ReasonUninstalled, ts(at))
+	}
+	return nil
+}
+
+// GetInstall implements storage.Store.
+func (s *Store) GetInstall(ctx context.Context, workspaceID, pluginName string) (tracking.Install, error) {
+	if err := ctx.Err(); err != nil {
+		return tracking.Install{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.installs[installKey{workspaceID, pluginName}]
+	if !ok {
+		return tracking.Install{}, fmt.Errorf("memstore: install %s/%s: %w", workspaceID, pluginName, tracking.ErrNotFound)
+	}
+	return in, nil
+}
+
+// ListInstalls implements storage.Store.
+func (s *Store) ListInstalls(ctx context.Context, p storage.ListInstallsParams) ([]tracking.Install, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []tracking.Install
+	for k, in := range s.installs {
+		if p.WorkspaceID != "" && k.workspace != p.WorkspaceID {
+			continue
+		}
+		if cmp.Or(cmp.Compare(k.workspace, p.AfterWorkspaceID), cmp.Compare(k.plugin, p.AfterPluginName)) <= 0 {
+			continue
+		}
+		out = append(out, in)
+	}
+	slices.SortFunc(out, func(a, b tracking.Install) int {
+		return cmp.Or(cmp.Compare(a.WorkspaceID, b.WorkspaceID), cmp.Compare(a.PluginName, b.PluginName))
+	})
+	return out[:min(len(out), p.Limit)], nil
+}
+
+// ListUpstreams implements storage.Store.
+func (s *Store) ListUpstreams(ctx context.Context, p storage.ListUpstreamsParams) ([]tracking.Upstream, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []tracking.Upstream
+	for uk, u := range s.upstreams {
+		if u.ID > p.AfterID && len(s.byUpstream[uk]) > 0 {
+			out = append(out, *u)
+		}
+	}
+	slices.SortFunc(out, func(a, b tracking.Upstream) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:min(len(out), p.Limit)], nil
+}
+
+// GetUpstream implements storage.Store.
+func (s *Store) GetUpstream(ctx context.Context, key tracking.UpstreamKey) (tracking.Upstream, error) {
+	if err := ctx.Err(); err != nil {
+		return tracking.Upstream{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.upstreams[upstreamKeyOf(key)]
+	if !ok {
+		return tracking.Upstream{}, fmt.Errorf("memstore: upstream %s: %w", key, tracking.ErrNotFound)
+	}
+	return *u, nil
+}
+
+// Reconcile implements storage.Store.
+func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (storage.ReconcileResult, error) {
+	if err := p.Validate(); err != nil {
+		return storage.ReconcileResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return storage.ReconcileResult{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := ts(p.Now)
+	var res storage.ReconcileResult
+	for k := range s.byUpstream[upstreamKeyOf(p.Key)] {
+		res.Installs++
+		in := s.installs[k]
+		var open *tracking.Update
+		if id, ok := s.open[k]; ok {
+			open = s.updates[id-1]
+			if open.Status == tracking.StatusApplying && open.ClaimedUntil.After(now) {
+				continue // live claim: not taken away from its holder
+			}
+		}
+		if in.InstalledSHA == p.SHA {
+			if open != nil {
+				s.supersede(open, tracking.ReasonUpToDate, now)
+				res.Superseded++
+			}
+			continue
+		}
+		if open != nil {
+			if open.ToSHA == p.SHA {
+				open.LastSeenAt = now
+				continue
+			}
+			s.supersede(open, tracking.ReasonNewerUpstream, now)
+			res.Superseded++
+		}
+		if s.dismissed(k, in.InstalledSHA, p.SHA) {
+			continue
+		}
+		u := &tracking.Update{
+			ID:          int64(len(s.updates) + 1),
+			WorkspaceID: k.workspace,
+			PluginName:  k.plugin,
+			Source:      in.Source,
+			Ref:         in.Ref,
+			FromSHA:     in.InstalledSHA,
+			ToSHA:       p.SHA,
+			FromVersion: in.InstalledVersion,
+			ToVersion:   p.Version,
+			Kind:        p.Key.Ref.DriftKind(),
+			Status:      tracking.StatusPending,
+			DetectedAt:  now,
+			LastSeenAt:  now,
+		}
+		s.updates = append(s.updates, u)
+		s.open[k] = u.ID
+		res.Queued++
+	}
+	up := s.upstream(p.Key)
+	up.LastSHA, up.LastVersion, up.Validator = p.SHA, p.Version, p.Validator
+	up.LastCheckedAt = now
+	up.LastError, up.ConsecutiveFailures = "", 0
+	return res, nil
+}
+
+// dismissed reports whether a dismissed entry from→to exists for k. A scan
+// is fine for a fake; the SQL backends use an index.
+func (s *Store) dismissed(k installKey, from, to string) bool {
+	for _, u := range s.updates {
+		if u.Status == tracking.StatusDismissed && u.WorkspaceID == k.workspace && u.PluginName == k.plugin && u.FromSHA == from && u.ToSHA == to {
+			return true
+		}
+	}
+	return false
+}
+
+// RecordUpstreamFailure implements storage.Store.
+func (s *Store) RecordUpstreamFailure(ctx context.Context, key tracking.UpstreamKey, message string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	up := s.upstream(key)
+	up.LastError = message
+	up.ConsecutiveFailures++
+	up.LastCheckedAt = ts(at)
+	return nil
+}
+
+func (s *Store) get(id int64) (*tracking.Update, error) {
+	if id < 1 || id > int64(len(s.updates)) {
+		return nil, fmt.Errorf("memstore: update %d: %w", id, tracking.ErrNotFound)
+	}
+	return s.updates[id-1], nil
+}
+
+// GetUpdate implements storage.Store.
+func (s *Store) GetUpdate(ctx context.Context, id int64) (tracking.Update, error) {
+	if err := ctx.Err(); err != nil {
+		return tracking.Update{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.get(id)
+	if err != nil {
+		return tracking.Update{}, err
+	}
+	return *u, nil
+}
+
+// ListUpdates implements storage.Store.
+func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([]tracking.Update, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []tracking.Update
+	match := func(u *tracking.Update) bool {
+		return (len(p.Statuses) == 0 || slices.Contains(p.Statuses, u.Status)) &&
+			(p.WorkspaceID == "" || u.WorkspaceID == p.WorkspaceID) &&
+			(p.PluginName == "" || u.PluginName == p.PluginName)
+	}
+	n := int64(len(s.updates))
+	if p.Newest {
+		start := n
+		if p.AfterID > 0 {
+			start = min(n, p.AfterID-1)
+		}
+		for id := start; id >= 1 && len(out) < p.Limit; id-- {
+			if u := s.updates[id-1]; match(u) {
+				out = append(out, *u)
+			}
+		}
+		return out, nil
+	}
+	for id := p.AfterID + 1; id <= n && len(out) < p.Limit; id++ {
+		if u := s.updates[id-1]; match(u) {
+			out = append(out, *u)
+		}
+	}
+	return out, nil
+}
+
+// ClaimUpdate implements storage.Store.
+func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (tracking.Update, error) {
+	if err := ctx.Err(); err != nil {
+		return tracking.Update{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.get(p.ID)
+	if err != nil {
+		return tracking.Update{}, err
+	}
+	now := ts(p.Now)
+	switch {
+	case u.Status == tracking.StatusPending,
+		u.Status == tracking.StatusApplying && !u.ClaimedUntil.After(now):
+		u.Status = tracking.StatusApplying
+		u.ClaimedUntil = ts(p.Until)
+		return *u, nil
+	case u.Status == tracking.StatusApplying:
+		return *u, fmt.Errorf("memstore: update %d claimed until %s: %w", u.ID, u.ClaimedUntil.Format(time.RFC3339), tracking.ErrBusy)
+	case u.Status == tracking.StatusApplied:
+		return *u, nil
+	default:
+		return *u, fmt.Errorf("memstore: update %d is %s: %w", u.ID, u.Status, tracking.ErrConflict)
+	}
+}
+
+// CompleteApply implements storage.Store.
+func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams) (tracking.Update, error) {
+	if err := ctx.Err(); err != nil {
+		return tracking.Update{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.get(p.ID)
+	if err != nil {
+		return tracking.Update{}, err
+	}
+	if u.Status != tracking.StatusApplying {
+		return *u, fmt.Errorf("memstore: complete update %d: it is %s, not applying: %w", u.ID, u.Status, tracking.ErrConflict)
+	}
+	at := ts(p.At)
+	k := installKey{u.WorkspaceID, u.PluginName}
+	if in, ok := s.installs[k]; ok {
+		in.InstalledSHA, in.InstalledVersion = u.ToSHA, u.ToVersion
+		in.InstalledAt, in.UpdatedAt = at, at
+		s.installs[k] = in
+	}
+	u.Status = tracking.StatusApplied
+	u.DecidedAt, u.DecidedBy = at, p.Actor
+	u.RestartError = ""
+	u.ClaimedUntil = time.Time{}
+	delete(s.open, k)
+	return *u, nil
+}
+
+// ReleaseClaim implements storage.Store.
+func (s *Store) ReleaseClaim(ctx context.Context, p storage.ReleaseClaimParams) (tracking.Update, error) {
+	if err := ctx.Err(); err != nil {
+		return tracking.Update{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.get(p.ID)
+	if err != nil {
+		return tracking.Update{}, err
+	}
+	if u.Status != tracking.StatusApplying {
+		return *u, fmt.Errorf("memstore: release update %d: it is %s, not applying: %w", u.ID, u.Status, tracking.ErrConflict)
+	}
+	u.Status = tracking.StatusPending
+	u.Attempts++
+	u.LastError = p.Message
+	u.ClaimedUntil = time.Time{}
+	return *u, nil
+}
+
+// SetRestartError implements storage.Store.
+func (s *Store) SetRestartError(ctx context.Context, id int64, message string) (tracking.Update, error) {
+	if err := ctx.Err(); err != nil {
+		return tracking.Update{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.get(id)
+	if err != nil {
+		return tracking.Update{}, err
+	}
+	if u.Status != tracking.StatusApplied {
+		return *u, fmt.Errorf("memstore: restart result of update %d: it is %s, not applied: %w", u.ID, u.Status, tracking.ErrConflict)
+	}
+	u.RestartError = message
+	return *u, nil
+}
+
+// DismissUpdate implements storage.Store.
+func (s *Store) DismissUpdate(ctx context.Context, p storage.DismissUpdateParams) (tracking.Update, error) {
+	if err := ctx.Err(); err != nil {
+		return tracking.Update{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.get(p.ID)
+	if err != nil {
+		return tracking.Update{}, err
+	}
+	switch u.Status {
+	case tracking.StatusDismissed:
+		return *u, nil
+	case tracking.StatusPending:
+		u.Status = tracking.StatusDismissed
+		u.DecidedAt, u.DecidedBy, u.Reason = ts(p.At), p.Actor, p.Reason
+		delete(s.open, installKey{u.WorkspaceID, u.PluginName})
+		return *u, nil
+	default:
+		return *u, fmt.Errorf("memstore: dismiss update %d: it is %s: %w", u.ID, u.Status, tracking.ErrConflict)
+	}
+}
+
+// AcquireLease implements storage.Store.
+func (s *Store) AcquireLease(ctx context.Context, p storage.LeaseParams) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := ts(p.Now)
+	if l, ok := s.leases[p.Name]; ok && l.holder != p.Holder && l.expires.After(now) {
+		return false, nil
+	}
+	s.leases[p.Name] = lease{holder: p.Holder, expires: ts(now.Add(p.TTL))}
+	return true, nil
+}
+
+// ReleaseLease implements storage.Store.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.leases[name]; ok && l.holder == holder {
+		delete(s.leases, name)
+	}
+	return nil
+}
