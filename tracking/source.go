@@ -1,6 +1,15 @@
 package tracking
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // SourceScheme says where a plugin comes from.
 type SourceScheme string
@@ -27,26 +36,464 @@ type Source struct {
 	InstalledFrom Ref
 }
 
+// Limits of the source grammar.
+const (
+	maxSourceLen      = 2048
+	maxGitHubOwnerLen = 39
+	maxGitHubRepoLen  = 100
+	maxHostLen        = 253
+	maxHostLabelLen   = 63
+	maxPluginNameLen  = 100
+	maxWorkspaceIDLen = 128
+)
+
+// sourceShapes is the hint of errors that cannot say anything more precise.
+const sourceShapes = "write github://owner/repo, git+https://host/path, git+ssh://git@host/path, git+file:///abs/path or local://name"
+
 // ParseSource parses a plugin source (see the package documentation for the
 // grammar). It rejects credentials in URLs, transports other than https,
 // http, ssh and file, GitHub owners and repositories outside GitHub's
 // grammar, and local names that are not plugin names. Errors wrap
 // ErrInvalidSource and say what to write instead.
+//
+// The rules in detail:
+//   - The input is at most 2048 bytes of valid UTF-8 without whitespace,
+//     control or invisible format characters anywhere (so a semver "#ref"
+//     must be written without spaces: #semver:>=1.0,<2), and without '%'
+//     anywhere, "#ref" included: percent-encoding is never decoded, so the
+//     URL reviewed is the URL fetched and a URL parser reading the
+//     canonical form cannot decode it into something else.
+//   - Schemes are case-insensitive and written in lowercase.
+//   - github://owner/repo: the owner is 1 to 39 ASCII letters, digits and
+//     '-', not beginning or ending with '-'; the repository is 1 to 100
+//     ASCII letters, digits and "._-", not "." or "..", with one trailing
+//     ".git" removed (a name still ending in ".git" is rejected). No user,
+//     port, query or further path segment. Case is kept as written.
+//   - git+https://, git+http://, git+ssh://, git+file://: parsed with
+//     net/url. No user info for https and http (a token written as the
+//     user name is a credential too), no password for ssh (a user such as
+//     "git@" is fine), no query, no '\', no "." or
+//     ".." path segment, no empty segment ("//" or a trailing '/'), a path
+//     other than "/". https, http and ssh need a host name (ASCII letters,
+//     digits, "-_."; IDN hosts in their xn-- form) or a bracketed IPv6
+//     address, written in lowercase; a port, if any, is 1 to 65535 and is
+//     written without leading zeros. file takes no host: git+file:///abs.
+//   - "#ref" is parsed by ParseRef and stored in InstalledFrom; "#" and
+//     "#none" are rejected. Local sources take no "#ref".
+//   - local://name and a bare name are local plugins; the name must pass
+//     ValidatePluginName.
+//
+// Remote helpers (ext::, fd:: and any "<x>::"), scp-like addresses
+// (git@host:path), URLs without the git+ prefix and unknown schemes are
+// rejected with the form to write instead.
 func ParseSource(s string) (Source, error) {
-	return Source{}, errors.New("unimplemented")
+	src, problem := parseSource(s)
+	if problem != "" {
+		return Source{}, fmt.Errorf("tracking: %w %q: %s", ErrInvalidSource, truncate(s), problem)
+	}
+	return src, nil
+}
+
+// parseSource is ParseSource without the error wrapping: it returns the
+// source or a description of what is wrong and what to write instead.
+func parseSource(s string) (Source, string) {
+	switch {
+	case s == "":
+		return Source{}, "empty source; " + sourceShapes
+	case len(s) > maxSourceLen:
+		return Source{}, fmt.Sprintf("longer than %d bytes (%d)", maxSourceLen, len(s))
+	}
+	if helper, ok := remoteHelper(s); ok {
+		return Source{}, fmt.Sprintf("transport %q not allowed (git remote helpers can run commands); write git+https://…, git+ssh://… or git+file://…", truncate(helper+"::"))
+	}
+	if p := sourceCharProblem(s); p != "" {
+		return Source{}, p
+	}
+	if strings.Contains(s, "%") {
+		// Anywhere, the #ref included: a reader that parses the canonical
+		// form as a URL would decode it into something else.
+		return Source{}, `"%" not allowed: percent-encoding is not decoded (so the URL reviewed is the URL fetched); write the characters themselves`
+	}
+
+	body, frag, hasFrag := strings.Cut(s, "#")
+	from := Ref{Kind: RefNone}
+	if hasFrag {
+		r, p := parseRef(frag)
+		switch {
+		case frag == "":
+			return Source{}, `empty "#": remove it or write the installed-from ref after it, e.g. #tag:v1.2.3`
+		case p != "":
+			return Source{}, fmt.Sprintf("#ref: %s (accepted: %s)", p, refShapes)
+		case r.Kind == RefNone:
+			return Source{}, `"#none": remove it; a source without "#ref" has no installed-from ref`
+		}
+		from = r
+	}
+
+	scheme, rest, hasScheme := strings.Cut(body, "://")
+	if !hasScheme {
+		return parseSchemeless(body, hasFrag)
+	}
+	var (
+		src Source
+		p   string
+	)
+	switch scheme = strings.ToLower(scheme); scheme {
+	case "github":
+		src, p = parseGitHub(rest)
+	case "git+https", "git+http", "git+ssh", "git+file":
+		src, p = parseGitURL(strings.TrimPrefix(scheme, "git+"), rest)
+	case "local":
+		return parseLocal(rest, hasFrag)
+	case "https", "http", "ssh", "file":
+		hint := fmt.Sprintf("plain %s:// URL: prefix it with git+ (git+%s://…)", scheme, scheme)
+		if authority, _, _ := strings.Cut(rest, "/"); scheme != "ssh" && strings.Contains(authority, "@") {
+			hint += ` and remove "user@": credentials in URLs are not allowed`
+		}
+		return Source{}, hint
+	case "git":
+		return Source{}, "the unauthenticated git:// protocol is not allowed; write git+https://… or git+ssh://…"
+	default:
+		if strings.HasPrefix(scheme, "git+") {
+			return Source{}, fmt.Sprintf("transport %q not allowed; write git+https://, git+http://, git+ssh:// or git+file://", truncate(strings.TrimPrefix(scheme, "git+")))
+		}
+		return Source{}, fmt.Sprintf("unknown scheme %q; %s", truncate(scheme), sourceShapes)
+	}
+	if p != "" {
+		return Source{}, p
+	}
+	src.InstalledFrom = from
+	return src, ""
+}
+
+// remoteHelper reports git's "<helper>::<address>" syntax, which hands the
+// address to git-remote-<helper> (ext:: runs an arbitrary command).
+func remoteHelper(s string) (string, bool) {
+	i := strings.Index(s, "::")
+	if i <= 0 {
+		return "", false
+	}
+	for j := 0; j < i; j++ {
+		c := s[j]
+		if !isASCIIAlnum(c) && !strings.ContainsRune("+-._~", rune(c)) {
+			return "", false
+		}
+	}
+	return s[:i], true
+}
+
+// sourceCharProblem rejects invalid UTF-8, whitespace, control and format
+// characters anywhere in a source.
+func sourceCharProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return "not valid UTF-8"
+	}
+	for i, r := range s {
+		switch {
+		case unicode.IsControl(r):
+			return fmt.Sprintf("control character %U at byte %d; sources never contain one", r, i)
+		case unicode.IsSpace(r):
+			return fmt.Sprintf("whitespace %U at byte %d; sources never contain whitespace", r, i)
+		case unicode.Is(unicode.Cf, r):
+			return fmt.Sprintf("invisible format character %U at byte %d; sources never contain one", r, i)
+		}
+	}
+	return ""
+}
+
+// parseSchemeless handles inputs without "://": a bare plugin name, or a
+// mistake worth a precise hint.
+func parseSchemeless(body string, hasFrag bool) (Source, string) {
+	before, after, hasColon := strings.Cut(body, ":")
+	if hasColon && !strings.Contains(before, "/") {
+		lower := strings.ToLower(before)
+		switch lower {
+		case "github", "local", "git+https", "git+http", "git+ssh", "git+file", "https", "http", "ssh", "file":
+			return Source{}, fmt.Sprintf(`missing "//" after %q; write %s://…`, truncate(before+":"), lower)
+		}
+		hint := truncate("git+ssh://" + before + "/" + strings.TrimPrefix(after, "/"))
+		if strings.ContainsAny(before, "@.") {
+			return Source{}, fmt.Sprintf("scp-like address %q: write %q", truncate(body), hint)
+		}
+		return Source{}, fmt.Sprintf("unknown scheme %q; %s (an scp-like host:path is written %q)", truncate(before), sourceShapes, hint)
+	}
+	if p := pluginNameProblem(body); p != "" {
+		hint := sourceShapes
+		if strings.HasPrefix(body, "/") {
+			hint = fmt.Sprintf("a local repository is written %q", truncate("git+file://"+body))
+		}
+		return Source{}, fmt.Sprintf("not a plugin name: %s; %s", p, hint)
+	}
+	if hasFrag {
+		return Source{}, `local sources take no "#ref": remove it`
+	}
+	return Source{Scheme: SchemeLocal, Name: body, InstalledFrom: Ref{Kind: RefNone}}, ""
+}
+
+func parseLocal(name string, hasFrag bool) (Source, string) {
+	if p := pluginNameProblem(name); p != "" {
+		return Source{}, "local://name: plugin name " + p
+	}
+	if hasFrag {
+		return Source{}, `local sources take no "#ref": remove it`
+	}
+	return Source{Scheme: SchemeLocal, Name: name, InstalledFrom: Ref{Kind: RefNone}}, ""
+}
+
+// parseGitHub parses "owner/repo" after "github://".
+func parseGitHub(rest string) (Source, string) {
+	if strings.Contains(rest, "@") {
+		return Source{}, `github sources take no user or credentials ("user@"): write github://owner/repo and give the resolver an authenticated HTTP client`
+	}
+	if strings.Contains(rest, "?") {
+		return Source{}, "github sources take no query string: write github://owner/repo"
+	}
+	parts := strings.Split(rest, "/")
+	switch {
+	case len(parts) == 3 && parts[2] == "":
+		return Source{}, `trailing "/": write github://owner/repo`
+	case len(parts) >= 3 && strings.Contains(parts[0], "."):
+		return Source{}, fmt.Sprintf("github sources name no host: write %q (the API base URL is configured on the resolver)", truncate("github://"+parts[1]+"/"+parts[2]))
+	case len(parts) != 2:
+		return Source{}, "want exactly github://owner/repo"
+	}
+	owner, repo := parts[0], parts[1]
+	if strings.Contains(owner, ":") {
+		return Source{}, "github sources take no port: write github://owner/repo"
+	}
+	if p := gitHubOwnerProblem(owner); p != "" {
+		return Source{}, "github owner " + p
+	}
+	repo = strings.TrimSuffix(repo, ".git")
+	if p := gitHubRepoProblem(repo); p != "" {
+		return Source{}, "github repository " + p
+	}
+	return Source{Scheme: SchemeGitHub, Owner: owner, Repo: repo}, ""
+}
+
+func gitHubOwnerProblem(owner string) string {
+	switch {
+	case owner == "":
+		return "is empty"
+	case len(owner) > maxGitHubOwnerLen:
+		return fmt.Sprintf("is longer than %d characters (%d)", maxGitHubOwnerLen, len(owner))
+	case owner[0] == '-' || owner[len(owner)-1] == '-':
+		return `begins or ends with "-"`
+	}
+	for i := 0; i < len(owner); i++ {
+		if c := owner[i]; !isASCIIAlnum(c) && c != '-' {
+			return fmt.Sprintf("contains %s; allowed: ASCII letters, digits and -", describeByteAt(owner, i))
+		}
+	}
+	return ""
+}
+
+// gitHubRepoProblem checks a repository name after one ".git" is removed.
+func gitHubRepoProblem(repo string) string {
+	switch {
+	case repo == "":
+		return "is empty"
+	case len(repo) > maxGitHubRepoLen:
+		return fmt.Sprintf("is longer than %d characters (%d)", maxGitHubRepoLen, len(repo))
+	case repo == "." || repo == "..":
+		return fmt.Sprintf("cannot be %q", repo)
+	case strings.HasSuffix(repo, ".git"):
+		return `ends in ".git" twice; write the name once, e.g. github://owner/repo`
+	}
+	for i := 0; i < len(repo); i++ {
+		if c := repo[i]; !isASCIIAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return fmt.Sprintf("contains %s; allowed: ASCII letters, digits and . _ -", describeByteAt(repo, i))
+		}
+	}
+	return ""
+}
+
+// parseGitURL parses the part after "git+<transport>://" and builds the
+// canonical URL from its checked components.
+func parseGitURL(transport, rest string) (Source, string) {
+	switch {
+	case strings.Contains(rest, `\`):
+		return Source{}, `backslash not allowed; separate path segments with "/"`
+	case strings.Contains(rest, "?"):
+		return Source{}, `query string not allowed: remove "?…"`
+	}
+	u, err := url.Parse(transport + "://" + rest)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return Source{}, "not a valid URL: " + truncate(err.Error())
+	}
+
+	var user string
+	if u.User != nil {
+		switch transport {
+		case "https", "http":
+			return Source{}, fmt.Sprintf(`credentials in URLs are not allowed: remove "user@" (a token written as the user name is a credential too) and configure git's credentials instead, e.g. git+%s://host/path`, transport)
+		case "file":
+			return Source{}, "git+file URLs take no user: write git+file:///abs/path"
+		}
+		if _, hasPassword := u.User.Password(); hasPassword {
+			return Source{}, `ssh password in URL not allowed: remove ":password" and use ssh keys or an agent, e.g. git+ssh://git@host/path`
+		}
+		user = u.User.Username()
+		if p := sshUserProblem(user); p != "" {
+			return Source{}, "ssh user " + p
+		}
+	}
+
+	var host string
+	if transport == "file" {
+		if u.Host != "" {
+			return Source{}, fmt.Sprintf("git+file URLs take no host: write %q (three slashes, absolute path)", truncate("git+file:///"+strings.TrimPrefix(u.Path, "/")))
+		}
+	} else {
+		h, p := canonicalHost(u)
+		if p != "" {
+			return Source{}, p
+		}
+		host = h
+	}
+
+	path := u.Path
+	if path == "" || path == "/" {
+		if transport == "file" {
+			return Source{}, "no repository path: write git+file:///abs/path"
+		}
+		return Source{}, fmt.Sprintf("no repository path: write git+%s://host/path", transport)
+	}
+	for seg := range strings.SplitSeq(path[1:], "/") {
+		switch seg {
+		case "":
+			return Source{}, `empty path segment ("//" or a trailing "/"): remove it`
+		case ".", "..":
+			return Source{}, fmt.Sprintf("path segment %q not allowed: write the path without it", seg)
+		}
+	}
+
+	canon := transport + "://"
+	if user != "" {
+		canon += user + "@"
+	}
+	canon += host + path
+	return Source{Scheme: SchemeGit, URL: canon}, ""
+}
+
+// canonicalHost checks the host and port of an https, http or ssh URL and
+// returns them lowercased, the port without leading zeros.
+func canonicalHost(u *url.URL) (string, string) {
+	if u.Host == "" {
+		return "", fmt.Sprintf("no host: write git+%s://host/path", u.Scheme)
+	}
+	if strings.HasSuffix(u.Host, ":") {
+		return "", `empty port: remove the ":" or write a port number`
+	}
+	name := u.Hostname()
+	var host string
+	if strings.HasPrefix(u.Host, "[") {
+		addr, err := netip.ParseAddr(name)
+		if err != nil || !addr.Is6() || addr.Zone() != "" {
+			return "", fmt.Sprintf("host %q: brackets hold an IPv6 address, e.g. [2001:db8::1]", truncate(name))
+		}
+		host = "[" + addr.String() + "]"
+	} else {
+		if p := hostNameProblem(name); p != "" {
+			return "", fmt.Sprintf("host %q %s", truncate(name), p)
+		}
+		host = strings.ToLower(name)
+	}
+	if port := u.Port(); port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return "", fmt.Sprintf("port %q: want 1 to 65535", truncate(port))
+		}
+		host += ":" + strconv.Itoa(n)
+	}
+	return host, ""
+}
+
+// hostNameProblem checks a DNS name (or IPv4 address): ASCII labels of
+// letters, digits, '-' and '_' (ssh host aliases use it), none empty,
+// none beginning with '-' (ssh would read it as an option).
+func hostNameProblem(name string) string {
+	if len(name) > maxHostLen {
+		return fmt.Sprintf("is longer than %d bytes", maxHostLen)
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		switch {
+		case label == "":
+			return `has an empty label (leading, trailing or double ".")`
+		case len(label) > maxHostLabelLen:
+			return fmt.Sprintf("has a label longer than %d bytes", maxHostLabelLen)
+		case label[0] == '-':
+			return `has a label beginning with "-"`
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !isASCIIAlnum(c) && c != '-' && c != '_' {
+				return fmt.Sprintf("contains %s; allowed: ASCII letters, digits, - _ . (write internationalised names in their xn-- form)", describeByteAt(label, i))
+			}
+		}
+	}
+	return ""
+}
+
+// sshUserProblem checks an ssh user name: ASCII letters, digits and "._-",
+// not beginning with '-' (ssh would read it as an option).
+func sshUserProblem(user string) string {
+	switch {
+	case user == "":
+		return `is empty: remove the "@" or write a user, e.g. git+ssh://git@host/path`
+	case user[0] == '-':
+		return `begins with "-"`
+	}
+	for i := 0; i < len(user); i++ {
+		if c := user[i]; !isASCIIAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return fmt.Sprintf("contains %s; allowed: ASCII letters, digits and . _ -", describeByteAt(user, i))
+		}
+	}
+	return ""
 }
 
 // String returns the canonical form, which ParseSource accepts and returns
 // unchanged: "github://owner/repo[#ref]", "git+https://host/path[#ref]",
-// "local://name".
-func (s Source) String() string { return "" }
+// "local://name". InstalledFrom is written with Ref.String and left out
+// when it is none (or the zero Ref) and for local sources. The zero
+// Source, and a Source of an unknown scheme, is "".
+func (s Source) String() string {
+	var b string
+	switch s.Scheme {
+	case SchemeGitHub:
+		b = "github://" + s.Owner + "/" + s.Repo
+	case SchemeGit:
+		b = "git+" + s.URL
+	case SchemeLocal:
+		return "local://" + s.Name
+	default:
+		return ""
+	}
+	if k := s.InstalledFrom.Kind; k != "" && k != RefNone {
+		b += "#" + s.InstalledFrom.String()
+	}
+	return b
+}
 
 // HasUpstream reports whether the source can drift (github and git).
 func (s Source) HasUpstream() bool { return s.Scheme == SchemeGitHub || s.Scheme == SchemeGit }
 
 // Transport is the URL scheme of a git source ("https", "http", "ssh",
 // "file"); "https" for GitHub; "" for local.
-func (s Source) Transport() string { return "" }
+func (s Source) Transport() string {
+	switch s.Scheme {
+	case SchemeGitHub:
+		return "https"
+	case SchemeGit:
+		transport, _, _ := strings.Cut(s.URL, "://")
+		return transport
+	default:
+		return ""
+	}
+}
 
 // MarshalText implements encoding.TextMarshaler with the canonical form.
 func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
@@ -64,9 +511,82 @@ func (s *Source) UnmarshalText(b []byte) error {
 // ValidatePluginName checks a plugin name: ^[a-z0-9][a-z0-9._-]{0,99}$ and
 // no "..". Plugin names become path components on hosts. Errors wrap
 // ErrInvalidPluginName.
-func ValidatePluginName(name string) error { return errors.New("unimplemented") }
+func ValidatePluginName(name string) error {
+	if p := pluginNameProblem(name); p != "" {
+		return fmt.Errorf("tracking: %w %q: %s", ErrInvalidPluginName, truncate(name), p)
+	}
+	return nil
+}
+
+func pluginNameProblem(name string) string {
+	switch {
+	case name == "":
+		return "is empty"
+	case len(name) > maxPluginNameLen:
+		return fmt.Sprintf("is longer than %d bytes (%d)", maxPluginNameLen, len(name))
+	case !isLowerAlnum(name[0]):
+		return fmt.Sprintf("begins with %s; it must begin with a lowercase letter or digit", describeChar(name, 0))
+	}
+	for i := 1; i < len(name); i++ {
+		if c := name[i]; !isLowerAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return fmt.Sprintf("contains %s; allowed: a-z 0-9 . _ -", describeByteAt(name, i))
+		}
+	}
+	if strings.Contains(name, "..") {
+		return `contains ".."`
+	}
+	return ""
+}
 
 // ValidateWorkspaceID checks a workspace id: 1 to 128 bytes of ASCII
 // letters, digits and "._:@-", starting with a letter or digit. Errors wrap
 // ErrInvalidWorkspaceID.
-func ValidateWorkspaceID(id string) error { return errors.New("unimplemented") }
+func ValidateWorkspaceID(id string) error {
+	if p := workspaceIDProblem(id); p != "" {
+		return fmt.Errorf("tracking: %w %q: %s", ErrInvalidWorkspaceID, truncate(id), p)
+	}
+	return nil
+}
+
+func workspaceIDProblem(id string) string {
+	switch {
+	case id == "":
+		return "is empty"
+	case len(id) > maxWorkspaceIDLen:
+		return fmt.Sprintf("is longer than %d bytes (%d)", maxWorkspaceIDLen, len(id))
+	case !isASCIIAlnum(id[0]):
+		return fmt.Sprintf("begins with %s; it must begin with an ASCII letter or digit", describeChar(id, 0))
+	}
+	for i := 1; i < len(id); i++ {
+		if c := id[i]; !isASCIIAlnum(c) && !strings.ContainsRune("._:@-", rune(c)) {
+			return fmt.Sprintf("contains %s; allowed: ASCII letters, digits and . _ : @ -", describeByteAt(id, i))
+		}
+	}
+	return ""
+}
+
+// describeByteAt names the character starting at byte i of s for an error
+// message: quoted and escaped if invisible, with its code point unless it
+// is printable ASCII, so that a look-alike (U+2215 for '/') is told apart.
+func describeByteAt(s string, i int) string {
+	return describeChar(s, i) + fmt.Sprintf(" at byte %d", i)
+}
+
+func describeChar(s string, i int) string {
+	r, size := utf8.DecodeRuneInString(s[i:])
+	if r == utf8.RuneError && size <= 1 {
+		return fmt.Sprintf("byte %#02x (not valid UTF-8)", s[i])
+	}
+	if r < utf8.RuneSelf && r > 0x20 && r != 0x7f {
+		return fmt.Sprintf("%q", r)
+	}
+	return fmt.Sprintf("%q (%U)", r, r)
+}
+
+func isASCIIAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+func isLowerAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+}

@@ -1,0 +1,99 @@
+package tracking_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/storage/memstore"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+var now = time.Date(2026, 1, 2, 3, 4, 5, 678901234, time.UTC)
+
+func newTracker() (*tracking.Tracker, *memstore.Store) {
+	s := memstore.New()
+	return tracking.NewTracker(s, &tracking.TrackerConfig{Now: func() time.Time { return now }}), s
+}
+
+const commit = "0123456789abcdef0123456789abcdef01234567"
+
+func TestRecordInstallCanonicalises(t *testing.T) {
+	tr, s := newTracker()
+	in, err := tr.RecordInstall(t.Context(), tracking.InstallRecord{
+		WorkspaceID: "acme", PluginName: "hello",
+		Source: "github://acme/hello.git#v1.0.0", Ref: "main",
+		SHA: strings.ToUpper(commit), Version: "v1.0.0",
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "github://acme/hello#branch:v1.0.0", in.Source.String())
+	assert.Equal(t, "branch:main", in.Ref.String())
+	assert.Equal(t, commit, in.InstalledSHA, "SHA lowered")
+	assert.Equal(t, now.Truncate(time.Microsecond), in.UpdatedAt)
+	assert.True(t, in.Tracked())
+	got, err := s.GetInstall(t.Context(), "acme", "hello")
+	require.NoError(t, err)
+	assert.Equal(t, in, got)
+}
+
+func TestRecordInstallRejectsBadInputAndWritesNothing(t *testing.T) {
+	good := tracking.InstallRecord{WorkspaceID: "ws", PluginName: "p", Source: "github://a/b", Ref: "tag:latest", SHA: commit}
+	for name, c := range map[string]struct {
+		mut  func(*tracking.InstallRecord)
+		want error
+	}{
+		"workspace empty":       {func(r *tracking.InstallRecord) { r.WorkspaceID = "" }, tracking.ErrInvalidWorkspaceID},
+		"workspace sql":         {func(r *tracking.InstallRecord) { r.WorkspaceID = "ws'; DROP TABLE x;--" }, tracking.ErrInvalidWorkspaceID},
+		"plugin path":           {func(r *tracking.InstallRecord) { r.PluginName = "../etc" }, tracking.ErrInvalidPluginName},
+		"plugin upper":          {func(r *tracking.InstallRecord) { r.PluginName = "Hello" }, tracking.ErrInvalidPluginName},
+		"source ext":            {func(r *tracking.InstallRecord) { r.Source = "ext::sh -c id" }, tracking.ErrInvalidSource},
+		"source credentials":    {func(r *tracking.InstallRecord) { r.Source = "git+https://user:tok@h/x.git" }, tracking.ErrInvalidSource},
+		"ref option":            {func(r *tracking.InstallRecord) { r.Ref = "--upload-pack=x" }, tracking.ErrInvalidRef},
+		"ref dotdot":            {func(r *tracking.InstallRecord) { r.Ref = "branch:a..b" }, tracking.ErrInvalidRef},
+		"sha short":             {func(r *tracking.InstallRecord) { r.SHA = "abc" }, tracking.ErrInvalidSHA},
+		"sha missing":           {func(r *tracking.InstallRecord) { r.SHA = "" }, tracking.ErrInvalidSHA},
+		"version control":       {func(r *tracking.InstallRecord) { r.Version = "v1\n" }, tracking.ErrInvalidRef},
+		"local cannot track":    {func(r *tracking.InstallRecord) { r.Source = "local://p"; r.SHA = "" }, tracking.ErrInvalidRef},
+		"huge ref":              {func(r *tracking.InstallRecord) { r.Ref = strings.Repeat("a", 10<<10) }, tracking.ErrInvalidRef},
+		"unicode slash plugin":  {func(r *tracking.InstallRecord) { r.PluginName = "a\u2215b" }, tracking.ErrInvalidPluginName},
+		"nul in workspace":      {func(r *tracking.InstallRecord) { r.WorkspaceID = "w\x00" }, tracking.ErrInvalidWorkspaceID},
+		"scp-like source":       {func(r *tracking.InstallRecord) { r.Source = "git@github.com:a/b.git" }, tracking.ErrInvalidSource},
+		"file source with host": {func(r *tracking.InstallRecord) { r.Source = "git+file://host/x" }, tracking.ErrInvalidSource},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tr, s := newTracker()
+			rec := good
+			c.mut(&rec)
+			_, err := tr.RecordInstall(t.Context(), rec)
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, c.want), "want %v, got %v", c.want, err)
+			all, lerr := s.ListInstalls(t.Context(), storage.ListInstallsParams{Limit: 10})
+			require.NoError(t, lerr)
+			assert.Empty(t, all, "nothing written")
+		})
+	}
+}
+
+func TestRecordInstallLocalWithoutCommit(t *testing.T) {
+	tr, _ := newTracker()
+	in, err := tr.RecordInstall(t.Context(), tracking.InstallRecord{WorkspaceID: "ws", PluginName: "notes", Source: "notes"})
+	require.NoError(t, err)
+	assert.Equal(t, "local://notes", in.Source.String())
+	assert.False(t, in.Tracked())
+}
+
+func TestRecordUninstall(t *testing.T) {
+	tr, s := newTracker()
+	_, err := tr.RecordInstall(t.Context(), tracking.InstallRecord{WorkspaceID: "ws", PluginName: "p", Source: "github://a/b", Ref: "head", SHA: commit})
+	require.NoError(t, err)
+	require.NoError(t, tr.RecordUninstall(t.Context(), "ws", "p"))
+	_, err = s.GetInstall(t.Context(), "ws", "p")
+	assert.ErrorIs(t, err, tracking.ErrNotFound)
+	assert.ErrorIs(t, tr.RecordUninstall(t.Context(), "ws", "p"), tracking.ErrNotFound)
+	assert.ErrorIs(t, tr.RecordUninstall(t.Context(), "ws", "../p"), tracking.ErrInvalidPluginName)
+}
