@@ -1,0 +1,560 @@
+// Package fakegithub is a stand-in for the GitHub REST API, for tests: an
+// httptest server that answers the endpoints the github resolver calls from
+// real bare git repositories on disk, read live with the git command line,
+// so it sees every change a test makes to them.
+//
+// Served (under an optional path prefix, as GitHub Enterprise Server's
+// /api/v3):
+//
+//	GET /repos/{owner}/{repo}                 default_branch; 404 when the repository is missing
+//	GET /repos/{owner}/{repo}/commits/{ref}   Accept: application/vnd.github.sha: the peeled commit id as text,
+//	                                          ETag "<sha>", 304 on a matching If-None-Match,
+//	                                          422 "No commit found for SHA: <ref>" for an unknown ref,
+//	                                          409 "Git Repository is empty." for an empty repository
+//	GET /repos/{owner}/{repo}/tags            peeled tags as JSON, per_page/page, Link pagination, ETag/304
+//
+// These mirror github.com's answers. The server also keeps a log of every
+// request and can answer the next requests with scripted failures (rate
+// limits).
+package fakegithub
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Path returns the directory of the bare repository that serves
+	// owner/repo; the repository is missing (404) when the directory does
+	// not exist. Required.
+	Path func(owner, repo string) string
+	// Prefix is the path the API lives under, e.g. "/api/v3" as on GitHub
+	// Enterprise Server. Defaults to none (github.com's layout).
+	Prefix string
+	// Token, when set, must arrive as "Authorization: Bearer <Token>";
+	// other requests get 401 Bad credentials.
+	Token string
+}
+
+// Request is one entry of the request log.
+type Request struct {
+	Method string
+	// Path is the escaped URL path as received, prefix included.
+	Path  string
+	Query string
+	// IfNoneMatch is the If-None-Match header sent, if any.
+	IfNoneMatch string
+	// Status is the status code answered.
+	Status int
+}
+
+// Response is a scripted answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// Server is the fake API. Build it with Start; stop it with Close.
+type Server struct {
+	cfg Config
+	srv *httptest.Server
+
+	mu     sync.Mutex
+	log    []Request
+	script []Response
+	rate   http.Header
+}
+
+// Start starts a Server on a loopback port.
+func Start(cfg Config) *Server {
+	if cfg.Path == nil {
+		panic("fakegithub: Config.Path is required")
+	}
+	cfg.Prefix = strings.TrimSuffix(cfg.Prefix, "/")
+	s := &Server{cfg: cfg}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// URL is the server's root, without the prefix: "http://127.0.0.1:port".
+func (s *Server) URL() string { return s.srv.URL }
+
+// BaseURL is the API root to configure a client with: URL + Prefix + "/".
+func (s *Server) BaseURL() string { return s.srv.URL + s.cfg.Prefix + "/" }
+
+// Client returns an *http.Client for the server.
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// Requests returns a copy of the request log, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.log)
+}
+
+// ResetRequests empties the request log.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	s.log = nil
+	s.mu.Unlock()
+}
+
+// FailNext answers the next n requests, whatever they ask, with r.
+func (s *Server) FailNext(n int, r Response) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.script = append(s.script, r)
+	}
+}
+
+// SetRate makes successful answers report remaining requests and the reset
+// instant in X-RateLimit-Remaining and X-RateLimit-Reset. By default they
+// report 4999 remaining and no reset.
+func (s *Server) SetRate(remaining int, reset time.Time) {
+	h := http.Header{}
+	h.Set("X-RateLimit-Limit", "5000")
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	s.mu.Lock()
+	s.rate = h
+	s.mu.Unlock()
+}
+
+// PrimaryLimit is GitHub's answer once the primary rate limit is used up
+// until reset: 403 with X-RateLimit-Remaining: 0.
+func PrimaryLimit(reset time.Time) Response {
+	h := jsonHeader()
+	h.Set("X-RateLimit-Limit", "5000")
+	h.Set("X-RateLimit-Remaining", "0")
+	h.Set("X-RateLimit-Used", "5000")
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	return Response{Status: http.StatusForbidden, Header: h, Body: errorBody(
+		"API rate limit exceeded for user ID 1.",
+		"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit")}
+}
+
+// SecondaryLimit is GitHub's answer to tripping a secondary rate limit: 403
+// naming the secondary limits in documentation_url, with Retry-After.
+func SecondaryLimit(retryAfter time.Duration) Response {
+	h := jsonHeader()
+	h.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+	return Response{Status: http.StatusForbidden, Header: h, Body: errorBody(
+		"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+		"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")}
+}
+
+// TooManyRequests is a 429 with Retry-After.
+func TooManyRequests(retryAfter time.Duration) Response {
+	h := jsonHeader()
+	h.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+	return Response{Status: http.StatusTooManyRequests, Header: h, Body: errorBody(
+		"Too many requests.", "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")}
+}
+
+// ServerError is a 500 with GitHub's usual body.
+func ServerError() Response {
+	return Response{Status: http.StatusInternalServerError, Header: jsonHeader(), Body: errorBody("Server Error", "")}
+}
+
+func jsonHeader() http.Header {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	return h
+}
+
+func errorBody(message, docURL string) string {
+	b, _ := json.Marshal(map[string]string{"message": message, "documentation_url": docURL})
+	return string(b)
+}
+
+func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
+	rec := &recorder{ResponseWriter: w, logged: func(status int) {
+		// Logged before the status goes out, so a client that has its
+		// answer always finds the request in the log.
+		s.mu.Lock()
+		s.log = append(s.log, Request{
+			Method:      req.Method,
+			Path:        req.URL.EscapedPath(),
+			Query:       req.URL.RawQuery,
+			IfNoneMatch: req.Header.Get("If-None-Match"),
+			Status:      status,
+		})
+		s.mu.Unlock()
+	}}
+	s.route(rec, req)
+	if !rec.wrote {
+		rec.WriteHeader(http.StatusOK)
+	}
+}
+
+func (s *Server) route(w http.ResponseWriter, req *http.Request) {
+	s.mu.Lock()
+	var scripted *Response
+	if len(s.script) > 0 {
+		next := s.script[0]
+		scripted = &next
+		s.script = s.script[1:]
+	}
+	s.mu.Unlock()
+	if scripted != nil {
+		for k, v := range scripted.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(scripted.Status)
+		_, _ = w.Write([]byte(scripted.Body))
+		return
+	}
+
+	if s.cfg.Token != "" && req.Header.Get("Authorization") != "Bearer "+s.cfg.Token {
+		writeError(w, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
+		return
+	}
+	path, ok := strings.CutPrefix(req.URL.EscapedPath(), s.cfg.Prefix+"/repos/")
+	if !ok || req.Method != http.MethodGet {
+		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
+		return
+	}
+	parts := strings.SplitN(path, "/", 4)
+	if len(parts) < 2 {
+		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
+		return
+	}
+	owner, err1 := url.PathUnescape(parts[0])
+	name, err2 := url.PathUnescape(parts[1])
+	dir := ""
+	if err1 == nil && err2 == nil && owner != "" && name != "" {
+		dir = s.cfg.Path(owner, name)
+	}
+	if fi, err := os.Stat(dir); dir == "" || err != nil || !fi.IsDir() {
+		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/repos/repos#get-a-repository")
+		return
+	}
+	repo := repoRef{owner: owner, name: name, dir: dir}
+
+	s.mu.Lock()
+	rate := s.rate
+	s.mu.Unlock()
+	setRate(w.Header(), rate)
+
+	switch {
+	case len(parts) == 2:
+		s.getRepo(w, repo)
+	case len(parts) == 3 && parts[2] == "tags":
+		s.listTags(w, req, repo)
+	case len(parts) == 4 && parts[2] == "commits":
+		ref, err := url.PathUnescape(parts[3])
+		if err != nil || ref == "" {
+			writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/commits/commits#get-a-commit")
+			return
+		}
+		s.getCommitSHA(w, req, repo, ref)
+	default:
+		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
+	}
+}
+
+func setRate(h, rate http.Header) {
+	if rate == nil {
+		h.Set("X-RateLimit-Limit", "5000")
+		h.Set("X-RateLimit-Remaining", "4999")
+		h.Set("X-RateLimit-Used", "1")
+		return
+	}
+	for k, v := range rate {
+		h[k] = v
+	}
+}
+
+type repoRef struct {
+	owner, name, dir string
+}
+
+func (s *Server) getRepo(w http.ResponseWriter, repo repoRef) {
+	branch, err := git(repo.dir, "symbolic-ref", "--quiet", "--short", "HEAD")
+	if err != nil {
+		branch = "main"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id":             1,
+		"name":           repo.name,
+		"full_name":      repo.owner + "/" + repo.name,
+		"owner":          map[string]any{"login": repo.owner},
+		"default_branch": strings.TrimSpace(branch),
+		"private":        false,
+	})
+}
+
+func (s *Server) getCommitSHA(w http.ResponseWriter, req *http.Request, repo repoRef, ref string) {
+	if !acceptsSHA(req.Header.Get("Accept")) {
+		writeError(w, http.StatusUnsupportedMediaType, "this fake serves only Accept: application/vnd.github.sha", "")
+		return
+	}
+	if empty, err := isEmpty(repo.dir); err != nil {
+		writeError(w, http.StatusInternalServerError, "Server Error", "")
+		return
+	} else if empty {
+		writeError(w, http.StatusConflict, "Git Repository is empty.", "https://docs.github.com/rest/commits/commits#get-a-commit")
+		return
+	}
+	sha, ok := peel(repo.dir, ref)
+	if !ok {
+		writeError(w, http.StatusUnprocessableEntity, "No commit found for SHA: "+ref, "https://docs.github.com/rest/commits/commits#get-a-commit")
+		return
+	}
+	etag := `"` + sha + `"`
+	w.Header().Set("ETag", etag)
+	if matches(req.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.github.sha; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(sha))
+}
+
+type tagJSON struct {
+	Name       string    `json:"name"`
+	ZipballURL string    `json:"zipball_url"`
+	TarballURL string    `json:"tarball_url"`
+	Commit     commitRef `json:"commit"`
+	NodeID     string    `json:"node_id"`
+}
+
+type commitRef struct {
+	SHA string `json:"sha"`
+	URL string `json:"url"`
+}
+
+func (s *Server) listTags(w http.ResponseWriter, req *http.Request, repo repoRef) {
+	q := req.URL.Query()
+	per := 30
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			n = 30
+		}
+		per = min(n, 100)
+	}
+	page := 1
+	if v := q.Get("page"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 1 {
+			page = n
+		}
+	}
+	tags, err := peeledTags(repo.dir)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Server Error", "")
+		return
+	}
+	base := "http://" + req.Host + s.cfg.Prefix + "/repos/" + repo.owner + "/" + repo.name
+	from := min((page-1)*per, len(tags))
+	to := min(from+per, len(tags))
+	body := make([]tagJSON, 0, to-from)
+	for _, t := range tags[from:to] {
+		body = append(body, tagJSON{
+			Name:       t.name,
+			ZipballURL: base + "/zipball/refs/tags/" + url.PathEscape(t.name),
+			TarballURL: base + "/tarball/refs/tags/" + url.PathEscape(t.name),
+			Commit:     commitRef{SHA: t.sha, URL: base + "/commits/" + t.sha},
+			NodeID:     "REF_" + t.name,
+		})
+	}
+	last := max(1, (len(tags)+per-1)/per)
+	var links []string
+	link := func(p int, rel string) {
+		links = append(links, fmt.Sprintf(`<%s/tags?per_page=%d&page=%d>; rel="%s"`, base, per, p, rel))
+	}
+	if page > 1 {
+		link(page-1, "prev")
+	}
+	if page < last {
+		link(page+1, "next")
+		link(last, "last")
+	}
+	if page > 1 {
+		link(1, "first")
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Server Error", "")
+		return
+	}
+	sum := sha256.Sum256(data)
+	etag := `W/"` + hex.EncodeToString(sum[:]) + `"`
+	w.Header().Set("ETag", etag)
+	if matches(req.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
+}
+
+func acceptsSHA(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
+		if mt == "application/vnd.github.sha" || mt == "application/vnd.github.v3.sha" {
+			return true
+		}
+	}
+	return false
+}
+
+// matches reports whether an If-None-Match header names etag. Like GitHub,
+// it compares weakly: W/"x" and "x" match.
+func matches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for _, v := range strings.Split(header, ",") {
+		v = strings.TrimSpace(v)
+		if v == "*" || strings.TrimPrefix(v, "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+func writeError(w http.ResponseWriter, status int, message, docURL string) {
+	body := map[string]string{"message": message}
+	if docURL != "" {
+		body["documentation_url"] = docURL
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+}
+
+// recorder logs the status of a response as it is written.
+type recorder struct {
+	http.ResponseWriter
+	logged func(status int)
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.wrote = true
+		r.logged(status)
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wrote {
+		r.WriteHeader(http.StatusOK)
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+type tag struct {
+	name, sha string
+}
+
+// peeledTags lists the tags that peel to a commit, sorted by name with the
+// highest first (github.com returns newest-looking tags first too; callers
+// must not rely on any order).
+func peeledTags(dir string) ([]tag, error) {
+	out, err := git(dir, "for-each-ref", "--sort=-refname",
+		"--format=%(refname:lstrip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)", "refs/tags/")
+	if err != nil {
+		return nil, err
+	}
+	var tags []tag
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Split(line, "\x00")
+		if len(f) != 5 {
+			continue
+		}
+		name, sha := f[0], ""
+		switch {
+		case f[1] == "commit":
+			sha = f[2]
+		case f[1] == "tag" && f[3] == "commit":
+			sha = f[4]
+		case f[1] == "tag" && f[3] == "tag": // a tag of a tag
+			sha, _ = peel(dir, "refs/tags/"+name)
+		}
+		if sha != "" {
+			tags = append(tags, tag{name: name, sha: sha})
+		}
+	}
+	return tags, nil
+}
+
+// peel resolves ref as GitHub's commits endpoint does (a SHA, a branch or
+// tag name, heads/X, tags/X, refs/heads/X, refs/tags/X) to a commit.
+func peel(dir, ref string) (string, bool) {
+	if strings.HasPrefix(ref, "-") || strings.ContainsAny(ref, "\x00\n") {
+		return "", false
+	}
+	out, err := git(dir, "rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(out), true
+}
+
+func isEmpty(dir string) (bool, error) {
+	out, err := git(dir, "for-each-ref", "--count=1", "--format=%(refname)")
+	if err != nil {
+		return false, err
+	}
+	return strings.TrimSpace(out) == "", nil
+}
+
+// git runs git in dir and returns its standard output.
+func git(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = gitEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// gitEnv isolates git from the user's and the system's configuration.
+func gitEnv() []string {
+	return append(os.Environ(),
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_CONFIG_GLOBAL="+os.DevNull,
+		"GIT_TERMINAL_PROMPT=0",
+		"LC_ALL=C",
+	)
+}
