@@ -1,0 +1,103 @@
+package drift_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/resolver"
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/storage/memstore"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// upstream is a stand-in for gitcli or github: v1.1.0 is the newest tag.
+type upstream struct{}
+
+func (upstream) Resolve(context.Context, resolver.Request) (resolver.Result, error) {
+	sha := "2222222222222222222222222222222222222222"
+	return resolver.Result{SHA: sha, Version: "v1.1.0", Revision: resolver.Revision("v1.1.0", sha)}, nil
+}
+
+func Example() {
+	ctx := context.Background()
+	store := memstore.New()
+
+	// The host records what it installed.
+	tracker := tracking.NewTracker(store, nil)
+	_, err := tracker.RecordInstall(ctx, tracking.InstallRecord{
+		WorkspaceID: "acme", PluginName: "hello",
+		Source: "github://acme/hello-plugin", Ref: "tag:latest",
+		SHA: "1111111111111111111111111111111111111111", Version: "v1.0.0",
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	// A sweep finds that upstream moved and queues an update.
+	sweeper, err := drift.NewSweeper(store, upstream{}, &drift.SweeperConfig{Schedule: "@every 30m"})
+	if err != nil {
+		panic(err)
+	}
+	report, err := sweeper.RunOnce(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("upstreams=%d queued=%d\n", report.Upstreams, report.Queued)
+
+	pending, _ := store.ListUpdates(ctx, storage.ListUpdatesParams{
+		Statuses: []tracking.UpdateStatus{tracking.StatusPending}, Limit: 10,
+	})
+	u := pending[0]
+	fmt.Printf("%s/%s: %s → %s (%s)\n", u.WorkspaceID, u.PluginName, u.FromVersion, u.ToVersion, u.Kind)
+
+	// An operator applies it: the host's Installer gets the reviewed commit.
+	installer := drift.InstallerFunc(func(ctx context.Context, req drift.InstallRequest) error {
+		fmt.Printf("install %s at %s\n", req.PluginName, req.SHA[:7])
+		return nil
+	})
+	restarter := drift.RestarterFunc(func(ctx context.Context, workspaceID string) error {
+		fmt.Printf("restart %s\n", workspaceID)
+		return nil
+	})
+	updater := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: 5 * time.Minute})
+	applied, err := updater.Apply(ctx, u.ID, "alice")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(applied.Status, "by", applied.DecidedBy)
+
+	// Output:
+	// upstreams=1 queued=1
+	// acme/hello: v1.0.0 → v1.1.0 (new-version)
+	// install hello at 2222222
+	// restart acme
+	// applied by alice
+}
+
+func ExampleUpdater_Dismiss() {
+	ctx := context.Background()
+	store := memstore.New()
+	_, _ = tracking.NewTracker(store, nil).RecordInstall(ctx, tracking.InstallRecord{
+		WorkspaceID: "acme", PluginName: "hello", Source: "github://acme/hello-plugin",
+		Ref: "tag:latest", SHA: "1111111111111111111111111111111111111111", Version: "v1.0.0",
+	})
+	sweeper, _ := drift.NewSweeper(store, upstream{}, nil)
+	_, _ = sweeper.RunOnce(ctx)
+	updater := drift.NewUpdater(store, drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil }), nil, nil)
+
+	dismissed, err := updater.Dismiss(ctx, 1, "bob", "waiting for v1.2")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(dismissed.Status, dismissed.Reason)
+
+	// The next sweep does not queue v1.1.0 again.
+	report, _ := sweeper.RunOnce(ctx)
+	fmt.Println("queued:", report.Queued)
+
+	// Output:
+	// dismissed waiting for v1.2
+	// queued: 0
+}
