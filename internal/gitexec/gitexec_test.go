@@ -1,0 +1,85 @@
+package gitexec
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRunIgnoresHostConfiguration runs git where the host's repository and
+// home would configure it, and expects neither to be read.
+func TestRunIgnoresHostConfiguration(t *testing.T) {
+	host := t.TempDir()
+	home := filepath.Join(host, "home")
+	repo := filepath.Join(host, "repo")
+	require.NoError(t, os.MkdirAll(filepath.Join(home, ".config", "git"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".gitconfig"), []byte("[user]\n\tname = global\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".config", "git", "config"), []byte("[user]\n\tname = xdg\n"), 0o644))
+	r := New(nil)
+	require.NoError(t, os.Mkdir(repo, 0o755))
+	_, err := r.Run(t.Context(), repo, "init", "--quiet")
+	require.NoError(t, err)
+	_, err = r.Run(t.Context(), repo, "config", "user.name", "local")
+	require.NoError(t, err)
+
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("GIT_DIR", filepath.Join(repo, ".git"))
+	t.Chdir(repo)
+	_, err = New(nil).Run(t.Context(), "", "config", "--get", "user.name")
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, 1, e.ExitCode, "git found a user.name: %s", e.Stderr)
+
+	// The repository's own configuration is read when it is named.
+	out, err := r.Run(t.Context(), repo, "config", "--get", "user.name")
+	require.NoError(t, err)
+	assert.Equal(t, "local\n", string(out))
+}
+
+func TestRunErrors(t *testing.T) {
+	t.Run("output over the limit", func(t *testing.T) {
+		_, err := New(&Config{MaxOutput: 4}).Run(t.Context(), "", "version")
+		var e *Error
+		require.ErrorAs(t, err, &e)
+		assert.EqualError(t, err, "git version: more than 4 bytes of output")
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, err := New(nil).Run(ctx, "", "version")
+		require.ErrorIs(t, err, context.Canceled)
+		assert.EqualError(t, err, "git version: context canceled")
+	})
+	t.Run("missing binary", func(t *testing.T) {
+		_, err := New(&Config{Path: filepath.Join(t.TempDir(), "git")}).Run(t.Context(), "", "version")
+		var e *Error
+		require.ErrorAs(t, err, &e)
+		assert.Equal(t, -1, e.ExitCode)
+		assert.True(t, errors.Is(err, fs.ErrNotExist))
+	})
+	t.Run("failure keeps stderr out of the message", func(t *testing.T) {
+		_, err := New(&Config{AllowFile: true}).Run(t.Context(), "", "ls-remote", "--", "/nonexistent/secret-path.git")
+		var e *Error
+		require.ErrorAs(t, err, &e)
+		assert.Equal(t, "git ls-remote: exit status 128", err.Error())
+		assert.Contains(t, e.Stderr, "secret-path")
+		assert.True(t, e.StderrContains("DOES NOT APPEAR"))
+		assert.False(t, e.StderrContains("repository not found"))
+	})
+}
+
+func TestCappedTruncates(t *testing.T) {
+	c := &capped{max: 4, truncate: true}
+	n, err := c.Write([]byte("abcdef"))
+	require.NoError(t, err)
+	assert.Equal(t, 6, n)
+	assert.Equal(t, "abcd", c.String())
+	assert.True(t, c.overflow)
+}

@@ -1,0 +1,55 @@
+// Package gitcli resolves refs with the git command line: one
+// "git ls-remote" per resolution, never a clone. It serves git sources
+// (git+https, git+http, git+ssh and, when opted in, git+file) and github
+// sources (github://owner/repo, read as <GitHubBaseURL>/owner/repo.git).
+//
+// # What is asked
+//
+// Each ref kind asks the remote for full ref names only, so that nothing
+// else matches:
+//
+//	tag:v1.2.3         ls-remote -- <url> refs/tags/v1.2.3 refs/tags/v1.2.3^{}
+//	branch:main        ls-remote -- <url> refs/heads/main
+//	head               ls-remote --symref -- <url> HEAD
+//	tag:latest, semver ls-remote --tags -- <url>, then the tag selection rules
+//
+// ls-remote patterns match the tail of a ref name (refs/heads/main also
+// matches refs/heads/x/refs/heads/main), so the answer is filtered to the
+// exact name. For an annotated tag the peeled line ("^{}") gives the
+// commit; the tag object's own id is never returned.
+//
+// # Conditional requests
+//
+// git has no conditional ls-remote, so every resolution costs one round
+// trip. When the answer equals Request.Known (same SHA and version, and no
+// validator), Resolve reports Result.Unchanged. Result.Validator is always
+// empty.
+//
+// # Hardening
+//
+// A request is validated before git runs: the ref must be tracked and must
+// be what [tracking.ParseRef] returns for its canonical form, the source
+// must be what [tracking.ParseSource] returns for its own, its transport
+// must be allowed (file only with Config.AllowFile), and URLs may not begin
+// with "-". Hand-built values that bypass the parsers are refused with
+// tracking.ErrInvalidRef or tracking.ErrInvalidSource. git then runs with
+// "--" before positional arguments, a timeout, no terminal prompts or
+// askpass helpers, no system or global configuration, no repository of the
+// working directory, GIT_ALLOW_PROTOCOL limited to https, http, ssh (and
+// file when allowed), and LC_ALL=C so that its messages can be classified.
+//
+// # Errors
+//
+// "Repository not found", "does not appear to be a git repository", an
+// HTTP 404, a missing ref, an empty repository and a commit the remote does
+// not have all match [resolver.ErrNotFound]. Failures of git are wrapped
+// around a [*CommandError], whose message is short and whose Stderr field
+// keeps git's own words for logs.
+//
+// # Fetching
+//
+// [Resolver.Fetch] materialises one commit: git init in a temporary
+// directory beside the target, git fetch --depth=1 of that commit, a
+// checkout, then a rename into place without .git. The download and the
+// tree are bounded by Config.MaxFetchBytes.
+package gitcli

@@ -1,0 +1,326 @@
+package gitcli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/plugindrift/plugindrift/internal/gitexec"
+	"github.com/plugindrift/plugindrift/internal/tagselect"
+	"github.com/plugindrift/plugindrift/resolver"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout       = gitexec.DefaultTimeout
+	DefaultGitHubBaseURL = "https://github.com"
+	DefaultMaxFetchBytes = 512 << 20
+)
+
+// Config configures a Resolver. nil means defaults.
+type Config struct {
+	// GitPath is the git binary. Defaults to "git", looked up in PATH.
+	GitPath string
+	// Timeout bounds each git call, the download of a Fetch included.
+	// Defaults to 30s.
+	Timeout time.Duration
+	// AllowFile lets the resolver read git+file sources (local
+	// repositories: tests, air-gapped mirrors). Defaults to false, which
+	// refuses them with resolver.ErrUnsupported.
+	AllowFile bool
+	// GitHubBaseURL is where github://owner/repo sources are read from, as
+	// <GitHubBaseURL>/owner/repo.git: an http or https URL without
+	// credentials, query or fragment. Defaults to "https://github.com".
+	GitHubBaseURL string
+	// Env holds extra "KEY=value" variables for git, such as
+	// GIT_SSH_COMMAND to name a key (it defaults to "ssh -o BatchMode=yes").
+	// They cannot override the variables that harden the call (prompts,
+	// protocols, configuration files).
+	Env []string
+	// MaxFetchBytes bounds what Fetch downloads and what it writes. Defaults
+	// to 512 MiB.
+	MaxFetchBytes int64
+}
+
+// CommandError is a failed git call, found in the chain of the errors this
+// package returns (errors.As). Its Error() is short; Stderr holds git's
+// standard error for logs.
+type CommandError = gitexec.Error
+
+// Resolver resolves refs and fetches commits with the git command line. It
+// is safe for concurrent use.
+type Resolver struct {
+	git       *gitexec.Runner
+	allowFile bool
+	github    string
+	maxFetch  int64
+}
+
+var (
+	_ resolver.Resolver = (*Resolver)(nil)
+	_ resolver.Fetcher  = (*Resolver)(nil)
+)
+
+// New returns a Resolver; nil cfg means defaults.
+func New(cfg *Config) *Resolver {
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.GitHubBaseURL == "" {
+		c.GitHubBaseURL = DefaultGitHubBaseURL
+	}
+	if c.MaxFetchBytes <= 0 {
+		c.MaxFetchBytes = DefaultMaxFetchBytes
+	}
+	return &Resolver{
+		git: gitexec.New(&gitexec.Config{
+			Path:      c.GitPath,
+			Timeout:   c.Timeout,
+			AllowFile: c.AllowFile,
+			Env:       c.Env,
+		}),
+		allowFile: c.AllowFile,
+		github:    strings.TrimSuffix(c.GitHubBaseURL, "/"),
+		maxFetch:  c.MaxFetchBytes,
+	}
+}
+
+// Resolve implements resolver.Resolver with one git ls-remote. It returns
+// tracking.ErrInvalidRef or tracking.ErrInvalidSource for a request that
+// fails validation and resolver.ErrUnsupported for an untracked ref, a
+// local source or a transport not allowed, all before running git;
+// resolver.ErrNotFound when the repository, the ref or a qualifying tag
+// does not exist (an empty repository has none); an error wrapping ctx's
+// error when ctx ends.
+//
+// git has no conditional ls-remote: every call asks the remote. Unchanged
+// is set when the answer's SHA and Version equal req.Known's and
+// req.Known.Validator is empty (gitcli issues no validators, and one from
+// another resolver is not claimed as still valid). Validator is always
+// empty.
+func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.Result, error) {
+	remote, err := r.remote(req.Source)
+	if err != nil {
+		return resolver.Result{}, err
+	}
+	ref := req.Ref
+	if err := checkRef(ref); err != nil {
+		return resolver.Result{}, err
+	}
+
+	var sha, version, name string
+	switch ref.Kind {
+	case tracking.RefTag:
+		full := "refs/tags/" + ref.Name
+		refs, _, err := r.lsRemote(ctx, remote, nil, full, full+"^{}")
+		if err != nil {
+			return resolver.Result{}, err
+		}
+		if sha = refs.commit(full); sha == "" {
+			return resolver.Result{}, fmt.Errorf("gitcli: ls-remote %s: no tag %q: %w", remote, ref.Name, resolver.ErrNotFound)
+		}
+		version, name = ref.Name, ref.Name
+	case tracking.RefBranch:
+		full := "refs/heads/" + ref.Name
+		refs, _, err := r.lsRemote(ctx, remote, nil, full)
+		if err != nil {
+			return resolver.Result{}, err
+		}
+		if sha = refs[full]; sha == "" {
+			return resolver.Result{}, fmt.Errorf("gitcli: ls-remote %s: no branch %q: %w", remote, ref.Name, resolver.ErrNotFound)
+		}
+		name = ref.Name
+	case tracking.RefHead:
+		refs, symrefs, err := r.lsRemote(ctx, remote, []string{"--symref"}, "HEAD")
+		if err != nil {
+			return resolver.Result{}, err
+		}
+		if sha = refs["HEAD"]; sha == "" {
+			return resolver.Result{}, fmt.Errorf("gitcli: ls-remote %s: HEAD points at no commit (empty repository?): %w", remote, resolver.ErrNotFound)
+		}
+		// A detached HEAD has no symref; its revision is named HEAD.
+		name = "HEAD"
+		if target, ok := strings.CutPrefix(symrefs["HEAD"], "refs/heads/"); ok && tracking.ValidateRefName(target) == nil {
+			name = target
+		}
+	case tracking.RefLatest, tracking.RefSemver:
+		refs, _, err := r.lsRemote(ctx, remote, []string{"--tags"})
+		if err != nil {
+			return resolver.Result{}, err
+		}
+		version, err = tagselect.Select(ref, refs.tagNames())
+		if errors.Is(err, tagselect.ErrNoMatch) {
+			return resolver.Result{}, fmt.Errorf("gitcli: ls-remote %s: no tag matches %s: %w", remote, ref, resolver.ErrNotFound)
+		}
+		if err != nil {
+			return resolver.Result{}, fmt.Errorf("gitcli: %w", err)
+		}
+		sha, name = refs.commit("refs/tags/"+version), version
+	}
+
+	res := resolver.Result{SHA: sha, Version: version, Revision: resolver.Revision(name, sha)}
+	res.Unchanged = req.Known.SHA == sha && req.Known.Version == version && req.Known.Validator == ""
+	return res, nil
+}
+
+// checkRef refuses, before git runs, refs that are not resolved and refs
+// that ParseRef would not have produced (it re-applies ValidateRefName and
+// the constraint grammar to hand-built values).
+func checkRef(ref tracking.Ref) error {
+	switch ref.Kind {
+	case "", tracking.RefNone, tracking.RefSHA:
+		return fmt.Errorf("gitcli: ref %s is never resolved (only tag:, tag:latest, semver:, branch: and head are): %w", ref, resolver.ErrUnsupported)
+	}
+	parsed, err := tracking.ParseRef(ref.String())
+	if err != nil {
+		return fmt.Errorf("gitcli: %w", err)
+	}
+	if parsed != ref {
+		return fmt.Errorf("gitcli: %w: ref {%s %q} is not what ParseRef(%q) returns; build refs with tracking.ParseRef", tracking.ErrInvalidRef, ref.Kind, ref.Name, ref.String())
+	}
+	return nil
+}
+
+// remote validates source and returns the URL git is given. Everything is
+// checked before git runs.
+func (r *Resolver) remote(src tracking.Source) (string, error) {
+	if !src.HasUpstream() {
+		return "", fmt.Errorf("gitcli: source %q has no upstream (want a git or github source): %w", src.Scheme, resolver.ErrUnsupported)
+	}
+	parsed, err := tracking.ParseSource(src.String())
+	if err != nil {
+		return "", fmt.Errorf("gitcli: %w", err)
+	}
+	if parsed.Scheme != src.Scheme || parsed.URL != src.URL || parsed.Owner != src.Owner || parsed.Repo != src.Repo {
+		return "", fmt.Errorf("gitcli: %w: source %s is not what ParseSource returns for it; build sources with tracking.ParseSource", tracking.ErrInvalidSource, src)
+	}
+	remote := src.URL
+	if src.Scheme == tracking.SchemeGitHub {
+		if err := checkBaseURL(r.github); err != nil {
+			return "", err
+		}
+		remote = r.github + "/" + src.Owner + "/" + src.Repo + ".git"
+	}
+	u, err := url.Parse(remote)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("gitcli: source %s: %w: %v", src, tracking.ErrInvalidSource, err)
+	case strings.HasPrefix(remote, "-") || strings.ContainsFunc(remote, isControlOrSpace):
+		return "", fmt.Errorf("gitcli: source %s: %w: URL begins with '-' or contains spaces or control characters", src, tracking.ErrInvalidSource)
+	case u.User != nil && u.Scheme != "ssh":
+		return "", fmt.Errorf("gitcli: source %s: %w: credentials in the URL (use Config.Env for credentials)", src, tracking.ErrInvalidSource)
+	}
+	if _, hasPassword := u.User.Password(); hasPassword {
+		return "", fmt.Errorf("gitcli: source %s: %w: password in the URL (use an ssh key through Config.Env)", src, tracking.ErrInvalidSource)
+	}
+	switch u.Scheme {
+	case "https", "http", "ssh":
+		// ssh would read a host or user beginning with '-' as an option.
+		if u.Host == "" || strings.HasPrefix(u.Hostname(), "-") || strings.HasPrefix(u.User.Username(), "-") {
+			return "", fmt.Errorf("gitcli: source %s: %w: missing host, or host or user begins with '-'", src, tracking.ErrInvalidSource)
+		}
+	case "file":
+		if !r.allowFile {
+			return "", fmt.Errorf("gitcli: source %s: file transport not enabled (set Config.AllowFile): %w", src, resolver.ErrUnsupported)
+		}
+	default:
+		return "", fmt.Errorf("gitcli: source %s: %w: transport %q (want https, http, ssh or file)", src, tracking.ErrInvalidSource, u.Scheme)
+	}
+	return remote, nil
+}
+
+// checkBaseURL validates Config.GitHubBaseURL.
+func checkBaseURL(base string) error {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("gitcli: Config.GitHubBaseURL %q: want an http or https URL without credentials, query or fragment: %w", base, tracking.ErrInvalidArgument)
+	}
+	return nil
+}
+
+func isControlOrSpace(r rune) bool { return r <= ' ' || r == 0x7f }
+
+// refList is the answer of ls-remote: full ref name (peeled entries end
+// in "^{}") to object id.
+type refList map[string]string
+
+// commit returns the commit a ref names: the peeled id for an annotated
+// tag, the id itself otherwise, "" when the ref is absent.
+func (l refList) commit(name string) string {
+	if sha := l[name+"^{}"]; sha != "" {
+		return sha
+	}
+	return l[name]
+}
+
+// tagNames lists the tags (without "refs/tags/"), skipping names git's
+// rules refuse, which a hostile remote could send.
+func (l refList) tagNames() []string {
+	var names []string
+	for full := range l {
+		name, ok := strings.CutPrefix(full, "refs/tags/")
+		if ok && !strings.HasSuffix(name, "^{}") && tracking.ValidateRefName(name) == nil {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// lsRemote runs "git ls-remote <flags> -- <remote> <patterns>" and parses
+// its answer: refs by full name and, with --symref, symbolic refs by name.
+func (r *Resolver) lsRemote(ctx context.Context, remote string, flags []string, patterns ...string) (refList, map[string]string, error) {
+	args := append([]string{"ls-remote"}, flags...)
+	args = append(append(args, "--", remote), patterns...)
+	out, err := r.git.Run(ctx, "", args...)
+	if err != nil {
+		return nil, nil, classify("ls-remote", remote, err)
+	}
+	refs, symrefs := refList{}, map[string]string{}
+	for i, line := range bytes.Split(out, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		id, name, ok := strings.Cut(string(line), "\t")
+		if !ok {
+			return nil, nil, fmt.Errorf("gitcli: ls-remote %s: malformed line %d of output", remote, i+1)
+		}
+		if target, isSym := strings.CutPrefix(id, "ref: "); isSym {
+			symrefs[name] = target
+			continue
+		}
+		if err := tracking.ValidateSHA(id); err != nil {
+			return nil, nil, fmt.Errorf("gitcli: ls-remote %s: line %d: %w", remote, i+1, err)
+		}
+		refs[name] = id
+	}
+	return refs, symrefs, nil
+}
+
+// notFoundMarks are what git writes (in the C locale) when a repository
+// or an object does not exist.
+var notFoundMarks = []string{
+	"repository not found",
+	"does not appear to be a git repository",
+	"' not found",
+	"returned error: 404",
+	"not our ref",
+	"no such remote ref",
+	"couldn't find remote ref",
+}
+
+// classify wraps a failed git call once: context errors stay matchable,
+// "not found" answers match resolver.ErrNotFound, and the *CommandError
+// stays in the chain for logs.
+func classify(op, remote string, err error) error {
+	var ce *CommandError
+	if errors.As(err, &ce) && ce.ExitCode > 0 && ce.StderrContains(notFoundMarks...) {
+		return fmt.Errorf("gitcli: %s %s: %w: %w", op, remote, resolver.ErrNotFound, err)
+	}
+	return fmt.Errorf("gitcli: %s %s: %w", op, remote, err)
+}

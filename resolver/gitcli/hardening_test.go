@@ -1,0 +1,283 @@
+package gitcli_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plugindrift/plugindrift/resolver"
+	"github.com/plugindrift/plugindrift/resolver/gitcli"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// fakeGit writes an executable standing in for git: it appends its
+// arguments (one per line, then a line "--end--") to the returned log,
+// then runs body.
+func fakeGit(t *testing.T, body string) (path, log string) {
+	t.Helper()
+	dir := t.TempDir()
+	path, log = filepath.Join(dir, "git"), filepath.Join(dir, "invocations.log")
+	script := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '" + log + "'; done\necho --end-- >> '" + log + "'\n" + body + "\n"
+	require.NoError(t, os.WriteFile(path, []byte(script), 0o755))
+	return path, log
+}
+
+func readLog(t *testing.T, log string) string {
+	t.Helper()
+	b, err := os.ReadFile(log)
+	if errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	require.NoError(t, err)
+	return string(b)
+}
+
+const someSHA = "0123456789abcdef0123456789abcdef01234567"
+
+func TestHostileInputNeverReachesGit(t *testing.T) {
+	gitPath, log := fakeGit(t, "exit 0")
+	r := gitcli.New(&gitcli.Config{GitPath: gitPath, AllowFile: true})
+	good := tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/acme/plugin.git"}
+	main := tracking.Ref{Kind: tracking.RefBranch, Name: "main"}
+
+	hostileRefs := []tracking.Ref{
+		{Kind: tracking.RefBranch, Name: "-x"},
+		{Kind: tracking.RefBranch, Name: "--upload-pack=touch /tmp/pwn"},
+		{Kind: tracking.RefTag, Name: "--upload-pack=touch"},
+		{Kind: tracking.RefBranch, Name: "../../etc/passwd"},
+		{Kind: tracking.RefBranch, Name: "a..b"},
+		{Kind: tracking.RefTag, Name: "v1\nrefs/heads/x"},
+		{Kind: tracking.RefTag, Name: "v1\x00"},
+		{Kind: tracking.RefBranch, Name: "main@{1}"},
+		{Kind: tracking.RefBranch, Name: "*"},
+		{Kind: tracking.RefTag, Name: "refs/tags/v1"},
+		{Kind: tracking.RefSemver, Name: "--exec=sh"},
+		{Kind: tracking.RefHead, Name: "--symref"},
+		{Kind: tracking.RefLatest, Name: "-x"},
+		{Kind: "exec", Name: "sh"},
+	}
+	for _, ref := range hostileRefs {
+		_, err := r.Resolve(t.Context(), resolver.Request{Source: good, Ref: ref})
+		assert.ErrorIs(t, err, tracking.ErrInvalidRef, "%+v", ref)
+	}
+
+	hostileSources := []tracking.Source{
+		{Scheme: tracking.SchemeGit, URL: "-x"},
+		{Scheme: tracking.SchemeGit, URL: "--upload-pack=touch /tmp/pwn"},
+		{Scheme: tracking.SchemeGit, URL: "ext::sh -c touch% /tmp/pwn"},
+		{Scheme: tracking.SchemeGit, URL: "fd::17"},
+		{Scheme: tracking.SchemeGit, URL: "https://user:secret@example.com/a/b.git"},
+		{Scheme: tracking.SchemeGit, URL: "https://token@example.com/a/b.git"},
+		{Scheme: tracking.SchemeGit, URL: "ssh://git:secret@example.com/a/b.git"},
+		{Scheme: tracking.SchemeGit, URL: "ssh://-oProxyCommand=touch%20/tmp/pwn/a/b.git"},
+		{Scheme: tracking.SchemeGit, URL: "ssh://-oProxyCommand@example.com/a/b.git"},
+		{Scheme: tracking.SchemeGit, URL: "file:///tmp/../etc/repo.git"},
+		{Scheme: tracking.SchemeGit, URL: "https://example.com/a/../b.git"},
+		{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git\n--upload-pack=x"},
+		{Scheme: tracking.SchemeGit, URL: "https://example.com/a b.git"},
+		{Scheme: tracking.SchemeGit, URL: "git://example.com/a/b.git"},
+		{Scheme: tracking.SchemeGit, URL: "git@example.com:a/b.git"},
+		{Scheme: tracking.SchemeGit, URL: "/tmp/repo.git"},
+		{Scheme: tracking.SchemeGit, URL: ""},
+		{Scheme: tracking.SchemeGitHub, Owner: "-x", Repo: "plugin"},
+		{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: ".."},
+		{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: "../../x"},
+		{Scheme: tracking.SchemeGitHub, Owner: "acme/x", Repo: "plugin"},
+		{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: "plugin", URL: "ext::sh"},
+		{Scheme: tracking.SchemeLocal, Name: "plugin"},
+		{Scheme: "ext", URL: "ext::sh -c x"},
+		{},
+	}
+	for _, src := range hostileSources {
+		_, err := r.Resolve(t.Context(), resolver.Request{Source: src, Ref: main})
+		assert.True(t, errors.Is(err, tracking.ErrInvalidSource) || errors.Is(err, resolver.ErrUnsupported), "%+v: %v", src, err)
+		err = r.Fetch(t.Context(), src, someSHA, filepath.Join(t.TempDir(), "out"))
+		assert.Error(t, err, "%+v", src)
+	}
+
+	for _, sha := range []string{"--upload-pack=touch /tmp/pwn", "-x", "HEAD", "main", someSHA[:39], strings.ToUpper(someSHA), someSHA + "\n"} {
+		err := r.Fetch(t.Context(), good, sha, filepath.Join(t.TempDir(), "out"))
+		assert.ErrorIs(t, err, tracking.ErrInvalidSHA, "%q", sha)
+	}
+
+	// file sources are refused unless allowed.
+	noFile := gitcli.New(&gitcli.Config{GitPath: gitPath})
+	fileSrc := tracking.Source{Scheme: tracking.SchemeGit, URL: "file:///srv/repo.git"}
+	_, err := noFile.Resolve(t.Context(), resolver.Request{Source: fileSrc, Ref: main})
+	assert.ErrorIs(t, err, resolver.ErrUnsupported)
+	assert.ErrorIs(t, noFile.Fetch(t.Context(), fileSrc, someSHA, filepath.Join(t.TempDir(), "out")), resolver.ErrUnsupported)
+
+	// A bad GitHubBaseURL is refused too.
+	badBase := gitcli.New(&gitcli.Config{GitPath: gitPath, GitHubBaseURL: "ext::sh -c x"})
+	_, err = badBase.Resolve(t.Context(), resolver.Request{Source: tracking.Source{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: "plugin"}, Ref: main})
+	assert.ErrorIs(t, err, tracking.ErrInvalidArgument)
+
+	require.Empty(t, readLog(t, log), "git ran for a hostile request")
+
+	// The log works: a valid request runs git, with "--" before the URL.
+	_, err = r.Resolve(t.Context(), resolver.Request{Source: good, Ref: main})
+	require.ErrorIs(t, err, resolver.ErrNotFound, "the fake git answers nothing")
+	assert.Contains(t, readLog(t, log), "ls-remote\n--\nhttps://example.com/acme/plugin.git\nrefs/heads/main\n--end--")
+}
+
+func TestGitArguments(t *testing.T) {
+	gitPath, log := fakeGit(t, "exit 0")
+	r := gitcli.New(&gitcli.Config{GitPath: gitPath, GitHubBaseURL: "https://ghe.example.com/"})
+	src := tracking.Source{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: "plugin"}
+	for _, ref := range []tracking.Ref{
+		{Kind: tracking.RefTag, Name: "v1.2.3"},
+		{Kind: tracking.RefHead},
+		{Kind: tracking.RefSemver, Name: "^1.2"},
+	} {
+		_, err := r.Resolve(t.Context(), resolver.Request{Source: src, Ref: ref})
+		require.ErrorIs(t, err, resolver.ErrNotFound)
+	}
+	calls := strings.Split(strings.TrimSuffix(readLog(t, log), "--end--\n"), "--end--\n")
+	require.Len(t, calls, 3)
+	hardening := "-c\nprotocol.file.allow=never\n"
+	url := "https://ghe.example.com/acme/plugin.git"
+	assert.Equal(t, calls[0][strings.Index(calls[0], "ls-remote"):], "ls-remote\n--\n"+url+"\nrefs/tags/v1.2.3\nrefs/tags/v1.2.3^{}\n")
+	assert.Equal(t, calls[1][strings.Index(calls[1], "ls-remote"):], "ls-remote\n--symref\n--\n"+url+"\nHEAD\n")
+	assert.Equal(t, calls[2][strings.Index(calls[2], "ls-remote"):], "ls-remote\n--tags\n--\n"+url+"\n")
+	for _, c := range calls {
+		assert.True(t, strings.HasPrefix(c, hardening), "options come first: %q", c)
+	}
+}
+
+func TestGitEnvironment(t *testing.T) {
+	gitPath, _ := fakeGit(t, `env > "$(dirname "$0")/env"`)
+	t.Setenv("GIT_DIR", "/host/repo/.git")
+	t.Setenv("GIT_SSH_COMMAND", "ssh -o ProxyCommand=evil")
+	t.Setenv("GIT_CONFIG_PARAMETERS", "'core.sshcommand=evil'")
+	t.Setenv("GIT_ASKPASS", "/usr/bin/evil-askpass")
+	r := gitcli.New(&gitcli.Config{
+		GitPath: gitPath,
+		Env:     []string{"GIT_TRACE=1", "GIT_TERMINAL_PROMPT=1", "GIT_ALLOW_PROTOCOL=ext"},
+	})
+	_, err := r.Resolve(t.Context(), resolver.Request{
+		Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
+		Ref:    tracking.Ref{Kind: tracking.RefBranch, Name: "main"},
+	})
+	require.ErrorIs(t, err, resolver.ErrNotFound)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(gitPath), "env"))
+	require.NoError(t, err)
+	env := map[string]string{}
+	for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		env[k] = v
+	}
+	for k, v := range map[string]string{
+		"GIT_TERMINAL_PROMPT":    "0",
+		"GIT_ASKPASS":            "",
+		"SSH_ASKPASS":            "",
+		"LC_ALL":                 "C",
+		"GIT_ALLOW_PROTOCOL":     "https:http:ssh",
+		"GIT_CONFIG_NOSYSTEM":    "1",
+		"GIT_CONFIG_GLOBAL":      "/dev/null",
+		"GIT_SSH_COMMAND":        "ssh -o BatchMode=yes",
+		"GIT_TRACE":              "1",
+		"GIT_DIR":                "/dev/null/plugindrift-no-repository",
+		"GIT_PROTOCOL_FROM_USER": "0",
+	} {
+		got, ok := env[k]
+		assert.True(t, ok, "%s unset", k)
+		assert.Equal(t, v, got, k)
+	}
+	assert.NotContains(t, env, "GIT_CONFIG_PARAMETERS")
+}
+
+func TestStderrStaysOutOfTheMessage(t *testing.T) {
+	gitPath, _ := fakeGit(t, "echo 'fatal: unable to access https://internal.example/: secret-detail' >&2; exit 128")
+	r := gitcli.New(&gitcli.Config{GitPath: gitPath})
+	_, err := r.Resolve(t.Context(), resolver.Request{
+		Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
+		Ref:    tracking.Ref{Kind: tracking.RefHead},
+	})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "secret-detail")
+	assert.NotErrorIs(t, err, resolver.ErrNotFound)
+	var ce *gitcli.CommandError
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, ce.Stderr, "secret-detail")
+	assert.Equal(t, 128, ce.ExitCode)
+	assert.Equal(t, "ls-remote", ce.Command)
+}
+
+func TestNotFoundMessages(t *testing.T) {
+	for _, stderr := range []string{
+		"remote: Repository not found.\nfatal: repository 'https://github.com/a/b.git/' not found",
+		"fatal: '/srv/b.git' does not appear to be a git repository",
+		"fatal: unable to access 'https://example.com/b.git/': The requested URL returned error: 404",
+	} {
+		gitPath, _ := fakeGit(t, "printf '%s\\n' '"+strings.ReplaceAll(stderr, "'", `'"'"'`)+"' >&2; exit 128")
+		r := gitcli.New(&gitcli.Config{GitPath: gitPath})
+		_, err := r.Resolve(t.Context(), resolver.Request{
+			Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
+			Ref:    tracking.Ref{Kind: tracking.RefLatest},
+		})
+		require.ErrorIs(t, err, resolver.ErrNotFound, stderr)
+		var ce *gitcli.CommandError
+		assert.ErrorAs(t, err, &ce, "the git error stays in the chain")
+	}
+}
+
+func TestMalformedOutputIsRefused(t *testing.T) {
+	for _, out := range []string{
+		"not-a-sha\trefs/heads/main",
+		"0123456789ABCDEF0123456789ABCDEF01234567\trefs/heads/main",
+		"garbage without a tab",
+	} {
+		gitPath, _ := fakeGit(t, "printf '%s\\n' '"+out+"'")
+		r := gitcli.New(&gitcli.Config{GitPath: gitPath})
+		res, err := r.Resolve(t.Context(), resolver.Request{
+			Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
+			Ref:    tracking.Ref{Kind: tracking.RefBranch, Name: "main"},
+		})
+		require.Error(t, err, "%q gave %+v", out, res)
+		assert.NotErrorIs(t, err, resolver.ErrNotFound)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	gitPath, _ := fakeGit(t, "exec sleep 30")
+	r := gitcli.New(&gitcli.Config{GitPath: gitPath, Timeout: 100 * time.Millisecond})
+	start := time.Now()
+	_, err := r.Resolve(t.Context(), resolver.Request{
+		Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
+		Ref:    tracking.Ref{Kind: tracking.RefHead},
+	})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "timed out after 100ms")
+	assert.Less(t, time.Since(start), 10*time.Second, "the sleeping git was not killed")
+}
+
+func TestUnchangedWhenKnown(t *testing.T) {
+	const tip = "89abcdef0123456789abcdef0123456789abcdef"
+	gitPath, _ := fakeGit(t, "printf '%s\\trefs/heads/main\\n' "+tip)
+	r := gitcli.New(&gitcli.Config{GitPath: gitPath})
+	req := resolver.Request{
+		Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
+		Ref:    tracking.Ref{Kind: tracking.RefBranch, Name: "main"},
+	}
+	res, err := r.Resolve(t.Context(), req)
+	require.NoError(t, err)
+	assert.False(t, res.Unchanged)
+	assert.Equal(t, resolver.Result{SHA: tip, Revision: "main@sha1:" + tip}, res)
+
+	req.Known = resolver.Known{SHA: tip}
+	res, err = r.Resolve(t.Context(), req)
+	require.NoError(t, err)
+	assert.Equal(t, resolver.Result{SHA: tip, Revision: "main@sha1:" + tip, Unchanged: true}, res)
+
+	req.Known = resolver.Known{SHA: someSHA}
+	res, err = r.Resolve(t.Context(), req)
+	require.NoError(t, err)
+	assert.False(t, res.Unchanged)
+}

@@ -1,0 +1,120 @@
+package resolver_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plugindrift/plugindrift/resolver"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// recorder answers every request with its own name as the SHA and
+// remembers what it was asked.
+type recorder struct {
+	sha string
+
+	mu   sync.Mutex
+	seen []resolver.Request
+}
+
+func (r *recorder) Resolve(_ context.Context, req resolver.Request) (resolver.Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen = append(r.seen, req)
+	return resolver.Result{SHA: r.sha}, nil
+}
+
+var (
+	gitSource    = tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/acme/plugin.git"}
+	githubSource = tracking.Source{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: "plugin"}
+	localSource  = tracking.Source{Scheme: tracking.SchemeLocal, Name: "plugin"}
+	mainBranch   = tracking.Ref{Kind: tracking.RefBranch, Name: "main"}
+)
+
+func TestRegistryRoutesByScheme(t *testing.T) {
+	git, gh := &recorder{sha: "git"}, &recorder{sha: "github"}
+	reg := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{
+		tracking.SchemeGit:    git,
+		tracking.SchemeGitHub: gh,
+	})
+
+	res, err := reg.Resolve(t.Context(), resolver.Request{Source: gitSource, Ref: mainBranch})
+	require.NoError(t, err)
+	assert.Equal(t, "git", res.SHA)
+	res, err = reg.Resolve(t.Context(), resolver.Request{Source: githubSource, Ref: mainBranch, Known: resolver.Known{SHA: "x"}})
+	require.NoError(t, err)
+	assert.Equal(t, "github", res.SHA)
+
+	require.Len(t, git.seen, 1)
+	assert.Equal(t, gitSource, git.seen[0].Source)
+	require.Len(t, gh.seen, 1)
+	assert.Equal(t, resolver.Request{Source: githubSource, Ref: mainBranch, Known: resolver.Known{SHA: "x"}}, gh.seen[0], "the request is passed unchanged")
+}
+
+func TestRegistryUnsupportedScheme(t *testing.T) {
+	git := &recorder{sha: "git"}
+	reg := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{
+		tracking.SchemeGit:    git,
+		tracking.SchemeGitHub: nil, // nil entries are dropped
+	})
+	for _, src := range []tracking.Source{githubSource, localSource, {}} {
+		_, err := reg.Resolve(t.Context(), resolver.Request{Source: src, Ref: mainBranch})
+		require.ErrorIs(t, err, resolver.ErrUnsupported, "%+v", src)
+	}
+	assert.Empty(t, git.seen)
+
+	_, err := resolver.NewRegistry(nil).Resolve(t.Context(), resolver.Request{Source: gitSource, Ref: mainBranch})
+	require.ErrorIs(t, err, resolver.ErrUnsupported)
+}
+
+func TestRegistryCopiesItsMap(t *testing.T) {
+	m := map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: &recorder{sha: "first"}}
+	reg := resolver.NewRegistry(m)
+	m[tracking.SchemeGit] = &recorder{sha: "second"}
+	m[tracking.SchemeGitHub] = &recorder{sha: "github"}
+
+	res, err := reg.Resolve(t.Context(), resolver.Request{Source: gitSource, Ref: mainBranch})
+	require.NoError(t, err)
+	assert.Equal(t, "first", res.SHA)
+	_, err = reg.Resolve(t.Context(), resolver.Request{Source: githubSource, Ref: mainBranch})
+	require.ErrorIs(t, err, resolver.ErrUnsupported)
+}
+
+func TestRegistryConcurrentUse(t *testing.T) {
+	git := &recorder{sha: "git"}
+	reg := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: git})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				_, err := reg.Resolve(context.Background(), resolver.Request{Source: gitSource, Ref: mainBranch})
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Len(t, git.seen, 400)
+}
+
+func TestRevision(t *testing.T) {
+	sha1 := "0123456789abcdef0123456789abcdef01234567"
+	sha256 := sha1 + "0123456789abcdef01234567"
+	assert.Equal(t, "v1.2.3@sha1:"+sha1, resolver.Revision("v1.2.3", sha1))
+	assert.Equal(t, "main@sha256:"+sha256, resolver.Revision("main", sha256))
+}
+
+func TestErrNotFoundMatchesTracking(t *testing.T) {
+	assert.ErrorIs(t, resolver.ErrNotFound, tracking.ErrNotFound)
+}
+
+func TestRateLimitError(t *testing.T) {
+	var err error = &resolver.RateLimitError{Host: "api.github.com", RetryAfter: 42 * time.Second}
+	assert.ErrorIs(t, err, resolver.ErrRateLimited)
+	assert.NotErrorIs(t, err, resolver.ErrNotFound)
+	assert.Equal(t, "resolver: rate limited by api.github.com: retry after 42s", err.Error())
+}
