@@ -1,0 +1,148 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun/dialect"
+
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// ListUpstreams implements storage.Store.
+func (s *Store) ListUpstreams(ctx context.Context, p storage.ListUpstreamsParams) ([]tracking.Upstream, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("bunstore: list upstreams: %w", err)
+	}
+	rows, err := s.pool.query(ctx, s.q.listUpstreams, p.AfterID, p.Limit)
+	if err != nil {
+		return nil, interpretError(ctx, "list upstreams", err)
+	}
+	out, err := scanAll(rows, scanUpstream)
+	if err != nil {
+		return nil, interpretError(ctx, "list upstreams", err)
+	}
+	return out, nil
+}
+
+// GetUpstream implements storage.Store.
+func (s *Store) GetUpstream(ctx context.Context, key tracking.UpstreamKey) (tracking.Upstream, error) {
+	u, err := scanUpstream(s.pool.queryRow(ctx, s.q.getUpstream, key.Source.String(), key.Ref.String()))
+	if err != nil {
+		return tracking.Upstream{}, interpretError(ctx, "get upstream "+key.String(), err)
+	}
+	return u, nil
+}
+
+// RecordUpstreamFailure implements storage.Store. key must name a tracked
+// upstream (as for Reconcile), else the error wraps
+// tracking.ErrInvalidArgument.
+func (s *Store) RecordUpstreamFailure(ctx context.Context, key tracking.UpstreamKey, message string, at time.Time) error {
+	if !key.Source.HasUpstream() || !key.Ref.Tracked() {
+		return fmt.Errorf("bunstore: record upstream failure: %s is not a tracked upstream: %w", key, tracking.ErrInvalidArgument)
+	}
+	_, err := s.pool.exec(ctx, s.q.recordFailure, key.Source.String(), key.Ref.String(), message, micros(utc(at)))
+	return interpretError(ctx, "record upstream failure "+key.String(), err)
+}
+
+// reconcileStats is what the queue statements of one Reconcile would
+// change; see queries.reconcileStats.
+type reconcileStats struct {
+	installs, behind, supersede, touch, live int
+}
+
+// queue is how many installs behind keep no open entry.
+func (st reconcileStats) queue() int { return st.behind - st.touch - st.live }
+
+func (st reconcileStats) idle() bool { return st.supersede == 0 && st.touch == 0 && st.queue() <= 0 }
+
+// Reconcile implements storage.Store.
+//
+// One transaction, at most five statements whatever the number of
+// installs: the upstream row upsert (which, on Postgres, also locks the row
+// against concurrent Reconcile and install changes of the same key), a
+// read that counts what the queue rules would change, then only the
+// needed ones of: supersede stale open entries, touch current ones, queue
+// new ones. On Postgres the steady state (nothing to change) is a single
+// statement outside any transaction.
+func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (storage.ReconcileResult, error) {
+	if err := p.Validate(); err != nil {
+		return storage.ReconcileResult{}, fmt.Errorf("bunstore: reconcile: %w", err)
+	}
+	op := "reconcile " + p.Key.String()
+	// $1 source, $2 ref, $3 upstream SHA, $4 now (µs) in every statement.
+	key := []any{p.Key.Source.String(), p.Key.Ref.String(), p.SHA, utc(p.Now).UnixMicro()}
+
+	if s.dialect == dialect.PG {
+		fast, err := s.stmts.prepare(ctx, s.q.reconcileFast)
+		if err != nil {
+			return storage.ReconcileResult{}, interpretError(ctx, op, err)
+		}
+		st, err := scanStats(fast[0].QueryRowContext(ctx, append(key, p.Version, p.Validator)...))
+		if err != nil {
+			return storage.ReconcileResult{}, interpretError(ctx, op, err)
+		}
+		if st.idle() {
+			return storage.ReconcileResult{Installs: st.installs}, nil
+		}
+	}
+
+	stmts, err := s.stmts.prepare(ctx, s.q.upsertUpstream, s.q.reconcileStats, s.q.reconcileSupersede, s.q.reconcileTouch, s.q.reconcileQueue)
+	if err != nil {
+		return storage.ReconcileResult{}, interpretError(ctx, op, err)
+	}
+	upsert, stats, supersede, touch, queue := stmts[0], stmts[1], stmts[2], stmts[3], stmts[4]
+
+	var res storage.ReconcileResult
+	err = s.transact(ctx, op, func(tx *sql.Tx) error {
+		res = storage.ReconcileResult{}
+		exec := func(st *sql.Stmt, args ...any) (int, error) {
+			return rowsAffected(tx.StmtContext(ctx, st).ExecContext(ctx, args...))
+		}
+		if _, err := exec(upsert, append(key, p.Version, p.Validator)...); err != nil {
+			return err
+		}
+		st, err := scanStats(tx.StmtContext(ctx, stats).QueryRowContext(ctx, key...))
+		if err != nil {
+			return err
+		}
+		res.Installs = st.installs
+		if st.supersede > 0 {
+			if res.Superseded, err = exec(supersede, key...); err != nil {
+				return err
+			}
+		}
+		if st.touch > 0 {
+			if _, err := exec(touch, key...); err != nil {
+				return err
+			}
+		}
+		if st.queue() > 0 {
+			if res.Queued, err = exec(queue, append(key, p.Version, string(p.Key.Ref.DriftKind()))...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return storage.ReconcileResult{}, err
+	}
+	return res, nil
+}
+
+func scanStats(row scanner) (reconcileStats, error) {
+	var st reconcileStats
+	err := row.Scan(&st.installs, &st.behind, &st.supersede, &st.touch, &st.live)
+	return st, err
+}
+
+func rowsAffected(r sql.Result, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}

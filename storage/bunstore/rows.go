@@ -1,0 +1,283 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// querier reads a row either on the pool, through statements prepared
+// once (pooled), or inside a transaction (inTx).
+type querier interface {
+	queryRow(ctx context.Context, query string, args ...any) scanner
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// errRow is a row whose query could not even be prepared.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// pooled runs statements on the Store's pool through its stmtCache.
+type pooled struct{ c *stmtCache }
+
+func (p pooled) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	st, err := p.c.prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st[0], nil
+}
+
+func (p pooled) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (p pooled) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (p pooled) queryRow(ctx context.Context, query string, args ...any) scanner {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// inTx runs statements in a transaction, unprepared.
+type inTx struct{ tx *sql.Tx }
+
+func (t inTx) queryRow(ctx context.Context, query string, args ...any) scanner {
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// errRetry asks transact to run the whole transaction again: a row it read
+// before taking its locks changed meanwhile.
+var errRetry = errors.New("bunstore: retry transaction")
+
+// transact runs fn in a transaction, committing when it returns nil, and
+// translates the error. On SQLite the transaction begins IMMEDIATE (see
+// Open), so it holds the write lock from the start.
+func (s *Store) transact(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if errors.Is(err, errRetry) && attempt < 10 {
+			continue
+		}
+		return interpretError(ctx, op, err)
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.sqldb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Times are stored as microseconds since the Unix epoch, NULL for the zero
+// time.
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+func micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(n.Int64).UTC()
+}
+
+func parseKey(source, ref string) (tracking.UpstreamKey, error) {
+	src, err := tracking.ParseSource(source)
+	if err != nil {
+		return tracking.UpstreamKey{}, fmt.Errorf("stored source %q: %v", truncate(source), err)
+	}
+	r, err := tracking.ParseRef(ref)
+	if err != nil {
+		return tracking.UpstreamKey{}, fmt.Errorf("stored ref %q: %v", truncate(ref), err)
+	}
+	return tracking.UpstreamKey{Source: src, Ref: r}, nil
+}
+
+func scanInstall(row scanner) (tracking.Install, error) {
+	var (
+		in                    tracking.Install
+		source, ref           string
+		installedAt, updateAt sql.NullInt64
+	)
+	if err := row.Scan(&in.WorkspaceID, &in.PluginName, &source, &ref, &in.InstalledSHA, &in.InstalledVersion, &installedAt, &updateAt); err != nil {
+		return tracking.Install{}, err
+	}
+	key, err := parseKey(source, ref)
+	if err != nil {
+		return tracking.Install{}, err
+	}
+	in.Source, in.Ref = key.Source, key.Ref
+	in.InstalledAt, in.UpdatedAt = fromMicros(installedAt), fromMicros(updateAt)
+	return in, nil
+}
+
+func scanUpstream(row scanner) (tracking.Upstream, error) {
+	var (
+		u           tracking.Upstream
+		source, ref string
+		checkedAt   sql.NullInt64
+	)
+	if err := row.Scan(&u.ID, &source, &ref, &u.LastSHA, &u.LastVersion, &u.Validator, &checkedAt, &u.LastError, &u.ConsecutiveFailures); err != nil {
+		return tracking.Upstream{}, err
+	}
+	key, err := parseKey(source, ref)
+	if err != nil {
+		return tracking.Upstream{}, err
+	}
+	u.Key = key
+	u.LastCheckedAt = fromMicros(checkedAt)
+	return u, nil
+}
+
+func scanUpdate(row scanner) (tracking.Update, error) {
+	var (
+		u                                         tracking.Update
+		source, ref, kind, status                 string
+		detected, lastSeen, decided, claimedUntil sql.NullInt64
+	)
+	if err := row.Scan(&u.ID, &u.WorkspaceID, &u.PluginName, &source, &ref, &u.FromSHA, &u.ToSHA, &u.FromVersion, &u.ToVersion,
+		&kind, &status, &detected, &lastSeen, &decided, &u.DecidedBy, &u.Reason, &u.Attempts, &u.LastError, &u.RestartError, &claimedUntil); err != nil {
+		return tracking.Update{}, err
+	}
+	key, err := parseKey(source, ref)
+	if err != nil {
+		return tracking.Update{}, err
+	}
+	u.Source, u.Ref = key.Source, key.Ref
+	u.Kind, u.Status = tracking.UpdateKind(kind), tracking.UpdateStatus(status)
+	u.DetectedAt, u.LastSeenAt, u.DecidedAt, u.ClaimedUntil = fromMicros(detected), fromMicros(lastSeen), fromMicros(decided), fromMicros(claimedUntil)
+	return u, nil
+}
+
+// scanAll scans every row with scan.
+func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// where builds a WHERE clause with numbered placeholders: each '?' in a
+// condition becomes the next "$n".
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	var b strings.Builder
+	i := 0
+	for _, c := range cond {
+		if c == '?' {
+			w.args = append(w.args, args[i])
+			i++
+			b.WriteString("$" + strconv.Itoa(len(w.args)))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	w.conds = append(w.conds, b.String())
+}
+
+// arg appends one more argument and returns its placeholder.
+func (w *where) arg(v any) string {
+	w.args = append(w.args, v)
+	return "$" + strconv.Itoa(len(w.args))
+}
+
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// stmtCache prepares the statements of the sweep's hot path once per
+// Store; database/sql then keeps one prepared copy per connection, so
+// SQLite does not parse them again on every call. Statements are prepared
+// before a transaction begins: a pool of one connection (":memory:") has
+// none to spare during it.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// prepare returns the queries prepared, in order.
+func (c *stmtCache) prepare(ctx context.Context, queries ...string) ([]*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*sql.Stmt, len(queries))
+	for i, q := range queries {
+		st, ok := c.m[q]
+		if !ok {
+			var err error
+			if st, err = c.db.PrepareContext(ctx, q); err != nil {
+				return nil, err
+			}
+			if c.m == nil {
+				c.m = map[string]*sql.Stmt{}
+			}
+			c.m[q] = st
+		}
+		out[i] = st
+	}
+	return out, nil
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, st := range c.m {
+		errs = append(errs, st.Close())
+	}
+	c.m = nil
+	return errors.Join(errs...)
+}

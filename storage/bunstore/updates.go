@@ -1,0 +1,225 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// GetUpdate implements storage.Store.
+func (s *Store) GetUpdate(ctx context.Context, id int64) (tracking.Update, error) {
+	u, err := s.getUpdate(ctx, s.pool, id)
+	if err != nil {
+		return tracking.Update{}, interpretError(ctx, fmt.Sprintf("get update %d", id), err)
+	}
+	return u, nil
+}
+
+func (s *Store) getUpdate(ctx context.Context, q querier, id int64) (tracking.Update, error) {
+	return scanUpdate(q.queryRow(ctx, s.q.getUpdate, id))
+}
+
+// ListUpdates implements storage.Store.
+func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([]tracking.Update, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("bunstore: list updates: %w", err)
+	}
+	query, args := s.listUpdatesSQL(p)
+	rows, err := s.pool.query(ctx, query, args...)
+	if err != nil {
+		return nil, interpretError(ctx, "list updates", err)
+	}
+	out, err := scanAll(rows, scanUpdate)
+	if err != nil {
+		return nil, interpretError(ctx, "list updates", err)
+	}
+	return out, nil
+}
+
+// listUpdatesSQL builds ListUpdates' query: a status filter uses index
+// updates_status, a workspace filter index updates_install.
+func (s *Store) listUpdatesSQL(p storage.ListUpdatesParams) (string, []any) {
+	var w where
+	if len(p.Statuses) > 0 {
+		// Distinct and sorted: the statement's text, and so its prepared
+		// form, depends only on how many statuses there are (at most 5).
+		statuses := slices.Clone(p.Statuses)
+		slices.Sort(statuses)
+		statuses = slices.Compact(statuses)
+		list := ""
+		for i, st := range statuses {
+			if i > 0 {
+				list += ", "
+			}
+			list += w.arg(string(st))
+		}
+		w.conds = append(w.conds, "status IN ("+list+")")
+	}
+	if p.WorkspaceID != "" {
+		w.add("workspace_id = ?", p.WorkspaceID)
+	}
+	if p.PluginName != "" {
+		w.add("plugin_name = ?", p.PluginName)
+	}
+	order := "ASC"
+	switch {
+	case p.Newest && p.AfterID > 0:
+		w.add("id < ?", p.AfterID)
+		order = "DESC"
+	case p.Newest:
+		order = "DESC"
+	default:
+		w.add("id > ?", p.AfterID)
+	}
+	limit := w.arg(p.Limit)
+	return "SELECT " + updateCols + " FROM " + s.t.updates + w.String() + " ORDER BY id " + order + " LIMIT " + limit, w.args
+}
+
+// ClaimUpdate implements storage.Store.
+func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (tracking.Update, error) {
+	op := fmt.Sprintf("claim update %d", p.ID)
+	// The conditional UPDATE is the atomic step. When it changes nothing,
+	// the row says why; it may have become pending again in between (a
+	// released claim), hence the second try.
+	for range 3 {
+		u, err := scanUpdate(s.pool.queryRow(ctx, s.q.claimUpdate, p.ID, utc(p.Now).UnixMicro(), micros(utc(p.Until))))
+		if err == nil {
+			return u, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return tracking.Update{}, interpretError(ctx, op, err)
+		}
+		u, err = s.getUpdate(ctx, s.pool, p.ID)
+		if err != nil {
+			return tracking.Update{}, interpretError(ctx, op, err)
+		}
+		switch u.Status {
+		case tracking.StatusApplied:
+			return u, nil
+		case tracking.StatusApplying:
+			return u, fmt.Errorf("bunstore: %s: claimed until %s: %w", op, u.ClaimedUntil.Format(time.RFC3339Nano), tracking.ErrBusy)
+		case tracking.StatusDismissed, tracking.StatusSuperseded:
+			return u, fmt.Errorf("bunstore: %s: it is %s: %w", op, u.Status, tracking.ErrConflict)
+		}
+	}
+	return tracking.Update{}, fmt.Errorf("bunstore: %s: the entry keeps changing, try again: %w", op, tracking.ErrBusy)
+}
+
+// conditional runs an UPDATE … WHERE id = $1 AND status = … RETURNING
+// statement. When no row matched it returns the current entry and a
+// conflict (or tracking.ErrNotFound when there is none), unless ok accepts
+// the current entry as the answer.
+func (s *Store) conditional(ctx context.Context, q querier, op, query string, id int64, ok func(tracking.Update) bool, args ...any) (tracking.Update, error) {
+	u, err := scanUpdate(q.queryRow(ctx, query, append([]any{id}, args...)...))
+	if err == nil {
+		return u, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return tracking.Update{}, interpretError(ctx, op, err)
+	}
+	u, err = s.getUpdate(ctx, q, id)
+	if err != nil {
+		return tracking.Update{}, interpretError(ctx, op, err)
+	}
+	if ok != nil && ok(u) {
+		return u, nil
+	}
+	return u, fmt.Errorf("bunstore: %s: it is %s: %w", op, u.Status, tracking.ErrConflict)
+}
+
+// CompleteApply implements storage.Store.
+func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams) (tracking.Update, error) {
+	op := fmt.Sprintf("complete update %d", p.ID)
+	at := micros(utc(p.At))
+	var out tracking.Update
+	var outErr error
+	err := s.transact(ctx, op, func(tx *sql.Tx) error {
+		cur, err := s.getUpdate(ctx, inTx{tx}, p.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != tracking.StatusApplying {
+			out, outErr = cur, fmt.Errorf("bunstore: %s: it is %s, not applying: %w", op, cur.Status, tracking.ErrConflict)
+			return nil
+		}
+		// The entry's key is its install's key (changing an install's key
+		// supersedes its open entries), so this serialises with Reconcile
+		// and install changes as described under Locking.
+		if err := s.lockUpstreams(ctx, tx, []lockKey{{source: cur.Source.String(), ref: cur.Ref.String()}}); err != nil {
+			return err
+		}
+		u, err := scanUpdate(tx.QueryRowContext(ctx, s.q.completeUpdate, p.ID, at, p.Actor))
+		if errors.Is(err, sql.ErrNoRows) {
+			// Released or superseded since it was read.
+			if cur, err = s.getUpdate(ctx, inTx{tx}, p.ID); err != nil {
+				return err
+			}
+			out, outErr = cur, fmt.Errorf("bunstore: %s: it is %s, not applying: %w", op, cur.Status, tracking.ErrConflict)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		n, err := rowsAffected(tx.ExecContext(ctx, s.q.completeInstall, u.WorkspaceID, u.PluginName, u.ToSHA, u.ToVersion, at))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("install %s/%s no longer exists: %w", u.WorkspaceID, u.PluginName, tracking.ErrConflict)
+		}
+		out = u
+		return nil
+	})
+	if err != nil {
+		return tracking.Update{}, err
+	}
+	return out, outErr
+}
+
+// ReleaseClaim implements storage.Store.
+func (s *Store) ReleaseClaim(ctx context.Context, p storage.ReleaseClaimParams) (tracking.Update, error) {
+	return s.conditional(ctx, s.pool, fmt.Sprintf("release claim on update %d", p.ID), s.q.releaseClaim, p.ID, nil, p.Message)
+}
+
+// SetRestartError implements storage.Store.
+func (s *Store) SetRestartError(ctx context.Context, id int64, message string) (tracking.Update, error) {
+	return s.conditional(ctx, s.pool, fmt.Sprintf("set restart error of update %d", id), s.q.setRestartError, id, nil, message)
+}
+
+// DismissUpdate implements storage.Store.
+func (s *Store) DismissUpdate(ctx context.Context, p storage.DismissUpdateParams) (tracking.Update, error) {
+	dismissed := func(u tracking.Update) bool { return u.Status == tracking.StatusDismissed }
+	return s.conditional(ctx, s.pool, fmt.Sprintf("dismiss update %d", p.ID), s.q.dismissUpdate, p.ID, dismissed,
+		micros(utc(p.At)), p.Actor, p.Reason)
+}
+
+// AcquireLease implements storage.Store. Name and Holder must not be empty
+// and TTL must be positive, else the error wraps
+// tracking.ErrInvalidArgument.
+func (s *Store) AcquireLease(ctx context.Context, p storage.LeaseParams) (bool, error) {
+	if p.Name == "" || p.Holder == "" || p.TTL <= 0 {
+		return false, fmt.Errorf("bunstore: acquire lease: want a name, a holder and a positive TTL, got %q, %q, %s: %w", truncate(p.Name), truncate(p.Holder), p.TTL, tracking.ErrInvalidArgument)
+	}
+	now := utc(p.Now)
+	var holder string
+	err := s.pool.queryRow(ctx, s.q.acquireLease, p.Name, p.Holder, now.Add(p.TTL).UnixMicro(), now.UnixMicro()).Scan(&holder)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, interpretError(ctx, "acquire lease "+p.Name, err)
+	}
+	return true, nil
+}
+
+// ReleaseLease implements storage.Store.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	_, err := s.pool.exec(ctx, s.q.releaseLease, name, holder)
+	return interpretError(ctx, "release lease "+name, err)
+}
