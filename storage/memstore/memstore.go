@@ -385,85 +385,9 @@ func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([
 	return out, nil
 }
 
-// ClaimUpdate implements storage.Store.
-func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (tracking.Update, error) {
-	if err := ctx.Err(); err != nil {
-		return tracking.Update{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, err := s.get(p.ID)
-	if err != nil {
-		return tracking.Update{}, err
-	}
-	now := ts(p.Now)
-	switch {
-	case u.Status == tracking.StatusPending,
-		u.Status == tracking.StatusApplying && !u.ClaimedUntil.After(now):
-		u.Status = tracking.StatusApplying
-		u.ClaimedUntil = ts(p.Until)
-		return *u, nil
-	case u.Status == tracking.StatusApplying:
-		return *u, fmt.Errorf("memstore: update %d claimed until %s: %w", u.ID, u.ClaimedUntil.Format(time.RFC3339), tracking.ErrBusy)
-	case u.Status == tracking.StatusApplied:
-		return *u, nil
-	default:
-		return *u, fmt.Errorf("memstore: update %d is %s: %w", u.ID, u.Status, tracking.ErrConflict)
-	}
-}
-
-// CompleteApply implements storage.Store.
-func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams) (tracking.Update, error) {
-	if err := ctx.Err(); err != nil {
-		return tracking.Update{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, err := s.get(p.ID)
-	if err != nil {
-		return tracking.Update{}, err
-	}
-	if u.Status != tracking.StatusApplying {
-		return *u, fmt.Errorf("memstore: complete update %d: it is %s, not applying: %w", u.ID, u.Status, tracking.ErrConflict)
-	}
-	at := ts(p.At)
-	k := installKey{u.WorkspaceID, u.PluginName}
-	if in, ok := s.installs[k]; ok {
-		in.InstalledSHA, in.InstalledVersion = u.ToSHA, u.ToVersion
-		in.InstalledAt, in.UpdatedAt = at, at
-		s.installs[k] = in
-	}
-	u.Status = tracking.StatusApplied
-	u.DecidedAt, u.DecidedBy = at, p.Actor
-	u.RestartError = ""
-	u.ClaimedUntil = time.Time{}
-	delete(s.open, k)
-	return *u, nil
-}
-
-// ReleaseClaim implements storage.Store.
-func (s *Store) ReleaseClaim(ctx context.Context, p storage.ReleaseClaimParams) (tracking.Update, error) {
-	if err := ctx.Err(); err != nil {
-		return tracking.Update{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, err := s.get(p.ID)
-	if err != nil {
-		return tracking.Update{}, err
-	}
-	if u.Status != tracking.StatusApplying {
-		return *u, fmt.Errorf("memstore: release update %d: it is %s, not applying: %w", u.ID, u.Status, tracking.ErrConflict)
-	}
-	u.Status = tracking.StatusPending
-	u.Attempts++
-	u.LastError = p.Message
-	u.ClaimedUntil = time.Time{}
-	return *u, nil
-}
-
-// SetRestartError implements storage.Store.
-func (s *Store) SetRestartError(ctx context.Context, id int64, message string) (tracking.Update, error) {
+// change runs fn on entry id under the lock and returns the entry as fn
+// left it, with fn's error.
+func (s *Store) change(ctx context.Context, id int64, fn func(u *tracking.Update) error) (tracking.Update, error) {
 	if err := ctx.Err(); err != nil {
 		return tracking.Update{}, err
 	}
@@ -473,35 +397,96 @@ func (s *Store) SetRestartError(ctx context.Context, id int64, message string) (
 	if err != nil {
 		return tracking.Update{}, err
 	}
-	if u.Status != tracking.StatusApplied {
-		return *u, fmt.Errorf("memstore: restart result of update %d: it is %s, not applied: %w", u.ID, u.Status, tracking.ErrConflict)
-	}
-	u.RestartError = message
-	return *u, nil
+	err = fn(u)
+	return *u, err
+}
+
+func notIn(op string, u *tracking.Update, want tracking.UpdateStatus) error {
+	return fmt.Errorf("memstore: %s update %d: it is %s, not %s: %w", op, u.ID, u.Status, want, tracking.ErrConflict)
+}
+
+// ClaimUpdate implements storage.Store.
+func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (tracking.Update, error) {
+	return s.change(ctx, p.ID, func(u *tracking.Update) error {
+		now := ts(p.Now)
+		switch {
+		case u.Status == tracking.StatusPending,
+			u.Status == tracking.StatusApplying && !u.ClaimedUntil.After(now):
+			u.Status = tracking.StatusApplying
+			u.ClaimedUntil = ts(p.Until)
+			return nil
+		case u.Status == tracking.StatusApplying:
+			return fmt.Errorf("memstore: update %d claimed until %s: %w", u.ID, u.ClaimedUntil.Format(time.RFC3339), tracking.ErrBusy)
+		case u.Status == tracking.StatusApplied:
+			return nil
+		default:
+			return fmt.Errorf("memstore: claim update %d: it is %s: %w", u.ID, u.Status, tracking.ErrConflict)
+		}
+	})
+}
+
+// CompleteApply implements storage.Store.
+func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams) (tracking.Update, error) {
+	return s.change(ctx, p.ID, func(u *tracking.Update) error {
+		if u.Status != tracking.StatusApplying {
+			return notIn("complete", u, tracking.StatusApplying)
+		}
+		at := ts(p.At)
+		k := installKey{u.WorkspaceID, u.PluginName}
+		if in, ok := s.installs[k]; ok {
+			in.InstalledSHA, in.InstalledVersion = u.ToSHA, u.ToVersion
+			in.InstalledAt, in.UpdatedAt = at, at
+			s.installs[k] = in
+		}
+		u.Status = tracking.StatusApplied
+		u.DecidedAt, u.DecidedBy = at, p.Actor
+		u.RestartError = ""
+		u.ClaimedUntil = time.Time{}
+		delete(s.open, k)
+		return nil
+	})
+}
+
+// ReleaseClaim implements storage.Store.
+func (s *Store) ReleaseClaim(ctx context.Context, p storage.ReleaseClaimParams) (tracking.Update, error) {
+	return s.change(ctx, p.ID, func(u *tracking.Update) error {
+		if u.Status != tracking.StatusApplying {
+			return notIn("release", u, tracking.StatusApplying)
+		}
+		u.Status = tracking.StatusPending
+		u.Attempts++
+		u.LastError = p.Message
+		u.ClaimedUntil = time.Time{}
+		return nil
+	})
+}
+
+// SetRestartError implements storage.Store.
+func (s *Store) SetRestartError(ctx context.Context, id int64, message string) (tracking.Update, error) {
+	return s.change(ctx, id, func(u *tracking.Update) error {
+		if u.Status != tracking.StatusApplied {
+			return notIn("record restart of", u, tracking.StatusApplied)
+		}
+		u.RestartError = message
+		return nil
+	})
 }
 
 // DismissUpdate implements storage.Store.
 func (s *Store) DismissUpdate(ctx context.Context, p storage.DismissUpdateParams) (tracking.Update, error) {
-	if err := ctx.Err(); err != nil {
-		return tracking.Update{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, err := s.get(p.ID)
-	if err != nil {
-		return tracking.Update{}, err
-	}
-	switch u.Status {
-	case tracking.StatusDismissed:
-		return *u, nil
-	case tracking.StatusPending:
-		u.Status = tracking.StatusDismissed
-		u.DecidedAt, u.DecidedBy, u.Reason = ts(p.At), p.Actor, p.Reason
-		delete(s.open, installKey{u.WorkspaceID, u.PluginName})
-		return *u, nil
-	default:
-		return *u, fmt.Errorf("memstore: dismiss update %d: it is %s: %w", u.ID, u.Status, tracking.ErrConflict)
-	}
+	return s.change(ctx, p.ID, func(u *tracking.Update) error {
+		switch u.Status {
+		case tracking.StatusDismissed:
+			return nil
+		case tracking.StatusPending:
+			u.Status = tracking.StatusDismissed
+			u.DecidedAt, u.DecidedBy, u.Reason = ts(p.At), p.Actor, p.Reason
+			delete(s.open, installKey{u.WorkspaceID, u.PluginName})
+			return nil
+		default:
+			return notIn("dismiss", u, tracking.StatusPending)
+		}
+	})
 }
 
 // AcquireLease implements storage.Store.
