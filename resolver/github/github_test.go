@@ -18,31 +18,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/plugindrift/plugindrift/internal/fakeclock"
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/resolver/github"
 	"github.com/plugindrift/plugindrift/resolver/github/internal/fakegithub"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
-// clock is an injected clock that only moves when told to.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the tests' injected clock.
+type clock = fakeclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return fakeclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // env is a fake GitHub serving the bare repositories <dir>/<repo>.git for
 // any owner, and a Resolver pointed at it.
