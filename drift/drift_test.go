@@ -3,37 +3,26 @@ package drift_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/plugindrift/plugindrift/internal/fakeclock"
+	"github.com/plugindrift/plugindrift/internal/pgtest"
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/storage/bunstore"
 	"github.com/plugindrift/plugindrift/storage/memstore"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
-// clock is a test clock: time moves only when a test says so.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the tests' injected clock.
+type clock = fakeclock.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return fakeclock.New(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)) }
 
 // fakeResolver answers from a table it can change, and counts calls.
 type fakeResolver struct {
@@ -122,7 +111,22 @@ var storeFactories = []struct {
 	new  func(t *testing.T) storage.Store
 }{
 	{"memstore", func(t *testing.T) storage.Store { return memstore.New() }},
+	{"sqlite", func(t *testing.T) storage.Store {
+		return openBunstore(t, "sqlite://"+filepath.Join(t.TempDir(), "drift.db"))
+	}},
+	{"postgres", func(t *testing.T) storage.Store { return openBunstore(t, pgtest.NewDatabase(t)) }},
 }
+
+func openBunstore(t *testing.T, dsn string) storage.Store {
+	t.Helper()
+	s, err := bunstore.Open(t.Context(), dsn, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	require.NoError(t, s.Migrate(t.Context()))
+	return s
+}
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func eachStore(t *testing.T, f func(t *testing.T, s storage.Store)) {
 	for _, sf := range storeFactories {

@@ -183,7 +183,9 @@ func (u *Updater) Apply(ctx context.Context, id int64, actor string) (tracking.U
 		return u.restart(ctx, e)
 	}
 
-	installCtx, cancel := context.WithDeadline(ctx, until)
+	// The install may last as long as the claim. The claim's expiry is on
+	// the injected clock; the deadline is on the real one.
+	installCtx, cancel := context.WithTimeout(ctx, u.timeout)
 	err = u.installer.Install(installCtx, InstallRequest{
 		UpdateID: e.ID, WorkspaceID: e.WorkspaceID, PluginName: e.PluginName,
 		Source: e.Source, Ref: e.Ref, SHA: e.ToSHA, Version: e.ToVersion, FromSHA: e.FromSHA,
