@@ -1,0 +1,348 @@
+package adminhttp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// updateJSON is the API shape of a queue entry. Times are RFC 3339 in UTC;
+// a time that is not set is null, never omitted, so every key is always
+// present.
+type updateJSON struct {
+	ID           int64      `json:"id"`
+	WorkspaceID  string     `json:"workspace_id"`
+	PluginName   string     `json:"plugin_name"`
+	Source       string     `json:"source"`
+	Ref          string     `json:"ref"`
+	FromSHA      string     `json:"from_sha"`
+	ToSHA        string     `json:"to_sha"`
+	FromVersion  string     `json:"from_version"`
+	ToVersion    string     `json:"to_version"`
+	Kind         string     `json:"kind"`
+	Status       string     `json:"status"`
+	DetectedAt   *time.Time `json:"detected_at"`
+	LastSeenAt   *time.Time `json:"last_seen_at"`
+	DecidedAt    *time.Time `json:"decided_at"`
+	DecidedBy    string     `json:"decided_by"`
+	Reason       string     `json:"reason"`
+	Attempts     int        `json:"attempts"`
+	LastError    string     `json:"last_error"`
+	RestartError string     `json:"restart_error"`
+}
+
+func jsonTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func toUpdateJSON(u tracking.Update) *updateJSON {
+	return &updateJSON{
+		ID: u.ID, WorkspaceID: u.WorkspaceID, PluginName: u.PluginName,
+		Source: u.Source.String(), Ref: u.Ref.String(),
+		FromSHA: u.FromSHA, ToSHA: u.ToSHA, FromVersion: u.FromVersion, ToVersion: u.ToVersion,
+		Kind: string(u.Kind), Status: string(u.Status),
+		DetectedAt: jsonTime(u.DetectedAt), LastSeenAt: jsonTime(u.LastSeenAt), DecidedAt: jsonTime(u.DecidedAt),
+		DecidedBy: u.DecidedBy, Reason: u.Reason, Attempts: u.Attempts,
+		LastError: u.LastError, RestartError: u.RestartError,
+	}
+}
+
+// installJSON is the API shape of an install.
+type installJSON struct {
+	WorkspaceID      string     `json:"workspace_id"`
+	PluginName       string     `json:"plugin_name"`
+	Source           string     `json:"source"`
+	Ref              string     `json:"ref"`
+	Tracked          bool       `json:"tracked"`
+	InstalledSHA     string     `json:"installed_sha"`
+	InstalledVersion string     `json:"installed_version"`
+	InstalledAt      *time.Time `json:"installed_at"`
+	UpdatedAt        *time.Time `json:"updated_at"`
+}
+
+func toInstallJSON(in tracking.Install) installJSON {
+	return installJSON{
+		WorkspaceID: in.WorkspaceID, PluginName: in.PluginName,
+		Source: in.Source.String(), Ref: in.Ref.String(), Tracked: in.Tracked(),
+		InstalledSHA: in.InstalledSHA, InstalledVersion: in.InstalledVersion,
+		InstalledAt: jsonTime(in.InstalledAt), UpdatedAt: jsonTime(in.UpdatedAt),
+	}
+}
+
+type updatesPage struct {
+	Updates    []*updateJSON `json:"updates"`
+	NextCursor string        `json:"next_cursor"`
+}
+
+type updateBody struct {
+	Update *updateJSON `json:"update"`
+}
+
+type installsPage struct {
+	Installs   []installJSON `json:"installs"`
+	NextCursor string        `json:"next_cursor"`
+}
+
+type reportBody struct {
+	Report drift.Report `json:"report"`
+}
+
+// listUpdates serves GET {prefix}/plugin-updates.
+func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
+	q, e := parseQuery(r, []string{"status", "workspace_id", "plugin_name", "order", "limit", "cursor"}, "status")
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	statuses, e := q.statuses()
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	h.serveUpdates(w, r, q, statuses)
+}
+
+// listPending serves GET {prefix}/plugin-updates-pending, the route of the
+// system plugindrift replaces: the pending list, oldest first.
+func (h *handler) listPending(w http.ResponseWriter, r *http.Request) {
+	q, e := parseQuery(r, []string{"workspace_id", "plugin_name", "order", "limit", "cursor"})
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	h.serveUpdates(w, r, q, []tracking.UpdateStatus{tracking.StatusPending})
+}
+
+func (h *handler) serveUpdates(w http.ResponseWriter, r *http.Request, q query, statuses []tracking.UpdateStatus) {
+	p := storage.ListUpdatesParams{Statuses: statuses}
+	var e *apiError
+	if p.WorkspaceID, e = q.workspace("workspace_id"); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	if p.PluginName = q.get("plugin_name"); p.PluginName != "" && tracking.ValidatePluginName(p.PluginName) != nil {
+		h.fail(w, r, errBadRequest(fmt.Sprintf("plugin_name %q is not a plugin name: 1 to 100 of a-z 0-9 . _ - starting with a letter or digit", truncate(p.PluginName, 64))))
+		return
+	}
+	switch q.get("order") {
+	case "", "oldest":
+	case "newest":
+		p.Newest = true
+	default:
+		h.fail(w, r, errBadRequest("order must be oldest (the default) or newest"))
+		return
+	}
+	limit, e := q.limit()
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	if p.AfterID, e = decodeUpdateCursor(q.get("cursor"), p.Newest); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	p.Limit = limit + 1 // one more tells whether there is a next page
+	us, err := h.store.ListUpdates(r.Context(), p)
+	if err != nil {
+		h.internal(w, r, "list updates", err)
+		return
+	}
+	page := updatesPage{Updates: make([]*updateJSON, 0, min(len(us), limit))}
+	if len(us) > limit {
+		us = us[:limit]
+		page.NextCursor = encodeUpdateCursor(p.Newest, us[limit-1].ID)
+	}
+	for _, u := range us {
+		page.Updates = append(page.Updates, toUpdateJSON(u))
+	}
+	h.writeJSON(w, r, http.StatusOK, page)
+}
+
+// getUpdate serves GET {prefix}/plugin-updates/{id}.
+func (h *handler) getUpdate(w http.ResponseWriter, r *http.Request) {
+	id, e := pathID(r)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	u, err := h.store.GetUpdate(r.Context(), id)
+	if err != nil {
+		if errors.Is(err, tracking.ErrNotFound) {
+			h.fail(w, r, notFound(id))
+			return
+		}
+		h.internal(w, r, "get update", err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
+}
+
+func notFound(id int64) *apiError {
+	return &apiError{status: http.StatusNotFound, code: "not_found", message: fmt.Sprintf("update %d does not exist", id)}
+}
+
+// apply serves POST {prefix}/plugin-updates/{id}/apply.
+func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
+	id, e := pathID(r)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	if e := h.readJSON(w, r, "", nil); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	actor := actorOf(r.Context())
+	u, err := h.updater.Apply(r.Context(), id, actor)
+	if err != nil {
+		h.fail(w, r, h.decisionError(r.Context(), "apply", id, actor, u, err))
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
+}
+
+// dismiss serves POST {prefix}/plugin-updates/{id}/dismiss.
+func (h *handler) dismiss(w http.ResponseWriter, r *http.Request) {
+	id, e := pathID(r)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	var reason string
+	if e := h.readJSON(w, r, dismissShape, map[string]any{"reason": &reason}); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	if e := checkReason(reason); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	actor := actorOf(r.Context())
+	u, err := h.updater.Dismiss(r.Context(), id, actor, reason)
+	if err != nil {
+		h.fail(w, r, h.decisionError(r.Context(), "dismiss", id, actor, u, err))
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
+}
+
+// decisionError classifies an error of Updater.Apply or Dismiss, logs it
+// with its full text, and returns the response: a message written here,
+// plus the entry's current state when the Updater returned one.
+func (h *handler) decisionError(ctx context.Context, op string, id int64, actor string, u tracking.Update, err error) *apiError {
+	var e apiError
+	level := slog.LevelWarn
+	switch {
+	case errors.Is(err, drift.ErrInstallFailed):
+		e = apiError{status: http.StatusBadGateway, code: "install_failed",
+			message: fmt.Sprintf("the installer failed; update %d is pending again (its last_error says why)", id)}
+	case errors.Is(err, drift.ErrRestartFailed):
+		e = apiError{status: http.StatusBadGateway, code: "restart_failed",
+			message: fmt.Sprintf("update %d was installed and recorded, but restarting the workspace failed (see restart_error); apply it again to retry only the restart", id)}
+	case errors.Is(err, tracking.ErrNotFound):
+		e, level = *notFound(id), slog.LevelInfo
+	case errors.Is(err, drift.ErrBusy):
+		e, level = apiError{status: http.StatusConflict, code: "busy",
+			message: fmt.Sprintf("update %d is being applied by another request; try again when it is done", id)}, slog.LevelInfo
+	case errors.Is(err, tracking.ErrConflict):
+		e, level = apiError{status: http.StatusConflict, code: "conflict",
+			message: fmt.Sprintf("update %d is %s and cannot be %s", id, statusOr(u, "in another state"), pastTense(op))}, slog.LevelInfo
+	case errors.Is(err, tracking.ErrInvalidArgument):
+		e = *errBadRequest(fmt.Sprintf("the updater refused to %s update %d with these arguments", op, id))
+	default:
+		e, level = *errInternal, slog.LevelError
+	}
+	if u.ID != 0 {
+		e.update = toUpdateJSON(u)
+	}
+	h.log.Log(ctx, level, "adminhttp: "+op+" failed", "update", id, "actor", actor, "code", e.code, "error", err)
+	return &e
+}
+
+func statusOr(u tracking.Update, fallback string) string {
+	if u.Status != "" {
+		return string(u.Status)
+	}
+	return fallback
+}
+
+func pastTense(op string) string {
+	if op == "apply" {
+		return "applied"
+	}
+	return op + "ed"
+}
+
+// sweep serves POST {prefix}/sweeps.
+func (h *handler) sweep(w http.ResponseWriter, r *http.Request) {
+	if h.sweeper == nil {
+		h.fail(w, r, errNoSweeper)
+		return
+	}
+	if e := h.readJSON(w, r, "", nil); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	rep, err := h.sweeper.RunOnce(r.Context())
+	if err != nil {
+		h.internal(w, r, "sweep", err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "adminhttp: sweep run", "actor", actorOf(r.Context()), "queued", rep.Queued, "failed", rep.Failed)
+	h.writeJSON(w, r, http.StatusOK, reportBody{rep})
+}
+
+// listInstalls serves GET {prefix}/installs.
+func (h *handler) listInstalls(w http.ResponseWriter, r *http.Request) {
+	q, e := parseQuery(r, []string{"workspace_id", "limit", "cursor"})
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	var p storage.ListInstallsParams
+	if p.WorkspaceID, e = q.workspace("workspace_id"); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	limit, e := q.limit()
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	if p.AfterWorkspaceID, p.AfterPluginName, e = decodeInstallCursor(q.get("cursor")); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	p.Limit = limit + 1
+	ins, err := h.store.ListInstalls(r.Context(), p)
+	if err != nil {
+		h.internal(w, r, "list installs", err)
+		return
+	}
+	page := installsPage{Installs: make([]installJSON, 0, min(len(ins), limit))}
+	if len(ins) > limit {
+		ins = ins[:limit]
+		page.NextCursor = encodeInstallCursor(ins[limit-1])
+	}
+	for _, in := range ins {
+		page.Installs = append(page.Installs, toInstallJSON(in))
+	}
+	h.writeJSON(w, r, http.StatusOK, page)
+}
+
+// internal logs err with its full text and answers 500 without it.
+func (h *handler) internal(w http.ResponseWriter, r *http.Request, op string, err error) {
+	h.log.ErrorContext(r.Context(), "adminhttp: "+op+" failed", "method", r.Method, "path", r.URL.Path, "actor", actorOf(r.Context()), "error", err)
+	h.fail(w, r, errInternal)
+}

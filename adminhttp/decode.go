@@ -1,0 +1,281 @@
+package adminhttp
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// Limits of list requests.
+const (
+	defaultLimit = 50
+	maxLimit     = 200
+	maxCursorLen = 512
+)
+
+// parseID accepts a positive int64 in canonical decimal: no sign, no
+// leading zero, at most 19 digits.
+func parseID(s string) (int64, *apiError) {
+	bad := errBadRequest("the update id must be a positive decimal integer (no sign, no leading zeros, at most 19 digits)")
+	if s == "" || len(s) > 19 || s[0] < '1' || s[0] > '9' {
+		return 0, bad
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, bad
+		}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, bad
+	}
+	return id, nil
+}
+
+func pathID(r *http.Request) (int64, *apiError) { return parseID(r.PathValue("id")) }
+
+// readBody reads a request body of at most max bytes.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *apiError) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: "payload_too_large",
+				message: fmt.Sprintf("the request body is larger than %d bytes", max)}
+		}
+		return nil, errBadRequest("the request body could not be read")
+	}
+	return body, nil
+}
+
+// decodeJSON decodes body, a JSON object, into fields: each key names a
+// field and its value is a pointer to decode that field's value into. An
+// empty (or all-blank) body decodes nothing: every field of every request
+// body is optional. Anything else — another content type, invalid UTF-8, a
+// value that is not an object, a key not in fields (keys match exactly, not
+// ignoring case as encoding/json would), a key given twice, a value of the
+// wrong type, or data after the object — is refused with a message that
+// shows the expected shape.
+func decodeJSON(contentType string, body []byte, shape string, fields map[string]any) *apiError {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil
+	}
+	if mt, params, err := mime.ParseMediaType(contentType); err != nil || mt != "application/json" ||
+		(params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
+		return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+			message: "send the body as Content-Type: application/json (UTF-8), or send no body"}
+	}
+	if !utf8.Valid(trimmed) {
+		return errBadRequest("the request body is not valid UTF-8")
+	}
+	want := "{" + shape + "}"
+	if trimmed[0] != '{' {
+		return errBadRequest("the request body must be a JSON object, like " + want)
+	}
+	malformed := func(err error) *apiError {
+		if syn, ok := errors.AsType[*json.SyntaxError](err); ok {
+			return errBadRequest(fmt.Sprintf("malformed JSON at byte %d; want %s", syn.Offset, want))
+		}
+		return errBadRequest("malformed JSON; want " + want)
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if _, err := dec.Token(); err != nil { // the '{'
+		return malformed(err)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return malformed(err)
+		}
+		key, _ := tok.(string)
+		target, ok := fields[key]
+		if !ok {
+			return errBadRequest(fmt.Sprintf("unknown field %q; the body may hold %s", truncate(key, 64), want))
+		}
+		if seen[key] {
+			return errBadRequest(fmt.Sprintf("field %q is given twice", key))
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return malformed(err)
+		}
+		if err := json.Unmarshal(raw, target); err != nil {
+			return errBadRequest(fmt.Sprintf("field %q has the wrong type; want %s", key, want))
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the '}'
+		return malformed(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errBadRequest("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// readJSON caps, reads and decodes a request body (see decodeJSON).
+func (h *handler) readJSON(w http.ResponseWriter, r *http.Request, shape string, fields map[string]any) *apiError {
+	body, e := readBody(w, r, h.maxBody)
+	if e != nil {
+		return e
+	}
+	return decodeJSON(r.Header.Get("Content-Type"), body, shape, fields)
+}
+
+// dismissShape is the body of POST …/dismiss; POST …/apply and POST
+// …/sweeps take nothing, or an empty object.
+const dismissShape = `"reason": "…"`
+
+// checkReason holds a dismissal reason to what the Updater records.
+func checkReason(reason string) *apiError {
+	if len(reason) > drift.MaxReasonLen {
+		return errBadRequest(fmt.Sprintf("the reason is %d bytes; at most %d", len(reason), drift.MaxReasonLen))
+	}
+	if !utf8.ValidString(reason) {
+		return errBadRequest("the reason is not valid UTF-8")
+	}
+	if strings.IndexFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0 {
+		return errBadRequest("the reason contains a control character (only newline and tab are allowed)")
+	}
+	return nil
+}
+
+// query holds the parameters of a list request, each given at most once.
+type query struct {
+	values url.Values
+}
+
+// parseQuery refuses parameters not in allowed and repeated ones (except
+// the repeatable ones), so that a typo is an error rather than a silently
+// unfiltered list.
+func parseQuery(r *http.Request, allowed []string, repeatable ...string) (query, *apiError) {
+	vals, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return query{}, errBadRequest("the query string is malformed")
+	}
+	for k, vs := range vals {
+		switch {
+		case !slices.Contains(allowed, k):
+			return query{}, errBadRequest(fmt.Sprintf("unknown query parameter %q; allowed: %s", truncate(k, 64), strings.Join(allowed, ", ")))
+		case len(vs) > 1 && !slices.Contains(repeatable, k):
+			return query{}, errBadRequest(fmt.Sprintf("query parameter %q is given %d times; give it once", k, len(vs)))
+		}
+	}
+	return query{values: vals}, nil
+}
+
+func (q query) get(k string) string { return q.values.Get(k) }
+
+// limit parses "limit": 1 to maxLimit, defaultLimit when absent.
+func (q query) limit() (int, *apiError) {
+	s, ok := q.values["limit"]
+	if !ok {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(s[0])
+	if err != nil || n < 1 || n > maxLimit || s[0] != strconv.Itoa(n) {
+		return 0, errBadRequest(fmt.Sprintf("limit must be a whole number from 1 to %d (default %d)", maxLimit, defaultLimit))
+	}
+	return n, nil
+}
+
+// workspace parses "workspace_id" (empty: all workspaces).
+func (q query) workspace(key string) (string, *apiError) {
+	ws := q.get(key)
+	if ws != "" && tracking.ValidateWorkspaceID(ws) != nil {
+		return "", errBadRequest(fmt.Sprintf("%s %q is not a workspace id: 1 to 128 ASCII letters, digits and ._:@- starting with a letter or digit", key, truncate(ws, 64)))
+	}
+	return ws, nil
+}
+
+// statuses parses every "status" value, each a comma-separated list.
+func (q query) statuses() ([]tracking.UpdateStatus, *apiError) {
+	var out []tracking.UpdateStatus
+	for _, v := range q.values["status"] {
+		for part := range strings.SplitSeq(v, ",") {
+			st := tracking.UpdateStatus(strings.TrimSpace(part))
+			if !st.Valid() {
+				return nil, errBadRequest(fmt.Sprintf("unknown status %q; use pending, applying, applied, dismissed or superseded (repeat status or separate with commas)", truncate(string(st), 64)))
+			}
+			if !slices.Contains(out, st) {
+				out = append(out, st)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Cursors are opaque to clients: base64url of "<order><last id>" for
+// updates ("a" oldest first, "d" newest first) and of
+// "<workspace>\n<plugin>" for installs. Decoding validates them fully.
+
+func encodeUpdateCursor(newest bool, lastID int64) string {
+	order := "a"
+	if newest {
+		order = "d"
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(order + strconv.FormatInt(lastID, 10)))
+}
+
+var errBadCursor = errBadRequest("cursor is not valid: pass next_cursor from the previous page unchanged, or omit it to start over")
+
+func decodeUpdateCursor(s string, newest bool) (int64, *apiError) {
+	if s == "" {
+		return 0, nil
+	}
+	if len(s) > maxCursorLen {
+		return 0, errBadCursor
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || len(raw) < 2 {
+		return 0, errBadCursor
+	}
+	if raw[0] != 'a' && raw[0] != 'd' {
+		return 0, errBadCursor
+	}
+	if (raw[0] == 'd') != newest {
+		return 0, errBadRequest("cursor belongs to a list in the other order: keep the order parameter of the first page")
+	}
+	id, e := parseID(string(raw[1:]))
+	if e != nil {
+		return 0, errBadCursor
+	}
+	return id, nil
+}
+
+func encodeInstallCursor(in tracking.Install) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(in.WorkspaceID + "\n" + in.PluginName))
+}
+
+func decodeInstallCursor(s string) (workspace, plugin string, e *apiError) {
+	if s == "" {
+		return "", "", nil
+	}
+	if len(s) > maxCursorLen {
+		return "", "", errBadCursor
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return "", "", errBadCursor
+	}
+	ws, plugin, ok := strings.Cut(string(raw), "\n")
+	if !ok || tracking.ValidateWorkspaceID(ws) != nil || tracking.ValidatePluginName(plugin) != nil {
+		return "", "", errBadCursor
+	}
+	return ws, plugin, nil
+}

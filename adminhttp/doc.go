@@ -1,0 +1,148 @@
+// Package adminhttp is the operator's side of plugindrift: a JSON API and a
+// server-rendered admin page to review the update queue, apply or dismiss
+// entries and run a sweep now. It is one [net/http.Handler], built by
+// [NewHandler], that any router can mount.
+//
+// # Mounting
+//
+// The handler serves everything under [Config].Prefix (default "/admin")
+// and expects to see the full request path: mount it on that prefix
+// without stripping it.
+//
+//	admin, err := adminhttp.NewHandler(adminhttp.Config{
+//		Updater:   updater,        // *drift.Updater, required
+//		Sweeper:   sweeper,        // *drift.Sweeper, optional
+//		Store:     store,          // storage.Store, required
+//		Authorize: authorize,      // required
+//	})
+//	mux.Handle("/admin/", admin)                // net/http
+//	r.Mount("/admin", admin)                    // chi
+//	g.Any("/admin/*any", gin.WrapH(admin))      // gin
+//	e.Any("/admin/*", echo.WrapHandler(admin))  // echo
+//
+// GET {prefix} redirects to {prefix}/. Paths with an empty, "." or ".."
+// segment (also when written %2e%2e) are refused with 400 rather than
+// cleaned and redirected.
+//
+// # Authorization
+//
+// [Config].Authorize runs first, on every request: API routes, the page,
+// its form posts, its stylesheet, and paths that do not exist (so an
+// unauthorized caller learns nothing, not even which routes exist). It
+// returns the actor, recorded as decided_by on the entries the request
+// applies or dismisses, or an error:
+//
+//   - [ErrUnauthenticated] (or an error wrapping it): 401 "unauthorized",
+//     with the WWW-Authenticate header of [Config].AuthChallenge;
+//   - [ErrForbidden]: 403 "forbidden";
+//   - any other error: logged, and 403 "forbidden" (deny by default).
+//
+// An empty actor, or one the Updater cannot record (over
+// drift.MaxActorLen bytes, invalid UTF-8, control characters), is logged
+// and denied with 403. NewHandler refuses a Config without Authorize
+// unless AllowUnauthenticated is set, which is meant for demos on a
+// trusted machine: it logs a warning and records [AnonymousActor].
+//
+// Browser requests that change state are checked by
+// [net/http.CrossOriginProtection], on the API and the page alike: a POST
+// whose Sec-Fetch-Site is not same-origin (or none), or, from older
+// browsers, whose Origin does not match the Host, is refused with 403
+// "forbidden" before anything happens. Clients that send neither header,
+// such as curl or a Go program, are unaffected. [Config].TrustedOrigins
+// admits named cross-origin callers.
+//
+// # JSON API
+//
+//	GET  {prefix}/plugin-updates                200 {"updates":[…], "next_cursor":"…"}
+//	GET  {prefix}/plugin-updates/{id}           200 {"update":{…}}; 404
+//	POST {prefix}/plugin-updates/{id}/apply     200 {"update":{…}}; 404; 409 conflict, busy; 502 install_failed, restart_failed
+//	POST {prefix}/plugin-updates/{id}/dismiss   200 {"update":{…}}; 404; 409 conflict
+//	POST {prefix}/sweeps                        200 {"report":{…}}; 501 not_implemented without a Sweeper
+//	GET  {prefix}/installs                      200 {"installs":[…], "next_cursor":"…"}
+//	GET  {prefix}/plugin-updates-pending        the pending list, as the system plugindrift replaces served it
+//
+// GET {prefix}/plugin-updates takes status (pending, applying, applied,
+// dismissed, superseded; repeat it or separate with commas; default: all),
+// workspace_id, plugin_name, order (oldest, the default, or newest), limit
+// (1 to 200, default 50) and cursor. {prefix}/plugin-updates-pending takes
+// the same without status; {prefix}/installs takes workspace_id, limit and
+// cursor, and lists installs by workspace and plugin. A cursor is opaque:
+// pass the next_cursor of the previous page unchanged; next_cursor is ""
+// on the last page. Pages are keyset-based, so entries added meanwhile
+// never make a page repeat or skip one. Unknown or repeated parameters
+// are refused, so a typo is an error rather than an unfiltered list.
+//
+// Apply is idempotent: applying an applied entry returns it (200) without
+// a second install; if its restart had failed, only the restart is
+// retried. busy means another request is installing it right now. The
+// bodies of 409 and 502 answers carry the entry's current state under
+// "update" (for restart_failed, the applied entry with its
+// restart_error). Dismiss takes an optional body {"reason": "…"}
+// (at most drift.MaxReasonLen bytes of UTF-8; newline and tab are the
+// only control characters allowed); dismissing a dismissed entry returns
+// it unchanged. Apply and sweeps take no body, or {}.
+//
+// An update is
+//
+//	{"id": 7, "workspace_id": "ws-1", "plugin_name": "chat",
+//	 "source": "github://acme/chat", "ref": "tag:latest",
+//	 "from_sha": "…", "to_sha": "…", "from_version": "v1.0.0", "to_version": "v1.1.0",
+//	 "kind": "new-version", "status": "pending",
+//	 "detected_at": "2031-01-02T03:04:05Z", "last_seen_at": "…", "decided_at": null,
+//	 "decided_by": "", "reason": "", "attempts": 0, "last_error": "", "restart_error": ""}
+//
+// Every key is always present. Times are RFC 3339 in UTC; a time that is
+// not set is null. last_error and restart_error are what the host's
+// Installer and Restarter reported, recorded in the queue for operators.
+// An install is {"workspace_id", "plugin_name", "source", "ref",
+// "tracked", "installed_sha", "installed_version", "installed_at",
+// "updated_at"}. A sweep report is [drift.Report] (duration in
+// nanoseconds).
+//
+// # Errors
+//
+// Every error answer of the API is
+//
+//	{"error": {"code": "not_found", "message": "update 7 does not exist"}}
+//
+// with one of the stable codes bad_request (400), unauthorized (401),
+// forbidden (403), not_found (404), method_not_allowed (405, with an
+// Allow header), conflict and busy (409), payload_too_large (413),
+// unsupported_media_type (415), internal (500), not_implemented (501),
+// install_failed and restart_failed (502). Messages are written by this
+// package; the text of errors from the store, the installer, git or
+// GitHub is logged ([Config].Logger), never sent.
+//
+// Request bodies are capped at [Config].MaxBodyBytes (413 beyond). A
+// non-empty body must be Content-Type application/json (415 otherwise),
+// valid UTF-8, and exactly one JSON object with known keys, each once and
+// spelled exactly; anything after the object is refused. Ids are positive
+// decimal integers of at most 19 digits, without sign or leading zeros.
+//
+// # The page
+//
+// GET {prefix}/ is a server-rendered page (html/template, an embedded
+// stylesheet, no JavaScript; it works with scripts off, and its
+// Content-Security-Policy allows none). It shows:
+//
+//   - the queue of pending and applying entries, oldest first: workspace,
+//     plugin and source, the tracked ref, from → to as 12-character SHAs
+//     (full SHA on hover) and versions, the kind — a moved tag is
+//     highlighted as a security warning and needs a confirmation box
+//     ticked before Apply —, how long ago it was detected, and the last
+//     install error;
+//   - Apply, and Dismiss with an optional reason, as POST forms;
+//   - "Sweep now" (when a Sweeper is configured), whose report (counts
+//     and the first failing upstreams) is shown after the sweep;
+//   - the history of decided entries (applied, dismissed, superseded),
+//     newest first, with who decided and when, and "Retry restart" for an
+//     applied entry whose restart failed;
+//   - filters by workspace and status, as a GET form; 50 rows per table,
+//     with links to the next ones.
+//
+// Forms post to {prefix}/ui/… and answer 303 See Other back to the page
+// with the same filters (POST/redirect/GET), so reloading never repeats
+// a decision. The outcome is shown once, from a short-lived HttpOnly
+// cookie (SameSite=Lax, scoped to the prefix) whose text this package
+// writes; everything on the page is HTML-escaped.
+package adminhttp

@@ -1,0 +1,68 @@
+package adminhttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+)
+
+// apiError is a response error: status, stable code and a message written
+// here, never taken from the error of a store, installer or resolver.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	update  *updateJSON // the entry's state, when the operation had one
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func errBadRequest(msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "bad_request", message: msg}
+}
+
+var (
+	errUnauthenticated = &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "authentication required"}
+	errForbidden       = &apiError{status: http.StatusForbidden, code: "forbidden", message: "you may not operate the plugin update queue"}
+	errCrossOrigin     = &apiError{status: http.StatusForbidden, code: "forbidden", message: "cross-origin request refused: submit the form from the admin page itself"}
+	errInternal        = &apiError{status: http.StatusInternalServerError, code: "internal", message: "internal error; the server log has the details"}
+	errNoSweeper       = &apiError{status: http.StatusNotImplemented, code: "not_implemented", message: "sweeps are not enabled: this admin handler was built without a Sweeper"}
+)
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+	Update *updateJSON `json:"update,omitempty"`
+}
+
+// fail writes e as JSON, or as an HTML page on the page's paths.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, e *apiError) {
+	if h.isPagePath(r.URL.Path) {
+		h.renderError(w, r, e)
+		return
+	}
+	var body errorBody
+	body.Error.Code = e.code
+	body.Error.Message = e.message
+	body.Update = e.update
+	h.writeJSON(w, r, e.status, body)
+}
+
+// writeJSON writes v with status. Encoding happens before the header is
+// written, so an encoding failure still produces a clean 500.
+func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		h.log.ErrorContext(r.Context(), "adminhttp: encode response", "path", r.URL.Path, "error", err)
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"internal","message":"internal error; the server log has the details"}}` + "\n")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,624 @@
+package adminhttp
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+//go:embed templates/*.html static/admin.css
+var assets embed.FS
+
+// pageSize is how many rows each table of the page shows at a time.
+const pageSize = 50
+
+// contentSecurityPolicy allows the page nothing but its own stylesheet and
+// forms posting back to itself: no script runs, even injected.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func (h *handler) loadAssets() error {
+	var err error
+	if h.css, err = assets.ReadFile("static/admin.css"); err != nil {
+		return fmt.Errorf("adminhttp: read embedded stylesheet: %w", err)
+	}
+	if h.page, err = template.ParseFS(assets, "templates/page.html"); err != nil {
+		return fmt.Errorf("adminhttp: parse page template: %w", err)
+	}
+	if h.errors, err = template.ParseFS(assets, "templates/error.html"); err != nil {
+		return fmt.Errorf("adminhttp: parse error template: %w", err)
+	}
+	sum := sha256.Sum256(h.css)
+	h.cssURL = h.prefix + "/static/admin.css?v=" + hex.EncodeToString(sum[:6])
+	return nil
+}
+
+// serveCSS serves the embedded stylesheet. Its URL carries a hash of the
+// content, so it may be cached for long.
+func (h *handler) serveCSS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "private, max-age=86400")
+	_, _ = w.Write(h.css)
+}
+
+// pageURL returns the page's URL with the given query (which may be nil).
+func (h *handler) pageURL(q url.Values) string {
+	u := h.prefix + "/"
+	if enc := q.Encode(); enc != "" {
+		u += "?" + enc
+	}
+	return u
+}
+
+// filters are the page's GET parameters, kept across form posts.
+type filters struct {
+	Workspace string
+	Status    string // "" (queue and history) or one status
+}
+
+func (f filters) values() url.Values {
+	q := url.Values{}
+	if f.Workspace != "" {
+		q.Set("workspace", f.Workspace)
+	}
+	if f.Status != "" {
+		q.Set("status", f.Status)
+	}
+	return q
+}
+
+// parseFilters validates the filter parameters.
+func parseFilters(get func(string) string) (filters, *apiError) {
+	f := filters{Workspace: strings.TrimSpace(get("workspace")), Status: get("status")}
+	if f.Workspace != "" && tracking.ValidateWorkspaceID(f.Workspace) != nil {
+		return f, errBadRequest(fmt.Sprintf("%q is not a workspace id: use 1 to 128 ASCII letters, digits and ._:@-, starting with a letter or digit", truncate(f.Workspace, 64)))
+	}
+	if f.Status != "" && !tracking.UpdateStatus(f.Status).Valid() {
+		return f, errBadRequest(fmt.Sprintf("unknown status %q", truncate(f.Status, 64)))
+	}
+	return f, nil
+}
+
+type statusOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+type pageView struct {
+	Actor    string
+	CSSURL   string
+	PageURL  string
+	SweepURL string
+	CanSweep bool
+	Flash    *flash
+	Filter   filters
+	Filtered bool
+	Statuses []statusOption
+	Queue    *sectionView
+	History  *sectionView
+}
+
+type sectionView struct {
+	Title   string
+	Note    string
+	Empty   string
+	Rows    []rowView
+	NextURL string
+}
+
+type rowView struct {
+	ID                     int64
+	Workspace, Plugin      string
+	Source, Ref            string
+	FromSHA, ToSHA         string
+	FromShort, ToShort     string
+	FromVersion, ToVersion string
+	Kind, KindLabel        string
+	TagMoved               bool
+	Status                 string
+	Pending, Applying      bool
+	DetectedAt, Detected   string
+	DecidedAt, Decided     string
+	DecidedBy, Reason      string
+	Attempts               int
+	LastError              string
+	RestartError           string
+	ApplyURL, DismissURL   string
+}
+
+// showPage serves GET {prefix}/.
+func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f, e := parseFilters(q.Get)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	queueAfter, e := decodeUpdateCursor(q.Get("qc"), false)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	historyAfter, e := decodeUpdateCursor(q.Get("hc"), true)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	v := pageView{
+		Actor: actorOf(r.Context()), CSSURL: h.cssURL, PageURL: h.pageURL(nil),
+		SweepURL: h.prefix + "/ui/sweeps", CanSweep: h.sweeper != nil,
+		Flash: h.takeFlash(w, r), Filter: f, Filtered: f != filters{},
+	}
+	for _, o := range []statusOption{{"", "Queue and history", false},
+		{"pending", "Pending", false}, {"applying", "Applying", false}, {"applied", "Applied", false},
+		{"dismissed", "Dismissed", false}, {"superseded", "Superseded", false}} {
+		o.Selected = o.Value == f.Status
+		v.Statuses = append(v.Statuses, o)
+	}
+
+	now := h.now()
+	var err error
+	open := []tracking.UpdateStatus{tracking.StatusPending, tracking.StatusApplying}
+	decided := []tracking.UpdateStatus{tracking.StatusApplied, tracking.StatusDismissed, tracking.StatusSuperseded}
+	if st := tracking.UpdateStatus(f.Status); st != "" {
+		open, decided = nil, nil
+		if st.Open() {
+			open = []tracking.UpdateStatus{st}
+		} else {
+			decided = []tracking.UpdateStatus{st}
+		}
+	}
+	if open != nil {
+		v.Queue, err = h.section(r.Context(), f, open, false, queueAfter, now)
+		if err != nil {
+			h.internal(w, r, "list the queue", err)
+			return
+		}
+		v.Queue.Title, v.Queue.Empty = "Pending updates", "Nothing is waiting for a decision."
+		if f.Status == "" {
+			v.Queue.Note = "Oldest first. Apply installs exactly the commit shown."
+		}
+	}
+	if decided != nil {
+		v.History, err = h.section(r.Context(), f, decided, true, historyAfter, now)
+		if err != nil {
+			h.internal(w, r, "list the history", err)
+			return
+		}
+		v.History.Title, v.History.Empty = "History", "No decided updates yet."
+		v.History.Note = "Newest first."
+	}
+	if f.Status != "" {
+		title := statusTitle(tracking.UpdateStatus(f.Status))
+		for _, s := range []*sectionView{v.Queue, v.History} {
+			if s != nil {
+				s.Title, s.Empty = title, "No "+strings.ToLower(title)+" updates."
+			}
+		}
+	}
+	h.renderHTML(w, r, http.StatusOK, h.page, v)
+}
+
+func statusTitle(s tracking.UpdateStatus) string {
+	return strings.ToUpper(string(s[:1])) + string(s[1:])
+}
+
+// section reads one page of entries and prepares its rows.
+func (h *handler) section(ctx context.Context, f filters, statuses []tracking.UpdateStatus, newest bool, after int64, now time.Time) (*sectionView, error) {
+	us, err := h.store.ListUpdates(ctx, storage.ListUpdatesParams{
+		Statuses: statuses, WorkspaceID: f.Workspace, AfterID: after, Newest: newest, Limit: pageSize + 1,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &sectionView{}
+	if len(us) > pageSize {
+		us = us[:pageSize]
+		q := f.values()
+		key := "qc"
+		if newest {
+			key = "hc"
+		}
+		q.Set(key, encodeUpdateCursor(newest, us[pageSize-1].ID))
+		s.NextURL = h.pageURL(q)
+	}
+	for _, u := range us {
+		s.Rows = append(s.Rows, h.row(u, now))
+	}
+	return s, nil
+}
+
+func (h *handler) row(u tracking.Update, now time.Time) rowView {
+	rv := rowView{
+		ID: u.ID, Workspace: u.WorkspaceID, Plugin: u.PluginName,
+		Source: u.Source.String(), Ref: u.Ref.String(),
+		FromSHA: u.FromSHA, ToSHA: u.ToSHA, FromShort: shortSHA(u.FromSHA), ToShort: shortSHA(u.ToSHA),
+		FromVersion: u.FromVersion, ToVersion: u.ToVersion,
+		Kind: string(u.Kind), KindLabel: kindLabel(u.Kind), TagMoved: u.Kind == tracking.KindTagMoved,
+		Status:  string(u.Status),
+		Pending: u.Status == tracking.StatusPending, Applying: u.Status == tracking.StatusApplying,
+		DetectedAt: exactTime(u.DetectedAt), Detected: age(now, u.DetectedAt),
+		DecidedBy: u.DecidedBy, Reason: reasonText(u.Reason),
+		Attempts: u.Attempts, LastError: u.LastError, RestartError: u.RestartError,
+		ApplyURL:   fmt.Sprintf("%s/ui/plugin-updates/%d/apply", h.prefix, u.ID),
+		DismissURL: fmt.Sprintf("%s/ui/plugin-updates/%d/dismiss", h.prefix, u.ID),
+	}
+	if !u.DecidedAt.IsZero() {
+		rv.DecidedAt, rv.Decided = exactTime(u.DecidedAt), age(now, u.DecidedAt)
+	}
+	if rv.DecidedBy == "" && u.Status == tracking.StatusSuperseded {
+		rv.DecidedBy = "plugindrift"
+	}
+	return rv
+}
+
+// shortSHA abbreviates a commit id to 12 characters, as git does for
+// large repositories.
+func shortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	if sha == "" {
+		return "—"
+	}
+	return sha
+}
+
+func kindLabel(k tracking.UpdateKind) string {
+	switch k {
+	case tracking.KindNewVersion:
+		return "New version"
+	case tracking.KindNewCommit:
+		return "New commit"
+	case tracking.KindTagMoved:
+		return "Tag moved"
+	}
+	return string(k)
+}
+
+// reasonText explains the reasons plugindrift itself records; an
+// operator's reason is shown as written.
+func reasonText(r string) string {
+	switch r {
+	case tracking.ReasonUpToDate:
+		return "the install already has this commit"
+	case tracking.ReasonNewerUpstream:
+		return "upstream moved again; a newer update replaced it"
+	case tracking.ReasonUninstalled:
+		return "the plugin was uninstalled"
+	case tracking.ReasonReinstalled:
+		return "the plugin was reinstalled at another commit"
+	}
+	return r
+}
+
+func exactTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// age says how long ago t was, for a human: "just now", "5m ago", "3h ago",
+// "4d ago", then the date.
+func age(now, t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+	case d < 60*24*time.Hour:
+		return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
+
+// readForm caps, reads and parses an urlencoded form body.
+func (h *handler) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *apiError) {
+	body, e := readBody(w, r, h.maxBody)
+	if e != nil {
+		return nil, e
+	}
+	if len(body) == 0 {
+		return url.Values{}, nil
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+			message: "submit the form from the admin page (application/x-www-form-urlencoded)"}
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, errBadRequest("the form data is malformed")
+	}
+	return form, nil
+}
+
+// back returns where a form post redirects to: the page with the filters
+// the form was posted from. Invalid filters are dropped; the target is
+// always built here, never taken from the request.
+func (h *handler) back(form url.Values) string {
+	f, e := parseFilters(form.Get)
+	if e != nil {
+		f = filters{}
+	}
+	return h.pageURL(f.values())
+}
+
+// formApply serves POST {prefix}/ui/plugin-updates/{id}/apply.
+func (h *handler) formApply(w http.ResponseWriter, r *http.Request) {
+	id, e := pathID(r)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	form, e := h.readForm(w, r)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	ctx, actor := r.Context(), actorOf(r.Context())
+	cur, err := h.store.GetUpdate(ctx, id)
+	switch {
+	case errors.Is(err, tracking.ErrNotFound):
+		h.redirect(w, r, form, flashError("Update #%d does not exist.", id))
+		return
+	case err != nil:
+		h.log.ErrorContext(ctx, "adminhttp: get update", "update", id, "actor", actor, "error", err)
+		h.redirect(w, r, form, flashError("Update #%d could not be read; the server log has the details.", id))
+		return
+	case cur.Kind == tracking.KindTagMoved && cur.Status == tracking.StatusPending && form.Get("confirm") != "tag-moved":
+		h.redirect(w, r, form, flashError("Update #%d re-points an existing tag at another commit. Compare the commits, then tick “I compared the commits” to apply it.", id))
+		return
+	}
+	u, err := h.updater.Apply(ctx, id, actor)
+	if err == nil {
+		h.redirect(w, r, form, flashOK("Applied %s %s to workspace %s.", u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID))
+		return
+	}
+	e = h.decisionError(ctx, "apply", id, actor, u, err)
+	var fl *flash
+	switch e.code {
+	case "install_failed":
+		fl = flashError("Installing %s %s in workspace %s failed; the update is pending again (attempt %d). The installer's error is shown in its row.",
+			u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID, u.Attempts)
+	case "restart_failed":
+		fl = flashError("Installed %s %s in workspace %s, but restarting the workspace failed. Use “Retry restart” in the history to try again.",
+			u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
+	default:
+		fl = decisionFlash("applied", id, e)
+	}
+	h.redirect(w, r, form, fl)
+}
+
+// formDismiss serves POST {prefix}/ui/plugin-updates/{id}/dismiss.
+func (h *handler) formDismiss(w http.ResponseWriter, r *http.Request) {
+	id, e := pathID(r)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	form, e := h.readForm(w, r)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	reason := strings.TrimSpace(form.Get("reason"))
+	if e := checkReason(reason); e != nil {
+		h.redirect(w, r, form, flashError("Update #%d was not dismissed: %s.", id, e.message))
+		return
+	}
+	ctx, actor := r.Context(), actorOf(r.Context())
+	u, err := h.updater.Dismiss(ctx, id, actor, reason)
+	if err != nil {
+		h.redirect(w, r, form, decisionFlash("dismissed", id, h.decisionError(ctx, "dismiss", id, actor, u, err)))
+		return
+	}
+	h.redirect(w, r, form, flashOK("Dismissed %s %s → %s in workspace %s.", u.PluginName,
+		versionOrSHA(u.FromVersion, u.FromSHA), versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID))
+}
+
+// formSweep serves POST {prefix}/ui/sweeps.
+func (h *handler) formSweep(w http.ResponseWriter, r *http.Request) {
+	if h.sweeper == nil {
+		h.fail(w, r, errNoSweeper)
+		return
+	}
+	form, e := h.readForm(w, r)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	rep, err := h.sweeper.RunOnce(r.Context())
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "adminhttp: sweep failed", "actor", actorOf(r.Context()), "error", err)
+		h.redirect(w, r, form, flashError("The sweep could not finish; the server log has the details."))
+		return
+	}
+	h.log.InfoContext(r.Context(), "adminhttp: sweep run", "actor", actorOf(r.Context()), "queued", rep.Queued, "failed", rep.Failed)
+	h.redirect(w, r, form, sweepFlash(rep))
+}
+
+func versionOrSHA(version, sha string) string {
+	if version != "" {
+		return version
+	}
+	return shortSHA(sha)
+}
+
+// decisionFlash words an error a decision ran into, for the page.
+func decisionFlash(done string, id int64, e *apiError) *flash {
+	switch e.code {
+	case "not_found":
+		return flashError("Update #%d does not exist.", id)
+	case "busy":
+		return flashError("Update #%d is being applied by someone else right now; nothing was changed.", id)
+	case "conflict":
+		st := "in another state"
+		if e.update != nil {
+			st = e.update.Status
+		}
+		return flashError("Update #%d is %s, so it cannot be %s; nothing was changed.", id, st, done)
+	case "bad_request":
+		return flashError("Update #%d was not %s: the request was refused.", id, done)
+	}
+	return flashError("Update #%d was not %s: something went wrong; the server log has the details.", id, done)
+}
+
+// flash is the message shown once after a form post (POST/redirect/GET).
+// It travels in a short-lived cookie scoped to the handler's path; its text
+// is written here and rendered escaped.
+type flash struct {
+	Kind    string       `json:"k"` // "ok" or "error"
+	Message string       `json:"m"`
+	Report  *flashReport `json:"r,omitempty"`
+}
+
+// flashReport is the part of a sweep report the page shows.
+type flashReport struct {
+	Skipped     bool                  `json:"s,omitempty"`
+	Upstreams   int                   `json:"u"`
+	Resolved    int                   `json:"rs"`
+	Unchanged   int                   `json:"uc"`
+	Failed      int                   `json:"f"`
+	Deferred    int                   `json:"d"`
+	Installs    int                   `json:"i"`
+	Queued      int                   `json:"q"`
+	Superseded  int                   `json:"sp"`
+	AutoApplied int                   `json:"aa"`
+	Duration    string                `json:"t"`
+	Errors      []drift.UpstreamError `json:"e,omitempty"`
+	MoreErrors  int                   `json:"me,omitempty"`
+}
+
+const flashCookie = "plugindrift_flash"
+
+func flashOK(format string, args ...any) *flash {
+	return &flash{Kind: "ok", Message: fmt.Sprintf(format, args...)}
+}
+
+func flashError(format string, args ...any) *flash {
+	return &flash{Kind: "error", Message: fmt.Sprintf(format, args...)}
+}
+
+func sweepFlash(rep drift.Report) *flash {
+	if rep.Skipped {
+		return &flash{Kind: "ok", Message: "Another replica is sweeping right now, so this sweep was skipped. Its results appear here when it is done."}
+	}
+	fr := &flashReport{
+		Upstreams: rep.Upstreams, Resolved: rep.Resolved, Unchanged: rep.Unchanged, Failed: rep.Failed,
+		Deferred: rep.Deferred, Installs: rep.Installs, Queued: rep.Queued, Superseded: rep.Superseded,
+		AutoApplied: rep.AutoApplied, Duration: rep.Duration.Round(time.Millisecond).String(),
+	}
+	if rep.Duration < time.Millisecond {
+		fr.Duration = "under 1ms"
+	}
+	const maxErrors = 5
+	for i, ue := range rep.Errors {
+		if i == maxErrors {
+			break
+		}
+		ue.Error = truncate(ue.Error, 300)
+		fr.Errors = append(fr.Errors, ue)
+	}
+	fr.MoreErrors = max(rep.Failed, len(rep.Errors)) - len(fr.Errors)
+	kind, msg := "ok", fmt.Sprintf("Sweep done: %s queued.", plural(rep.Queued, "new update", "new updates"))
+	if rep.Failed > 0 {
+		kind, msg = "error", fmt.Sprintf("Sweep done, but %s could not be resolved.", plural(rep.Failed, "upstream", "upstreams"))
+	}
+	return &flash{Kind: kind, Message: msg, Report: fr}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// redirect ends a form post: flash cookie, then 303 to the page.
+func (h *handler) redirect(w http.ResponseWriter, r *http.Request, form url.Values, fl *flash) {
+	raw, _ := json.Marshal(fl)
+	for len(raw) > 3000 && fl.Report != nil && len(fl.Report.Errors) > 0 {
+		fl.Report.Errors = fl.Report.Errors[:len(fl.Report.Errors)-1]
+		fl.Report.MoreErrors++
+		raw, _ = json.Marshal(fl)
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString(raw),
+		Path: h.pageURL(nil), MaxAge: 60, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, h.back(form), http.StatusSeeOther)
+}
+
+// takeFlash reads and clears the flash cookie. A cookie that does not
+// decode is ignored.
+func (h *handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return nil
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: h.pageURL(nil), MaxAge: -1,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return nil
+	}
+	var fl flash
+	if json.Unmarshal(raw, &fl) != nil || (fl.Kind != "ok" && fl.Kind != "error") || fl.Message == "" {
+		return nil
+	}
+	return &fl
+}
+
+type errorView struct {
+	CSSURL  string
+	PageURL string
+	Status  int
+	Title   string
+	Message string
+}
+
+// renderError shows e as a small HTML page.
+func (h *handler) renderError(w http.ResponseWriter, r *http.Request, e *apiError) {
+	h.renderHTML(w, r, e.status, h.errors, errorView{
+		CSSURL: h.cssURL, PageURL: h.pageURL(nil), Status: e.status, Title: http.StatusText(e.status), Message: e.message,
+	})
+}
+
+// renderHTML executes t into a buffer first, so a template failure is a
+// clean 500 rather than half a page.
+func (h *handler) renderHTML(w http.ResponseWriter, r *http.Request, status int, t *template.Template, data any) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		h.log.ErrorContext(r.Context(), "adminhttp: render page", "path", r.URL.Path, "error", err)
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString("<!doctype html><title>Internal error</title><p>Internal error; the server log has the details.</p>\n")
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
