@@ -1,0 +1,191 @@
+// Command hostapp is a small host application as a user of plugindrift
+// would write it: configuration from flags and the environment, a bunstore
+// (SQLite by default, Postgres by DSN) with its migrations, a resolver
+// registry (git, and GitHub's API when a token is given), a Sweeper on a
+// cron schedule, the admin handler under /admin behind a bearer token, and
+// a graceful shutdown on SIGINT/SIGTERM.
+//
+// Run it:
+//
+//	PLUGINDRIFT_ADMIN_TOKEN=s3cret go run ./examples/hostapp -db sqlite:///tmp/hostapp.db
+//
+// See README.md beside this file for running two replicas against one
+// Postgres.
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/plugindrift/plugindrift/adminhttp"
+	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/resolver"
+	"github.com/plugindrift/plugindrift/resolver/gitcli"
+	"github.com/plugindrift/plugindrift/resolver/github"
+	"github.com/plugindrift/plugindrift/storage/bunstore"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+type config struct {
+	addr         string
+	db           string
+	schedule     string
+	adminToken   string
+	githubToken  string
+	pluginsDir   string
+	applyTimeout time.Duration
+}
+
+// env returns the environment variable name, or def when it is unset.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func loadConfig(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("hostapp", flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", env("PLUGINDRIFT_ADDR", "127.0.0.1:8080"), "listen address ($PLUGINDRIFT_ADDR)")
+	fs.StringVar(&c.db, "db", env("PLUGINDRIFT_DB", "sqlite://plugindrift.db"), "store DSN: sqlite:///path.db or postgres://… ($PLUGINDRIFT_DB)")
+	fs.StringVar(&c.schedule, "schedule", env("PLUGINDRIFT_SCHEDULE", "@every 30m"), "sweep schedule, cron spec ($PLUGINDRIFT_SCHEDULE)")
+	fs.StringVar(&c.pluginsDir, "plugins-dir", env("PLUGINDRIFT_PLUGINS_DIR", "plugins"), "where workspaces' plugins live ($PLUGINDRIFT_PLUGINS_DIR)")
+	fs.DurationVar(&c.applyTimeout, "apply-timeout", 10*time.Minute, "longest an install may take")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	// Secrets come from the environment only, never from flags (ps shows flags).
+	c.adminToken = os.Getenv("PLUGINDRIFT_ADMIN_TOKEN")
+	c.githubToken = os.Getenv("GITHUB_TOKEN")
+	if len(c.adminToken) < 8 {
+		return c, errors.New("set PLUGINDRIFT_ADMIN_TOKEN to a secret of at least 8 characters: the admin API needs it")
+	}
+	return c, nil
+}
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	cfg, err := loadConfig(os.Args[1:])
+	if err != nil {
+		log.Error("configuration", "error", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log, nil); err != nil {
+		log.Error("hostapp stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends. listening, when set, is told the address.
+func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.Addr)) error {
+	store, err := bunstore.Open(ctx, cfg.db, nil)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+
+	git := gitcli.New(nil)
+	byScheme := map[tracking.SourceScheme]resolver.Resolver{
+		tracking.SchemeGit:    git,
+		tracking.SchemeGitHub: git, // anonymous git over https…
+	}
+	if cfg.githubToken != "" { // …or the REST API with conditional requests
+		gh, err := github.New(&github.Config{Token: cfg.githubToken, Logger: log})
+		if err != nil {
+			return err
+		}
+		byScheme[tracking.SchemeGitHub] = gh
+	}
+	res := resolver.NewRegistry(byScheme)
+
+	// Plugins live in <plugins-dir>/<workspace>/<plugin>; the installer
+	// fetches exactly the reviewed commit and swaps it in.
+	installer := &drift.FetchInstaller{Fetcher: git, Dir: func(ws, plugin string) string {
+		return filepath.Join(cfg.pluginsDir, ws, plugin)
+	}}
+	restarter := drift.RestarterFunc(func(ctx context.Context, workspaceID string) error {
+		log.InfoContext(ctx, "restart workspace", "workspace", workspaceID) // your reload goes here
+		return nil
+	})
+	updater := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: cfg.applyTimeout, Logger: log})
+	sweeper, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Schedule: cfg.schedule, Jitter: time.Minute, Logger: log})
+	if err != nil {
+		return err
+	}
+
+	admin, err := adminhttp.NewHandler(adminhttp.Config{
+		Updater: updater, Sweeper: sweeper, Store: store, Logger: log,
+		Authorize: bearer(cfg.adminToken),
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", admin)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+
+	if err := sweeper.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("hostapp listening", "addr", ln.Addr().String(), "admin", "/admin/", "schedule", cfg.schedule)
+	if listening != nil {
+		listening(ln.Addr())
+	}
+
+	select {
+	case err := <-errc:
+		sweeper.Stop()
+		return err
+	case <-ctx.Done():
+	}
+	// Shutdown: no new sweeps; in-flight requests (an apply among them) get
+	// time to finish. An apply cut short keeps its claim, which expires
+	// after ApplyTimeout so that another replica can take it over.
+	log.Info("shutting down")
+	sweeper.Stop()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// bearer authorizes requests that carry "Authorization: Bearer <token>".
+// Replace it with your own session or SSO check; the actor it returns is
+// recorded as decided_by.
+func bearer(token string) func(*http.Request) (string, error) {
+	return func(r *http.Request) (string, error) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			return "", adminhttp.ErrUnauthenticated
+		}
+		if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			return "", adminhttp.ErrForbidden
+		}
+		return "admin-token", nil
+	}
+}

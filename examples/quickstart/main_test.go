@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain lets the test binary stand in for the quickstart binary, so a
+// test can run main() in a child process and check its exit code without
+// building it again.
+func TestMain(m *testing.M) {
+	if os.Getenv("PLUGINDRIFT_QUICKSTART_AS_MAIN") == "1" {
+		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("PLUGINDRIFT_QUICKSTART_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestQuickstartTellsTheStory(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("the quickstart needs git on PATH")
+	}
+	start := time.Now()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "PLUGINDRIFT_QUICKSTART_AS_MAIN=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	require.NoError(t, err, "exit status; stderr:\n%s\nstdout:\n%s", stderr.String(), stdout.String())
+	t.Logf("quickstart ran in %s", time.Since(start))
+	out := stdout.String()
+
+	first, second, ok := strings.Cut(out, "== 6. A second sweep")
+	require.True(t, ok, "the story has a second sweep:\n%s", out)
+	_, queue1, ok := strings.Cut(first, "== 4. A sweep")
+	require.True(t, ok)
+
+	// The first sweep queues the new version, the new commit and the alarm.
+	assert.Contains(t, queue1, "report: upstreams=3 resolved=3")
+	assert.Contains(t, queue1, "queued=3")
+	assert.Regexp(t, regexp.MustCompile(`acme\s+tag:latest\s+\w{12} \(v1\.0\.0\) → \w{12} \(v1\.1\.0\)\s+new-version`), queue1)
+	assert.Regexp(t, regexp.MustCompile(`globex\s+branch:main\s+\w{12} \(v1\.0\.0\) → \w{12}\s+new-commit`), queue1)
+	assert.Regexp(t, regexp.MustCompile(`initech\s+tag:v1\.0\.0\s+.*⚠ tag-moved`), queue1)
+	// The pinned install never appears in a queue.
+	assert.NotContains(t, strings.Split(out, "pending queue")[1], "umbrella")
+	assert.NotContains(t, second[:strings.Index(second, "WORKSPACE  PLUGIN")], "umbrella")
+
+	// The apply fetched the exact commit; the dismissal stuck.
+	assert.Contains(t, out, `acme's plugin.json now: {"name":"hello","version":"1.1.0"}`)
+	assert.Contains(t, out, "restarter: restarting workspace acme")
+	assert.Contains(t, out, `dismissed: "waiting for the next release"`)
+
+	// The second sweep re-queues nothing: only the alarm is still pending.
+	assert.Contains(t, second, "queued=0")
+	assert.Contains(t, second, "pending queue (1):")
+	assert.Regexp(t, regexp.MustCompile(`acme\s+hello\s+tag:latest\s+\w{12} v1\.1\.0`), second)
+	assert.Regexp(t, regexp.MustCompile(`umbrella\s+hello\s+sha:\w{12}\s+\w{12} v1\.0\.0`), second)
+}
