@@ -160,7 +160,7 @@ func external(dsn string) (*server, error) {
 	}
 	admin, err := openAdmin(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", EnvDSN, err)
+		return nil, fmt.Errorf("connect to the server in %s: %w (start it, fix the URL, or unset %s to let the tests start their own cluster with initdb/pg_ctl)", EnvDSN, err, EnvDSN)
 	}
 	return &server{adminURL: u, admin: admin}, nil
 }

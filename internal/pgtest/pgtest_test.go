@@ -3,6 +3,8 @@ package pgtest_test
 import (
 	"context"
 	"database/sql"
+	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -68,4 +70,28 @@ func TestDatabaseDroppedAfterTest(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRowContext(context.Background(), "SELECT count(*) FROM pg_database WHERE datname = $1", name).Scan(&n))
 	assert.Zero(t, n, "database %s dropped", name)
+}
+
+// The child half of TestRequiredPostgresUnreachableFails: it runs only in
+// the child process that test starts.
+func TestChildNeedsPostgres(t *testing.T) {
+	if os.Getenv("PGTEST_CHILD") != "1" {
+		return
+	}
+	pgtest.NewDatabase(t)
+}
+
+func TestRequiredPostgresUnreachableFails(t *testing.T) {
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestChildNeedsPostgres$", "-test.count=1")
+	cmd.Env = append(os.Environ(),
+		"PGTEST_CHILD=1",
+		pgtest.EnvRequire+"=1",
+		// Port 1 on loopback: nothing listens there.
+		pgtest.EnvDSN+"=postgres://nobody@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5",
+	)
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the child must fail, not skip:\n%s", out)
+	assert.Contains(t, string(out), "--- FAIL: TestChildNeedsPostgres")
+	assert.Contains(t, string(out), pgtest.EnvDSN)
+	assert.Contains(t, string(out), "initdb/pg_ctl", "the message says how to provide Postgres")
 }

@@ -9,5 +9,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storage.Store { return memstore.New() })
+	t.Run("memstore", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) storage.Store { return memstore.New() })
+	})
 }
