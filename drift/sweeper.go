@@ -42,6 +42,10 @@ type SweeperConfig struct {
 	// Concurrency bounds how many upstreams are resolved at once. Defaults
 	// to 8.
 	Concurrency int
+	// WriteConcurrency bounds how many resolutions are written to the store
+	// at once (reconciles and failure records), apart from the resolvers so
+	// that they never wait on the database. Defaults to 2.
+	WriteConcurrency int
 	// ResolveTimeout bounds one resolution. Defaults to 30 seconds.
 	ResolveTimeout time.Duration
 	// LeaseTTL is how long the sweeper lease lasts without renewal; it is
@@ -163,6 +167,9 @@ func NewSweeper(store storage.Store, res resolver.Resolver, cfg *SweeperConfig) 
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 8
+	}
+	if c.WriteConcurrency <= 0 {
+		c.WriteConcurrency = 2
 	}
 	if c.ResolveTimeout <= 0 {
 		c.ResolveTimeout = 30 * time.Second
@@ -340,13 +347,16 @@ func (s *Sweeper) renew(ctx context.Context, cancel context.CancelCauseFunc, don
 	}
 }
 
-// outcome is one upstream's result, handed from a worker to the collector.
+// outcome is one upstream's way through the sweep: resolved, recorded,
+// counted.
 type outcome struct {
 	up        tracking.Upstream
+	at        time.Time
 	deferred  bool
+	result    resolver.Result
+	err       error // resolution failure, recorded on the upstream row
 	unchanged bool
 	res       storage.ReconcileResult
-	err       error // resolution failure, recorded on the upstream row
 }
 
 // resolveAll pages through the upstreams and resolves and reconciles each
@@ -354,14 +364,32 @@ type outcome struct {
 func (s *Sweeper) resolveAll(ctx context.Context, rep *Report) error {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	// Three stages: the lister pages through upstreams, Concurrency
+	// resolvers call upstream, WriteConcurrency writers record what they
+	// learned. Resolvers never wait on the database, so a slow upstream and
+	// a busy store overlap instead of adding up.
 	work := make(chan tracking.Upstream)
+	resolved := make(chan outcome, s.cfg.Concurrency)
 	results := make(chan outcome)
-	var wg sync.WaitGroup
+	var resolvers, writers sync.WaitGroup
 	for range s.cfg.Concurrency {
-		wg.Go(func() {
+		resolvers.Go(func() {
 			for up := range work {
-				o, err := s.one(ctx, up)
-				if err != nil {
+				o := s.resolve(ctx, up)
+				if ctx.Err() != nil {
+					continue // the sweep was stopped: record nothing more
+				}
+				resolved <- o
+			}
+		})
+	}
+	for range s.cfg.WriteConcurrency {
+		writers.Go(func() {
+			for o := range resolved {
+				if ctx.Err() != nil {
+					continue
+				}
+				if err := s.record(ctx, &o); err != nil {
 					stop(err) // a store failure ends the sweep
 					continue
 				}
@@ -379,7 +407,9 @@ func (s *Sweeper) resolveAll(ctx context.Context, rep *Report) error {
 
 	listErr := s.list(ctx, work, &rep.Upstreams)
 	close(work)
-	wg.Wait()
+	resolvers.Wait()
+	close(resolved)
+	writers.Wait()
 	close(results)
 	<-collected
 	if cause := context.Cause(ctx); cause != nil {
@@ -430,64 +460,64 @@ func (rep *Report) add(o outcome, maxErrors int) {
 	}
 }
 
-// one resolves and reconciles one upstream. A resolution failure is an
-// outcome; a store failure or a cancelled sweep is an error.
-func (s *Sweeper) one(ctx context.Context, up tracking.Upstream) (outcome, error) {
-	o := outcome{up: up}
-	now := s.now()
-	if up.ConsecutiveFailures > 0 && now.Before(up.LastCheckedAt.Add(s.cfg.Backoff(up.ConsecutiveFailures))) {
+// resolve asks upstream about one upstream, unless it is backing off or
+// its host asked to wait.
+func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream) outcome {
+	o := outcome{up: up, at: s.now()}
+	if up.ConsecutiveFailures > 0 && o.at.Before(up.LastCheckedAt.Add(s.cfg.Backoff(up.ConsecutiveFailures))) {
 		o.deferred = true
-		return o, nil
+		return o
 	}
 	host := hostOf(up.Key.Source)
-	if s.pausedUntil(host).After(now) {
+	if s.pausedUntil(host).After(o.at) {
 		o.deferred = true
-		return o, nil
+		return o
 	}
-
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.ResolveTimeout)
+	defer cancel()
 	res, err := s.resolver.Resolve(rctx, resolver.Request{
 		Source: up.Key.Source, Ref: up.Key.Ref,
 		Known: resolver.Known{SHA: up.LastSHA, Version: up.LastVersion, Validator: up.Validator},
 	})
-	cancel()
-	if ctx.Err() != nil {
-		return o, ctx.Err() // the sweep was stopped: record nothing
+	var rl *resolver.RateLimitError
+	if errors.As(err, &rl) {
+		// The host asked to wait: not this upstream's failure. Leave it,
+		// and every other upstream on that host, for a later sweep.
+		s.pause(host, o.at.Add(rl.RetryAfter))
+		o.deferred = true
+		return o
 	}
-	if err != nil {
-		var rl *resolver.RateLimitError
-		if errors.As(err, &rl) {
-			// The host asked to wait: not this upstream's failure. Leave it,
-			// and every other upstream on that host, for a later sweep.
-			s.pause(host, now.Add(rl.RetryAfter))
-			o.deferred = true
-			return o, nil
-		}
-		o.err = err
-		if rerr := s.store.RecordUpstreamFailure(ctx, up.Key, err.Error(), now); rerr != nil {
-			return o, fmt.Errorf("drift: record failure of %s: %w", up.Key, rerr)
-		}
-		return o, nil
+	o.result, o.err = res, err
+	return o
+}
+
+// record writes one resolution: a failure on the upstream row, or a
+// reconcile of the queue. The returned error is a store failure, which ends
+// the sweep.
+func (s *Sweeper) record(ctx context.Context, o *outcome) error {
+	if o.deferred {
+		return nil
 	}
-	o.unchanged = res.Unchanged
-	o.res, err = s.store.Reconcile(ctx, storage.ReconcileParams{
-		Key: up.Key, SHA: res.SHA, Version: res.Version, Validator: res.Validator, Now: now,
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return o, ctx.Err()
+	if o.err == nil {
+		res := o.result
+		o.unchanged = res.Unchanged
+		var err error
+		o.res, err = s.store.Reconcile(ctx, storage.ReconcileParams{
+			Key: o.up.Key, SHA: res.SHA, Version: res.Version, Validator: res.Validator, Now: o.at,
+		})
+		if err == nil {
+			return nil
 		}
-		if errors.Is(err, tracking.ErrInvalidArgument) || errors.Is(err, tracking.ErrInvalidSHA) {
-			// The resolver answered something unusable: that upstream fails.
-			o.err = fmt.Errorf("drift: resolver answer for %s: %w", up.Key, err)
-			if rerr := s.store.RecordUpstreamFailure(ctx, up.Key, o.err.Error(), now); rerr != nil {
-				return o, fmt.Errorf("drift: record failure of %s: %w", up.Key, rerr)
-			}
-			return o, nil
+		if ctx.Err() != nil || !(errors.Is(err, tracking.ErrInvalidArgument) || errors.Is(err, tracking.ErrInvalidSHA)) {
+			return fmt.Errorf("drift: reconcile %s: %w", o.up.Key, err)
 		}
-		return o, fmt.Errorf("drift: reconcile %s: %w", up.Key, err)
+		// The resolver answered something unusable: that upstream fails.
+		o.err = fmt.Errorf("drift: resolver answer for %s: %w", o.up.Key, err)
 	}
-	return o, nil
+	if err := s.store.RecordUpstreamFailure(ctx, o.up.Key, o.err.Error(), o.at); err != nil {
+		return fmt.Errorf("drift: record failure of %s: %w", o.up.Key, err)
+	}
+	return nil
 }
 
 // hostOf names the upstream host that rate limits apply to.
