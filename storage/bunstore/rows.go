@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/uptrace/bun/dialect"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,6 +87,10 @@ func (s *Store) transact(ctx context.Context, op string, fn func(tx *sql.Tx) err
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.dialect == dialect.SQLite {
+		s.writer.Lock()
+		defer s.writer.Unlock()
+	}
 	tx, err := s.sqldb.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -100,6 +101,10 @@ type Store struct {
 	q       queries
 	stmts   *stmtCache
 	pool    pooled
+	// writer serialises this process's write transactions on SQLite, which
+	// allows one writer at a time: waiting here costs nothing, while
+	// waiting in SQLite's busy handler sleeps in growing steps.
+	writer sync.Mutex
 }
 
 // Open connects to the database named by dsn, checks that it answers, and
