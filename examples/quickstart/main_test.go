@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/plugindrift/plugindrift/internal/pgtest"
 )
 
 // TestMain lets the test binary stand in for the quickstart binary, so a
@@ -22,7 +24,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	pgtest.Main(m)
 }
 
 func TestQuickstartTellsTheStory(t *testing.T) {
@@ -64,4 +66,15 @@ func TestQuickstartTellsTheStory(t *testing.T) {
 	assert.Contains(t, second, "pending queue (1):")
 	assert.Regexp(t, regexp.MustCompile(`acme\s+hello\s+tag:latest\s+\w{12} v1\.1\.0`), second)
 	assert.Regexp(t, regexp.MustCompile(`umbrella\s+hello\s+sha:\w{12}\s+\w{12} v1\.0\.0`), second)
+}
+
+func TestQuickstartOnPostgres(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("the quickstart needs git on PATH")
+	}
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), options{db: pgtest.NewDatabase(t)}, &out), out.String())
+	assert.Contains(t, out.String(), "store  postgres://")
+	assert.Contains(t, out.String(), "queued=3")
+	assert.Contains(t, out.String(), "pending queue (1):")
 }
