@@ -30,7 +30,11 @@ type Store interface {
 	// In the same transaction, when the SHA, source or ref changed, every
 	// open entry of that (workspace, plugin) becomes superseded: with reason
 	// tracking.ReasonUpToDate when its ToSHA equals the new SHA, else
-	// tracking.ReasonReinstalled. It returns the stored install.
+	// tracking.ReasonReinstalled. (The design supersedes entries whose
+	// ToSHA is "no longer ahead"; ls-remote gives no commit graph, so any
+	// change of the installed commit retires the entry, and the next sweep
+	// queues a fresh one from the new commit if upstream is still ahead.)
+	// It returns the stored install.
 	UpsertInstall(ctx context.Context, in tracking.Install) (tracking.Install, error)
 
 	// DeleteInstall removes an install and, in the same transaction,
@@ -74,7 +78,10 @@ type Store interface {
 	//
 	// An applying entry whose claim is still live (ClaimedUntil > p.Now) is
 	// left alone by these rules: it is not taken away from the caller that
-	// is installing it, and nothing new is queued beside it.
+	// is installing it, and nothing new is queued beside it. (The design
+	// lets applying entries be superseded; doing so under a live claim
+	// would leave an install that happened unrecorded. Once the claim
+	// expires, the rules apply to it like to a pending entry.)
 	//
 	// The upstream row gets LastSHA, LastVersion, Validator, LastCheckedAt =
 	// p.Now, and its error and failure count are cleared. Concurrent

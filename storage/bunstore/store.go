@@ -125,6 +125,11 @@ type Store struct {
 // write transactions. Its path is percent-decoded; the directory must
 // exist. Postgres DSNs are parsed by pgx (every pgx and libpq parameter
 // works). Any other scheme is an error. cfg may be nil.
+//
+// Open and New take a *Config (nil for defaults), the options style of the
+// whole SDK, where the design sketched Open(ctx, dsn) and New(db): the
+// table prefix and pool settings need a place, and a nil Config gives
+// exactly the sketched behaviour.
 func Open(ctx context.Context, dsn string, cfg *Config) (*Store, error) {
 	set, err := cfg.settings()
 	if err != nil {
