@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -248,7 +249,12 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 	defer s.mu.Unlock()
 	now := ts(p.Now)
 	var res storage.ReconcileResult
-	for k := range s.byUpstream[upstreamKeyOf(p.Key)] {
+	// In (workspace, plugin) order, so that entry IDs do not depend on map
+	// iteration.
+	keys := slices.SortedFunc(maps.Keys(s.byUpstream[upstreamKeyOf(p.Key)]), func(a, b installKey) int {
+		return cmp.Or(cmp.Compare(a.workspace, b.workspace), cmp.Compare(a.plugin, b.plugin))
+	})
+	for _, k := range keys {
 		res.Installs++
 		in := s.installs[k]
 		var open *tracking.Update
