@@ -58,15 +58,20 @@ func isOwn(err error) bool {
 	return false
 }
 
+// isUniqueViolation reports a row or object that exists already:
+// unique_violation (23505), and duplicate_table (42P07) and
+// duplicate_object (42710), which concurrent CREATE … IF NOT EXISTS raise
+// on Postgres when two sessions create the same table at once.
 func isUniqueViolation(err error) bool {
+	exists := func(code string) bool { return code == "23505" || code == "42P07" || code == "42710" }
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.Code == "23505"
+		return exists(pgErr.Code)
 	}
 	// Other Postgres drivers a host may have opened its bun.DB with.
 	var state interface{ SQLState() string }
 	if errors.As(err, &state) {
-		return state.SQLState() == "23505"
+		return exists(state.SQLState())
 	}
 	var liteErr *sqlite.Error
 	if errors.As(err, &liteErr) {
