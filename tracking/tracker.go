@@ -83,6 +83,7 @@ func (t *Tracker) RecordInstall(ctx context.Context, rec InstallRecord) (Install
 }
 
 func (rec InstallRecord) install() (Install, error) {
+	// Identity first: its errors name what the host got wrong most often.
 	if err := ValidateWorkspaceID(rec.WorkspaceID); err != nil {
 		return Install{}, err
 	}
@@ -97,28 +98,15 @@ func (rec InstallRecord) install() (Install, error) {
 	if err != nil {
 		return Install{}, err
 	}
-	if ref.Tracked() && !src.HasUpstream() {
-		return Install{}, fmt.Errorf("tracking: %s has no upstream, so it cannot track %s: record it with ref \"none\": %w", src, ref, ErrInvalidRef)
-	}
-	sha := strings.ToLower(rec.SHA)
-	if sha != "" || src.HasUpstream() {
-		if err := ValidateSHA(sha); err != nil {
-			return Install{}, fmt.Errorf("tracking: installed commit of %s: %w", src, err)
-		}
-	}
-	if rec.Version != "" {
-		if err := ValidateRefName(rec.Version); err != nil {
-			return Install{}, fmt.Errorf("tracking: installed version must be a tag name: %w", err)
-		}
-	}
-	return Install{
+	in := Install{
 		WorkspaceID:      rec.WorkspaceID,
 		PluginName:       rec.PluginName,
 		Source:           src,
 		Ref:              ref,
-		InstalledSHA:     sha,
+		InstalledSHA:     strings.ToLower(rec.SHA),
 		InstalledVersion: rec.Version,
-	}, nil
+	}
+	return in, in.Validate()
 }
 
 // RecordUninstall records that a plugin was removed from a workspace: the

@@ -154,3 +154,74 @@ func truncate(s string) string {
 	}
 	return s[:max] + "…"
 }
+
+// Validate checks a Ref built by hand: it must be what ParseRef returns for
+// its canonical form (the zero Ref counts as none). Errors wrap
+// ErrInvalidRef.
+func (r Ref) Validate() error {
+	if r == (Ref{}) {
+		return nil
+	}
+	back, err := ParseRef(r.String())
+	if err != nil {
+		return err
+	}
+	if back != r {
+		return fmt.Errorf("tracking: ref %q is not in canonical form (want %+v): %w", truncate(r.String()), back, ErrInvalidRef)
+	}
+	return nil
+}
+
+// Validate checks a Source built by hand: it must be what ParseSource
+// returns for its canonical form. The zero Source is invalid. Errors wrap
+// ErrInvalidSource.
+func (s Source) Validate() error {
+	if s.Scheme == "" {
+		return fmt.Errorf("tracking: source is not set: %w", ErrInvalidSource)
+	}
+	back, err := ParseSource(s.String())
+	if err != nil {
+		return err
+	}
+	if s.InstalledFrom == (Ref{}) {
+		s.InstalledFrom = Ref{Kind: RefNone} // the zero Ref is none
+	}
+	if back != s {
+		return fmt.Errorf("tracking: source %q is not in canonical form: %w", truncate(s.String()), ErrInvalidSource)
+	}
+	return nil
+}
+
+// Validate holds an install to the rules RecordInstall applies to its
+// input, for installs built in code (stores call it before writing):
+// valid workspace id, plugin name, source and ref; a moving ref only on a
+// source with an upstream; a full lowercase commit id (optional for local
+// sources); a version, when set, that is a tag name.
+func (in Install) Validate() error {
+	if err := ValidateWorkspaceID(in.WorkspaceID); err != nil {
+		return err
+	}
+	if err := ValidatePluginName(in.PluginName); err != nil {
+		return err
+	}
+	if err := in.Source.Validate(); err != nil {
+		return err
+	}
+	if err := in.Ref.Validate(); err != nil {
+		return err
+	}
+	if in.Ref.Tracked() && !in.Source.HasUpstream() {
+		return fmt.Errorf("tracking: %s has no upstream, so it cannot track %s: record it with ref \"none\": %w", in.Source, in.Ref, ErrInvalidRef)
+	}
+	if in.InstalledSHA != "" || in.Source.HasUpstream() {
+		if err := ValidateSHA(in.InstalledSHA); err != nil {
+			return fmt.Errorf("tracking: installed commit of %s: %w", in.Source, err)
+		}
+	}
+	if in.InstalledVersion != "" {
+		if err := ValidateRefName(in.InstalledVersion); err != nil {
+			return fmt.Errorf("tracking: installed version must be a tag name: %w", err)
+		}
+	}
+	return nil
+}
