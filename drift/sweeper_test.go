@@ -501,3 +501,39 @@ func TestStartRunsOnSchedule(t *testing.T) {
 	sw.Stop()
 	require.Eventually(t, func() bool { return len(pending(t, s)) == 1 }, 5*time.Second, 10*time.Millisecond)
 }
+
+// losesLease grants the first lease request and refuses renewals, as when
+// another replica took over after this one stalled.
+type losesLease struct {
+	storage.Store
+	calls atomic.Int32
+}
+
+func (l *losesLease) AcquireLease(ctx context.Context, p storage.LeaseParams) (bool, error) {
+	if l.calls.Add(1) > 1 {
+		return false, nil
+	}
+	return l.Store.AcquireLease(ctx, p)
+}
+
+func TestSweepStopsWhenLeaseIsLost(t *testing.T) {
+	eachStore(t, func(t *testing.T, s storage.Store) {
+		c := newClock()
+		res := newFakeResolver()
+		record(t, s, c, "ws", "p", srcA, "branch:main", sha(1), "")
+		res.set(srcA, "branch:main", sha(2), "")
+		res.hook = func(ctx context.Context, req resolver.Request) error {
+			<-ctx.Done() // still resolving when the renewal fails
+			return ctx.Err()
+		}
+		ls := &losesLease{Store: s}
+		// The renewal runs every LeaseTTL/3 of real time.
+		sw := newSweeper(t, ls, res, c, &drift.SweeperConfig{LeaseTTL: 30 * time.Millisecond, ResolveTimeout: time.Minute})
+		rep, err := sw.RunOnce(t.Context())
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "lease lost")
+		assert.GreaterOrEqual(t, ls.calls.Load(), int32(2), "the lease was renewed")
+		assert.Zero(t, rep.Queued)
+		assert.Empty(t, allUpdates(t, s), "nothing written after the lease was lost")
+	})
+}
