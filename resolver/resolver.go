@@ -1,7 +1,9 @@
 // Package resolver defines how plugindrift learns what an upstream ref
 // points at: the [Resolver] contract, its [Request] and [Result], the
 // sentinel errors implementations return, a [Registry] that routes by source
-// scheme, and the optional [Fetcher] contract for materialising one commit.
+// scheme, the optional [Fetcher] contract for materialising one commit, and
+// [CheckSource] and [CheckRef], the request validation every implementation
+// applies before it runs or sends anything.
 //
 // Implementations live in subpackages named after what they wrap: gitcli
 // (the git command line) and github (the GitHub REST API). Both pass the
@@ -32,7 +34,8 @@ type Resolver interface {
 	// qualifies), ErrRateLimited (as a *RateLimitError) when the upstream
 	// asks to wait, ErrUnsupported for a source or ref it cannot resolve,
 	// and tracking.ErrInvalidRef / tracking.ErrInvalidSource for a request
-	// that fails validation, in which case nothing is executed or sent.
+	// that fails validation (CheckSource, CheckRef), in which case nothing
+	// is executed or sent.
 	Resolve(ctx context.Context, req Request) (Result, error)
 }
 

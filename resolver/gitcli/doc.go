@@ -27,9 +27,10 @@
 //
 // # Hardening
 //
-// A request is validated before git runs: the ref must be tracked and must
-// be what [tracking.ParseRef] returns for its canonical form, the source
-// must be what [tracking.ParseSource] returns for its own, its transport
+// A request is validated before git runs ([resolver.CheckRef] and
+// [resolver.CheckSource]): the ref must be tracked and must be what
+// [tracking.ParseRef] returns for its canonical form, the source must be
+// what [tracking.ParseSource] returns for its own, its transport
 // must be allowed (file only with Config.AllowFile), and URLs may not begin
 // with "-". Hand-built values that bypass the parsers are refused with
 // tracking.ErrInvalidRef or tracking.ErrInvalidSource. git then runs with

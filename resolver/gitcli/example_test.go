@@ -14,10 +14,15 @@ import (
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
-// newUpstream makes a local repository with one commit on main that adds
-// README.md, and returns its path.
-func newUpstream(dir string) string {
-	upstream := filepath.Join(dir, "upstream")
+// newUpstream makes, in a new temporary directory dir, a local repository
+// with one commit on main that adds README.md, and returns dir and the
+// repository's path. The caller removes dir.
+func newUpstream() (dir, upstream string) {
+	dir, err := os.MkdirTemp("", "gitcli-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	upstream = filepath.Join(dir, "upstream")
 	if err := os.MkdirAll(upstream, 0o755); err != nil {
 		log.Fatal(err)
 	}
@@ -39,19 +44,15 @@ func newUpstream(dir string) string {
 			log.Fatalf("git %s: %v\n%s", args[0], err, out)
 		}
 	}
-	return upstream
+	return dir, upstream
 }
 
 // Resolve the tip of a branch of a local repository. Local repositories
 // (git+file) must be allowed explicitly; https, http and ssh remotes need no
 // option.
 func Example() {
-	dir, err := os.MkdirTemp("", "gitcli-example-")
-	if err != nil {
-		log.Fatal(err)
-	}
+	dir, upstream := newUpstream()
 	defer os.RemoveAll(dir)
-	upstream := newUpstream(dir)
 
 	src, err := tracking.ParseSource("git+file://" + upstream)
 	if err != nil {
@@ -78,12 +79,8 @@ func Example() {
 // Fetch writes the files of one exact commit, without .git, for an
 // installer to copy.
 func ExampleResolver_Fetch() {
-	dir, err := os.MkdirTemp("", "gitcli-example-")
-	if err != nil {
-		log.Fatal(err)
-	}
+	dir, upstream := newUpstream()
 	defer os.RemoveAll(dir)
-	upstream := newUpstream(dir)
 
 	src, err := tracking.ParseSource("git+file://" + upstream)
 	if err != nil {

@@ -58,6 +58,9 @@ type Resolver struct {
 	git       *gitexec.Runner
 	allowFile bool
 	github    string
+	// githubErr is why GitHubBaseURL is unusable, reported by every call
+	// for a github source; nil when it is usable.
+	githubErr error
 	maxFetch  int64
 }
 
@@ -78,6 +81,7 @@ func New(cfg *Config) *Resolver {
 	if c.MaxFetchBytes <= 0 {
 		c.MaxFetchBytes = DefaultMaxFetchBytes
 	}
+	github := strings.TrimSuffix(c.GitHubBaseURL, "/")
 	return &Resolver{
 		git: gitexec.New(&gitexec.Config{
 			Path:      c.GitPath,
@@ -86,7 +90,8 @@ func New(cfg *Config) *Resolver {
 			Env:       c.Env,
 		}),
 		allowFile: c.AllowFile,
-		github:    strings.TrimSuffix(c.GitHubBaseURL, "/"),
+		github:    github,
+		githubErr: checkBaseURL(github),
 		maxFetch:  c.MaxFetchBytes,
 	}
 }
@@ -110,8 +115,8 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 		return resolver.Result{}, err
 	}
 	ref := req.Ref
-	if err := checkRef(ref); err != nil {
-		return resolver.Result{}, err
+	if err := resolver.CheckRef(ref); err != nil {
+		return resolver.Result{}, fmt.Errorf("gitcli: %w", err)
 	}
 
 	var sha, version, name string
@@ -169,41 +174,16 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 	return res, nil
 }
 
-// checkRef refuses, before git runs, refs that are not resolved and refs
-// that ParseRef would not have produced (it re-applies ValidateRefName and
-// the constraint grammar to hand-built values).
-func checkRef(ref tracking.Ref) error {
-	switch ref.Kind {
-	case "", tracking.RefNone, tracking.RefSHA:
-		return fmt.Errorf("gitcli: ref %s is never resolved (only tag:, tag:latest, semver:, branch: and head are): %w", ref, resolver.ErrUnsupported)
-	}
-	parsed, err := tracking.ParseRef(ref.String())
-	if err != nil {
-		return fmt.Errorf("gitcli: %w", err)
-	}
-	if parsed != ref {
-		return fmt.Errorf("gitcli: %w: ref {%s %q} is not what ParseRef(%q) returns; build refs with tracking.ParseRef", tracking.ErrInvalidRef, ref.Kind, ref.Name, ref.String())
-	}
-	return nil
-}
-
 // remote validates source and returns the URL git is given. Everything is
 // checked before git runs.
 func (r *Resolver) remote(src tracking.Source) (string, error) {
-	if !src.HasUpstream() {
-		return "", fmt.Errorf("gitcli: source %q has no upstream (want a git or github source): %w", src.Scheme, resolver.ErrUnsupported)
-	}
-	parsed, err := tracking.ParseSource(src.String())
-	if err != nil {
+	if err := resolver.CheckSource(src); err != nil {
 		return "", fmt.Errorf("gitcli: %w", err)
-	}
-	if parsed.Scheme != src.Scheme || parsed.URL != src.URL || parsed.Owner != src.Owner || parsed.Repo != src.Repo {
-		return "", fmt.Errorf("gitcli: %w: source %s is not what ParseSource returns for it; build sources with tracking.ParseSource", tracking.ErrInvalidSource, src)
 	}
 	remote := src.URL
 	if src.Scheme == tracking.SchemeGitHub {
-		if err := checkBaseURL(r.github); err != nil {
-			return "", err
+		if r.githubErr != nil {
+			return "", r.githubErr
 		}
 		remote = r.github + "/" + src.Owner + "/" + src.Repo + ".git"
 	}

@@ -38,9 +38,10 @@
 // retried.
 //
 // Requests are validated before anything is sent, Sources and Refs built by
-// hand included, since names become part of a URL path: owner and
-// repository must be as [tracking.ParseSource] returns them
-// ([tracking.ErrInvalidSource]), the ref as [tracking.ParseRef] returns it
+// hand included, since names become part of a URL path
+// ([resolver.CheckSource], [resolver.CheckRef]): the source must be as
+// [tracking.ParseSource] returns it ([tracking.ErrInvalidSource]), the ref
+// as [tracking.ParseRef] returns it
 // ([tracking.ErrInvalidRef]: a bad branch or tag name, "refs/heads/main", a
 // constraint that does not parse, an unknown kind). Sources other than
 // github:// and refs that are not tracked (none, sha:) return

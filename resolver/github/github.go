@@ -216,16 +216,7 @@ func (r *Resolver) resolveCommit(ctx context.Context, req resolver.Request, apiR
 		return resolver.Result{}, err
 	}
 	if notModified {
-		if lastSHA == "" {
-			return resolver.Result{}, fmt.Errorf("github: %s: 304 Not Modified to an unconditional request", op)
-		}
-		return resolver.Result{
-			SHA:       known.SHA,
-			Version:   known.Version,
-			Revision:  resolver.Revision(name, known.SHA),
-			Unchanged: true,
-			Validator: known.Validator,
-		}, nil
+		return unchanged(op, lastSHA, known, name)
 	}
 	sha = strings.TrimSpace(sha)
 	if !isSHA(sha) {
@@ -291,16 +282,7 @@ func (r *Resolver) resolveTags(ctx context.Context, req resolver.Request) (resol
 			return resolver.Result{}, err
 		}
 		if notModified {
-			if ifNoneMatch == "" {
-				return resolver.Result{}, fmt.Errorf("github: %s: 304 Not Modified to an unconditional request", op)
-			}
-			return resolver.Result{
-				SHA:       known.SHA,
-				Version:   known.Version,
-				Revision:  resolver.Revision(known.Version, known.SHA),
-				Unchanged: true,
-				Validator: known.Validator,
-			}, nil
+			return unchanged(op, ifNoneMatch, known, known.Version)
 		}
 		for _, t := range tags {
 			name := t.GetName()
@@ -340,6 +322,22 @@ func (r *Resolver) resolveTags(ctx context.Context, req resolver.Request) (resol
 		return resolver.Result{}, fmt.Errorf("github: %s: the API listed tag %q with commit %q, not a commit id", op, truncate(name), truncate(sha))
 	}
 	return resolver.Result{SHA: sha, Version: name, Revision: resolver.Revision(name, sha), Validator: validator}, nil
+}
+
+// unchanged answers a 304 to a request sent with condition (the SHA or
+// ETag of If-None-Match): Known, echoed, with its revision labelled name.
+// A 304 to a request without a condition vouches for nothing.
+func unchanged(op, condition string, known resolver.Known, name string) (resolver.Result, error) {
+	if condition == "" {
+		return resolver.Result{}, fmt.Errorf("github: %s: 304 Not Modified to an unconditional request", op)
+	}
+	return resolver.Result{
+		SHA:       known.SHA,
+		Version:   known.Version,
+		Revision:  resolver.Revision(name, known.SHA),
+		Unchanged: true,
+		Validator: known.Validator,
+	}, nil
 }
 
 // listTags fetches one page of tags. go-github sets extra headers only on
@@ -433,60 +431,23 @@ func describe(req resolver.Request) string {
 	return req.Source.Owner + "/" + req.Source.Repo + " " + req.Ref.String()
 }
 
-// checkRequest validates req before anything is sent.
-func checkRequest(req resolver.Request) error {
-	src := req.Source
-	if src.Scheme != tracking.SchemeGitHub {
-		return fmt.Errorf("github: cannot resolve %q sources, only github://owner/repo: %w", truncate(string(src.Scheme)), resolver.ErrUnsupported)
-	}
-	if err := checkSource(src); err != nil {
-		return err
-	}
-	ref := req.Ref
-	switch ref.Kind {
-	case "", tracking.RefNone, tracking.RefSHA:
-		return fmt.Errorf("github: ref %q is not tracked, so there is nothing to resolve; track a tag, tag:latest, semver:, branch or head: %w", ref.String(), resolver.ErrUnsupported)
-	}
-	// Refs built by hand are held to ParseRef's grammar too: names become
-	// part of a URL path, and a constraint must parse.
-	parsed, err := tracking.ParseRef(ref.String())
-	if err != nil {
-		return fmt.Errorf("github: %w", err)
-	}
-	if parsed != ref {
-		return fmt.Errorf("github: ref {Kind: %q, Name: %q} is not in canonical form; write it as tracking.ParseRef returns it: %w",
-			truncate(string(ref.Kind)), truncate(ref.Name), tracking.ErrInvalidRef)
-	}
-	return nil
-}
-
-// checkSource re-checks owner and repository with ParseSource's grammar:
-// Sources built by hand reach the resolver too, and both names become part
+// checkRequest validates req before anything is sent: names become part
 // of a URL path.
-func checkSource(src tracking.Source) error {
-	parsed, err := tracking.ParseSource("github://" + src.Owner + "/" + src.Repo)
-	if err != nil {
+func checkRequest(req resolver.Request) error {
+	if req.Source.Scheme != tracking.SchemeGitHub {
+		return fmt.Errorf("github: cannot resolve %q sources, only github://owner/repo: %w", truncate(string(req.Source.Scheme)), resolver.ErrUnsupported)
+	}
+	if err := resolver.CheckSource(req.Source); err != nil {
 		return fmt.Errorf("github: %w", err)
 	}
-	if parsed.Owner != src.Owner || parsed.Repo != src.Repo {
-		return fmt.Errorf("github: owner %q and repository %q are not in canonical form; write them as tracking.ParseSource returns them (%q, %q): %w",
-			truncate(src.Owner), truncate(src.Repo), parsed.Owner, parsed.Repo, tracking.ErrInvalidSource)
+	if err := resolver.CheckRef(req.Ref); err != nil {
+		return fmt.Errorf("github: %w", err)
 	}
 	return nil
 }
 
 // isSHA reports whether s is a full lowercase commit id (SHA-1 or SHA-256).
-func isSHA(s string) bool {
-	if len(s) != 40 && len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func isSHA(s string) bool { return tracking.ValidateSHA(s) == nil }
 
 // validETag reports whether v can be sent back as If-None-Match: a short,
 // printable, quoted value.

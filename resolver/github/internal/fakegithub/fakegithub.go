@@ -155,19 +155,23 @@ func PrimaryLimit(reset time.Time) Response {
 // SecondaryLimit is GitHub's answer to tripping a secondary rate limit: 403
 // naming the secondary limits in documentation_url, with Retry-After.
 func SecondaryLimit(retryAfter time.Duration) Response {
-	h := jsonHeader()
-	h.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
-	return Response{Status: http.StatusForbidden, Header: h, Body: errorBody(
+	return retryLater(http.StatusForbidden, retryAfter,
 		"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-		"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")}
+		"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")
 }
 
 // TooManyRequests is a 429 with Retry-After.
 func TooManyRequests(retryAfter time.Duration) Response {
+	return retryLater(http.StatusTooManyRequests, retryAfter,
+		"Too many requests.", "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
+}
+
+// retryLater is an error answer that asks to wait retryAfter (whole
+// seconds) in Retry-After.
+func retryLater(status int, retryAfter time.Duration, message, docURL string) Response {
 	h := jsonHeader()
 	h.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
-	return Response{Status: http.StatusTooManyRequests, Header: h, Body: errorBody(
-		"Too many requests.", "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")}
+	return Response{Status: status, Header: h, Body: errorBody(message, docURL)}
 }
 
 // ServerError is a 500 with GitHub's usual body.

@@ -79,12 +79,6 @@ func (r *Repo) Tags(targets map[string]string) error {
 	return err
 }
 
-// DeleteRef deletes a full ref name ("refs/heads/x", "refs/tags/v1").
-func (r *Repo) DeleteRef(ref string) error {
-	_, err := r.git("update-ref", "-d", ref)
-	return err
-}
-
 // SetDefaultBranch points HEAD at branch.
 func (r *Repo) SetDefaultBranch(branch string) error {
 	_, err := r.git("symbolic-ref", "HEAD", "refs/heads/"+branch)
