@@ -212,7 +212,8 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
 }
 
-// dismiss serves POST {prefix}/plugin-updates/{id}/dismiss.
+// dismiss serves POST {prefix}/plugin-updates/{id}/dismiss. The reason is
+// held to the Updater's rules by the Updater itself.
 func (h *handler) dismiss(w http.ResponseWriter, r *http.Request) {
 	id, e := pathID(r)
 	if e != nil {
@@ -221,10 +222,6 @@ func (h *handler) dismiss(w http.ResponseWriter, r *http.Request) {
 	}
 	var reason string
 	if e := h.readJSON(w, r, dismissShape, map[string]any{"reason": &reason}); e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	if e := checkReason(reason); e != nil {
 		h.fail(w, r, e)
 		return
 	}
@@ -260,6 +257,10 @@ func (h *handler) decisionError(ctx context.Context, op string, id int64, actor 
 			message: fmt.Sprintf("update %d is %s and cannot be %s", id, statusOr(u, "in another state"), pastTense(op))}, slog.LevelInfo
 	case errors.Is(err, tracking.ErrInvalidArgument):
 		e = *errBadRequest(fmt.Sprintf("the updater refused to %s update %d with these arguments", op, id))
+		if op == "dismiss" {
+			// The actor was checked on the way in; the reason is what is left.
+			e.message = fmt.Sprintf("the reason must be at most %d bytes of UTF-8 text, with no control characters but newline and tab", drift.MaxReasonLen)
+		}
 	default:
 		e, level = *errInternal, slog.LevelError
 	}

@@ -13,10 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
-	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -140,20 +138,6 @@ func (h *handler) readJSON(w http.ResponseWriter, r *http.Request, shape string,
 // dismissShape is the body of POST …/dismiss; POST …/apply and POST
 // …/sweeps take nothing, or an empty object.
 const dismissShape = `"reason": "…"`
-
-// checkReason holds a dismissal reason to what the Updater records.
-func checkReason(reason string) *apiError {
-	if len(reason) > drift.MaxReasonLen {
-		return errBadRequest(fmt.Sprintf("the reason is %d bytes; at most %d", len(reason), drift.MaxReasonLen))
-	}
-	if !utf8.ValidString(reason) {
-		return errBadRequest("the reason is not valid UTF-8")
-	}
-	if strings.IndexFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0 {
-		return errBadRequest("the reason contains a control character (only newline and tab are allowed)")
-	}
-	return nil
-}
 
 // query holds the parameters of a list request, each given at most once.
 type query struct {

@@ -123,8 +123,6 @@ func (f *fakeRestarter) Restart(_ context.Context, ws string) error {
 	return f.failWith
 }
 
-func sha(n int) string { return fmt.Sprintf("%040x", n) }
-
 // shaHex returns a realistic-looking commit id whose first 12 characters
 // differ between n.
 func shaHex(n int) string { return fmt.Sprintf("%012x%028d", 0xabc000000000+n, n) }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/plugindrift/plugindrift/drift"
@@ -234,7 +233,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "same-origin")
 	actor, err := h.authorize(r)
 	if err == nil {
-		err = checkActor(actor)
+		// Held to what the Updater can record, so that a misbehaving
+		// Authorize is caught here rather than as a bad request later.
+		err = drift.ValidateActor(actor)
 		if err != nil {
 			h.log.ErrorContext(r.Context(), "adminhttp: Authorize returned an unusable actor; request denied", "path", r.URL.Path, "error", err)
 			err = ErrForbidden
@@ -270,22 +271,6 @@ func (h *handler) deny(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.WarnContext(r.Context(), "adminhttp: Authorize failed; request denied", "method", r.Method, "path", r.URL.Path, "error", err)
 		h.fail(w, r, errForbidden)
 	}
-}
-
-// checkActor holds an actor to what the Updater can record, so that a
-// misbehaving Authorize is caught here rather than as a bad request later.
-func checkActor(actor string) error {
-	switch {
-	case actor == "":
-		return errors.New("adminhttp: actor is empty")
-	case len(actor) > drift.MaxActorLen:
-		return fmt.Errorf("adminhttp: actor is %d bytes; at most %d", len(actor), drift.MaxActorLen)
-	case !utf8.ValidString(actor):
-		return errors.New("adminhttp: actor is not valid UTF-8")
-	case strings.IndexFunc(actor, unicode.IsControl) >= 0:
-		return errors.New("adminhttp: actor contains a control character")
-	}
-	return nil
 }
 
 // route is one path of the handler: the handler of each method it allows.

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"mime"
@@ -365,71 +364,57 @@ func (h *handler) back(form url.Values) string {
 	return h.pageURL(f.values())
 }
 
-// formApply serves POST {prefix}/ui/plugin-updates/{id}/apply.
-func (h *handler) formApply(w http.ResponseWriter, r *http.Request) {
+// formDecision reads what both decision forms post: the entry's id and
+// the form. On failure it has answered, and ok is false.
+func (h *handler) formDecision(w http.ResponseWriter, r *http.Request) (id int64, form url.Values, ok bool) {
 	id, e := pathID(r)
+	if e == nil {
+		form, e = h.readForm(w, r)
+	}
 	if e != nil {
 		h.fail(w, r, e)
-		return
+		return 0, nil, false
 	}
-	form, e := h.readForm(w, r)
-	if e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	ctx, actor := r.Context(), actorOf(r.Context())
-	cur, err := h.store.GetUpdate(ctx, id)
-	switch {
-	case errors.Is(err, tracking.ErrNotFound):
-		h.redirect(w, r, form, flashError("Update #%d does not exist.", id))
-		return
-	case err != nil:
-		h.log.ErrorContext(ctx, "adminhttp: get update", "update", id, "actor", actor, "error", err)
-		h.redirect(w, r, form, flashError("Update #%d could not be read; the server log has the details.", id))
-		return
-	case cur.Kind == tracking.KindTagMoved && cur.Status == tracking.StatusPending && form.Get("confirm") != "tag-moved":
-		h.redirect(w, r, form, flashError("Update #%d re-points an existing tag at another commit. Compare the commits, then tick “I compared the commits” to apply it.", id))
-		return
-	}
-	u, err := h.updater.Apply(ctx, id, actor)
-	if err == nil {
-		h.redirect(w, r, form, flashOK("Applied %s %s to workspace %s.", u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID))
-		return
-	}
-	e = h.decisionError(ctx, "apply", id, actor, u, err)
-	var fl *flash
-	switch e.code {
-	case "install_failed":
-		fl = flashError("Installing %s %s in workspace %s failed; the update is pending again (attempt %d). The installer's error is shown in its row.",
-			u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID, u.Attempts)
-	case "restart_failed":
-		fl = flashError("Installed %s %s in workspace %s, but restarting the workspace failed. Use “Retry restart” in the history to try again.",
-			u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
-	default:
-		fl = decisionFlash("applied", id, e)
-	}
-	h.redirect(w, r, form, fl)
+	return id, form, true
 }
 
-// formDismiss serves POST {prefix}/ui/plugin-updates/{id}/dismiss.
-func (h *handler) formDismiss(w http.ResponseWriter, r *http.Request) {
-	id, e := pathID(r)
-	if e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	form, e := h.readForm(w, r)
-	if e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	reason := strings.TrimSpace(form.Get("reason"))
-	if e := checkReason(reason); e != nil {
-		h.redirect(w, r, form, flashError("Update #%d was not dismissed: %s.", id, e.message))
+// formApply serves POST {prefix}/ui/plugin-updates/{id}/apply.
+func (h *handler) formApply(w http.ResponseWriter, r *http.Request) {
+	id, form, ok := h.formDecision(w, r)
+	if !ok {
 		return
 	}
 	ctx, actor := r.Context(), actorOf(r.Context())
-	u, err := h.updater.Dismiss(ctx, id, actor, reason)
+	// A moved tag is applied only with the confirmation box ticked, so the
+	// entry is read first unless the box was.
+	if form.Get("confirm") != "tag-moved" {
+		cur, err := h.store.GetUpdate(ctx, id)
+		if err != nil {
+			h.redirect(w, r, form, decisionFlash("applied", id, h.decisionError(ctx, "apply", id, actor, tracking.Update{}, err)))
+			return
+		}
+		if cur.Kind == tracking.KindTagMoved && cur.Status == tracking.StatusPending {
+			h.redirect(w, r, form, flashError("Update #%d re-points an existing tag at another commit. Compare the commits, then tick “I compared the commits” to apply it.", id))
+			return
+		}
+	}
+	u, err := h.updater.Apply(ctx, id, actor)
+	if err != nil {
+		h.redirect(w, r, form, decisionFlash("applied", id, h.decisionError(ctx, "apply", id, actor, u, err)))
+		return
+	}
+	h.redirect(w, r, form, flashOK("Applied %s %s to workspace %s.", u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID))
+}
+
+// formDismiss serves POST {prefix}/ui/plugin-updates/{id}/dismiss. The
+// reason is held to the Updater's rules by the Updater itself.
+func (h *handler) formDismiss(w http.ResponseWriter, r *http.Request) {
+	id, form, ok := h.formDecision(w, r)
+	if !ok {
+		return
+	}
+	ctx, actor := r.Context(), actorOf(r.Context())
+	u, err := h.updater.Dismiss(ctx, id, actor, strings.TrimSpace(form.Get("reason")))
 	if err != nil {
 		h.redirect(w, r, form, decisionFlash("dismissed", id, h.decisionError(ctx, "dismiss", id, actor, u, err)))
 		return
@@ -466,8 +451,19 @@ func versionOrSHA(version, sha string) string {
 	return shortSHA(sha)
 }
 
-// decisionFlash words an error a decision ran into, for the page.
+// decisionFlash words, for the page, an error a decision ran into, as
+// decisionError classified it.
 func decisionFlash(done string, id int64, e *apiError) *flash {
+	if u := e.update; u != nil {
+		switch e.code {
+		case "install_failed":
+			return flashError("Installing %s %s in workspace %s failed; the update is pending again (attempt %d). The installer's error is shown in its row.",
+				u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID, u.Attempts)
+		case "restart_failed":
+			return flashError("Installed %s %s in workspace %s, but restarting the workspace failed. Use “Retry restart” in the history to try again.",
+				u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
+		}
+	}
 	switch e.code {
 	case "not_found":
 		return flashError("Update #%d does not exist.", id)
@@ -480,7 +476,7 @@ func decisionFlash(done string, id int64, e *apiError) *flash {
 		}
 		return flashError("Update #%d is %s, so it cannot be %s; nothing was changed.", id, st, done)
 	case "bad_request":
-		return flashError("Update #%d was not %s: the request was refused.", id, done)
+		return flashError("Update #%d was not %s: %s.", id, done, e.message)
 	}
 	return flashError("Update #%d was not %s: something went wrong; the server log has the details.", id, done)
 }
@@ -496,7 +492,6 @@ type flash struct {
 
 // flashReport is the part of a sweep report the page shows.
 type flashReport struct {
-	Skipped     bool                  `json:"s,omitempty"`
 	Upstreams   int                   `json:"u"`
 	Resolved    int                   `json:"rs"`
 	Unchanged   int                   `json:"uc"`

@@ -214,6 +214,8 @@ func TestPageApplyErrors(t *testing.T) {
 
 	got, _ = e.follow(e.postForm(path("/ui/plugin-updates/777/apply"), url.Values{}))
 	assert.Contains(t, got.Body.String(), "Update #777 does not exist.")
+	got, _ = e.follow(e.postForm(path("/ui/plugin-updates/777/apply"), url.Values{"confirm": {"tag-moved"}}))
+	assert.Contains(t, got.Body.String(), "Update #777 does not exist.")
 
 	_, err := e.updater.Dismiss(t.Context(), e.beta.ID, "carol", "")
 	require.NoError(t, err)
@@ -238,6 +240,9 @@ func TestPageDismissEscapesReason(t *testing.T) {
 
 	// A reason the updater cannot record is refused, nothing changed.
 	got, _ = e.follow(e.postForm(path("/ui/plugin-updates/%d/dismiss", e.beta.ID), url.Values{"reason": {strings.Repeat("x", 1001)}}))
+	assert.Contains(t, got.Body.String(), fmt.Sprintf("Update #%d was not dismissed: the reason must be at most 1000 bytes", e.beta.ID), "the flash says why")
+	assert.Equal(t, tracking.StatusPending, e.get(e.beta.ID).Status)
+	got, _ = e.follow(e.postForm(path("/ui/plugin-updates/%d/dismiss", e.beta.ID), url.Values{"reason": {"a\x1b[31mb"}}))
 	assert.Contains(t, got.Body.String(), "was not dismissed")
 	assert.Equal(t, tracking.StatusPending, e.get(e.beta.ID).Status)
 }

@@ -135,7 +135,11 @@ func checkText(what, s string, max int, multiline bool) error {
 	return nil
 }
 
-func checkActor(actor string) error {
+// ValidateActor checks an actor before it is recorded as DecidedBy:
+// non-empty, at most MaxActorLen bytes of UTF-8 without control
+// characters. Apply and Dismiss apply it; hosts and handlers may call it
+// earlier. Errors wrap tracking.ErrInvalidArgument.
+func ValidateActor(actor string) error {
 	if actor == "" {
 		return fmt.Errorf("drift: actor is empty: say who decides: %w", tracking.ErrInvalidArgument)
 	}
@@ -167,7 +171,7 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 // ErrRestartFailed (the entry stays applied). actor is recorded as
 // DecidedBy.
 func (u *Updater) Apply(ctx context.Context, id int64, actor string) (tracking.Update, error) {
-	if err := checkActor(actor); err != nil {
+	if err := ValidateActor(actor); err != nil {
 		return tracking.Update{}, err
 	}
 	now := u.clock()
@@ -259,7 +263,7 @@ func restartErr(workspace string, err error) error {
 // be empty, is at most MaxReasonLen bytes of UTF-8 text, and is stored
 // byte for byte.
 func (u *Updater) Dismiss(ctx context.Context, id int64, actor, reason string) (tracking.Update, error) {
-	if err := checkActor(actor); err != nil {
+	if err := ValidateActor(actor); err != nil {
 		return tracking.Update{}, err
 	}
 	if err := checkText("reason", reason, MaxReasonLen, true); err != nil {
