@@ -18,10 +18,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -313,16 +313,10 @@ func mustSource(s string) tracking.Source {
 
 // redact hides a password in a DSN before printing it.
 func redact(dsn string) string {
-	at := strings.LastIndex(dsn, "@")
-	scheme := strings.Index(dsn, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return dsn
+	if u, err := url.Parse(dsn); err == nil {
+		return u.Redacted()
 	}
-	userinfo := dsn[scheme+3 : at]
-	if user, _, ok := strings.Cut(userinfo, ":"); ok {
-		return dsn[:scheme+3] + user + ":***" + dsn[at:]
-	}
-	return dsn
+	return "(unparsable DSN)"
 }
 
 // serveAdmin keeps the admin page up on a loopback port until ctx ends

@@ -78,3 +78,9 @@ func TestQuickstartOnPostgres(t *testing.T) {
 	assert.Contains(t, out.String(), "queued=3")
 	assert.Contains(t, out.String(), "pending queue (1):")
 }
+
+func TestRedactHidesPassword(t *testing.T) {
+	assert.Equal(t, "postgres://u:xxxxx@db:5432/pd?sslmode=disable", redact("postgres://u:s3cret@db:5432/pd?sslmode=disable"))
+	assert.Equal(t, "sqlite:///tmp/x.db", redact("sqlite:///tmp/x.db"))
+	assert.NotContains(t, redact("postgres://u:s3cret@db/%zz"), "s3cret")
+}
