@@ -40,11 +40,43 @@ func (p ListUpdatesParams) Validate() error {
 	return validateLimit(p.Limit)
 }
 
+// ValidateUpstreamKey checks that key names a tracked upstream: a valid
+// source that has an upstream, followed at a moving ref. Errors wrap
+// tracking.ErrInvalidArgument.
+func ValidateUpstreamKey(key tracking.UpstreamKey) error {
+	if !key.Source.HasUpstream() || !key.Ref.Tracked() {
+		return fmt.Errorf("storage: %s is not a tracked upstream: %w", key, tracking.ErrInvalidArgument)
+	}
+	if err := key.Source.Validate(); err != nil {
+		return fmt.Errorf("storage: upstream %s: %w: %w", key, tracking.ErrInvalidArgument, err)
+	}
+	if err := key.Ref.Validate(); err != nil {
+		return fmt.Errorf("storage: upstream %s: %w: %w", key, tracking.ErrInvalidArgument, err)
+	}
+	return nil
+}
+
 // Validate checks that the key names a tracked upstream and the SHA is a
 // full commit id.
 func (p ReconcileParams) Validate() error {
-	if !p.Key.Source.HasUpstream() || !p.Key.Ref.Tracked() {
-		return fmt.Errorf("storage: %s is not a tracked upstream: %w", p.Key, tracking.ErrInvalidArgument)
+	if err := ValidateUpstreamKey(p.Key); err != nil {
+		return err
 	}
 	return tracking.ValidateSHA(p.SHA)
+}
+
+// Validate checks that the lease has a name, a holder and a positive TTL.
+func (p LeaseParams) Validate() error {
+	if p.Name == "" || p.Holder == "" || p.TTL <= 0 {
+		return fmt.Errorf("storage: lease: want a name, a holder and a positive TTL, got %q, %q, %s: %w", trim(p.Name), trim(p.Holder), p.TTL, tracking.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// trim shortens hostile input before it is quoted in an error.
+func trim(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:64] + "…"
 }

@@ -21,8 +21,8 @@ import (
 // as prefix.
 type Store interface {
 	// UpsertInstall records that in.WorkspaceID has in.PluginName installed.
-	// in must already be validated (tracking.Tracker does that); in.UpdatedAt
-	// is "now". It creates the row or replaces source, ref, SHA and version
+	// in.UpdatedAt is "now". An install that fails in.Validate() must be
+	// refused with its error, writing nothing. It creates the row or replaces source, ref, SHA and version
 	// of the existing one; InstalledAt becomes in.UpdatedAt when the row is
 	// created or its SHA changes, and is kept otherwise. When the install is
 	// Tracked it makes sure an upstream row exists for its key.
@@ -91,7 +91,8 @@ type Store interface {
 
 	// RecordUpstreamFailure notes a failed resolution of key: LastError =
 	// message, ConsecutiveFailures+1, LastCheckedAt = at. The queue is not
-	// touched. It creates the upstream row when missing.
+	// touched. It creates the upstream row when missing. A key that fails
+	// ValidateUpstreamKey must be refused with its error.
 	RecordUpstreamFailure(ctx context.Context, key tracking.UpstreamKey, message string, at time.Time) error
 
 	// GetUpdate returns one queue entry or tracking.ErrNotFound.
@@ -146,8 +147,10 @@ type Store interface {
 	DismissUpdate(ctx context.Context, p DismissUpdateParams) (tracking.Update, error)
 
 	// AcquireLease takes or renews the named lease for holder until p.Now +
-	// p.TTL. It returns true when holder now holds it (it was free, expired,
-	// or already held by holder), false when another holder's lease is live.
+	// p.TTL. It returns true when holder now holds it (it was free,
+	// expired, or already held by holder), false when another holder's
+	// lease is live. Params that fail p.Validate() must be refused with its
+	// error.
 	AcquireLease(ctx context.Context, p LeaseParams) (bool, error)
 
 	// ReleaseLease gives up the lease when holder holds it; otherwise it does

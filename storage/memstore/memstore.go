@@ -74,6 +74,9 @@ func ts(t time.Time) time.Time {
 
 // UpsertInstall implements storage.Store.
 func (s *Store) UpsertInstall(ctx context.Context, in tracking.Install) (tracking.Install, error) {
+	if err := in.Validate(); err != nil {
+		return tracking.Install{}, fmt.Errorf("memstore: upsert install: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
 		return tracking.Install{}, err
 	}
@@ -321,6 +324,9 @@ func (s *Store) dismissed(k installKey, from, to string) bool {
 
 // RecordUpstreamFailure implements storage.Store.
 func (s *Store) RecordUpstreamFailure(ctx context.Context, key tracking.UpstreamKey, message string, at time.Time) error {
+	if err := storage.ValidateUpstreamKey(key); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -497,6 +503,9 @@ func (s *Store) DismissUpdate(ctx context.Context, p storage.DismissUpdateParams
 
 // AcquireLease implements storage.Store.
 func (s *Store) AcquireLease(ctx context.Context, p storage.LeaseParams) (bool, error) {
+	if err := p.Validate(); err != nil {
+		return false, err
+	}
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}

@@ -54,6 +54,7 @@ var cases = []testCase{
 	{"UniqueOpenEntryUnderRace", testReconcileRace},
 	{"TextStoredLiterally", testLiteral},
 	{"CancelledContext", testCancelled},
+	{"InvalidInputChangesNothing", testInvalidInput},
 }
 
 func testInstallRoundTrip(t *testing.T, e *env) {
@@ -861,4 +862,46 @@ func testCancelled(t *testing.T, e *env) {
 	assert.Empty(t, e.updates(storage.ListUpdatesParams{}), "nothing written")
 	_, err = e.store.GetInstall(e.ctx, "ws", "q")
 	assert.ErrorIs(t, err, tracking.ErrNotFound)
+}
+
+func testInvalidInput(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	valid := tracking.Install{WorkspaceID: "ws", PluginName: "p", Source: key.Source, Ref: key.Ref, InstalledSHA: sha(1), UpdatedAt: t0}
+	for name, mut := range map[string]func(*tracking.Install){
+		"workspace": func(in *tracking.Install) { in.WorkspaceID = "ws'; DROP TABLE x; --" },
+		"plugin":    func(in *tracking.Install) { in.PluginName = "../p" },
+		"source": func(in *tracking.Install) {
+			in.Source = tracking.Source{Scheme: tracking.SchemeGit, URL: "--upload-pack=x"}
+		},
+		"ref": func(in *tracking.Install) { in.Ref = tracking.Ref{Kind: tracking.RefBranch, Name: "a..b"} },
+		"sha": func(in *tracking.Install) { in.InstalledSHA = "HEAD" },
+	} {
+		in := valid
+		mut(&in)
+		_, err := e.store.UpsertInstall(e.ctx, in)
+		assert.Error(t, err, name)
+	}
+	all, err := e.store.ListInstalls(e.ctx, storage.ListInstallsParams{Limit: 10})
+	require.NoError(t, err)
+	assert.Empty(t, all, "a refused install writes nothing")
+	ups, err := e.store.ListUpstreams(e.ctx, storage.ListUpstreamsParams{Limit: 10})
+	require.NoError(t, err)
+	assert.Empty(t, ups)
+
+	for _, p := range []storage.LeaseParams{
+		{Name: "", Holder: "a", Now: t0, TTL: time.Minute},
+		{Name: "l", Holder: "", Now: t0, TTL: time.Minute},
+		{Name: "l", Holder: "a", Now: t0, TTL: 0},
+	} {
+		_, err := e.store.AcquireLease(e.ctx, p)
+		assert.ErrorIs(t, err, tracking.ErrInvalidArgument, "%+v", p)
+	}
+	for _, k := range []tracking.UpstreamKey{
+		e.key(srcA, "none"),
+		e.key(srcA, "sha:"+sha(1)),
+		{Source: e.source("local://p"), Ref: key.Ref},
+	} {
+		err := e.store.RecordUpstreamFailure(e.ctx, k, "x", t0)
+		assert.ErrorIs(t, err, tracking.ErrInvalidArgument, k.String())
+	}
 }
