@@ -421,16 +421,25 @@ func TestErrorTranslation(t *testing.T) {
 	})
 }
 
+// storeWithInstalls returns a migrated store of b where plugin "p" of
+// workspaces ws-00, ws-01, … (n of them) follows the returned key at
+// sha(1).
+func (b backend) storeWithInstalls(t *testing.T, n int) (*Store, tracking.UpstreamKey) {
+	t.Helper()
+	s := b.newStore(t)
+	k := key(t, "git+https://git.example.com/acme/a.git", "branch:main")
+	for i := range n {
+		install(t, s, fmt.Sprintf("ws-%02d", i), "p", k, sha(1))
+	}
+	return s, k
+}
+
 // TestReconcileRace: 16 sweepers reconcile the same upstream at once.
 func TestReconcileRace(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		s := b.newStore(t)
-		k := key(t, "git+https://git.example.com/acme/a.git", "branch:main")
 		const installs = 20
-		for i := range installs {
-			install(t, s, fmt.Sprintf("ws-%02d", i), "p", k, sha(1))
-		}
+		s, k := b.storeWithInstalls(t, installs)
 		race := func(round int, commit func(g int) string) (sum storage.ReconcileResult) {
 			var mu sync.Mutex
 			var wg sync.WaitGroup
@@ -488,18 +497,64 @@ func TestReconcileRace(t *testing.T) {
 	})
 }
 
+// TestSQLiteWritesQueueInProcess: on SQLite every write of one Store,
+// single statements as well as transactions, waits for the others on the
+// Store's writer mutex, so none reaches the busy handler even with a
+// busy timeout of 1ms.
+func TestSQLiteWritesQueueInProcess(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, "sqlite://"+filepath.Join(t.TempDir(), "s.db"), &Config{BusyTimeout: time.Millisecond})
+	require.NoError(t, s.Migrate(ctx))
+	k := key(t, "git+https://git.example.com/acme/a.git", "branch:main")
+	for i := range 50 {
+		install(t, s, fmt.Sprintf("ws-%02d", i), "p", k, sha(1))
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for r := range 20 {
+				_, err := s.Reconcile(ctx, storage.ReconcileParams{Key: k, SHA: sha(2 + (g+r)%3), Now: t0})
+				assert.NoError(t, err)
+			}
+		})
+		wg.Go(func() {
+			name := fmt.Sprintf("lease-%d", g)
+			for range 20 {
+				_, err := s.AcquireLease(ctx, storage.LeaseParams{Name: name, Holder: "h", Now: t0, TTL: time.Minute})
+				assert.NoError(t, err)
+				assert.NoError(t, s.RecordUpstreamFailure(ctx, k, "timeout", t0))
+				assert.NoError(t, s.ReleaseLease(ctx, name, "h"))
+			}
+		})
+		wg.Go(func() {
+			for range 20 {
+				us, err := s.ListUpdates(ctx, storage.ListUpdatesParams{Limit: 5, Statuses: []tracking.UpdateStatus{tracking.StatusPending}})
+				assert.NoError(t, err)
+				for _, u := range us {
+					_, err := s.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: u.ID, Now: t0, Until: t0.Add(time.Minute)})
+					if errors.Is(err, tracking.ErrConflict) || errors.Is(err, tracking.ErrBusy) {
+						continue // superseded or claimed meanwhile
+					}
+					assert.NoError(t, err)
+					_, err = s.ReleaseClaim(ctx, storage.ReleaseClaimParams{ID: u.ID, Message: "retry", At: t0})
+					if !errors.Is(err, tracking.ErrConflict) {
+						assert.NoError(t, err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // TestInstallChangesRaceReconcile: reinstalls and uninstalls while
 // sweepers reconcile never leave an open entry that contradicts its
 // install.
 func TestInstallChangesRaceReconcile(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		s := b.newStore(t)
-		k := key(t, "git+https://git.example.com/acme/a.git", "branch:main")
 		const installs = 8
-		for i := range installs {
-			install(t, s, fmt.Sprintf("ws-%02d", i), "p", k, sha(1))
-		}
+		s, k := b.storeWithInstalls(t, installs)
 		var wg sync.WaitGroup
 		for g := range 4 {
 			wg.Go(func() {
@@ -771,6 +826,10 @@ func TestImportInstalls(t *testing.T) {
 
 		err = s.ImportInstalls(ctx, []tracking.Install{{WorkspaceID: "bad id", PluginName: "p", Source: a.Source, Ref: a.Ref}})
 		assert.ErrorIs(t, err, tracking.ErrInvalidWorkspaceID)
+		err = s.ImportInstalls(ctx, []tracking.Install{fresh, {WorkspaceID: "ws-new2", PluginName: "p", Source: a.Source, Ref: a.Ref, InstalledSHA: "abc"}})
+		assert.ErrorIs(t, err, tracking.ErrInvalidSHA, "held to tracking.Install.Validate")
+		_, err = s.GetInstall(ctx, "ws-new", "p")
+		assert.ErrorIs(t, err, tracking.ErrNotFound)
 		require.NoError(t, s.ImportInstalls(ctx, nil))
 	})
 }

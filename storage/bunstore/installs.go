@@ -26,9 +26,9 @@ type installRow struct {
 	installedAt sql.NullInt64
 }
 
-func (s *Store) readInstallKey(ctx context.Context, q querier, query, workspaceID, pluginName string) (installRow, bool, error) {
+func readInstallKey(ctx context.Context, tx *sql.Tx, query, workspaceID, pluginName string) (installRow, bool, error) {
 	var r installRow
-	err := q.queryRow(ctx, query, workspaceID, pluginName).Scan(&r.source, &r.ref, &r.tracked, &r.sha, &r.installedAt)
+	err := tx.QueryRowContext(ctx, query, workspaceID, pluginName).Scan(&r.source, &r.ref, &r.tracked, &r.sha, &r.installedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return installRow{}, false, nil
 	}
@@ -44,9 +44,7 @@ type lockKey struct {
 // lockUpstreams creates (when asked) and locks upstreams rows, in key
 // order; see "Concurrency" in the package documentation.
 func (s *Store) lockUpstreams(ctx context.Context, tx *sql.Tx, keys []lockKey) error {
-	slices.SortFunc(keys, func(a, b lockKey) int {
-		return cmp.Or(cmp.Compare(a.source, b.source), cmp.Compare(a.ref, b.ref))
-	})
+	sortKeys(keys)
 	for _, k := range keys {
 		if k.create {
 			if _, err := tx.ExecContext(ctx, s.q.ensureUpstream, k.source, k.ref); err != nil {
@@ -64,13 +62,21 @@ func (s *Store) lockUpstreams(ctx context.Context, tx *sql.Tx, keys []lockKey) e
 	return nil
 }
 
+// sortKeys puts keys in the order every transaction that takes upstream
+// rows uses.
+func sortKeys(keys []lockKey) {
+	slices.SortFunc(keys, func(a, b lockKey) int {
+		return cmp.Or(cmp.Compare(a.source, b.source), cmp.Compare(a.ref, b.ref))
+	})
+}
+
 // relock re-reads the install row under its row lock, after the upstream
 // locks were taken, and asks for a retry when its key moved in between.
 func (s *Store) relock(ctx context.Context, tx *sql.Tx, workspaceID, pluginName string, before installRow, found bool) (installRow, error) {
 	if s.dialect != dialect.PG {
 		return before, nil
 	}
-	now, foundNow, err := s.readInstallKey(ctx, inTx{tx}, s.q.installKeyForUpdate, workspaceID, pluginName)
+	now, foundNow, err := readInstallKey(ctx, tx, s.q.installKeyForUpdate, workspaceID, pluginName)
 	if err != nil {
 		return installRow{}, err
 	}
@@ -81,14 +87,8 @@ func (s *Store) relock(ctx context.Context, tx *sql.Tx, workspaceID, pluginName 
 }
 
 func validateInstall(in tracking.Install) error {
-	if err := tracking.ValidateWorkspaceID(in.WorkspaceID); err != nil {
+	if err := in.Validate(); err != nil {
 		return fmt.Errorf("bunstore: upsert install: %w", err)
-	}
-	if err := tracking.ValidatePluginName(in.PluginName); err != nil {
-		return fmt.Errorf("bunstore: upsert install: %w", err)
-	}
-	if in.Source.String() == "" {
-		return fmt.Errorf("bunstore: upsert install %s/%s: source is not set: %w", in.WorkspaceID, in.PluginName, tracking.ErrInvalidSource)
 	}
 	return nil
 }
@@ -103,7 +103,7 @@ func (s *Store) UpsertInstall(ctx context.Context, in tracking.Install) (trackin
 	op := fmt.Sprintf("upsert install %s/%s", in.WorkspaceID, in.PluginName)
 	var out tracking.Install
 	err := s.transact(ctx, op, func(tx *sql.Tx) error {
-		old, found, err := s.readInstallKey(ctx, inTx{tx}, s.q.installKey, in.WorkspaceID, in.PluginName)
+		old, found, err := readInstallKey(ctx, tx, s.q.installKey, in.WorkspaceID, in.PluginName)
 		if err != nil {
 			return err
 		}
@@ -149,7 +149,7 @@ func (s *Store) UpsertInstall(ctx context.Context, in tracking.Install) (trackin
 func (s *Store) DeleteInstall(ctx context.Context, workspaceID, pluginName string, at time.Time) error {
 	op := fmt.Sprintf("delete install %s/%s", workspaceID, pluginName)
 	return s.transact(ctx, op, func(tx *sql.Tx) error {
-		old, found, err := s.readInstallKey(ctx, inTx{tx}, s.q.installKey, workspaceID, pluginName)
+		old, found, err := readInstallKey(ctx, tx, s.q.installKey, workspaceID, pluginName)
 		if err != nil {
 			return err
 		}
@@ -187,15 +187,7 @@ func (s *Store) ListInstalls(ctx context.Context, p storage.ListInstallsParams) 
 		return nil, fmt.Errorf("bunstore: list installs: %w", err)
 	}
 	query, args := s.listInstallsSQL(p)
-	rows, err := s.pool.query(ctx, query, args...)
-	if err != nil {
-		return nil, interpretError(ctx, "list installs", err)
-	}
-	out, err := scanAll(rows, scanInstall)
-	if err != nil {
-		return nil, interpretError(ctx, "list installs", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list installs", scanInstall, query, args...)
 }
 
 // listInstallsSQL builds ListInstalls' query, a range scan of the
@@ -221,7 +213,7 @@ const importBatch = 100
 // for a host loading the installs it already has. The result is what
 // UpsertInstall of each would give on an empty store: InstalledAt =
 // UpdatedAt, and an upstream row for each tracked key. Like UpsertInstall,
-// it expects validated installs (tracking.Tracker's rules).
+// it holds every install to tracking.Install.Validate first.
 //
 // When one of them is already recorded, or appears twice, it returns an
 // error wrapping tracking.ErrConflict and records none of them: change
@@ -233,23 +225,22 @@ func (s *Store) ImportInstalls(ctx context.Context, installs []tracking.Install)
 			return err
 		}
 	}
-	var keys [][2]string
-	seen := map[[2]string]bool{}
+	var keys []lockKey
+	seen := map[lockKey]bool{}
 	for _, in := range installs {
-		k := [2]string{in.Source.String(), in.Ref.String()}
+		k := lockKey{source: in.Source.String(), ref: in.Ref.String()}
 		if in.Tracked() && !seen[k] {
 			seen[k] = true
 			keys = append(keys, k)
 		}
 	}
-	// Key order, as every transaction that takes upstream rows uses.
-	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+	sortKeys(keys)
 
 	return s.transact(ctx, fmt.Sprintf("import %d installs", len(installs)), func(tx *sql.Tx) error {
 		for batch := range slices.Chunk(keys, importBatch) {
 			args := make([]any, 0, 2*len(batch))
 			for _, k := range batch {
-				args = append(args, k[0], k[1])
+				args = append(args, k.source, k.ref)
 			}
 			query := "INSERT INTO " + s.t.upstreams + " (source_raw, tracked_ref) VALUES " +
 				s.valueRows(len(batch), 2) + " ON CONFLICT (source_raw, tracked_ref) DO NOTHING"

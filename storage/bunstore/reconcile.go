@@ -17,15 +17,7 @@ func (s *Store) ListUpstreams(ctx context.Context, p storage.ListUpstreamsParams
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("bunstore: list upstreams: %w", err)
 	}
-	rows, err := s.pool.query(ctx, s.q.listUpstreams, p.AfterID, p.Limit)
-	if err != nil {
-		return nil, interpretError(ctx, "list upstreams", err)
-	}
-	out, err := scanAll(rows, scanUpstream)
-	if err != nil {
-		return nil, interpretError(ctx, "list upstreams", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list upstreams", scanUpstream, s.q.listUpstreams, p.AfterID, p.Limit)
 }
 
 // GetUpstream implements storage.Store.
@@ -41,9 +33,10 @@ func (s *Store) GetUpstream(ctx context.Context, key tracking.UpstreamKey) (trac
 // upstream (as for Reconcile), else the error wraps
 // tracking.ErrInvalidArgument.
 func (s *Store) RecordUpstreamFailure(ctx context.Context, key tracking.UpstreamKey, message string, at time.Time) error {
-	if !key.Source.HasUpstream() || !key.Ref.Tracked() {
-		return fmt.Errorf("bunstore: record upstream failure: %s is not a tracked upstream: %w", key, tracking.ErrInvalidArgument)
+	if err := storage.ValidateUpstreamKey(key); err != nil {
+		return fmt.Errorf("bunstore: record upstream failure: %w", err)
 	}
+	defer s.lockWriter()()
 	_, err := s.pool.exec(ctx, s.q.recordFailure, key.Source.String(), key.Ref.String(), message, micros(utc(at)))
 	return interpretError(ctx, "record upstream failure "+key.String(), err)
 }
@@ -77,7 +70,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 	key := []any{p.Key.Source.String(), p.Key.Ref.String(), p.SHA, utc(p.Now).UnixMicro()}
 
 	if s.dialect == dialect.PG {
-		fast, err := s.stmts.prepare(ctx, s.q.reconcileFast)
+		fast, err := s.pool.prepare(ctx, s.q.reconcileFast)
 		if err != nil {
 			return storage.ReconcileResult{}, interpretError(ctx, op, err)
 		}
@@ -90,7 +83,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 		}
 	}
 
-	stmts, err := s.stmts.prepare(ctx, s.q.upsertUpstream, s.q.reconcileStats, s.q.reconcileSupersede, s.q.reconcileTouch, s.q.reconcileQueue)
+	stmts, err := s.pool.prepare(ctx, s.q.upsertUpstream, s.q.reconcileStats, s.q.reconcileSupersede, s.q.reconcileTouch, s.q.reconcileQueue)
 	if err != nil {
 		return storage.ReconcileResult{}, interpretError(ctx, op, err)
 	}

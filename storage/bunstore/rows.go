@@ -5,17 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/uptrace/bun/dialect"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/uptrace/bun/dialect"
+
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
 // querier reads a row either on the pool, through statements prepared
-// once (pooled), or inside a transaction (inTx).
+// once (stmtCache), or inside a transaction (inTx).
 type querier interface {
 	queryRow(ctx context.Context, query string, args ...any) scanner
 }
@@ -26,41 +27,6 @@ type scanner interface{ Scan(dest ...any) error }
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
-
-// pooled runs statements on the Store's pool through its stmtCache.
-type pooled struct{ c *stmtCache }
-
-func (p pooled) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	st, err := p.c.prepare(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st[0], nil
-}
-
-func (p pooled) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := p.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
-}
-
-func (p pooled) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := p.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
-}
-
-func (p pooled) queryRow(ctx context.Context, query string, args ...any) scanner {
-	st, err := p.stmt(ctx, query)
-	if err != nil {
-		return errRow{err}
-	}
-	return st.QueryRowContext(ctx, args...)
-}
 
 // inTx runs statements in a transaction, unprepared.
 type inTx struct{ tx *sql.Tx }
@@ -87,10 +53,7 @@ func (s *Store) transact(ctx context.Context, op string, fn func(tx *sql.Tx) err
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if s.dialect == dialect.SQLite {
-		s.writer.Lock()
-		defer s.writer.Unlock()
-	}
+	defer s.lockWriter()()
 	tx, err := s.sqldb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -100,6 +63,19 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// lockWriter takes the Store's writer mutex on SQLite and returns its
+// unlock. Every write takes it, transactions (tryTx) and single
+// statements alike, so that this process's writers queue here rather
+// than in SQLite's busy handler. It must not be taken twice: nothing
+// that holds it calls transact or another method that takes it.
+func (s *Store) lockWriter() (unlock func()) {
+	if s.dialect != dialect.SQLite {
+		return func() {}
+	}
+	s.writer.Lock()
+	return s.writer.Unlock
 }
 
 // Times are stored as microseconds since the Unix epoch, NULL for the zero
@@ -194,18 +170,26 @@ func scanUpdate(row scanner) (tracking.Update, error) {
 	return u, nil
 }
 
-// scanAll scans every row with scan.
-func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+// queryAll runs query on the pool and scans every row with scan; errors
+// are translated for op.
+func queryAll[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := s.pool.query(ctx, query, args...)
+	if err != nil {
+		return nil, interpretError(ctx, op, err)
+	}
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, interpretError(ctx, op, err)
 		}
 		out = append(out, v)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, interpretError(ctx, op, err)
+	}
+	return out, nil
 }
 
 // where builds a WHERE clause with numbered placeholders: each '?' in a
@@ -243,7 +227,7 @@ func (w *where) String() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
-// stmtCache prepares the statements of the sweep's hot path once per
+// stmtCache runs statements on the Store's pool, each prepared once per
 // Store; database/sql then keeps one prepared copy per connection, so
 // SQLite does not parse them again on every call. Statements are prepared
 // before a transaction begins: a pool of one connection (":memory:") has
@@ -274,6 +258,38 @@ func (c *stmtCache) prepare(ctx context.Context, queries ...string) ([]*sql.Stmt
 		out[i] = st
 	}
 	return out, nil
+}
+
+func (c *stmtCache) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	st, err := c.prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st[0], nil
+}
+
+func (c *stmtCache) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (c *stmtCache) queryRow(ctx context.Context, query string, args ...any) scanner {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 func (c *stmtCache) close() error {

@@ -12,12 +12,11 @@ import (
 // tables holds the prefixed table names. The prefix is validated against
 // tablePrefixRE, so names are safe to splice into SQL.
 type tables struct {
-	prefix, installs, upstreams, updates, leases, migrations, migrationLocks string
+	installs, upstreams, updates, leases, migrations, migrationLocks string
 }
 
 func newTables(prefix string) tables {
 	return tables{
-		prefix:         prefix,
 		installs:       prefix + "installs",
 		upstreams:      prefix + "upstreams",
 		updates:        prefix + "updates",

@@ -99,11 +99,10 @@ type Store struct {
 	cfg     settings
 	t       tables
 	q       queries
-	stmts   *stmtCache
-	pool    pooled
-	// writer serialises this process's write transactions on SQLite, which
-	// allows one writer at a time: waiting here costs nothing, while
-	// waiting in SQLite's busy handler sleeps in growing steps.
+	pool    *stmtCache // statements on the pool, prepared once
+	// writer serialises this process's writes on SQLite, which allows one
+	// writer at a time: waiting here costs nothing, while waiting in
+	// SQLite's busy handler sleeps in growing steps. See lockWriter.
 	writer sync.Mutex
 }
 
@@ -258,7 +257,6 @@ func newStore(db *bun.DB, set settings) (*Store, error) {
 		return nil, fmt.Errorf("bunstore: unsupported bun dialect %s: want sqlite or pg", name)
 	}
 	t := newTables(set.prefix)
-	stmts := &stmtCache{db: db.DB}
 	return &Store{
 		db:      db,
 		sqldb:   db.DB,
@@ -266,8 +264,7 @@ func newStore(db *bun.DB, set settings) (*Store, error) {
 		cfg:     set,
 		t:       t,
 		q:       newQueries(t, name),
-		stmts:   stmts,
-		pool:    pooled{stmts},
+		pool:    &stmtCache{db: db.DB},
 	}, nil
 }
 
@@ -278,7 +275,7 @@ func (s *Store) DB() *bun.DB { return s.db }
 // created by Open, closes the database. A Store created by New leaves the
 // host's bun.DB open.
 func (s *Store) Close() error {
-	err := s.stmts.close()
+	err := s.pool.close()
 	if s.owned {
 		err = errors.Join(err, s.db.Close())
 	}

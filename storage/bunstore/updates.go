@@ -31,15 +31,7 @@ func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([
 		return nil, fmt.Errorf("bunstore: list updates: %w", err)
 	}
 	query, args := s.listUpdatesSQL(p)
-	rows, err := s.pool.query(ctx, query, args...)
-	if err != nil {
-		return nil, interpretError(ctx, "list updates", err)
-	}
-	out, err := scanAll(rows, scanUpdate)
-	if err != nil {
-		return nil, interpretError(ctx, "list updates", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list updates", scanUpdate, query, args...)
 }
 
 // listUpdatesSQL builds ListUpdates' query: a status filter uses index
@@ -84,6 +76,7 @@ func (s *Store) listUpdatesSQL(p storage.ListUpdatesParams) (string, []any) {
 // ClaimUpdate implements storage.Store.
 func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (tracking.Update, error) {
 	op := fmt.Sprintf("claim update %d", p.ID)
+	defer s.lockWriter()()
 	// The conditional UPDATE is the atomic step. When it changes nothing,
 	// the row says why; it may have become pending again in between (a
 	// released claim), hence the second try.
@@ -115,15 +108,16 @@ func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (t
 // statement. When no row matched it returns the current entry and a
 // conflict (or tracking.ErrNotFound when there is none), unless ok accepts
 // the current entry as the answer.
-func (s *Store) conditional(ctx context.Context, q querier, op, query string, id int64, ok func(tracking.Update) bool, args ...any) (tracking.Update, error) {
-	u, err := scanUpdate(q.queryRow(ctx, query, append([]any{id}, args...)...))
+func (s *Store) conditional(ctx context.Context, op, query string, id int64, ok func(tracking.Update) bool, args ...any) (tracking.Update, error) {
+	defer s.lockWriter()()
+	u, err := scanUpdate(s.pool.queryRow(ctx, query, append([]any{id}, args...)...))
 	if err == nil {
 		return u, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return tracking.Update{}, interpretError(ctx, op, err)
 	}
-	u, err = s.getUpdate(ctx, q, id)
+	u, err = s.getUpdate(ctx, s.pool, id)
 	if err != nil {
 		return tracking.Update{}, interpretError(ctx, op, err)
 	}
@@ -184,18 +178,18 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 
 // ReleaseClaim implements storage.Store.
 func (s *Store) ReleaseClaim(ctx context.Context, p storage.ReleaseClaimParams) (tracking.Update, error) {
-	return s.conditional(ctx, s.pool, fmt.Sprintf("release claim on update %d", p.ID), s.q.releaseClaim, p.ID, nil, p.Message)
+	return s.conditional(ctx, fmt.Sprintf("release claim on update %d", p.ID), s.q.releaseClaim, p.ID, nil, p.Message)
 }
 
 // SetRestartError implements storage.Store.
 func (s *Store) SetRestartError(ctx context.Context, id int64, message string) (tracking.Update, error) {
-	return s.conditional(ctx, s.pool, fmt.Sprintf("set restart error of update %d", id), s.q.setRestartError, id, nil, message)
+	return s.conditional(ctx, fmt.Sprintf("set restart error of update %d", id), s.q.setRestartError, id, nil, message)
 }
 
 // DismissUpdate implements storage.Store.
 func (s *Store) DismissUpdate(ctx context.Context, p storage.DismissUpdateParams) (tracking.Update, error) {
 	dismissed := func(u tracking.Update) bool { return u.Status == tracking.StatusDismissed }
-	return s.conditional(ctx, s.pool, fmt.Sprintf("dismiss update %d", p.ID), s.q.dismissUpdate, p.ID, dismissed,
+	return s.conditional(ctx, fmt.Sprintf("dismiss update %d", p.ID), s.q.dismissUpdate, p.ID, dismissed,
 		micros(utc(p.At)), p.Actor, p.Reason)
 }
 
@@ -203,10 +197,11 @@ func (s *Store) DismissUpdate(ctx context.Context, p storage.DismissUpdateParams
 // and TTL must be positive, else the error wraps
 // tracking.ErrInvalidArgument.
 func (s *Store) AcquireLease(ctx context.Context, p storage.LeaseParams) (bool, error) {
-	if p.Name == "" || p.Holder == "" || p.TTL <= 0 {
-		return false, fmt.Errorf("bunstore: acquire lease: want a name, a holder and a positive TTL, got %q, %q, %s: %w", truncate(p.Name), truncate(p.Holder), p.TTL, tracking.ErrInvalidArgument)
+	if err := p.Validate(); err != nil {
+		return false, fmt.Errorf("bunstore: acquire lease: %w", err)
 	}
 	now := utc(p.Now)
+	defer s.lockWriter()()
 	var holder string
 	err := s.pool.queryRow(ctx, s.q.acquireLease, p.Name, p.Holder, now.Add(p.TTL).UnixMicro(), now.UnixMicro()).Scan(&holder)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -220,6 +215,7 @@ func (s *Store) AcquireLease(ctx context.Context, p storage.LeaseParams) (bool, 
 
 // ReleaseLease implements storage.Store.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	defer s.lockWriter()()
 	_, err := s.pool.exec(ctx, s.q.releaseLease, name, holder)
 	return interpretError(ctx, "release lease "+name, err)
 }
