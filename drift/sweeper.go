@@ -273,7 +273,7 @@ func (s *Sweeper) RunOnce(ctx context.Context) (Report, error) {
 func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
 	start := time.Now()
 	var rep Report
-	ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, Now: s.now(), TTL: s.cfg.LeaseTTL})
+	ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, TTL: s.cfg.LeaseTTL})
 	if err != nil {
 		return rep, fmt.Errorf("drift: take sweeper lease: %w", err)
 	}
@@ -332,7 +332,7 @@ func (s *Sweeper) renew(ctx context.Context, cancel context.CancelCauseFunc, don
 			return
 		case <-t.C:
 		}
-		ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, Now: s.now(), TTL: s.cfg.LeaseTTL})
+		ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, TTL: s.cfg.LeaseTTL})
 		if ctx.Err() != nil {
 			return
 		}
