@@ -131,14 +131,18 @@ func New(cfg *Config) *Runner {
 
 // Run runs "git <args...>" and returns its standard output. args[0] is the
 // subcommand. When repo is empty the command runs outside any repository
-// (ls-remote); otherwise repo is the work tree of a repository whose git
-// directory is repo/.git, and the command runs there.
+// (ls-remote); otherwise repo is the absolute path of the work tree of a
+// repository whose git directory is repo/.git, and the command runs there.
+// A relative repo is refused: git would resolve it from inside itself.
 //
 // A failure is an *Error. When ctx ends or the timeout passes, the Error
 // wraps ctx's error (context.Canceled or context.DeadlineExceeded).
 func (r *Runner) Run(parent context.Context, repo string, args ...string) ([]byte, error) {
 	if len(args) == 0 {
 		return nil, errors.New("gitexec: no subcommand")
+	}
+	if repo != "" && !filepath.IsAbs(repo) {
+		return nil, fmt.Errorf("gitexec: git %s: repository %q is not an absolute path", args[0], repo)
 	}
 	ctx, cancel := context.WithTimeout(parent, r.timeout)
 	defer cancel()

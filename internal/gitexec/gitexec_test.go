@@ -50,6 +50,15 @@ func TestRunErrors(t *testing.T) {
 		require.ErrorAs(t, err, &e)
 		assert.EqualError(t, err, "git version: more than 4 bytes of output")
 	})
+	t.Run("relative repository", func(t *testing.T) {
+		dir := t.TempDir()
+		t.Chdir(dir)
+		_, err := New(nil).Run(t.Context(), "repo", "init", "--quiet")
+		assert.EqualError(t, err, `gitexec: git init: repository "repo" is not an absolute path`)
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		assert.Empty(t, entries, "nothing was created")
+	})
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
