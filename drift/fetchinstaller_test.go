@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -111,4 +112,40 @@ func TestFetchInstallerInstallsTheReviewedCommit(t *testing.T) {
 	changelog, err := os.ReadFile(filepath.Join(root, "ws", "p", "CHANGELOG.md"))
 	require.NoError(t, err)
 	assert.Equal(t, "# Changelog\n\n- nightly\n", string(changelog), "the tree of the reviewed commit, not of the branch's tip")
+}
+
+// TestFetchInstallerTargetNeverMissing reads the plugin while it is
+// reinstalled again and again: on Linux every read finds a whole tree.
+func TestFetchInstallerTargetNeverMissing(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only Linux exchanges the trees in one step")
+	}
+	root := t.TempDir()
+	inst := &drift.FetchInstaller{Fetcher: dirFetcher{}, Dir: func(ws, p string) string { return filepath.Join(root, ws, p) }}
+	req := drift.InstallRequest{WorkspaceID: "ws", PluginName: "p", Source: mustSource(srcA), SHA: sha(1)}
+	require.NoError(t, inst.Install(t.Context(), req))
+
+	file := filepath.Join(root, "ws", "p", "COMMIT")
+	stop := make(chan struct{})
+	readerErr := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				readerErr <- nil
+				return
+			default:
+			}
+			if _, err := os.ReadFile(file); err != nil {
+				readerErr <- err
+				return
+			}
+		}
+	}()
+	for i := 2; i <= 300; i++ {
+		req.SHA = sha(i)
+		require.NoError(t, inst.Install(t.Context(), req))
+	}
+	close(stop)
+	require.NoError(t, <-readerErr, "a reader found no plugin while it was reinstalled")
 }
