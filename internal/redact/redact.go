@@ -226,11 +226,9 @@ func valueAt(s string, p int) (from, to, next int) {
 func maskAuthorization(s string) string {
 	e := editor{s: s}
 	for i := 0; i < len(s); i++ {
-		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '_') {
-			continue
-		}
 		switch s[i] | 0x20 {
 		case 'a':
+			// No word boundary wanted: Proxy-Authorization, HTTP_AUTHORIZATION.
 			if !hasPrefixFold(s[i:], "authorization") {
 				continue
 			}
@@ -239,6 +237,9 @@ func maskAuthorization(s string) string {
 				i = to - 1
 			}
 		case 'b':
+			if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '_') {
+				continue
+			}
 			n := 0
 			if hasPrefixFold(s[i:], "bearer") {
 				n = len("bearer")
