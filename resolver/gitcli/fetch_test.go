@@ -120,8 +120,8 @@ func TestFetchFailuresLeaveNothing(t *testing.T) {
 		match error
 		says  string
 	}{
-		{"unknown commit", gitcli.New(&gitcli.Config{AllowFile: true}), t.Context(), src, "0123456789abcdef0123456789abcdef01234567", resolver.ErrNotFound, ""},
-		{"missing repository", gitcli.New(&gitcli.Config{AllowFile: true}), t.Context(), mustSource(t, "git+file://"+repos.Path(resolvertest.RepoMissing)), tip, resolver.ErrNotFound, ""},
+		{"unknown commit", gitcli.New(&gitcli.Config{AllowFile: true}), t.Context(), src, "0123456789abcdef0123456789abcdef01234567", resolver.ErrNotFound, "not our ref 0123456789abcdef0123456789abcdef01234567"},
+		{"missing repository", gitcli.New(&gitcli.Config{AllowFile: true}), t.Context(), mustSource(t, "git+file://"+repos.Path(resolvertest.RepoMissing)), tip, resolver.ErrNotFound, "missing.git' does not appear to be a git repository"},
 		{"tree over the limit", limited, t.Context(), mustSource(t, "git+file://"+zeros), revParse(t, zeros, "main"), tracking.ErrInvalidArgument, "tree of"},
 		{"download over the limit", limited, t.Context(), mustSource(t, "git+file://"+noise), revParse(t, noise, "main"), tracking.ErrInvalidArgument, "download"},
 		{"cancelled", gitcli.New(&gitcli.Config{AllowFile: true}), cancelled, src, tip, context.Canceled, ""},
