@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -132,7 +133,7 @@ func (h *handler) serveUpdates(w http.ResponseWriter, r *http.Request, q query, 
 		return
 	}
 	if p.PluginName = q.get("plugin_name"); p.PluginName != "" && tracking.ValidatePluginName(p.PluginName) != nil {
-		h.fail(w, r, errBadRequest(fmt.Sprintf("plugin_name %q is not a plugin name: 1 to 100 of a-z 0-9 . _ - starting with a letter or digit", truncate(p.PluginName, 64))))
+		h.fail(w, r, errBadRequest(fmt.Sprintf("plugin_name %s is not a plugin name: 1 to 100 of a-z 0-9 . _ - starting with a letter or digit", redact.Quote(p.PluginName))))
 		return
 	}
 	switch q.get("order") {
@@ -189,7 +190,7 @@ func (h *handler) getUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func notFound(id int64) *apiError {
-	return &apiError{status: http.StatusNotFound, code: "not_found", message: fmt.Sprintf("update %d does not exist", id)}
+	return &apiError{status: http.StatusNotFound, code: codeNotFound, message: fmt.Sprintf("update %d does not exist", id)}
 }
 
 // apply serves POST {prefix}/plugin-updates/{id}/apply.
@@ -242,18 +243,18 @@ func (h *handler) decisionError(ctx context.Context, op string, id int64, actor 
 	level := slog.LevelWarn
 	switch {
 	case errors.Is(err, drift.ErrInstallFailed):
-		e = apiError{status: http.StatusBadGateway, code: "install_failed",
+		e = apiError{status: http.StatusBadGateway, code: codeInstallFailed,
 			message: fmt.Sprintf("the installer failed; update %d is pending again (its last_error says why)", id)}
 	case errors.Is(err, drift.ErrRestartFailed):
-		e = apiError{status: http.StatusBadGateway, code: "restart_failed",
+		e = apiError{status: http.StatusBadGateway, code: codeRestartFailed,
 			message: fmt.Sprintf("update %d was installed and recorded, but restarting the workspace failed (see restart_error); apply it again to retry only the restart", id)}
 	case errors.Is(err, tracking.ErrNotFound):
 		e, level = *notFound(id), slog.LevelInfo
 	case errors.Is(err, drift.ErrBusy):
-		e, level = apiError{status: http.StatusConflict, code: "busy",
+		e, level = apiError{status: http.StatusConflict, code: codeBusy,
 			message: fmt.Sprintf("update %d is being applied by another request; try again when it is done", id)}, slog.LevelInfo
 	case errors.Is(err, tracking.ErrConflict):
-		e, level = apiError{status: http.StatusConflict, code: "conflict",
+		e, level = apiError{status: http.StatusConflict, code: codeConflict,
 			message: fmt.Sprintf("update %d is %s and cannot be %s", id, statusOr(u, "in another state"), pastTense(op))}, slog.LevelInfo
 	case errors.Is(err, tracking.ErrInvalidArgument):
 		e = *errBadRequest(fmt.Sprintf("the updater refused to %s update %d with these arguments", op, id))

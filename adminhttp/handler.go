@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/storage"
 )
 
@@ -187,7 +187,7 @@ func cleanPrefix(p string) (string, error) {
 		return "", nil
 	}
 	bad := func(why string) error {
-		return fmt.Errorf("adminhttp: Config.Prefix %q %s: write it like %q", truncate(p, 64), why, DefaultPrefix)
+		return fmt.Errorf("adminhttp: Config.Prefix %s %s: write it like %q", redact.Quote(p), why, DefaultPrefix)
 	}
 	if !strings.HasPrefix(p, "/") {
 		return "", bad("does not begin with /")
@@ -311,12 +311,12 @@ func (h *handler) mux() *http.ServeMux {
 		allowed := strings.Join(sortedMethods(allow), ", ")
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allowed)
-			h.fail(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
-				message: fmt.Sprintf("%s is not allowed here; allowed: %s", truncate(r.Method, 16), allowed)})
+			h.fail(w, r, &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed,
+				message: fmt.Sprintf("%s is not allowed here; allowed: %s", redact.Truncate(r.Method, 16), allowed)})
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, &apiError{status: http.StatusNotFound, code: "not_found", message: "no such page or API route"})
+		h.fail(w, r, &apiError{status: http.StatusNotFound, code: codeNotFound, message: "no such page or API route"})
 	})
 	return mux
 }
@@ -336,15 +336,4 @@ func sortedMethods(ms []string) []string {
 func (h *handler) isPagePath(path string) bool {
 	return path == h.prefix+"/" || path == h.prefix ||
 		strings.HasPrefix(path, h.prefix+"/ui/") || strings.HasPrefix(path, h.prefix+"/static/")
-}
-
-func truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	s = s[:max]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -85,10 +86,10 @@ func (f filters) values() url.Values {
 func parseFilters(get func(string) string) (filters, *apiError) {
 	f := filters{Workspace: strings.TrimSpace(get("workspace")), Status: get("status")}
 	if f.Workspace != "" && tracking.ValidateWorkspaceID(f.Workspace) != nil {
-		return f, errBadRequest(fmt.Sprintf("%q is not a workspace id: use 1 to 128 ASCII letters, digits and ._:@-, starting with a letter or digit", truncate(f.Workspace, 64)))
+		return f, errBadRequest(fmt.Sprintf("%s is not a workspace id: use 1 to 128 ASCII letters, digits and ._:@-, starting with a letter or digit", redact.Quote(f.Workspace)))
 	}
 	if f.Status != "" && !tracking.UpdateStatus(f.Status).Valid() {
-		return f, errBadRequest(fmt.Sprintf("unknown status %q", truncate(f.Status, 64)))
+		return f, errBadRequest(fmt.Sprintf("unknown status %s", redact.Quote(f.Status)))
 	}
 	return f, nil
 }
@@ -343,7 +344,7 @@ func (h *handler) readForm(w http.ResponseWriter, r *http.Request) (url.Values, 
 		return url.Values{}, nil
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType,
 			message: "submit the form from the admin page (application/x-www-form-urlencoded)"}
 	}
 	form, err := url.ParseQuery(string(body))
@@ -456,26 +457,26 @@ func versionOrSHA(version, sha string) string {
 func decisionFlash(done string, id int64, e *apiError) *flash {
 	if u := e.update; u != nil {
 		switch e.code {
-		case "install_failed":
+		case codeInstallFailed:
 			return flashError("Installing %s %s in workspace %s failed; the update is pending again (attempt %d). The installer's error is shown in its row.",
 				u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID, u.Attempts)
-		case "restart_failed":
+		case codeRestartFailed:
 			return flashError("Installed %s %s in workspace %s, but restarting the workspace failed. Use “Retry restart” in the history to try again.",
 				u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
 		}
 	}
 	switch e.code {
-	case "not_found":
+	case codeNotFound:
 		return flashError("Update #%d does not exist.", id)
-	case "busy":
+	case codeBusy:
 		return flashError("Update #%d is being applied by someone else right now; nothing was changed.", id)
-	case "conflict":
+	case codeConflict:
 		st := "in another state"
 		if e.update != nil {
 			st = e.update.Status
 		}
 		return flashError("Update #%d is %s, so it cannot be %s; nothing was changed.", id, st, done)
-	case "bad_request":
+	case codeBadRequest:
 		return flashError("Update #%d was not %s: %s.", id, done, e.message)
 	}
 	return flashError("Update #%d was not %s: something went wrong; the server log has the details.", id, done)
@@ -533,7 +534,7 @@ func sweepFlash(rep drift.Report) *flash {
 		if i == maxErrors {
 			break
 		}
-		ue.Error = truncate(ue.Error, 300)
+		ue.Error = redact.Truncate(ue.Error, 300)
 		fr.Errors = append(fr.Errors, ue)
 	}
 	fr.MoreErrors = max(rep.Failed, len(rep.Errors)) - len(fr.Errors)
