@@ -55,7 +55,7 @@ func toUpdateJSON(u tracking.Update) *updateJSON {
 		Kind: string(u.Kind), Status: string(u.Status),
 		DetectedAt: jsonTime(u.DetectedAt), LastSeenAt: jsonTime(u.LastSeenAt), DecidedAt: jsonTime(u.DecidedAt),
 		DecidedBy: u.DecidedBy, Reason: u.Reason, Attempts: u.Attempts,
-		LastError: u.LastError, RestartError: u.RestartError,
+		LastError: errorText(u.LastError), RestartError: errorText(u.RestartError),
 	}
 }
 
@@ -97,6 +97,20 @@ type installsPage struct {
 
 type reportBody struct {
 	Report drift.Report `json:"report"`
+}
+
+// shownReport is rep as operators see it: its errors through errorText.
+func shownReport(rep drift.Report) drift.Report {
+	errs := make([]drift.UpstreamError, len(rep.Errors))
+	for i, ue := range rep.Errors {
+		ue.Error = errorText(ue.Error)
+		errs[i] = ue
+	}
+	if len(errs) == 0 {
+		errs = nil
+	}
+	rep.Errors = errs
+	return rep
 }
 
 // listUpdates serves GET {prefix}/plugin-updates.
@@ -302,7 +316,7 @@ func (h *handler) sweep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.InfoContext(r.Context(), "adminhttp: sweep run", "actor", actorOf(r.Context()), "queued", rep.Queued, "failed", rep.Failed)
-	h.writeJSON(w, r, http.StatusOK, reportBody{rep})
+	h.writeJSON(w, r, http.StatusOK, reportBody{shownReport(rep)})
 }
 
 // listInstalls serves GET {prefix}/installs.

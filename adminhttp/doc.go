@@ -93,7 +93,8 @@
 //
 // Every key is always present. Times are RFC 3339 in UTC; a time that is
 // not set is null. last_error and restart_error are what the host's
-// Installer and Restarter reported, recorded in the queue for operators.
+// Installer and Restarter reported, recorded in the queue for operators,
+// and shown as described under Errors.
 // An install is {"workspace_id", "plugin_name", "source", "ref",
 // "tracked", "installed_sha", "installed_version", "installed_at",
 // "updated_at"}. A sweep report is [drift.Report] (duration in
@@ -110,8 +111,19 @@
 // Allow header), conflict and busy (409), payload_too_large (413),
 // unsupported_media_type (415), internal (500), not_implemented (501),
 // install_failed and restart_failed (502). Messages are written by this
-// package; the text of errors from the store, the installer, git or
-// GitHub is logged ([Config].Logger), never sent.
+// package; the text of the errors it ran into (from the store, the
+// installer, the restarter, git or GitHub) is logged ([Config].Logger),
+// never put in a message.
+//
+// What the installer, the restarter and upstream (git, GitHub, any
+// resolver) wrote is shown, to authorized operators only, where it is the
+// point: an entry's last_error and restart_error, and the errors of a
+// sweep report, on the API and on the page alike. All of it passes through
+// one function first: credentials are masked by the SDK's one redaction
+// function ("https://***@host/…", "token=***", "ghp_***"), and every absolute
+// local path is cut to its last element ("open …/chat: permission
+// denied" for "open /srv/plugins/ws-1/chat: permission denied"), file://
+// URLs included; the paths of other URLs are kept.
 //
 // Request bodies are capped at [Config].MaxBodyBytes (413 beyond). A
 // non-empty body must be Content-Type application/json (415 otherwise),

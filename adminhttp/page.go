@@ -254,7 +254,7 @@ func (h *handler) row(u tracking.Update, now time.Time) rowView {
 		Pending: u.Status == tracking.StatusPending, Applying: u.Status == tracking.StatusApplying,
 		DetectedAt: exactTime(u.DetectedAt), Detected: age(now, u.DetectedAt),
 		DecidedBy: u.DecidedBy, Reason: reasonText(u.Reason),
-		Attempts: u.Attempts, LastError: u.LastError, RestartError: u.RestartError,
+		Attempts: u.Attempts, LastError: errorText(u.LastError), RestartError: errorText(u.RestartError),
 		ApplyURL:   fmt.Sprintf("%s/ui/plugin-updates/%d/apply", h.prefix, u.ID),
 		DismissURL: fmt.Sprintf("%s/ui/plugin-updates/%d/dismiss", h.prefix, u.ID),
 	}
@@ -518,6 +518,7 @@ func flashError(format string, args ...any) *flash {
 }
 
 func sweepFlash(rep drift.Report) *flash {
+	rep = shownReport(rep)
 	if rep.Skipped {
 		return &flash{Kind: "ok", Message: "Another replica is sweeping right now, so this sweep was skipped. Its results appear here when it is done."}
 	}
