@@ -145,16 +145,20 @@ type query struct {
 	values url.Values
 }
 
-// parseQuery refuses parameters not in allowed and repeated ones (except
-// the repeatable ones), so that a typo is an error rather than a silently
-// unfiltered list.
+// parseQuery reads the query string of every GET route, the page's
+// included. It refuses a malformed query (a pair with ";", which Go's own
+// parser would drop silently, or a bad escape), parameters not in allowed,
+// and repeated ones (except the repeatable ones), so that a typo is an
+// error rather than a silently unfiltered list.
 func parseQuery(r *http.Request, allowed []string, repeatable ...string) (query, *apiError) {
 	vals, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return query{}, errBadRequest("the query string is malformed")
+		return query{}, errBadRequest("the query string is malformed: write name=value pairs separated by &, with % escapes and no ;")
 	}
 	for k, vs := range vals {
 		switch {
+		case !slices.Contains(allowed, k) && len(allowed) == 0:
+			return query{}, errBadRequest(fmt.Sprintf("unknown query parameter %s; this route takes none", redact.Quote(k)))
 		case !slices.Contains(allowed, k):
 			return query{}, errBadRequest(fmt.Sprintf("unknown query parameter %s; allowed: %s", redact.Quote(k), strings.Join(allowed, ", ")))
 		case len(vs) > 1 && !slices.Contains(repeatable, k):

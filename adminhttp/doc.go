@@ -70,7 +70,9 @@
 // pass the next_cursor of the previous page unchanged; next_cursor is ""
 // on the last page. Pages are keyset-based, so entries added meanwhile
 // never make a page repeat or skip one. Unknown or repeated parameters
-// are refused, so a typo is an error rather than an unfiltered list.
+// are refused, and so is a query that does not parse (a pair holding ";",
+// which Go's own parser would drop silently, or a bad % escape), so a typo
+// is an error rather than an unfiltered list.
 //
 // Apply is idempotent: applying an applied entry returns it (200) without
 // a second install; if its restart had failed, only the restart is
@@ -151,6 +153,10 @@
 //     applied entry whose restart failed;
 //   - filters by workspace and status, as a GET form; 50 rows per table,
 //     with links to the next ones.
+//
+// The page's query (workspace, status and the tables' cursors) is read by
+// the API's parser with the API's rules, so what the API refuses, the page
+// refuses too: 400, not an unfiltered page.
 //
 // Forms post to {prefix}/ui/… and answer 303 See Other back to the page
 // with the same filters (POST/redirect/GET), so reloading never repeats

@@ -82,17 +82,30 @@ func (f filters) values() url.Values {
 	return q
 }
 
-// parseFilters validates the filter parameters.
-func parseFilters(get func(string) string) (filters, *apiError) {
-	f := filters{Workspace: strings.TrimSpace(get("workspace")), Status: get("status")}
-	if f.Workspace != "" && tracking.ValidateWorkspaceID(f.Workspace) != nil {
-		return f, errBadRequest(fmt.Sprintf("%s is not a workspace id: use 1 to 128 ASCII letters, digits and ._:@-, starting with a letter or digit", redact.Quote(f.Workspace)))
+// parseFilters validates the filter parameters with the API's rules.
+func parseFilters(q query) (filters, *apiError) {
+	ws, e := q.workspace("workspace")
+	if e != nil {
+		return filters{}, e
 	}
-	if f.Status != "" && !tracking.UpdateStatus(f.Status).Valid() {
-		return f, errBadRequest(fmt.Sprintf("unknown status %s", redact.Quote(f.Status)))
+	statuses, e := q.statuses()
+	if e != nil {
+		return filters{}, e
+	}
+	f := filters{Workspace: ws}
+	switch len(statuses) {
+	case 0:
+	case 1:
+		f.Status = string(statuses[0])
+	default:
+		return filters{}, errBadRequest("the page shows one status at a time: pick one in the filter")
 	}
 	return f, nil
 }
+
+// pageParams are the query parameters of the page: the filters and the
+// two tables' cursors.
+var pageParams = []string{"workspace", "status", "qc", "hc"}
 
 type statusOption struct {
 	Value, Label string
@@ -141,20 +154,25 @@ type rowView struct {
 	ApplyURL, DismissURL   string
 }
 
-// showPage serves GET {prefix}/.
+// showPage serves GET {prefix}/. Its query is read by the API's parser,
+// with the API's rules for each value.
 func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f, e := parseFilters(q.Get)
+	q, e := parseQuery(r, pageParams)
 	if e != nil {
 		h.fail(w, r, e)
 		return
 	}
-	queueAfter, e := decodeUpdateCursor(q.Get("qc"), false)
+	f, e := parseFilters(q)
 	if e != nil {
 		h.fail(w, r, e)
 		return
 	}
-	historyAfter, e := decodeUpdateCursor(q.Get("hc"), true)
+	queueAfter, e := decodeUpdateCursor(q.get("qc"), false)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	historyAfter, e := decodeUpdateCursor(q.get("hc"), true)
 	if e != nil {
 		h.fail(w, r, e)
 		return
@@ -358,7 +376,7 @@ func (h *handler) readForm(w http.ResponseWriter, r *http.Request) (url.Values, 
 // the form was posted from. Invalid filters are dropped; the target is
 // always built here, never taken from the request.
 func (h *handler) back(form url.Values) string {
-	f, e := parseFilters(form.Get)
+	f, e := parseFilters(query{values: form})
 	if e != nil {
 		f = filters{}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -354,4 +355,33 @@ func TestStylesheet(t *testing.T) {
 	assert.Contains(t, w.Body.String(), ".badge-alarm")
 	w = e.do(req{method: "GET", path: path("/static/admin.css"), noAuth: true})
 	assert.Equal(t, http.StatusUnauthorized, w.Code)
+}
+
+// TestPageRefusesWhatTheAPIRefuses: the page reads its query with the
+// API's parser, so a pair Go's parser would drop, a repeated parameter or
+// an unknown one is a 400 with the API's message, not an unfiltered page.
+func TestPageRefusesWhatTheAPIRefuses(t *testing.T) {
+	e := newEnv(t)
+	for name, c := range map[string]struct{ page, api string }{
+		"semicolon":          {"workspace=ws;DROP", "workspace_id=ws;DROP"},
+		"semicolon pair":     {"workspace=ws-a&a;b=c", "workspace_id=ws-a&a;b=c"},
+		"repeated workspace": {"workspace=ws-a&workspace=ws-b", "workspace_id=ws-a&workspace_id=ws-b"},
+		"unknown parameter":  {"wrkspace=ws-a", "wrkspace_id=ws-a"},
+		"bad escape":         {"workspace=%zz", "workspace_id=%zz"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := requireError(t, e.do(req{method: "GET", path: path("/plugin-updates?%s", c.api)}), 400, "bad_request")
+			w := e.do(req{method: "GET", path: path("/?%s", c.page)})
+			require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+			assert.Contains(t, w.Header().Get("Content-Type"), "text/html")
+			msg := template.HTMLEscapeString(strings.ReplaceAll(api.Error.Message, "workspace_id", "workspace"))
+			if name == "unknown parameter" {
+				msg = template.HTMLEscapeString(`unknown query parameter "wrkspace"`)
+			}
+			assert.Contains(t, w.Body.String(), msg, "the API's words")
+			assert.NotContains(t, w.Body.String(), fmt.Sprintf(`id="update-%d"`, e.alpha.ID), "no list")
+		})
+	}
+	w := e.do(req{method: "GET", path: path("/?status=pending&status=applied")})
+	assert.Equal(t, http.StatusBadRequest, w.Code, "one status at a time")
 }
