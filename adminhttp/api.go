@@ -113,6 +113,62 @@ func shownReport(rep drift.Report) drift.Report {
 	return rep
 }
 
+// The states of a sweep in sweepJSON.
+const (
+	sweepNone    = "none"    // this process has not swept yet
+	sweepRunning = "running" // since started_at
+	sweepDone    = "done"    // at finished_at, with its report
+	sweepFailed  = "failed"  // stopped before it was done; the report says what it did
+)
+
+// sweepJSON is the API shape of the latest sweep. Every key is always
+// present; report is null until the sweep ends.
+type sweepJSON struct {
+	State      string        `json:"state"`
+	StartedAt  *time.Time    `json:"started_at"`
+	FinishedAt *time.Time    `json:"finished_at"`
+	Report     *drift.Report `json:"report"`
+	Error      string        `json:"error"`
+}
+
+type sweepBody struct {
+	Sweep sweepJSON `json:"sweep"`
+}
+
+func toSweepJSON(st drift.SweepStatus) sweepJSON {
+	v := sweepJSON{State: sweepState(st), StartedAt: jsonTime(st.StartedAt), FinishedAt: jsonTime(st.FinishedAt)}
+	if v.State == sweepDone || v.State == sweepFailed {
+		rep := shownReport(st.Report)
+		v.Report = &rep
+		v.Error = sweepFailure(st.Err)
+	}
+	return v
+}
+
+func sweepState(st drift.SweepStatus) string {
+	switch {
+	case st.StartedAt.IsZero():
+		return sweepNone
+	case st.Running:
+		return sweepRunning
+	case st.Err != nil:
+		return sweepFailed
+	}
+	return sweepDone
+}
+
+// sweepFailure says why a sweep stopped, in words written here: the
+// sweep's error is the store's, or the lease's, and is not sent.
+func sweepFailure(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.Canceled):
+		return "the sweep was stopped before it was done (the sweeper was stopped); its report says what it did until then"
+	}
+	return "the sweep could not finish; the sweeper's log has the details, and its report says what it did until then"
+}
+
 // listUpdates serves GET {prefix}/plugin-updates.
 func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
 	q, e := parseQuery(r, []string{"status", "workspace_id", "plugin_name", "order", "limit", "cursor"}, "status")
@@ -300,7 +356,8 @@ func pastTense(op string) string {
 	return op + "ed"
 }
 
-// sweep serves POST {prefix}/sweeps.
+// sweep serves POST {prefix}/sweeps: 200 with the report of a sweep that
+// ended within SweepWait, else 202 with where to read it.
 func (h *handler) sweep(w http.ResponseWriter, r *http.Request) {
 	if h.sweeper == nil {
 		h.fail(w, r, errNoSweeper)
@@ -310,13 +367,50 @@ func (h *handler) sweep(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
-	rep, err := h.sweeper.RunOnce(r.Context())
+	run := h.awaitSweep(r)
+	select {
+	case <-run.Done():
+	default:
+		w.Header().Set("Location", h.prefix+"/sweeps/latest")
+		h.writeJSON(w, r, http.StatusAccepted, sweepBody{toSweepJSON(h.sweeper.Latest())})
+		return
+	}
+	rep, err := run.Result()
 	if err != nil {
 		h.internal(w, r, "sweep", err)
 		return
 	}
-	h.log.InfoContext(r.Context(), "adminhttp: sweep run", "actor", actorOf(r.Context()), "queued", rep.Queued, "failed", rep.Failed)
 	h.writeJSON(w, r, http.StatusOK, reportBody{shownReport(rep)})
+}
+
+// awaitSweep triggers a sweep, or joins the running one, and waits for it
+// to end for at most SweepWait, or until the client leaves. The sweep runs
+// under the Sweeper's lifetime, never under the request's: it goes on
+// when this returns.
+func (h *handler) awaitSweep(r *http.Request) *drift.SweepRun {
+	run := h.sweeper.Trigger()
+	h.log.InfoContext(r.Context(), "adminhttp: sweep requested", "actor", actorOf(r.Context()), "started_at", run.StartedAt())
+	t := time.NewTimer(h.sweepWait)
+	defer t.Stop()
+	select {
+	case <-run.Done():
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	return run
+}
+
+// latestSweep serves GET {prefix}/sweeps/latest.
+func (h *handler) latestSweep(w http.ResponseWriter, r *http.Request) {
+	if h.sweeper == nil {
+		h.fail(w, r, errNoSweeper)
+		return
+	}
+	if _, e := parseQuery(r, nil); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, sweepBody{toSweepJSON(h.sweeper.Latest())})
 }
 
 // listInstalls serves GET {prefix}/installs.

@@ -57,7 +57,8 @@
 //	GET  {prefix}/plugin-updates/{id}           200 {"update":{…}}; 404
 //	POST {prefix}/plugin-updates/{id}/apply     200 {"update":{…}}; 404; 409 conflict, busy; 502 install_failed, restart_failed
 //	POST {prefix}/plugin-updates/{id}/dismiss   200 {"update":{…}}; 404; 409 conflict
-//	POST {prefix}/sweeps                        200 {"report":{…}}; 501 not_implemented without a Sweeper
+//	POST {prefix}/sweeps                        200 {"report":{…}}; 202 {"sweep":{…}}; 501 not_implemented without a Sweeper
+//	GET  {prefix}/sweeps/latest                 200 {"sweep":{…}}; 501 not_implemented without a Sweeper
 //	GET  {prefix}/installs                      200 {"installs":[…], "next_cursor":"…"}
 //	GET  {prefix}/plugin-updates-pending        the pending list, as the system plugindrift replaces served it
 //
@@ -72,7 +73,8 @@
 // never make a page repeat or skip one. Unknown or repeated parameters
 // are refused, and so is a query that does not parse (a pair holding ";",
 // which Go's own parser would drop silently, or a bad % escape), so a typo
-// is an error rather than an unfiltered list.
+// is an error rather than an unfiltered list. {prefix}/sweeps/latest
+// takes no parameters.
 //
 // Apply is idempotent: applying an applied entry returns it (200) without
 // a second install; if its restart had failed, only the restart is
@@ -83,6 +85,30 @@
 // (at most drift.MaxReasonLen bytes of UTF-8; newline and tab are the
 // only control characters allowed); dismissing a dismissed entry returns
 // it unchanged. Apply and sweeps take no body, or {}.
+//
+// # Sweeps
+//
+// POST {prefix}/sweeps starts a sweep with [drift.Sweeper.Trigger], or joins
+// the one running (started by a request, the schedule or RunOnce). The
+// sweep runs under the Sweeper's own lifetime, never under the request's:
+// a client that gives up, or a proxy that times out, stops nothing. The
+// handler waits up to [Config].SweepWait (default [DefaultSweepWait], 5
+// seconds) for it: a sweep done by then is answered 200 with its report;
+// otherwise the answer is 202 Accepted with a Location header naming
+// {prefix}/sweeps/latest and the body {"sweep": …} below, state
+// "running". A sweep that could not run (the store failed, the Sweeper
+// was stopped) is answered 500 internal.
+//
+// GET {prefix}/sweeps/latest answers the latest sweep of this process
+// ([drift.Sweeper.Latest]; another replica's sweeps are not seen here):
+//
+//	{"sweep": {"state": "done", "started_at": "2031-01-02T03:04:05Z",
+//	 "finished_at": "2031-01-02T03:04:09Z", "report": {…}, "error": ""}}
+//
+// state is "none" (this process has not swept: the other keys are null
+// or ""), "running" (report null), "done", or "failed" (the sweep stopped
+// before it was done; report says what it did until then and error, in
+// words written here, why).
 //
 // An update is
 //
@@ -146,8 +172,10 @@
 //     ticked before Apply —, how long ago it was detected, and the last
 //     install error;
 //   - Apply, and Dismiss with an optional reason, as POST forms;
-//   - "Sweep now" (when a Sweeper is configured), whose report (counts
-//     and the first failing upstreams) is shown after the sweep;
+//   - "Sweep now" (when a Sweeper is configured), which starts a sweep as
+//     POST {prefix}/sweeps does and waits for it up to SweepWait, and a
+//     "Last sweep" panel: running since when, or finished when, with its
+//     report (counts and the first failing upstreams);
 //   - the history of decided entries (applied, dismissed, superseded),
 //     newest first, with who decided and when, and "Retry restart" for an
 //     applied entry whose restart failed;

@@ -113,17 +113,18 @@ type statusOption struct {
 }
 
 type pageView struct {
-	Actor    string
-	CSSURL   string
-	PageURL  string
-	SweepURL string
-	CanSweep bool
-	Flash    *flash
-	Filter   filters
-	Filtered bool
-	Statuses []statusOption
-	Queue    *sectionView
-	History  *sectionView
+	Actor     string
+	CSSURL    string
+	PageURL   string
+	SweepURL  string
+	CanSweep  bool
+	Flash     *flash
+	LastSweep *sweepView
+	Filter    filters
+	Filtered  bool
+	Statuses  []statusOption
+	Queue     *sectionView
+	History   *sectionView
 }
 
 type sectionView struct {
@@ -177,10 +178,14 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
+	now := h.now()
 	v := pageView{
 		Actor: actorOf(r.Context()), CSSURL: h.cssURL, PageURL: h.pageURL(nil),
 		SweepURL: h.prefix + "/ui/sweeps", CanSweep: h.sweeper != nil,
 		Flash: h.takeFlash(w, r), Filter: f, Filtered: f != filters{},
+	}
+	if h.sweeper != nil {
+		v.LastSweep = newSweepView(h.sweeper.Latest(), now)
 	}
 	for _, o := range []statusOption{{"", "Queue and history", false},
 		{"pending", "Pending", false}, {"applying", "Applying", false}, {"applied", "Applied", false},
@@ -189,7 +194,6 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 		v.Statuses = append(v.Statuses, o)
 	}
 
-	now := h.now()
 	var err error
 	open := []tracking.UpdateStatus{tracking.StatusPending, tracking.StatusApplying}
 	decided := []tracking.UpdateStatus{tracking.StatusApplied, tracking.StatusDismissed, tracking.StatusSuperseded}
@@ -442,7 +446,9 @@ func (h *handler) formDismiss(w http.ResponseWriter, r *http.Request) {
 		versionOrSHA(u.FromVersion, u.FromSHA), versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID))
 }
 
-// formSweep serves POST {prefix}/ui/sweeps.
+// formSweep serves POST {prefix}/ui/sweeps: it triggers a sweep, waits up
+// to SweepWait for it, and goes back to the page, which shows how the
+// latest sweep went (still running, or its report).
 func (h *handler) formSweep(w http.ResponseWriter, r *http.Request) {
 	if h.sweeper == nil {
 		h.fail(w, r, errNoSweeper)
@@ -453,14 +459,8 @@ func (h *handler) formSweep(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
-	rep, err := h.sweeper.RunOnce(r.Context())
-	if err != nil {
-		h.log.ErrorContext(r.Context(), "adminhttp: sweep failed", "actor", actorOf(r.Context()), "error", err)
-		h.redirect(w, r, form, flashError("The sweep could not finish; the server log has the details."))
-		return
-	}
-	h.log.InfoContext(r.Context(), "adminhttp: sweep run", "actor", actorOf(r.Context()), "queued", rep.Queued, "failed", rep.Failed)
-	h.redirect(w, r, form, sweepFlash(rep))
+	h.awaitSweep(r)
+	h.redirect(w, r, form, sweepFlash(h.sweeper.Latest()))
 }
 
 func versionOrSHA(version, sha string) string {
@@ -504,25 +504,8 @@ func decisionFlash(done string, id int64, e *apiError) *flash {
 // It travels in a short-lived cookie scoped to the handler's path; its text
 // is written here and rendered escaped.
 type flash struct {
-	Kind    string       `json:"k"` // "ok" or "error"
-	Message string       `json:"m"`
-	Report  *flashReport `json:"r,omitempty"`
-}
-
-// flashReport is the part of a sweep report the page shows.
-type flashReport struct {
-	Upstreams   int                   `json:"u"`
-	Resolved    int                   `json:"rs"`
-	Unchanged   int                   `json:"uc"`
-	Failed      int                   `json:"f"`
-	Deferred    int                   `json:"d"`
-	Installs    int                   `json:"i"`
-	Queued      int                   `json:"q"`
-	Superseded  int                   `json:"sp"`
-	AutoApplied int                   `json:"aa"`
-	Duration    string                `json:"t"`
-	Errors      []drift.UpstreamError `json:"e,omitempty"`
-	MoreErrors  int                   `json:"me,omitempty"`
+	Kind    string `json:"k"` // "ok" or "error"
+	Message string `json:"m"`
 }
 
 const flashCookie = "plugindrift_flash"
@@ -535,33 +518,25 @@ func flashError(format string, args ...any) *flash {
 	return &flash{Kind: "error", Message: fmt.Sprintf(format, args...)}
 }
 
-func sweepFlash(rep drift.Report) *flash {
-	rep = shownReport(rep)
-	if rep.Skipped {
-		return &flash{Kind: "ok", Message: "Another replica is sweeping right now, so this sweep was skipped. Its results appear here when it is done."}
+// sweepFlash words the state of the latest sweep after "Sweep now"; its
+// report is in the page's "Last sweep" panel.
+func sweepFlash(st drift.SweepStatus) *flash {
+	switch sweepState(st) {
+	case sweepNone:
+		return nil
+	case sweepRunning:
+		return flashOK("The sweep is running; reload the page to see its report below when it is done.")
+	case sweepFailed:
+		return flashError("The sweep could not finish; “Last sweep” below says why.")
 	}
-	fr := &flashReport{
-		Upstreams: rep.Upstreams, Resolved: rep.Resolved, Unchanged: rep.Unchanged, Failed: rep.Failed,
-		Deferred: rep.Deferred, Installs: rep.Installs, Queued: rep.Queued, Superseded: rep.Superseded,
-		AutoApplied: rep.AutoApplied, Duration: rep.Duration.Round(time.Millisecond).String(),
+	switch rep := st.Report; {
+	case rep.Skipped:
+		return flashOK("Another replica is sweeping right now, so this sweep was skipped. What it finds joins the queue when it is done.")
+	case rep.Failed > 0:
+		return flashError("Sweep done, but %s could not be resolved.", plural(rep.Failed, "upstream", "upstreams"))
+	default:
+		return flashOK("Sweep done: %s queued.", plural(rep.Queued, "new update", "new updates"))
 	}
-	if rep.Duration < time.Millisecond {
-		fr.Duration = "under 1ms"
-	}
-	const maxErrors = 5
-	for i, ue := range rep.Errors {
-		if i == maxErrors {
-			break
-		}
-		ue.Error = redact.Truncate(ue.Error, 300)
-		fr.Errors = append(fr.Errors, ue)
-	}
-	fr.MoreErrors = max(rep.Failed, len(rep.Errors)) - len(fr.Errors)
-	kind, msg := "ok", fmt.Sprintf("Sweep done: %s queued.", plural(rep.Queued, "new update", "new updates"))
-	if rep.Failed > 0 {
-		kind, msg = "error", fmt.Sprintf("Sweep done, but %s could not be resolved.", plural(rep.Failed, "upstream", "upstreams"))
-	}
-	return &flash{Kind: kind, Message: msg, Report: fr}
 }
 
 func plural(n int, one, many string) string {
@@ -574,11 +549,6 @@ func plural(n int, one, many string) string {
 // redirect ends a form post: flash cookie, then 303 to the page.
 func (h *handler) redirect(w http.ResponseWriter, r *http.Request, form url.Values, fl *flash) {
 	raw, _ := json.Marshal(fl)
-	for len(raw) > 3000 && fl.Report != nil && len(fl.Report.Errors) > 0 {
-		fl.Report.Errors = fl.Report.Errors[:len(fl.Report.Errors)-1]
-		fl.Report.MoreErrors++
-		raw, _ = json.Marshal(fl)
-	}
 	http.SetCookie(w, &http.Cookie{
 		Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString(raw),
 		Path: h.pageURL(nil), MaxAge: 60, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
@@ -604,6 +574,62 @@ func (h *handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 		return nil
 	}
 	return &fl
+}
+
+// sweepView is the page's panel about the latest sweep.
+type sweepView struct {
+	State                string // sweepNone, sweepRunning, sweepDone or sweepFailed
+	StartedAt, Started   string
+	FinishedAt, Finished string
+	Took                 string
+	Skipped              bool
+	Error                string
+	Report               *reportView
+}
+
+// reportView is the part of a sweep report the page shows.
+type reportView struct {
+	Upstreams, Resolved, Unchanged, Failed, Deferred int
+	Installs, Queued, Superseded, AutoApplied        int
+	Errors                                           []drift.UpstreamError
+	MoreErrors                                       int
+}
+
+// maxPageErrors is how many failing upstreams of a sweep the page lists.
+const maxPageErrors = 5
+
+func newSweepView(st drift.SweepStatus, now time.Time) *sweepView {
+	v := &sweepView{State: sweepState(st), StartedAt: exactTime(st.StartedAt), Started: age(now, st.StartedAt)}
+	if v.State != sweepDone && v.State != sweepFailed {
+		return v
+	}
+	rep := shownReport(st.Report)
+	v.FinishedAt, v.Finished = exactTime(st.FinishedAt), age(now, st.FinishedAt)
+	v.Took = took(rep.Duration)
+	v.Skipped, v.Error = rep.Skipped, sweepFailure(st.Err)
+	rv := &reportView{
+		Upstreams: rep.Upstreams, Resolved: rep.Resolved, Unchanged: rep.Unchanged, Failed: rep.Failed,
+		Deferred: rep.Deferred, Installs: rep.Installs, Queued: rep.Queued, Superseded: rep.Superseded,
+		AutoApplied: rep.AutoApplied,
+	}
+	for i, ue := range rep.Errors {
+		if i == maxPageErrors {
+			break
+		}
+		ue.Error = redact.Truncate(ue.Error, 300)
+		rv.Errors = append(rv.Errors, ue)
+	}
+	rv.MoreErrors = max(rep.Failed, len(rep.Errors)) - len(rv.Errors)
+	v.Report = rv
+	return v
+}
+
+// took says how long a sweep took, for a human.
+func took(d time.Duration) string {
+	if d < time.Millisecond {
+		return "under 1ms"
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 type errorView struct {
