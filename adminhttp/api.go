@@ -277,7 +277,7 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
 	actor := actorOf(r.Context())
 	u, err := h.updater.Apply(r.Context(), id, actor)
 	if err != nil {
-		h.fail(w, r, h.decisionError(r.Context(), "apply", id, actor, u, err))
+		h.fail(w, r, h.decisionError(r.Context(), opApply, id, actor, u, err))
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
@@ -299,7 +299,7 @@ func (h *handler) dismiss(w http.ResponseWriter, r *http.Request) {
 	actor := actorOf(r.Context())
 	u, err := h.updater.Dismiss(r.Context(), id, actor, reason)
 	if err != nil {
-		h.fail(w, r, h.decisionError(r.Context(), "dismiss", id, actor, u, err))
+		h.fail(w, r, h.decisionError(r.Context(), opDismiss, id, actor, u, err))
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
@@ -328,9 +328,9 @@ func (h *handler) decisionError(ctx context.Context, op string, id int64, actor 
 			message: fmt.Sprintf("update %d is %s and cannot be %s", id, statusOr(u, "in another state"), pastTense(op))}, slog.LevelInfo
 	case errors.Is(err, tracking.ErrInvalidArgument):
 		e = *errBadRequest(fmt.Sprintf("the updater refused to %s update %d with these arguments", op, id))
-		if op == "dismiss" {
+		if op == opDismiss {
 			// The actor was checked on the way in; the reason is what is left.
-			e.message = fmt.Sprintf("the reason must be at most %d bytes of UTF-8 text, with no control characters but newline and tab", drift.MaxReasonLen)
+			e.message = reasonRule
 		}
 	default:
 		e, level = *errInternal, slog.LevelError
@@ -349,8 +349,11 @@ func statusOr(u tracking.Update, fallback string) string {
 	return fallback
 }
 
+// reasonRule says what a dismissal reason may be.
+var reasonRule = fmt.Sprintf("the reason must be at most %d bytes of UTF-8 text, with no control characters but newline and tab", drift.MaxReasonLen)
+
 func pastTense(op string) string {
-	if op == "apply" {
+	if op == opApply {
 		return "applied"
 	}
 	return op + "ed"

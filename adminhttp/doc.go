@@ -182,13 +182,18 @@
 //   - filters by workspace and status, as a GET form; 50 rows per table,
 //     with links to the next ones.
 //
-// The page's query (workspace, status and the tables' cursors) is read by
-// the API's parser with the API's rules, so what the API refuses, the page
-// refuses too: 400, not an unfiltered page.
+// The page's query (workspace, status, the tables' cursors, and op, result
+// and id below) is read by the API's parser with the API's rules, so what
+// the API refuses, the page refuses too: 400, not an unfiltered page.
 //
 // Forms post to {prefix}/ui/… and answer 303 See Other back to the page
 // with the same filters (POST/redirect/GET), so reloading never repeats
-// a decision. The outcome is shown once, from a short-lived HttpOnly
-// cookie (SameSite=Lax, scoped to the prefix) whose text this package
-// writes; everything on the page is HTML-escaped.
+// a decision. The redirect names the outcome by codes only, e.g.
+// ?op=apply&result=ok&id=12 (result is "ok", "confirm_tag_moved" or an
+// error code above), or ?op=sweep. The page words the message itself from
+// the current state of that entry in the store (or of the latest sweep)
+// and shows nothing when that state does not bear the outcome out: a
+// crafted link can only say what is true, and no cookie or key is
+// involved, so any replica can render it. Everything on the page is
+// HTML-escaped.
 package adminhttp

@@ -5,9 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"embed"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"mime"
@@ -103,9 +101,9 @@ func parseFilters(q query) (filters, *apiError) {
 	return f, nil
 }
 
-// pageParams are the query parameters of the page: the filters and the
-// two tables' cursors.
-var pageParams = []string{"workspace", "status", "qc", "hc"}
+// pageParams are the query parameters of the page: the filters, the two
+// tables' cursors and the outcome of a form post.
+var pageParams = []string{"workspace", "status", "qc", "hc", "op", "result", "id"}
 
 type statusOption struct {
 	Value, Label string
@@ -168,6 +166,11 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
+	done, e := parseOutcome(q)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
 	queueAfter, e := decodeUpdateCursor(q.get("qc"), false)
 	if e != nil {
 		h.fail(w, r, e)
@@ -182,7 +185,7 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 	v := pageView{
 		Actor: actorOf(r.Context()), CSSURL: h.cssURL, PageURL: h.pageURL(nil),
 		SweepURL: h.prefix + "/ui/sweeps", CanSweep: h.sweeper != nil,
-		Flash: h.takeFlash(w, r), Filter: f, Filtered: f != filters{},
+		Flash: h.outcomeFlash(r.Context(), done), Filter: f, Filtered: f != filters{},
 	}
 	if h.sweeper != nil {
 		v.LastSweep = newSweepView(h.sweeper.Latest(), now)
@@ -379,12 +382,14 @@ func (h *handler) readForm(w http.ResponseWriter, r *http.Request) (url.Values, 
 // back returns where a form post redirects to: the page with the filters
 // the form was posted from. Invalid filters are dropped; the target is
 // always built here, never taken from the request.
-func (h *handler) back(form url.Values) string {
+func (h *handler) back(form url.Values, done outcome) string {
 	f, e := parseFilters(query{values: form})
 	if e != nil {
 		f = filters{}
 	}
-	return h.pageURL(f.values())
+	q := f.values()
+	done.set(q)
+	return h.pageURL(q)
 }
 
 // formDecision reads what both decision forms post: the entry's id and
@@ -408,25 +413,26 @@ func (h *handler) formApply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, actor := r.Context(), actorOf(r.Context())
+	done := outcome{Op: opApply, ID: id, Result: resultOK}
 	// A moved tag is applied only with the confirmation box ticked, so the
 	// entry is read first unless the box was.
 	if form.Get("confirm") != "tag-moved" {
 		cur, err := h.store.GetUpdate(ctx, id)
 		if err != nil {
-			h.redirect(w, r, form, decisionFlash("applied", id, h.decisionError(ctx, "apply", id, actor, tracking.Update{}, err)))
+			done.Result = h.decisionError(ctx, opApply, id, actor, tracking.Update{}, err).code
+			h.redirect(w, r, form, done)
 			return
 		}
 		if cur.Kind == tracking.KindTagMoved && cur.Status == tracking.StatusPending {
-			h.redirect(w, r, form, flashError("Update #%d re-points an existing tag at another commit. Compare the commits, then tick “I compared the commits” to apply it.", id))
+			done.Result = resultConfirmTagMoved
+			h.redirect(w, r, form, done)
 			return
 		}
 	}
-	u, err := h.updater.Apply(ctx, id, actor)
-	if err != nil {
-		h.redirect(w, r, form, decisionFlash("applied", id, h.decisionError(ctx, "apply", id, actor, u, err)))
-		return
+	if u, err := h.updater.Apply(ctx, id, actor); err != nil {
+		done.Result = h.decisionError(ctx, opApply, id, actor, u, err).code
 	}
-	h.redirect(w, r, form, flashOK("Applied %s %s to workspace %s.", u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID))
+	h.redirect(w, r, form, done)
 }
 
 // formDismiss serves POST {prefix}/ui/plugin-updates/{id}/dismiss. The
@@ -437,13 +443,11 @@ func (h *handler) formDismiss(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, actor := r.Context(), actorOf(r.Context())
-	u, err := h.updater.Dismiss(ctx, id, actor, strings.TrimSpace(form.Get("reason")))
-	if err != nil {
-		h.redirect(w, r, form, decisionFlash("dismissed", id, h.decisionError(ctx, "dismiss", id, actor, u, err)))
-		return
+	done := outcome{Op: opDismiss, ID: id, Result: resultOK}
+	if u, err := h.updater.Dismiss(ctx, id, actor, strings.TrimSpace(form.Get("reason"))); err != nil {
+		done.Result = h.decisionError(ctx, opDismiss, id, actor, u, err).code
 	}
-	h.redirect(w, r, form, flashOK("Dismissed %s %s → %s in workspace %s.", u.PluginName,
-		versionOrSHA(u.FromVersion, u.FromSHA), versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID))
+	h.redirect(w, r, form, done)
 }
 
 // formSweep serves POST {prefix}/ui/sweeps: it triggers a sweep, waits up
@@ -460,7 +464,7 @@ func (h *handler) formSweep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.awaitSweep(r)
-	h.redirect(w, r, form, sweepFlash(h.sweeper.Latest()))
+	h.redirect(w, r, form, outcome{Op: opSweep})
 }
 
 func versionOrSHA(version, sha string) string {
@@ -470,110 +474,10 @@ func versionOrSHA(version, sha string) string {
 	return shortSHA(sha)
 }
 
-// decisionFlash words, for the page, an error a decision ran into, as
-// decisionError classified it.
-func decisionFlash(done string, id int64, e *apiError) *flash {
-	if u := e.update; u != nil {
-		switch e.code {
-		case codeInstallFailed:
-			return flashError("Installing %s %s in workspace %s failed; the update is pending again (attempt %d). The installer's error is shown in its row.",
-				u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID, u.Attempts)
-		case codeRestartFailed:
-			return flashError("Installed %s %s in workspace %s, but restarting the workspace failed. Use “Retry restart” in the history to try again.",
-				u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
-		}
-	}
-	switch e.code {
-	case codeNotFound:
-		return flashError("Update #%d does not exist.", id)
-	case codeBusy:
-		return flashError("Update #%d is being applied by someone else right now; nothing was changed.", id)
-	case codeConflict:
-		st := "in another state"
-		if e.update != nil {
-			st = e.update.Status
-		}
-		return flashError("Update #%d is %s, so it cannot be %s; nothing was changed.", id, st, done)
-	case codeBadRequest:
-		return flashError("Update #%d was not %s: %s.", id, done, e.message)
-	}
-	return flashError("Update #%d was not %s: something went wrong; the server log has the details.", id, done)
-}
-
-// flash is the message shown once after a form post (POST/redirect/GET).
-// It travels in a short-lived cookie scoped to the handler's path; its text
-// is written here and rendered escaped.
-type flash struct {
-	Kind    string `json:"k"` // "ok" or "error"
-	Message string `json:"m"`
-}
-
-const flashCookie = "plugindrift_flash"
-
-func flashOK(format string, args ...any) *flash {
-	return &flash{Kind: "ok", Message: fmt.Sprintf(format, args...)}
-}
-
-func flashError(format string, args ...any) *flash {
-	return &flash{Kind: "error", Message: fmt.Sprintf(format, args...)}
-}
-
-// sweepFlash words the state of the latest sweep after "Sweep now"; its
-// report is in the page's "Last sweep" panel.
-func sweepFlash(st drift.SweepStatus) *flash {
-	switch sweepState(st) {
-	case sweepNone:
-		return nil
-	case sweepRunning:
-		return flashOK("The sweep is running; reload the page to see its report below when it is done.")
-	case sweepFailed:
-		return flashError("The sweep could not finish; “Last sweep” below says why.")
-	}
-	switch rep := st.Report; {
-	case rep.Skipped:
-		return flashOK("Another replica is sweeping right now, so this sweep was skipped. What it finds joins the queue when it is done.")
-	case rep.Failed > 0:
-		return flashError("Sweep done, but %s could not be resolved.", plural(rep.Failed, "upstream", "upstreams"))
-	default:
-		return flashOK("Sweep done: %s queued.", plural(rep.Queued, "new update", "new updates"))
-	}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-// redirect ends a form post: flash cookie, then 303 to the page.
-func (h *handler) redirect(w http.ResponseWriter, r *http.Request, form url.Values, fl *flash) {
-	raw, _ := json.Marshal(fl)
-	http.SetCookie(w, &http.Cookie{
-		Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString(raw),
-		Path: h.pageURL(nil), MaxAge: 60, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
-	})
-	http.Redirect(w, r, h.back(form), http.StatusSeeOther)
-}
-
-// takeFlash reads and clears the flash cookie. A cookie that does not
-// decode is ignored.
-func (h *handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
-	c, err := r.Cookie(flashCookie)
-	if err != nil {
-		return nil
-	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: h.pageURL(nil), MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
-	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
-	if err != nil {
-		return nil
-	}
-	var fl flash
-	if json.Unmarshal(raw, &fl) != nil || (fl.Kind != "ok" && fl.Kind != "error") || fl.Message == "" {
-		return nil
-	}
-	return &fl
+// redirect ends a form post with 303 to the page, its filters kept and
+// the outcome in the query (POST/redirect/GET).
+func (h *handler) redirect(w http.ResponseWriter, r *http.Request, form url.Values, done outcome) {
+	http.Redirect(w, r, h.back(form, done), http.StatusSeeOther)
 }
 
 // sweepView is the page's panel about the latest sweep.

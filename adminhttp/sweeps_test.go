@@ -160,14 +160,16 @@ func TestPageSweepOutlivesItsRequest(t *testing.T) {
 	cancel()
 	w := within(t, answered, "the answer to the browser that left")
 	got, loc := e.follow(w)
-	assert.Equal(t, "/admin/?workspace=ws-ok", loc)
+	assert.Equal(t, "/admin/?op=sweep&workspace=ws-ok", loc)
 	assert.Contains(t, got.Body.String(), "The sweep is running")
 
 	run := e.sweeper.Trigger()
 	close(release)
 	within(t, run.Done(), "the end of the sweep")
 	assert.Equal(t, 3, e.healthyQueued(), "every healthy upstream was queued")
-	assert.Contains(t, section(e.page("?workspace=ws-ok"), "last-sweep"), "<dt>Queued</dt><dd>3</dd>")
+	html := e.page("?op=sweep&workspace=ws-ok")
+	assert.Contains(t, html, "Sweep done, but 3 upstreams could not be resolved.")
+	assert.Contains(t, section(html, "last-sweep"), "<dt>Queued</dt><dd>3</dd>")
 }
 
 func TestSweepsLatestNeverSwept(t *testing.T) {
