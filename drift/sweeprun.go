@@ -104,10 +104,13 @@ func (rs *sweepRuns) stop() {
 	rs.mu.Lock()
 	rs.lifetime()
 	rs.endLife(errSweeperStopped)
-	cur := rs.cur
+	var wait chan struct{}
+	if rs.cur != nil && rs.cur.triggered {
+		wait = rs.cur.done
+	}
 	rs.mu.Unlock()
-	if cur != nil && cur.triggered {
-		<-cur.done
+	if wait != nil {
+		<-wait
 	}
 }
 
