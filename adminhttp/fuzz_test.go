@@ -3,8 +3,15 @@ package adminhttp
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/plugindrift/plugindrift/tracking"
 )
 
 // FuzzDecodeJSON holds the request-body decoder to its contract on any
@@ -56,6 +63,135 @@ func FuzzDecodeJSON(f *testing.F) {
 			if s != nil && *s != req.Reason {
 				t.Fatalf("reason %q decoded as %q", *s, req.Reason)
 			}
+		}
+	})
+}
+
+// maxMessageLen bounds the message of a refused request: hostile input is
+// truncated before it is quoted.
+const maxMessageLen = 1024
+
+// requireBadRequest fails unless e is a 400 whose message is valid UTF-8
+// and bounded.
+func requireBadRequest(t *testing.T, what string, e *apiError) {
+	t.Helper()
+	if e.status != http.StatusBadRequest || e.code != "bad_request" {
+		t.Fatalf("%s refused with %d %s; want 400 bad_request", what, e.status, e.code)
+	}
+	if !utf8.ValidString(e.message) || len(e.message) > maxMessageLen {
+		t.Fatalf("%s refused with a message that is not valid UTF-8 or longer than %d bytes: %q", what, maxMessageLen, e.message)
+	}
+}
+
+// FuzzDecodeQuery holds the decoders of list requests to their contract on
+// any query string: they never panic; what they refuse is a 400 and
+// yields nothing; what they accept passes the validation the store relies
+// on — only allowed parameters, each once unless repeatable; statuses
+// valid, unique and named in the query; a workspace id valid; a limit
+// within 1 to maxLimit and written canonically; a cursor that decodes
+// encodes back to exactly the same text. Seeds are in
+// testdata/fuzz/FuzzDecodeQuery.
+func FuzzDecodeQuery(f *testing.F) {
+	allowed := []string{"status", "workspace_id", "limit", "cursor"}
+	f.Fuzz(func(t *testing.T, rawQuery string, newest bool) {
+		r := httptest.NewRequest(http.MethodGet, "/admin/plugin-updates", nil)
+		r.URL.RawQuery = rawQuery
+		q, e := parseQuery(r, allowed, "status")
+		if e != nil {
+			requireBadRequest(t, "parseQuery", e)
+			if q.values != nil {
+				t.Fatalf("parseQuery refused %q but returned %v", rawQuery, q.values)
+			}
+			return
+		}
+		for k, vs := range q.values {
+			if !slices.Contains(allowed, k) {
+				t.Fatalf("parseQuery accepted parameter %q, which is not allowed", k)
+			}
+			if len(vs) != 1 && k != "status" {
+				t.Fatalf("parseQuery accepted %q given %d times", k, len(vs))
+			}
+		}
+
+		if statuses, e := q.statuses(); e != nil {
+			requireBadRequest(t, "statuses", e)
+			if statuses != nil {
+				t.Fatalf("statuses refused %q but returned %v", q.values["status"], statuses)
+			}
+		} else {
+			named := map[string]bool{}
+			for _, v := range q.values["status"] {
+				for part := range strings.SplitSeq(v, ",") {
+					named[strings.TrimSpace(part)] = true
+				}
+			}
+			for i, st := range statuses {
+				if !st.Valid() || !named[string(st)] || slices.Contains(statuses[:i], st) {
+					t.Fatalf("statuses of %q returned %v: each must be valid, named in the query, and listed once", q.values["status"], statuses)
+				}
+			}
+		}
+
+		if ws, e := q.workspace("workspace_id"); e != nil {
+			requireBadRequest(t, "workspace", e)
+			if ws != "" {
+				t.Fatalf("workspace refused but returned %q", ws)
+			}
+		} else if ws != q.get("workspace_id") || ws != "" && tracking.ValidateWorkspaceID(ws) != nil {
+			t.Fatalf("workspace of %q returned %q", q.get("workspace_id"), ws)
+		}
+
+		if n, e := q.limit(); e != nil {
+			requireBadRequest(t, "limit", e)
+			if n != 0 {
+				t.Fatalf("limit refused but returned %d", n)
+			}
+		} else if s, given := q.values["limit"]; n < 1 || n > maxLimit || given && s[0] != strconv.Itoa(n) || !given && n != defaultLimit {
+			t.Fatalf("limit of %q returned %d", s, n)
+		}
+
+		cursor := q.get("cursor")
+		if id, e := decodeUpdateCursor(cursor, newest); e != nil {
+			requireBadRequest(t, "decodeUpdateCursor", e)
+			if id != 0 {
+				t.Fatalf("decodeUpdateCursor refused %q but returned %d", cursor, id)
+			}
+		} else if cursor == "" && id != 0 || cursor != "" && (id < 1 || encodeUpdateCursor(newest, id) != cursor) {
+			t.Fatalf("decodeUpdateCursor(%q, %v) = %d, which does not encode back to it", cursor, newest, id)
+		}
+
+		if ws, plugin, e := decodeInstallCursor(cursor); e != nil {
+			requireBadRequest(t, "decodeInstallCursor", e)
+			if ws != "" || plugin != "" {
+				t.Fatalf("decodeInstallCursor refused %q but returned %q, %q", cursor, ws, plugin)
+			}
+		} else if cursor == "" {
+			if ws != "" || plugin != "" {
+				t.Fatalf("decodeInstallCursor of no cursor returned %q, %q", ws, plugin)
+			}
+		} else if tracking.ValidateWorkspaceID(ws) != nil || tracking.ValidatePluginName(plugin) != nil ||
+			encodeInstallCursor(tracking.Install{WorkspaceID: ws, PluginName: plugin}) != cursor {
+			t.Fatalf("decodeInstallCursor(%q) = %q, %q: not valid names that encode back to it", cursor, ws, plugin)
+		}
+	})
+}
+
+// FuzzParseID holds the id decoder of paths and cursors to canonical
+// positive decimals: what it accepts is positive and prints back as
+// exactly the input; what it refuses is a 400 and yields 0. Seeds are in
+// testdata/fuzz/FuzzParseID.
+func FuzzParseID(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		id, e := parseID(s)
+		if e != nil {
+			requireBadRequest(t, "parseID", e)
+			if id != 0 {
+				t.Fatalf("parseID refused %q but returned %d", s, id)
+			}
+			return
+		}
+		if id < 1 || strconv.FormatInt(id, 10) != s {
+			t.Fatalf("parseID(%q) = %d, which is not the same number written canonically", s, id)
 		}
 	})
 }

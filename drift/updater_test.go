@@ -35,7 +35,6 @@ func queueOne(t *testing.T, s storage.Store, c *clock, ws string) tracking.Updat
 type recorder struct {
 	mu       sync.Mutex
 	installs []drift.InstallRequest
-	restarts []string
 	failNext error
 }
 

@@ -261,6 +261,15 @@ func (r *Resolver) lsRemote(ctx context.Context, remote string, flags []string, 
 	if err != nil {
 		return nil, nil, classify("ls-remote", remote, err)
 	}
+	return parseLsRemote(remote, out)
+}
+
+// parseLsRemote parses the output of ls-remote from remote: one
+// "<object id>\t<ref name>" per line, or "ref: <target>\t<name>" for a
+// symbolic ref. A line without a tab, or an object id that is not a full
+// lowercase SHA, refuses the whole answer: a hostile remote could have
+// shaped it.
+func parseLsRemote(remote string, out []byte) (refList, map[string]string, error) {
 	refs, symrefs := refList{}, map[string]string{}
 	for i, line := range bytes.Split(out, []byte("\n")) {
 		if len(line) == 0 {
