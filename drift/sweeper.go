@@ -380,6 +380,9 @@ func (s *Sweeper) resolveAll(ctx context.Context, rep *Report) error {
 	for range s.cfg.Concurrency {
 		resolvers.Go(func() {
 			for up := range work {
+				if ctx.Err() != nil {
+					continue // stopping: ask upstream nothing more
+				}
 				o := s.resolve(ctx, up)
 				if ctx.Err() != nil {
 					continue // the sweep was stopped: record nothing more
@@ -437,6 +440,9 @@ func (s *Sweeper) list(ctx context.Context, work chan<- tracking.Upstream, n *in
 			return fmt.Errorf("drift: list upstreams: %w", err)
 		}
 		for _, up := range page {
+			if err := ctx.Err(); err != nil {
+				return err // a select with both cases ready picks either
+			}
 			*n++
 			select {
 			case work <- up:
