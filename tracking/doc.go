@@ -6,7 +6,9 @@
 // and the sentinel errors that stores, resolvers and the drift engine
 // return.
 //
-// tracking is a leaf: it imports nothing else from this module.
+// tracking is a leaf: it imports nothing else from this module but
+// internal/redact, through which every error quotes its input, so that a
+// credential written into a source, ref or name is never repeated.
 //
 // # Refs
 //

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/plugindrift/plugindrift/internal/redact"
 )
 
 // RefKind is the shape of a tracked ref.
@@ -55,7 +57,7 @@ const (
 func ParseRef(s string) (Ref, error) {
 	r, problem := parseRef(s)
 	if problem != "" {
-		return Ref{}, fmt.Errorf("tracking: %w %q: %s (accepted: %s)", ErrInvalidRef, truncate(s), problem, refShapes)
+		return Ref{}, fmt.Errorf("tracking: %w %s: %s (accepted: %s)", ErrInvalidRef, redact.Quote(s), problem, refShapes)
 	}
 	return r, nil
 }
@@ -85,7 +87,7 @@ func parseRef(s string) (Ref, string) {
 	case "semver":
 		return semverRef(rest)
 	default:
-		return Ref{}, fmt.Sprintf("unknown ref kind %q (a ':' cannot appear in a ref name)", truncate(kind))
+		return Ref{}, fmt.Sprintf("unknown ref kind %s (a ':' cannot appear in a ref name)", redact.Quote(kind))
 	}
 }
 
@@ -136,7 +138,7 @@ func semverRef(raw string) (Ref, string) {
 		}
 	}
 	if _, err := semver.NewConstraint(c); err != nil {
-		return Ref{}, fmt.Sprintf("semver: not a valid constraint (%s); e.g. semver:^1.2, semver:~1.4.0, semver:>=1.0 <2", truncate(err.Error()))
+		return Ref{}, fmt.Sprintf("semver: not a valid constraint (%s); e.g. semver:^1.2, semver:~1.4.0, semver:>=1.0 <2", redact.Short(err.Error()))
 	}
 	return Ref{Kind: RefSemver, Name: c}, ""
 }
@@ -197,7 +199,7 @@ func (r *Ref) UnmarshalText(b []byte) error {
 // "sha:" in any case and lowercases it.
 func ValidateSHA(s string) error {
 	if len(s) != 40 && len(s) != 64 {
-		return fmt.Errorf("tracking: %w %q: want 40 or 64 lowercase hex digits, got %d bytes", ErrInvalidSHA, truncate(s), len(s))
+		return fmt.Errorf("tracking: %w %s: want 40 or 64 lowercase hex digits, got %d bytes", ErrInvalidSHA, redact.Quote(s), len(s))
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -205,9 +207,9 @@ func ValidateSHA(s string) error {
 			continue
 		}
 		if 'A' <= c && c <= 'F' {
-			return fmt.Errorf("tracking: %w %q: uppercase hex digit %q at byte %d; commit ids are stored in lowercase", ErrInvalidSHA, truncate(s), c, i)
+			return fmt.Errorf("tracking: %w %s: uppercase hex digit %q at byte %d; commit ids are stored in lowercase", ErrInvalidSHA, redact.Quote(s), c, i)
 		}
-		return fmt.Errorf("tracking: %w %q: byte %d (%q) is not a hex digit", ErrInvalidSHA, truncate(s), i, c)
+		return fmt.Errorf("tracking: %w %s: byte %d (%q) is not a hex digit", ErrInvalidSHA, redact.Quote(s), i, c)
 	}
 	return nil
 }
@@ -231,7 +233,7 @@ func ValidateSHA(s string) error {
 // git accepts them; callers compare names byte for byte.
 func ValidateRefName(name string) error {
 	if p := refNameProblem(name); p != "" {
-		return fmt.Errorf("tracking: %w name %q: %s", ErrInvalidRef, truncate(name), p)
+		return fmt.Errorf("tracking: %w name %s: %s", ErrInvalidRef, redact.Quote(name), p)
 	}
 	return nil
 }
@@ -279,10 +281,10 @@ func refNameProblem(name string) string {
 	}
 	for comp := range strings.SplitSeq(name, "/") {
 		if comp[0] == '.' {
-			return fmt.Sprintf(`has a component beginning with "." (%q)`, truncate(comp))
+			return fmt.Sprintf(`has a component beginning with "." (%s)`, redact.Quote(comp))
 		}
 		if strings.HasSuffix(comp, ".lock") {
-			return fmt.Sprintf(`has a component ending with ".lock" (%q)`, truncate(comp))
+			return fmt.Sprintf(`has a component ending with ".lock" (%s)`, redact.Quote(comp))
 		}
 	}
 	if name[len(name)-1] == '.' {

@@ -122,8 +122,9 @@ func TestParseRef_ErrorQuotesTruncatedInput(t *testing.T) {
 	in := strings.Repeat("a", 300) + "..b"
 	_, err := tracking.ParseRef(in)
 	require.ErrorIs(t, err, tracking.ErrInvalidRef)
-	assert.Contains(t, err.Error(), `"`+strings.Repeat("a", 64)+`…"`)
-	assert.NotContains(t, err.Error(), strings.Repeat("a", 65))
+	// 64 bytes in all, the ellipsis (3 bytes) included.
+	assert.Contains(t, err.Error(), `"`+strings.Repeat("a", 61)+`…"`)
+	assert.NotContains(t, err.Error(), strings.Repeat("a", 62))
 	assert.ErrorContains(t, err, "longer than 255 bytes (303)")
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/plugindrift/plugindrift/internal/redact"
 )
 
 // SourceScheme says where a plugin comes from.
@@ -89,7 +91,7 @@ const sourceShapes = "write github://owner/repo, git+https://host/path, git+ssh:
 func ParseSource(s string) (Source, error) {
 	src, problem := parseSource(s)
 	if problem != "" {
-		return Source{}, fmt.Errorf("tracking: %w %q: %s", ErrInvalidSource, truncate(s), problem)
+		return Source{}, fmt.Errorf("tracking: %w %s: %s", ErrInvalidSource, redact.Quote(s), problem)
 	}
 	return src, nil
 }
@@ -104,7 +106,7 @@ func parseSource(s string) (Source, string) {
 		return Source{}, fmt.Sprintf("longer than %d bytes (%d)", maxSourceLen, len(s))
 	}
 	if helper, ok := remoteHelper(s); ok {
-		return Source{}, fmt.Sprintf("transport %q not allowed (git remote helpers can run commands); write git+https://…, git+ssh://… or git+file://…", truncate(helper+"::"))
+		return Source{}, fmt.Sprintf("transport %s not allowed (git remote helpers can run commands); write git+https://…, git+ssh://… or git+file://…", redact.Quote(helper+"::"))
 	}
 	if p := sourceCharProblem(s); p != "" {
 		return Source{}, p
@@ -155,9 +157,9 @@ func parseSource(s string) (Source, string) {
 		return Source{}, "the unauthenticated git:// protocol is not allowed; write git+https://… or git+ssh://…"
 	default:
 		if strings.HasPrefix(scheme, "git+") {
-			return Source{}, fmt.Sprintf("transport %q not allowed; write git+https://, git+http://, git+ssh:// or git+file://", truncate(strings.TrimPrefix(scheme, "git+")))
+			return Source{}, fmt.Sprintf("transport %s not allowed; write git+https://, git+http://, git+ssh:// or git+file://", redact.Quote(strings.TrimPrefix(scheme, "git+")))
 		}
-		return Source{}, fmt.Sprintf("unknown scheme %q; %s", truncate(scheme), sourceShapes)
+		return Source{}, fmt.Sprintf("unknown scheme %s; %s", redact.Quote(scheme), sourceShapes)
 	}
 	if p != "" {
 		return Source{}, p
@@ -204,23 +206,27 @@ func sourceCharProblem(s string) string {
 // parseSchemeless handles inputs without "://": a bare plugin name, or a
 // mistake worth a precise hint.
 func parseSchemeless(body string, hasFrag bool) (Source, string) {
-	before, after, hasColon := strings.Cut(body, ":")
+	before, _, hasColon := strings.Cut(body, ":")
 	if hasColon && !strings.Contains(before, "/") {
 		lower := strings.ToLower(before)
 		switch lower {
 		case "github", "local", "git+https", "git+http", "git+ssh", "git+file", "https", "http", "ssh", "file":
-			return Source{}, fmt.Sprintf(`missing "//" after %q; write %s://…`, truncate(before+":"), lower)
+			return Source{}, fmt.Sprintf(`missing "//" after %s; write %s://…`, redact.Quote(before+":"), lower)
 		}
-		hint := truncate("git+ssh://" + before + "/" + strings.TrimPrefix(after, "/"))
-		if strings.ContainsAny(before, "@.") {
-			return Source{}, fmt.Sprintf("scp-like address %q: write %q", truncate(body), hint)
+		// The hint moves the text around, so it is built from the
+		// redacted text: "user:pass@host:path" must not become
+		// "git+ssh://user/pass@host/path", where no rule finds the password.
+		host, path, _ := strings.Cut(redact.String(body), ":")
+		hint := redact.Quote("git+ssh://" + host + "/" + strings.TrimPrefix(path, "/"))
+		if strings.ContainsAny(host, "@.") {
+			return Source{}, fmt.Sprintf("scp-like address %s: write %s", redact.Quote(body), hint)
 		}
-		return Source{}, fmt.Sprintf("unknown scheme %q; %s (an scp-like host:path is written %q)", truncate(before), sourceShapes, hint)
+		return Source{}, fmt.Sprintf("unknown scheme %s; %s (an scp-like host:path is written %s)", redact.Quote(host), sourceShapes, hint)
 	}
 	if p := pluginNameProblem(body); p != "" {
 		hint := sourceShapes
 		if strings.HasPrefix(body, "/") {
-			hint = fmt.Sprintf("a local repository is written %q", truncate("git+file://"+body))
+			hint = fmt.Sprintf("a local repository is written %s", redact.Quote("git+file://"+body))
 		}
 		return Source{}, fmt.Sprintf("not a plugin name: %s; %s", p, hint)
 	}
@@ -253,7 +259,7 @@ func parseGitHub(rest string) (Source, string) {
 	case len(parts) == 3 && parts[2] == "":
 		return Source{}, `trailing "/": write github://owner/repo`
 	case len(parts) >= 3 && strings.Contains(parts[0], "."):
-		return Source{}, fmt.Sprintf("github sources name no host: write %q (the API base URL is configured on the resolver)", truncate("github://"+parts[1]+"/"+parts[2]))
+		return Source{}, fmt.Sprintf("github sources name no host: write %s (the API base URL is configured on the resolver)", redact.Quote("github://"+parts[1]+"/"+parts[2]))
 	case len(parts) != 2:
 		return Source{}, "want exactly github://owner/repo"
 	}
@@ -323,7 +329,7 @@ func parseGitURL(transport, rest string) (Source, string) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return Source{}, "not a valid URL: " + truncate(err.Error())
+		return Source{}, "not a valid URL: " + urlProblem(err)
 	}
 
 	var user string
@@ -346,7 +352,7 @@ func parseGitURL(transport, rest string) (Source, string) {
 	var host string
 	if transport == "file" {
 		if u.Host != "" {
-			return Source{}, fmt.Sprintf("git+file URLs take no host: write %q (three slashes, absolute path)", truncate("git+file:///"+strings.TrimPrefix(u.Path, "/")))
+			return Source{}, fmt.Sprintf("git+file URLs take no host: write %s (three slashes, absolute path)", redact.Quote("git+file:///"+strings.TrimPrefix(u.Path, "/")))
 		}
 	} else {
 		h, p := canonicalHost(u)
@@ -380,6 +386,17 @@ func parseGitURL(transport, rest string) (Source, string) {
 	return Source{Scheme: SchemeGit, URL: canon}, ""
 }
 
+// urlProblem describes a net/url parse error without the text that
+// "invalid port" quotes: the "port" is what follows the last ':' before the
+// first '/', which for "user:pa/ss@host" is the start of a password.
+func urlProblem(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "invalid port ") {
+		return `what follows ":" in the host is not a port from 1 to 65535 (and credentials are not allowed in URLs)`
+	}
+	return redact.Short(msg)
+}
+
 // canonicalHost checks the host and port of an https, http or ssh URL and
 // returns them lowercased, the port without leading zeros.
 func canonicalHost(u *url.URL) (string, string) {
@@ -394,19 +411,19 @@ func canonicalHost(u *url.URL) (string, string) {
 	if strings.HasPrefix(u.Host, "[") {
 		addr, err := netip.ParseAddr(name)
 		if err != nil || !addr.Is6() || addr.Zone() != "" {
-			return "", fmt.Sprintf("host %q: brackets hold an IPv6 address, e.g. [2001:db8::1]", truncate(name))
+			return "", fmt.Sprintf("host %s: brackets hold an IPv6 address, e.g. [2001:db8::1]", redact.Quote(name))
 		}
 		host = "[" + addr.String() + "]"
 	} else {
 		if p := hostNameProblem(name); p != "" {
-			return "", fmt.Sprintf("host %q %s", truncate(name), p)
+			return "", fmt.Sprintf("host %s %s", redact.Quote(name), p)
 		}
 		host = strings.ToLower(name)
 	}
 	if port := u.Port(); port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 {
-			return "", fmt.Sprintf("port %q: want 1 to 65535", truncate(port))
+			return "", fmt.Sprintf("port %s: want 1 to 65535", redact.Quote(port))
 		}
 		host += ":" + strconv.Itoa(n)
 	}
@@ -513,7 +530,7 @@ func (s *Source) UnmarshalText(b []byte) error {
 // ErrInvalidPluginName.
 func ValidatePluginName(name string) error {
 	if p := pluginNameProblem(name); p != "" {
-		return fmt.Errorf("tracking: %w %q: %s", ErrInvalidPluginName, truncate(name), p)
+		return fmt.Errorf("tracking: %w %s: %s", ErrInvalidPluginName, redact.Quote(name), p)
 	}
 	return nil
 }
@@ -543,7 +560,7 @@ func pluginNameProblem(name string) string {
 // ErrInvalidWorkspaceID.
 func ValidateWorkspaceID(id string) error {
 	if p := workspaceIDProblem(id); p != "" {
-		return fmt.Errorf("tracking: %w %q: %s", ErrInvalidWorkspaceID, truncate(id), p)
+		return fmt.Errorf("tracking: %w %s: %s", ErrInvalidWorkspaceID, redact.Quote(id), p)
 	}
 	return nil
 }

@@ -151,7 +151,7 @@ func TestParseSource_Errors(t *testing.T) {
 		{"git+https://host:/x", "empty port"},
 		{"git+https://host:0/x", `port "0": want 1 to 65535`},
 		{"git+https://host:65536/x", `port "65536": want 1 to 65535`},
-		{"git+https://host:x/x", "not a valid URL: invalid port"},
+		{"git+https://host:x/x", `not a valid URL: what follows ":" in the host is not a port`},
 		{"git+https://[1.2.3.4]/x", "not a valid URL: invalid IP-literal"},
 		{"git+https://host./x", `has an empty label`},
 		{"git+https://a..b/x", `has an empty label`},

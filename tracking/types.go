@@ -3,6 +3,8 @@ package tracking
 import (
 	"fmt"
 	"time"
+
+	"github.com/plugindrift/plugindrift/internal/redact"
 )
 
 // Install is one plugin installed in one workspace: the row the host reports
@@ -90,7 +92,7 @@ func (s UpdateStatus) Valid() bool { return s.Open() || s.Terminal() }
 func ParseUpdateStatus(s string) (UpdateStatus, error) {
 	st := UpdateStatus(s)
 	if !st.Valid() {
-		return "", fmt.Errorf("tracking: unknown update status %q (want pending, applying, applied, dismissed or superseded): %w", truncate(s), ErrInvalidArgument)
+		return "", fmt.Errorf("tracking: unknown update status %s (want pending, applying, applied, dismissed or superseded): %w", redact.Quote(s), ErrInvalidArgument)
 	}
 	return st, nil
 }
@@ -146,15 +148,6 @@ type Update struct {
 	ClaimedUntil time.Time
 }
 
-// truncate shortens hostile input before it is quoted in an error message.
-func truncate(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
-}
-
 // Validate checks a Ref built by hand: it must be what ParseRef returns for
 // its canonical form (the zero Ref counts as none). Errors wrap
 // ErrInvalidRef.
@@ -167,7 +160,7 @@ func (r Ref) Validate() error {
 		return err
 	}
 	if back != r {
-		return fmt.Errorf("tracking: ref %q is not in canonical form (want %+v): %w", truncate(r.String()), back, ErrInvalidRef)
+		return fmt.Errorf("tracking: ref %s is not in canonical form (want %s): %w", redact.Quote(r.String()), redact.Short(fmt.Sprintf("%+v", back)), ErrInvalidRef)
 	}
 	return nil
 }
@@ -187,7 +180,7 @@ func (s Source) Validate() error {
 		s.InstalledFrom = Ref{Kind: RefNone} // the zero Ref is none
 	}
 	if back != s {
-		return fmt.Errorf("tracking: source %q is not in canonical form: %w", truncate(s.String()), ErrInvalidSource)
+		return fmt.Errorf("tracking: source %s is not in canonical form: %w", redact.Quote(s.String()), ErrInvalidSource)
 	}
 	return nil
 }
@@ -211,11 +204,11 @@ func (in Install) Validate() error {
 		return err
 	}
 	if in.Ref.Tracked() && !in.Source.HasUpstream() {
-		return fmt.Errorf("tracking: %s has no upstream, so it cannot track %s: record it with ref \"none\": %w", in.Source, in.Ref, ErrInvalidRef)
+		return fmt.Errorf("tracking: %s has no upstream, so it cannot track %s: record it with ref \"none\": %w", redact.Quote(in.Source.String()), redact.Quote(in.Ref.String()), ErrInvalidRef)
 	}
 	if in.InstalledSHA != "" || in.Source.HasUpstream() {
 		if err := ValidateSHA(in.InstalledSHA); err != nil {
-			return fmt.Errorf("tracking: installed commit of %s: %w", in.Source, err)
+			return fmt.Errorf("tracking: installed commit of %s: %w", redact.Quote(in.Source.String()), err)
 		}
 	}
 	if in.InstalledVersion != "" {
