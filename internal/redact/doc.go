@@ -16,7 +16,9 @@
 //
 //   - URL userinfo: everything between "://" and the "@" that ends the
 //     authority ("git+https://***@github.com/o/r.git", "github://***@o/r"),
-//     with or without a ":" password, and an scp-like "user:pass@host";
+//     with or without a ":" password (a user name can be a token too),
+//     except the conventional ssh user "git" ("git+ssh://git@host/o/r"
+//     stays), and an scp-like "user:pass@host";
 //   - tokens by their published prefixes, keeping only the prefix: ghp_,
 //     gho_, ghs_, ghu_, ghr_, github_pat_ (GitHub), glpat- (GitLab),
 //     xoxb-, xoxp-, xoxa-, xapp- (Slack), e.g. "ghp_***";

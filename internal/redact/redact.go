@@ -77,7 +77,14 @@ func runeBoundary(s string, n int) int {
 // with [strconv.Quote]. Redacting first means a cut can never leave half a
 // secret unmasked.
 func Quote(s string) string {
-	return strconv.Quote(Truncate(String(s), quoteLimit))
+	return strconv.Quote(Short(s))
+}
+
+// Short is [Quote] without the quotes, for hostile text that a message
+// shows in its own words, such as a library's parse error after a colon:
+// the text redacted by [String] and truncated to 64 bytes.
+func Short(s string) string {
+	return Truncate(String(s), quoteLimit)
 }
 
 // editor rebuilds a string with some spans replaced by mask, copying only
@@ -325,7 +332,7 @@ func credentialShaped(w string) bool {
 }
 
 // maskURLUserinfo masks everything between "://" and the last "@" of the
-// authority. When the authority holds no "@" but looks like the start of
+// authority, unless that is the user name "git". When the authority holds no "@" but looks like the start of
 // "user:password" (a ":" followed by something that is not a port) and an
 // "@" comes later in the same word, the password evidently contains a "/",
 // "?", "#" or "\": everything up to the word's last "@" is masked.
@@ -356,7 +363,9 @@ func maskURLUserinfo(s string) string {
 			end++
 		}
 		if at := strings.LastIndexByte(s[p:end], '@'); at >= 0 {
-			e.replace(p, p+at)
+			if s[p:p+at] != sshUser {
+				e.replace(p, p+at)
+			}
 			i = p + at + 1
 			continue
 		}
@@ -367,6 +376,11 @@ func maskURLUserinfo(s string) string {
 	}
 	return e.String()
 }
+
+// sshUser is the one user name kept in a URL: the conventional ssh user of
+// every git host ("git+ssh://git@github.com/o/r"), which is no secret and
+// which the hints of error messages must be able to show.
+const sshUser = "git"
 
 // looksLikePassword reports whether an authority without "@" is rather the
 // start of "user:password": it has a ":" followed by a non-digit, and is
