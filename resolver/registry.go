@@ -32,9 +32,9 @@ func NewRegistry(bySchemee map[tracking.SourceScheme]Resolver) *Registry {
 // Resolve implements Resolver. A scheme with no resolver returns
 // ErrUnsupported.
 func (r *Registry) Resolve(ctx context.Context, req Request) (Result, error) {
-	res, ok := r.byScheme[req.Source.Scheme]
+	res, ok := r.byScheme[req.Source.Scheme()]
 	if !ok {
-		return Result{}, fmt.Errorf("resolver: no resolver for %q sources (%s): %w", req.Source.Scheme, req.Source, ErrUnsupported)
+		return Result{}, fmt.Errorf("resolver: no resolver for %q sources (%s): %w", req.Source.Scheme(), req.Source, ErrUnsupported)
 	}
 	return res.Resolve(ctx, req)
 }

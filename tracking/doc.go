@@ -26,7 +26,8 @@
 //
 // # Sources
 //
-//	github://owner/repo[#ref]
+//	github://owner/repo[#ref]              (the default GitHub host)
+//	github://host.example.com/owner/repo[#ref] (another GitHub host)
 //	git+https://host/path[.git][#ref], git+http://…, git+ssh://…
 //	git+file:///abs/path[#ref]
 //	local://name, <name>

@@ -44,7 +44,7 @@ func ExampleParseSource() {
 			fmt.Println(err)
 			continue
 		}
-		fmt.Printf("%s [%s, transport %q, installed from %s]\n", src, src.Scheme, src.Transport(), src.InstalledFrom)
+		fmt.Printf("%s [%s, transport %q, installed from %s]\n", src, src.Scheme(), src.Transport(), src.InstalledFrom())
 	}
 
 	for _, in := range []string{

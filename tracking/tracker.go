@@ -86,10 +86,7 @@ func (t *Tracker) RecordInstall(ctx context.Context, rec InstallRecord) (Install
 
 func (rec InstallRecord) install() (Install, error) {
 	// Identity first: its errors name what the host got wrong most often.
-	if err := ValidateWorkspaceID(rec.WorkspaceID); err != nil {
-		return Install{}, err
-	}
-	if err := ValidatePluginName(rec.PluginName); err != nil {
+	if err := validateIdentity(rec.WorkspaceID, rec.PluginName); err != nil {
 		return Install{}, err
 	}
 	src, err := ParseSource(rec.Source)
@@ -108,7 +105,7 @@ func (rec InstallRecord) install() (Install, error) {
 		InstalledSHA:     strings.ToLower(rec.SHA),
 		InstalledVersion: rec.Version,
 	}
-	return in, in.Validate()
+	return in, in.validateContent()
 }
 
 // RecordUninstall records that a plugin was removed from a workspace: the

@@ -290,8 +290,8 @@ func short(sha string) string {
 }
 
 func shortRef(r tracking.Ref) string {
-	if r.Kind == tracking.RefSHA {
-		return "sha:" + short(r.Name)
+	if r.Kind() == tracking.RefSHA {
+		return "sha:" + short(r.SHA())
 	}
 	return r.String()
 }

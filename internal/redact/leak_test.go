@@ -144,16 +144,6 @@ func (e *leakEnv) record(t *testing.T, rec tracking.InstallRecord) []string {
 	return []string{errText(err), e.installs(t)}
 }
 
-// handBuilt is the Source a careless caller would build from in, skipping
-// ParseSource.
-func handBuilt(in string) tracking.Source {
-	if rest, ok := strings.CutPrefix(in, "github://"); ok {
-		owner, repo, _ := strings.Cut(rest, "/")
-		return tracking.Source{Scheme: tracking.SchemeGitHub, Owner: owner, Repo: repo}
-	}
-	return tracking.Source{Scheme: tracking.SchemeGit, URL: strings.TrimPrefix(in, "git+")}
-}
-
 func (e *leakEnv) serve(t *testing.T, method, target, body string) string {
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	if body != "" {
@@ -172,12 +162,6 @@ var (
 	recordSource = surface{"Tracker.RecordInstall source", func(t *testing.T, e *leakEnv, in string) []string {
 		return e.record(t, tracking.InstallRecord{WorkspaceID: "ws", PluginName: "beta", Source: in, Ref: "branch:main", SHA: installedSHA})
 	}}
-	checkSource = surface{"resolver.CheckSource", func(t *testing.T, e *leakEnv, in string) []string {
-		return []string{
-			errText(resolver.CheckSource(handBuilt(in))),
-			errText(resolver.CheckSource(tracking.Source{Scheme: tracking.SourceScheme(in)})),
-		}
-	}}
 	githubResolve = surface{"github.Resolver.Resolve", func(t *testing.T, e *leakEnv, in string) []string {
 		// Nothing valid should reach the API; if it does, it answers 404.
 		srv := httptest.NewServer(http.NotFoundHandler())
@@ -186,7 +170,13 @@ var (
 		require.NoError(t, err)
 		ref, err := tracking.ParseRef("branch:main")
 		require.NoError(t, err)
-		_, err = r.Resolve(t.Context(), resolver.Request{Source: handBuilt(in), Ref: ref})
+		// A Source is made only by the parsers: what they refuse never
+		// reaches the resolver; what they accept is sent on.
+		src, err := tracking.ParseSource(in)
+		if err != nil {
+			return []string{errText(err)}
+		}
+		_, err = r.Resolve(t.Context(), resolver.Request{Source: src, Ref: ref})
 		return []string{errText(err)}
 	}}
 	parseRef = surface{"tracking.ParseRef", func(t *testing.T, e *leakEnv, in string) []string {
@@ -195,12 +185,6 @@ var (
 	}}
 	recordRef = surface{"Tracker.RecordInstall ref", func(t *testing.T, e *leakEnv, in string) []string {
 		return e.record(t, tracking.InstallRecord{WorkspaceID: "ws", PluginName: "beta", Source: "github://acme/beta", Ref: in, SHA: installedSHA})
-	}}
-	checkRef = surface{"resolver.CheckRef", func(t *testing.T, e *leakEnv, in string) []string {
-		return []string{
-			errText(resolver.CheckRef(tracking.Ref{Kind: tracking.RefBranch, Name: in})),
-			errText(resolver.CheckRef(tracking.Ref{Kind: tracking.RefKind(in)})),
-		}
 	}}
 	recordWorkspace = surface{"Tracker.RecordInstall workspace", func(t *testing.T, e *leakEnv, in string) []string {
 		return e.record(t, tracking.InstallRecord{WorkspaceID: in, PluginName: "beta", Source: "github://acme/beta", Ref: "branch:main", SHA: installedSHA})
@@ -276,8 +260,8 @@ var (
 )
 
 var (
-	sourceSurfaces = []surface{parseSource, recordSource, checkSource, githubResolve}
-	refSurfaces    = []surface{parseRef, recordRef, checkRef}
+	sourceSurfaces = []surface{parseSource, recordSource, githubResolve}
+	refSurfaces    = []surface{parseRef, recordRef}
 )
 
 type leakCase struct {

@@ -78,6 +78,10 @@ type Resolver struct {
 	httpClient *http.Client
 	baseURL    *url.URL
 	host       string
+	// sourceHost is the GitHub host this resolver serves: the Host of
+	// github://host/owner/repo sources it accepts besides the default
+	// host's github://owner/repo.
+	sourceHost string
 	timeout    time.Duration
 	now        func() time.Time
 	log        *slog.Logger
@@ -124,6 +128,7 @@ func New(cfg *Config) (*Resolver, error) {
 		httpClient: hc,
 		baseURL:    base,
 		host:       base.Host,
+		sourceHost: sourceHost(base),
 		timeout:    cfg.Timeout,
 		now:        cfg.Now,
 		log:        cfg.Logger,
@@ -138,6 +143,17 @@ func New(cfg *Config) (*Resolver, error) {
 		r.log = slog.New(slog.DiscardHandler)
 	}
 	return r, nil
+}
+
+// sourceHost names the GitHub host an API root serves, as sources write
+// it: "github.com" for api.github.com, the API root's host for GitHub
+// Enterprise (https://ghe.example.com/api/v3/ serves ghe.example.com).
+func sourceHost(base *url.URL) string {
+	host := strings.ToLower(base.Host)
+	if host == "api.github.com" {
+		return "github.com"
+	}
+	return host
 }
 
 func parseBaseURL(raw string) (*url.URL, error) {
@@ -169,17 +185,17 @@ func parseBaseURL(raw string) (*url.URL, error) {
 // package documentation for the requests each ref shape costs and how
 // errors and rate limits are reported.
 func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.Result, error) {
-	if err := checkRequest(req); err != nil {
+	if err := checkRequest(req, r.sourceHost); err != nil {
 		return resolver.Result{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
-	switch req.Ref.Kind {
+	switch req.Ref.Kind() {
 	case tracking.RefBranch:
-		return r.resolveCommit(ctx, req, "heads/"+req.Ref.Name, req.Ref.Name, "")
+		return r.resolveCommit(ctx, req, "heads/"+req.Ref.Name(), req.Ref.Name(), "")
 	case tracking.RefTag:
-		return r.resolveCommit(ctx, req, "tags/"+req.Ref.Name, req.Ref.Name, req.Ref.Name)
+		return r.resolveCommit(ctx, req, "tags/"+req.Ref.Name(), req.Ref.Name(), req.Ref.Name())
 	case tracking.RefHead:
 		branch, err := r.defaultBranch(ctx, req.Source)
 		if err != nil {
@@ -203,7 +219,7 @@ func (r *Resolver) resolveCommit(ctx context.Context, req resolver.Request, apiR
 	if isSHA(known.SHA) && known.Version == version {
 		lastSHA = known.SHA
 	}
-	owner, repo := req.Source.Owner, req.Source.Repo
+	owner, repo := req.Source.Owner(), req.Source.Repo()
 	op := describe(req)
 
 	var sha string
@@ -227,10 +243,10 @@ func (r *Resolver) resolveCommit(ctx context.Context, req resolver.Request, apiR
 
 // defaultBranch returns the repository's default branch.
 func (r *Resolver) defaultBranch(ctx context.Context, src tracking.Source) (string, error) {
-	op := src.Owner + "/" + src.Repo + " default branch"
+	op := src.Owner() + "/" + src.Repo() + " default branch"
 	var repo *gogithub.Repository
 	notModified, err := r.call(ctx, op, func(c *gogithub.Client) (*gogithub.Response, error) {
-		rp, resp, err := c.Repositories.Get(ctx, src.Owner, src.Repo)
+		rp, resp, err := c.Repositories.Get(ctx, src.Owner(), src.Repo())
 		repo = rp
 		return resp, err
 	})
@@ -257,7 +273,7 @@ func (r *Resolver) resolveTags(ctx context.Context, req resolver.Request) (resol
 	if isSHA(known.SHA) && known.Version != "" && validETag(known.Validator) {
 		etag = known.Validator
 	}
-	owner, repo := req.Source.Owner, req.Source.Repo
+	owner, repo := req.Source.Owner(), req.Source.Repo()
 	op := describe(req)
 
 	var names []string
@@ -428,20 +444,23 @@ func statusLine(hr *http.Response, err error) string {
 
 // describe names a request in errors: "owner/repo branch:main".
 func describe(req resolver.Request) string {
-	return req.Source.Owner + "/" + req.Source.Repo + " " + req.Ref.String()
+	return req.Source.Owner() + "/" + req.Source.Repo() + " " + req.Ref.String()
 }
 
-// checkRequest validates req before anything is sent: names become part
-// of a URL path.
-func checkRequest(req resolver.Request) error {
-	if req.Source.Scheme != tracking.SchemeGitHub {
-		return fmt.Errorf("github: cannot resolve %q sources, only github://owner/repo: %w", truncate(string(req.Source.Scheme)), resolver.ErrUnsupported)
+// checkRequest refuses what this resolver cannot answer before anything is
+// sent: a source other than github://, one on another GitHub host (it is
+// never sent to this one), a ref that is not tracked. Sources and refs are
+// valid by construction and not re-validated.
+func checkRequest(req resolver.Request, sourceHost string) error {
+	src := req.Source
+	if src.Scheme() != tracking.SchemeGitHub {
+		return fmt.Errorf("github: cannot resolve %q sources, only github://owner/repo: %w", truncate(string(src.Scheme())), resolver.ErrUnsupported)
 	}
-	if err := resolver.CheckSource(req.Source); err != nil {
-		return fmt.Errorf("github: %w", err)
+	if host := src.Host(); host != "" && host != sourceHost {
+		return fmt.Errorf("github: source %s is on GitHub host %q, but this resolver serves %q; configure another resolver with that host's API root as Config.BaseURL (e.g. https://%s/api/v3/): %w", src, host, sourceHost, host, resolver.ErrOtherHost)
 	}
-	if err := resolver.CheckRef(req.Ref); err != nil {
-		return fmt.Errorf("github: %w", err)
+	if !req.Ref.Tracked() {
+		return fmt.Errorf("github: ref %s is not tracked, so there is nothing to resolve; track a tag, tag:latest, semver:, branch or head: %w", req.Ref, resolver.ErrUnsupported)
 	}
 	return nil
 }
