@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -54,7 +55,7 @@ func toUpdateJSON(u tracking.Update) *updateJSON {
 		Kind: string(u.Kind), Status: string(u.Status),
 		DetectedAt: jsonTime(u.DetectedAt), LastSeenAt: jsonTime(u.LastSeenAt), DecidedAt: jsonTime(u.DecidedAt),
 		DecidedBy: u.DecidedBy, Reason: u.Reason, Attempts: u.Attempts,
-		LastError: u.LastError, RestartError: u.RestartError,
+		LastError: errorText(u.LastError), RestartError: errorText(u.RestartError),
 	}
 }
 
@@ -98,6 +99,76 @@ type reportBody struct {
 	Report drift.Report `json:"report"`
 }
 
+// shownReport is rep as operators see it: its errors through errorText.
+func shownReport(rep drift.Report) drift.Report {
+	errs := make([]drift.UpstreamError, len(rep.Errors))
+	for i, ue := range rep.Errors {
+		ue.Error = errorText(ue.Error)
+		errs[i] = ue
+	}
+	if len(errs) == 0 {
+		errs = nil
+	}
+	rep.Errors = errs
+	return rep
+}
+
+// The states of a sweep in sweepJSON.
+const (
+	sweepNone    = "none"    // this process has not swept yet
+	sweepRunning = "running" // since started_at
+	sweepDone    = "done"    // at finished_at, with its report
+	sweepFailed  = "failed"  // stopped before it was done; the report says what it did
+)
+
+// sweepJSON is the API shape of the latest sweep. Every key is always
+// present; report is null until the sweep ends.
+type sweepJSON struct {
+	State      string        `json:"state"`
+	StartedAt  *time.Time    `json:"started_at"`
+	FinishedAt *time.Time    `json:"finished_at"`
+	Report     *drift.Report `json:"report"`
+	Error      string        `json:"error"`
+}
+
+type sweepBody struct {
+	Sweep sweepJSON `json:"sweep"`
+}
+
+func toSweepJSON(st drift.SweepStatus) sweepJSON {
+	v := sweepJSON{State: sweepState(st), StartedAt: jsonTime(st.StartedAt), FinishedAt: jsonTime(st.FinishedAt)}
+	if v.State == sweepDone || v.State == sweepFailed {
+		rep := shownReport(st.Report)
+		v.Report = &rep
+		v.Error = sweepFailure(st.Err)
+	}
+	return v
+}
+
+func sweepState(st drift.SweepStatus) string {
+	switch {
+	case st.StartedAt.IsZero():
+		return sweepNone
+	case st.Running:
+		return sweepRunning
+	case st.Err != nil:
+		return sweepFailed
+	}
+	return sweepDone
+}
+
+// sweepFailure says why a sweep stopped, in words written here: the
+// sweep's error is the store's, or the lease's, and is not sent.
+func sweepFailure(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.Canceled):
+		return "the sweep was stopped before it was done (the sweeper was stopped); its report says what it did until then"
+	}
+	return "the sweep could not finish; the sweeper's log has the details, and its report says what it did until then"
+}
+
 // listUpdates serves GET {prefix}/plugin-updates.
 func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
 	q, e := parseQuery(r, []string{"status", "workspace_id", "plugin_name", "order", "limit", "cursor"}, "status")
@@ -132,7 +203,7 @@ func (h *handler) serveUpdates(w http.ResponseWriter, r *http.Request, q query, 
 		return
 	}
 	if p.PluginName = q.get("plugin_name"); p.PluginName != "" && tracking.ValidatePluginName(p.PluginName) != nil {
-		h.fail(w, r, errBadRequest(fmt.Sprintf("plugin_name %q is not a plugin name: 1 to 100 of a-z 0-9 . _ - starting with a letter or digit", truncate(p.PluginName, 64))))
+		h.fail(w, r, errBadRequest(fmt.Sprintf("plugin_name %s is not a plugin name: 1 to 100 of a-z 0-9 . _ - starting with a letter or digit", redact.Quote(p.PluginName))))
 		return
 	}
 	switch q.get("order") {
@@ -189,7 +260,7 @@ func (h *handler) getUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func notFound(id int64) *apiError {
-	return &apiError{status: http.StatusNotFound, code: "not_found", message: fmt.Sprintf("update %d does not exist", id)}
+	return &apiError{status: http.StatusNotFound, code: codeNotFound, message: fmt.Sprintf("update %d does not exist", id)}
 }
 
 // apply serves POST {prefix}/plugin-updates/{id}/apply.
@@ -206,7 +277,7 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
 	actor := actorOf(r.Context())
 	u, err := h.updater.Apply(r.Context(), id, actor)
 	if err != nil {
-		h.fail(w, r, h.decisionError(r.Context(), "apply", id, actor, u, err))
+		h.fail(w, r, h.decisionError(r.Context(), opApply, id, actor, u, err))
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
@@ -228,7 +299,7 @@ func (h *handler) dismiss(w http.ResponseWriter, r *http.Request) {
 	actor := actorOf(r.Context())
 	u, err := h.updater.Dismiss(r.Context(), id, actor, reason)
 	if err != nil {
-		h.fail(w, r, h.decisionError(r.Context(), "dismiss", id, actor, u, err))
+		h.fail(w, r, h.decisionError(r.Context(), opDismiss, id, actor, u, err))
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
@@ -242,24 +313,24 @@ func (h *handler) decisionError(ctx context.Context, op string, id int64, actor 
 	level := slog.LevelWarn
 	switch {
 	case errors.Is(err, drift.ErrInstallFailed):
-		e = apiError{status: http.StatusBadGateway, code: "install_failed",
+		e = apiError{status: http.StatusBadGateway, code: codeInstallFailed,
 			message: fmt.Sprintf("the installer failed; update %d is pending again (its last_error says why)", id)}
 	case errors.Is(err, drift.ErrRestartFailed):
-		e = apiError{status: http.StatusBadGateway, code: "restart_failed",
+		e = apiError{status: http.StatusBadGateway, code: codeRestartFailed,
 			message: fmt.Sprintf("update %d was installed and recorded, but restarting the workspace failed (see restart_error); apply it again to retry only the restart", id)}
 	case errors.Is(err, tracking.ErrNotFound):
 		e, level = *notFound(id), slog.LevelInfo
 	case errors.Is(err, drift.ErrBusy):
-		e, level = apiError{status: http.StatusConflict, code: "busy",
+		e, level = apiError{status: http.StatusConflict, code: codeBusy,
 			message: fmt.Sprintf("update %d is being applied by another request; try again when it is done", id)}, slog.LevelInfo
 	case errors.Is(err, tracking.ErrConflict):
-		e, level = apiError{status: http.StatusConflict, code: "conflict",
+		e, level = apiError{status: http.StatusConflict, code: codeConflict,
 			message: fmt.Sprintf("update %d is %s and cannot be %s", id, statusOr(u, "in another state"), pastTense(op))}, slog.LevelInfo
 	case errors.Is(err, tracking.ErrInvalidArgument):
 		e = *errBadRequest(fmt.Sprintf("the updater refused to %s update %d with these arguments", op, id))
-		if op == "dismiss" {
+		if op == opDismiss {
 			// The actor was checked on the way in; the reason is what is left.
-			e.message = fmt.Sprintf("the reason must be at most %d bytes of UTF-8 text, with no control characters but newline and tab", drift.MaxReasonLen)
+			e.message = reasonRule
 		}
 	default:
 		e, level = *errInternal, slog.LevelError
@@ -278,14 +349,18 @@ func statusOr(u tracking.Update, fallback string) string {
 	return fallback
 }
 
+// reasonRule says what a dismissal reason may be.
+var reasonRule = fmt.Sprintf("the reason must be at most %d bytes of UTF-8 text, with no control characters but newline and tab", drift.MaxReasonLen)
+
 func pastTense(op string) string {
-	if op == "apply" {
+	if op == opApply {
 		return "applied"
 	}
 	return op + "ed"
 }
 
-// sweep serves POST {prefix}/sweeps.
+// sweep serves POST {prefix}/sweeps: 200 with the report of a sweep that
+// ended within SweepWait, else 202 with where to read it.
 func (h *handler) sweep(w http.ResponseWriter, r *http.Request) {
 	if h.sweeper == nil {
 		h.fail(w, r, errNoSweeper)
@@ -295,13 +370,50 @@ func (h *handler) sweep(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
-	rep, err := h.sweeper.RunOnce(r.Context())
+	run := h.awaitSweep(r)
+	select {
+	case <-run.Done():
+	default:
+		w.Header().Set("Location", h.prefix+"/sweeps/latest")
+		h.writeJSON(w, r, http.StatusAccepted, sweepBody{toSweepJSON(h.sweeper.Latest())})
+		return
+	}
+	rep, err := run.Result()
 	if err != nil {
 		h.internal(w, r, "sweep", err)
 		return
 	}
-	h.log.InfoContext(r.Context(), "adminhttp: sweep run", "actor", actorOf(r.Context()), "queued", rep.Queued, "failed", rep.Failed)
-	h.writeJSON(w, r, http.StatusOK, reportBody{rep})
+	h.writeJSON(w, r, http.StatusOK, reportBody{shownReport(rep)})
+}
+
+// awaitSweep triggers a sweep, or joins the running one, and waits for it
+// to end for at most SweepWait, or until the client leaves. The sweep runs
+// under the Sweeper's lifetime, never under the request's: it goes on
+// when this returns.
+func (h *handler) awaitSweep(r *http.Request) *drift.SweepRun {
+	run := h.sweeper.Trigger()
+	h.log.InfoContext(r.Context(), "adminhttp: sweep requested", "actor", actorOf(r.Context()), "started_at", run.StartedAt())
+	t := time.NewTimer(h.sweepWait)
+	defer t.Stop()
+	select {
+	case <-run.Done():
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	return run
+}
+
+// latestSweep serves GET {prefix}/sweeps/latest.
+func (h *handler) latestSweep(w http.ResponseWriter, r *http.Request) {
+	if h.sweeper == nil {
+		h.fail(w, r, errNoSweeper)
+		return
+	}
+	if _, e := parseQuery(r, nil); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, sweepBody{toSweepJSON(h.sweeper.Latest())})
 }
 
 // listInstalls serves GET {prefix}/installs.

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugindrift/plugindrift/adminhttp"
+	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -443,10 +444,7 @@ func TestSweeps(t *testing.T) {
 	e.clock.Advance(time.Hour)
 	w := e.do(req{method: "POST", path: path("/sweeps")})
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	var body struct {
-		Report map[string]any `json:"report"`
-	}
-	body = decode[struct {
+	body := decode[struct {
 		Report map[string]any `json:"report"`
 	}](t, w)
 	assert.Equal(t, float64(3), body.Report["upstreams"])
@@ -704,4 +702,43 @@ func TestResponsesAreValidJSON(t *testing.T) {
 	require.Equal(t, 400, w.Code)
 	assert.True(t, json.Valid(w.Body.Bytes()))
 	assert.NotContains(t, w.Body.String(), "<script>", "JSON escapes HTML-significant characters")
+}
+
+// TestUpstreamTextIsShownRedacted: what the installer, the restarter and
+// upstream wrote is shown to operators in last_error, restart_error and
+// the errors of sweep reports, API and page alike, with credentials masked
+// and local paths cut to their last element.
+func TestUpstreamTextIsShownRedacted(t *testing.T) {
+	const token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+	e := newEnv(t)
+	e.installer.failWith = errors.New("clone https://x-access-token:" + token + "@github.com/acme/alpha into /srv/plugins/ws-a/alpha: exit 128")
+	er := requireError(t, e.do(req{method: "POST", path: path("/plugin-updates/%d/apply", e.alpha.ID)}), 502, "install_failed")
+	const lastError = "clone https://***@github.com/acme/alpha into …/alpha: exit 128"
+	assert.Equal(t, lastError, er.Update["last_error"])
+	assert.Equal(t, lastError, decode[updateBody](t, e.do(req{method: "GET", path: path("/plugin-updates/%d", e.alpha.ID)})).Update["last_error"])
+	assert.Contains(t, rowOf(t, e.page(""), e.alpha.ID), lastError)
+
+	e.installer.failWith = nil
+	e.restarter.failWith = errors.New("systemctl: read /etc/plugindrift/ws-a.env: token=" + token)
+	er = requireError(t, e.do(req{method: "POST", path: path("/plugin-updates/%d/apply", e.alpha.ID)}), 502, "restart_failed")
+	const restartError = "systemctl: read …/ws-a.env: token=***"
+	assert.Equal(t, restartError, er.Update["restart_error"])
+	assert.Contains(t, rowOf(t, e.page(""), e.alpha.ID), restartError)
+
+	e.resolver.fail(srcBeta, "branch:main", errors.New("git ls-remote https://bot:"+token+"@git.example.com/acme/beta.git: fatal: unable to access /home/ci/.config/git/credentials"))
+	w := e.do(req{method: "POST", path: path("/sweeps")})
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	const sweepError = "git ls-remote https://***@git.example.com/acme/beta.git: fatal: unable to access …/credentials"
+	body := decode[struct {
+		Report drift.Report `json:"report"`
+	}](t, w)
+	require.Len(t, body.Report.Errors, 1)
+	assert.Equal(t, sweepError, body.Report.Errors[0].Error)
+	latest := decode[sweepBody](t, e.do(req{method: "GET", path: path("/sweeps/latest")})).Sweep
+	assert.Equal(t, sweepError, latest.Report["errors"].([]any)[0].(map[string]any)["error"])
+	html := e.page("")
+	assert.Contains(t, section(html, "last-sweep"), sweepError)
+	assert.NotContains(t, html, token)
+	assert.NotContains(t, html, "/srv/plugins")
+	assert.NotContains(t, w.Body.String(), token)
 }

@@ -40,6 +40,7 @@ func allRoutes(e *env) []routeCase {
 		{method: "POST", path: id("/plugin-updates/%d/apply")},
 		{method: "POST", path: id("/plugin-updates/%d/dismiss"), body: `{"reason":"x"}`, contentType: "application/json"},
 		{method: "POST", path: path("/sweeps")},
+		{method: "GET", path: path("/sweeps/latest")},
 		{method: "GET", path: path("/installs")},
 		{method: "GET", path: path("/"), page: true},
 		{method: "GET", path: path("/static/admin.css"), page: true},

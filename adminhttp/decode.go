@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -51,7 +52,7 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *apiEr
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: "payload_too_large",
+			return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: codePayloadTooLarge,
 				message: fmt.Sprintf("the request body is larger than %d bytes", max)}
 		}
 		return nil, errBadRequest("the request body could not be read")
@@ -74,7 +75,7 @@ func decodeJSON(contentType string, body []byte, shape string, fields map[string
 	}
 	if mt, params, err := mime.ParseMediaType(contentType); err != nil || mt != "application/json" ||
 		(params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
-		return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+		return &apiError{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType,
 			message: "send the body as Content-Type: application/json (UTF-8), or send no body"}
 	}
 	if !utf8.Valid(trimmed) {
@@ -103,7 +104,7 @@ func decodeJSON(contentType string, body []byte, shape string, fields map[string
 		key, _ := tok.(string)
 		target, ok := fields[key]
 		if !ok {
-			return errBadRequest(fmt.Sprintf("unknown field %q; the body may hold %s", truncate(key, 64), want))
+			return errBadRequest(fmt.Sprintf("unknown field %s; the body may hold %s", redact.Quote(key), want))
 		}
 		if seen[key] {
 			return errBadRequest(fmt.Sprintf("field %q is given twice", key))
@@ -144,20 +145,24 @@ type query struct {
 	values url.Values
 }
 
-// parseQuery refuses parameters not in allowed and repeated ones (except
-// the repeatable ones), so that a typo is an error rather than a silently
-// unfiltered list.
+// parseQuery reads the query string of every GET route, the page's
+// included. It refuses a malformed query (a pair with ";", which Go's own
+// parser would drop silently, or a bad escape), parameters not in allowed,
+// and repeated ones (except the repeatable ones), so that a typo is an
+// error rather than a silently unfiltered list.
 func parseQuery(r *http.Request, allowed []string, repeatable ...string) (query, *apiError) {
 	vals, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return query{}, errBadRequest("the query string is malformed")
+		return query{}, errBadRequest("the query string is malformed: write name=value pairs separated by &, with % escapes and no ;")
 	}
 	for k, vs := range vals {
 		switch {
+		case !slices.Contains(allowed, k) && len(allowed) == 0:
+			return query{}, errBadRequest(fmt.Sprintf("unknown query parameter %s; this route takes none", redact.Quote(k)))
 		case !slices.Contains(allowed, k):
-			return query{}, errBadRequest(fmt.Sprintf("unknown query parameter %q; allowed: %s", truncate(k, 64), strings.Join(allowed, ", ")))
+			return query{}, errBadRequest(fmt.Sprintf("unknown query parameter %s; allowed: %s", redact.Quote(k), strings.Join(allowed, ", ")))
 		case len(vs) > 1 && !slices.Contains(repeatable, k):
-			return query{}, errBadRequest(fmt.Sprintf("query parameter %q is given %d times; give it once", k, len(vs)))
+			return query{}, errBadRequest(fmt.Sprintf("query parameter %s is given %d times; give it once", redact.Quote(k), len(vs)))
 		}
 	}
 	return query{values: vals}, nil
@@ -182,7 +187,7 @@ func (q query) limit() (int, *apiError) {
 func (q query) workspace(key string) (string, *apiError) {
 	ws := q.get(key)
 	if ws != "" && tracking.ValidateWorkspaceID(ws) != nil {
-		return "", errBadRequest(fmt.Sprintf("%s %q is not a workspace id: 1 to 128 ASCII letters, digits and ._:@- starting with a letter or digit", key, truncate(ws, 64)))
+		return "", errBadRequest(fmt.Sprintf("%s %s is not a workspace id: 1 to 128 ASCII letters, digits and ._:@- starting with a letter or digit", key, redact.Quote(ws)))
 	}
 	return ws, nil
 }
@@ -194,7 +199,7 @@ func (q query) statuses() ([]tracking.UpdateStatus, *apiError) {
 		for part := range strings.SplitSeq(v, ",") {
 			st := tracking.UpdateStatus(strings.TrimSpace(part))
 			if !st.Valid() {
-				return nil, errBadRequest(fmt.Sprintf("unknown status %q; use pending, applying, applied, dismissed or superseded (repeat status or separate with commas)", truncate(string(st), 64)))
+				return nil, errBadRequest(fmt.Sprintf("unknown status %s; use pending, applying, applied, dismissed or superseded (repeat status or separate with commas)", redact.Quote(string(st))))
 			}
 			if !slices.Contains(out, st) {
 				out = append(out, st)

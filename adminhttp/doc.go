@@ -57,7 +57,8 @@
 //	GET  {prefix}/plugin-updates/{id}           200 {"update":{…}}; 404
 //	POST {prefix}/plugin-updates/{id}/apply     200 {"update":{…}}; 404; 409 conflict, busy; 502 install_failed, restart_failed
 //	POST {prefix}/plugin-updates/{id}/dismiss   200 {"update":{…}}; 404; 409 conflict
-//	POST {prefix}/sweeps                        200 {"report":{…}}; 501 not_implemented without a Sweeper
+//	POST {prefix}/sweeps                        200 {"report":{…}}; 202 {"sweep":{…}}; 501 not_implemented without a Sweeper
+//	GET  {prefix}/sweeps/latest                 200 {"sweep":{…}}; 501 not_implemented without a Sweeper
 //	GET  {prefix}/installs                      200 {"installs":[…], "next_cursor":"…"}
 //	GET  {prefix}/plugin-updates-pending        the pending list, as the system plugindrift replaces served it
 //
@@ -70,7 +71,10 @@
 // pass the next_cursor of the previous page unchanged; next_cursor is ""
 // on the last page. Pages are keyset-based, so entries added meanwhile
 // never make a page repeat or skip one. Unknown or repeated parameters
-// are refused, so a typo is an error rather than an unfiltered list.
+// are refused, and so is a query that does not parse (a pair holding ";",
+// which Go's own parser would drop silently, or a bad % escape), so a typo
+// is an error rather than an unfiltered list. {prefix}/sweeps/latest
+// takes no parameters.
 //
 // Apply is idempotent: applying an applied entry returns it (200) without
 // a second install; if its restart had failed, only the restart is
@@ -81,6 +85,30 @@
 // (at most drift.MaxReasonLen bytes of UTF-8; newline and tab are the
 // only control characters allowed); dismissing a dismissed entry returns
 // it unchanged. Apply and sweeps take no body, or {}.
+//
+// # Sweeps
+//
+// POST {prefix}/sweeps starts a sweep with [drift.Sweeper.Trigger], or joins
+// the one running (started by a request, the schedule or RunOnce). The
+// sweep runs under the Sweeper's own lifetime, never under the request's:
+// a client that gives up, or a proxy that times out, stops nothing. The
+// handler waits up to [Config].SweepWait (default [DefaultSweepWait], 5
+// seconds) for it: a sweep done by then is answered 200 with its report;
+// otherwise the answer is 202 Accepted with a Location header naming
+// {prefix}/sweeps/latest and the body {"sweep": …} below, state
+// "running". A sweep that could not run (the store failed, the Sweeper
+// was stopped) is answered 500 internal.
+//
+// GET {prefix}/sweeps/latest answers the latest sweep of this process
+// ([drift.Sweeper.Latest]; another replica's sweeps are not seen here):
+//
+//	{"sweep": {"state": "done", "started_at": "2031-01-02T03:04:05Z",
+//	 "finished_at": "2031-01-02T03:04:09Z", "report": {…}, "error": ""}}
+//
+// state is "none" (this process has not swept: the other keys are null
+// or ""), "running" (report null), "done", or "failed" (the sweep stopped
+// before it was done; report says what it did until then and error, in
+// words written here, why).
 //
 // An update is
 //
@@ -93,7 +121,8 @@
 //
 // Every key is always present. Times are RFC 3339 in UTC; a time that is
 // not set is null. last_error and restart_error are what the host's
-// Installer and Restarter reported, recorded in the queue for operators.
+// Installer and Restarter reported, recorded in the queue for operators,
+// and shown as described under Errors.
 // An install is {"workspace_id", "plugin_name", "source", "ref",
 // "tracked", "installed_sha", "installed_version", "installed_at",
 // "updated_at"}. A sweep report is [drift.Report] (duration in
@@ -110,8 +139,19 @@
 // Allow header), conflict and busy (409), payload_too_large (413),
 // unsupported_media_type (415), internal (500), not_implemented (501),
 // install_failed and restart_failed (502). Messages are written by this
-// package; the text of errors from the store, the installer, git or
-// GitHub is logged ([Config].Logger), never sent.
+// package; the text of the errors it ran into (from the store, the
+// installer, the restarter, git or GitHub) is logged ([Config].Logger),
+// never put in a message.
+//
+// What the installer, the restarter and upstream (git, GitHub, any
+// resolver) wrote is shown, to authorized operators only, where it is the
+// point: an entry's last_error and restart_error, and the errors of a
+// sweep report, on the API and on the page alike. All of it passes through
+// one function first: credentials are masked by the SDK's one redaction
+// function ("https://***@host/…", "token=***", "ghp_***"), and every absolute
+// local path is cut to its last element ("open …/chat: permission
+// denied" for "open /srv/plugins/ws-1/chat: permission denied"), file://
+// URLs included; the paths of other URLs are kept.
 //
 // Request bodies are capped at [Config].MaxBodyBytes (413 beyond). A
 // non-empty body must be Content-Type application/json (415 otherwise),
@@ -132,17 +172,28 @@
 //     ticked before Apply —, how long ago it was detected, and the last
 //     install error;
 //   - Apply, and Dismiss with an optional reason, as POST forms;
-//   - "Sweep now" (when a Sweeper is configured), whose report (counts
-//     and the first failing upstreams) is shown after the sweep;
+//   - "Sweep now" (when a Sweeper is configured), which starts a sweep as
+//     POST {prefix}/sweeps does and waits for it up to SweepWait, and a
+//     "Last sweep" panel: running since when, or finished when, with its
+//     report (counts and the first failing upstreams);
 //   - the history of decided entries (applied, dismissed, superseded),
 //     newest first, with who decided and when, and "Retry restart" for an
 //     applied entry whose restart failed;
 //   - filters by workspace and status, as a GET form; 50 rows per table,
 //     with links to the next ones.
 //
+// The page's query (workspace, status, the tables' cursors, and op, result
+// and id below) is read by the API's parser with the API's rules, so what
+// the API refuses, the page refuses too: 400, not an unfiltered page.
+//
 // Forms post to {prefix}/ui/… and answer 303 See Other back to the page
 // with the same filters (POST/redirect/GET), so reloading never repeats
-// a decision. The outcome is shown once, from a short-lived HttpOnly
-// cookie (SameSite=Lax, scoped to the prefix) whose text this package
-// writes; everything on the page is HTML-escaped.
+// a decision. The redirect names the outcome by codes only, e.g.
+// ?op=apply&result=ok&id=12 (result is "ok", "confirm_tag_moved" or an
+// error code above), or ?op=sweep. The page words the message itself from
+// the current state of that entry in the store (or of the latest sweep)
+// and shows nothing when that state does not bear the outcome out: a
+// crafted link can only say what is true, and no cookie or key is
+// involved, so any replica can render it. Everything on the page is
+// HTML-escaped.
 package adminhttp

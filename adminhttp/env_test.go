@@ -28,12 +28,14 @@ import (
 // clock is the tests' injected clock.
 type clock = fakeclock.Clock
 
-// fakeResolver answers from a table and counts calls.
+// fakeResolver answers from a table and counts calls. hook, when set,
+// runs first and can hold or fail a resolution.
 type fakeResolver struct {
 	mu      sync.Mutex
 	answers map[string]resolver.Result
 	errs    map[string]error
 	calls   int
+	hook    func(ctx context.Context, req resolver.Request) error
 }
 
 func (f *fakeResolver) set(src, ref, sha, version string) {
@@ -54,7 +56,15 @@ func (f *fakeResolver) callCount() int {
 	return f.calls
 }
 
-func (f *fakeResolver) Resolve(_ context.Context, req resolver.Request) (resolver.Result, error) {
+func (f *fakeResolver) Resolve(ctx context.Context, req resolver.Request) (resolver.Result, error) {
+	f.mu.Lock()
+	hook := f.hook
+	f.mu.Unlock()
+	if hook != nil {
+		if err := hook(ctx, req); err != nil {
+			return resolver.Result{}, err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -273,6 +283,7 @@ type req struct {
 	contentType  string // defaults to application/json when body is set
 	header       map[string]string
 	noAuth       bool
+	ctx          context.Context // defaults to the test's
 }
 
 func (e *env) do(r req) *httptest.ResponseRecorder {
@@ -281,7 +292,11 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 	if r.body != "" {
 		body = strings.NewReader(r.body)
 	}
-	hr := httptest.NewRequestWithContext(e.t.Context(), r.method, r.path, body)
+	ctx := r.ctx
+	if ctx == nil {
+		ctx = e.t.Context()
+	}
+	hr := httptest.NewRequestWithContext(ctx, r.method, r.path, body)
 	if r.body != "" {
 		ct := r.contentType
 		if ct == "" {

@@ -6,6 +6,24 @@ import (
 	"net/http"
 )
 
+// The stable error codes of the API (see the package documentation). The
+// API's answers and the page's messages both name outcomes by them.
+const (
+	codeBadRequest           = "bad_request"
+	codeUnauthorized         = "unauthorized"
+	codeForbidden            = "forbidden"
+	codeNotFound             = "not_found"
+	codeMethodNotAllowed     = "method_not_allowed"
+	codeConflict             = "conflict"
+	codeBusy                 = "busy"
+	codePayloadTooLarge      = "payload_too_large"
+	codeUnsupportedMediaType = "unsupported_media_type"
+	codeInternal             = "internal"
+	codeNotImplemented       = "not_implemented"
+	codeInstallFailed        = "install_failed"
+	codeRestartFailed        = "restart_failed"
+)
+
 // apiError is a response error: status, stable code and a message written
 // here, never taken from the error of a store, installer or resolver.
 type apiError struct {
@@ -18,15 +36,15 @@ type apiError struct {
 func (e *apiError) Error() string { return e.code + ": " + e.message }
 
 func errBadRequest(msg string) *apiError {
-	return &apiError{status: http.StatusBadRequest, code: "bad_request", message: msg}
+	return &apiError{status: http.StatusBadRequest, code: codeBadRequest, message: msg}
 }
 
 var (
-	errUnauthenticated = &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "authentication required"}
-	errForbidden       = &apiError{status: http.StatusForbidden, code: "forbidden", message: "you may not operate the plugin update queue"}
-	errCrossOrigin     = &apiError{status: http.StatusForbidden, code: "forbidden", message: "cross-origin request refused: submit the form from the admin page itself"}
-	errInternal        = &apiError{status: http.StatusInternalServerError, code: "internal", message: "internal error; the server log has the details"}
-	errNoSweeper       = &apiError{status: http.StatusNotImplemented, code: "not_implemented", message: "sweeps are not enabled: this admin handler was built without a Sweeper"}
+	errUnauthenticated = &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "authentication required"}
+	errForbidden       = &apiError{status: http.StatusForbidden, code: codeForbidden, message: "you may not operate the plugin update queue"}
+	errCrossOrigin     = &apiError{status: http.StatusForbidden, code: codeForbidden, message: "cross-origin request refused: submit the form from the admin page itself"}
+	errInternal        = &apiError{status: http.StatusInternalServerError, code: codeInternal, message: "internal error; the server log has the details"}
+	errNoSweeper       = &apiError{status: http.StatusNotImplemented, code: codeNotImplemented, message: "sweeps are not enabled: this admin handler was built without a Sweeper"}
 )
 
 // errorBody is the JSON shape of every error response.

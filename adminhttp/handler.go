@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/storage"
 )
 
@@ -33,6 +33,10 @@ const DefaultPrefix = "/admin"
 // DefaultMaxBodyBytes caps request bodies when Config.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 64 << 10
 
+// DefaultSweepWait is how long a requested sweep is waited for when
+// Config.SweepWait is 0.
+const DefaultSweepWait = 5 * time.Second
+
 // AnonymousActor is the actor recorded as decided_by when the handler runs
 // with Config.AllowUnauthenticated and no Authorize function.
 const AnonymousActor = "anonymous"
@@ -43,10 +47,17 @@ type Config struct {
 	// Updater applies and dismisses queue entries. Required.
 	Updater *drift.Updater
 	// Sweeper runs a sweep on POST {prefix}/sweeps and behind the page's
-	// "Sweep now" button. Optional: without it POST {prefix}/sweeps answers
-	// 501 with code "not_implemented" and the page shows no button.
+	// "Sweep now" button, with drift.Sweeper.Trigger (so the sweep never
+	// depends on the request), and tells GET {prefix}/sweeps/latest and the
+	// page how the latest one went. Optional: without it the sweep routes
+	// answer 501 with code "not_implemented" and the page shows no button.
 	// Defaults to nil.
 	Sweeper *drift.Sweeper
+	// SweepWait is how long POST {prefix}/sweeps and "Sweep now" wait for
+	// the sweep to end before answering that it is still running (202
+	// Accepted, or the page saying so); the sweep goes on either way.
+	// Defaults to DefaultSweepWait (5 seconds).
+	SweepWait time.Duration
 	// Store is read for the lists and the page; it should be the store the
 	// Updater writes to. Required.
 	Store storage.Store
@@ -98,6 +109,7 @@ type handler struct {
 	prefix    string // "" when mounted at the root
 	log       *slog.Logger
 	maxBody   int64
+	sweepWait time.Duration
 	now       func() time.Time
 
 	routes http.Handler // the ServeMux behind cross-origin protection
@@ -137,6 +149,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("adminhttp: Config.MaxBodyBytes is %d: want 0 (for the default) or more", cfg.MaxBodyBytes)
 	}
+	if cfg.SweepWait < 0 {
+		return nil, fmt.Errorf("adminhttp: Config.SweepWait is %v: want 0 (for the default, %v) or more", cfg.SweepWait, DefaultSweepWait)
+	}
 	h := &handler{
 		updater:   cfg.Updater,
 		sweeper:   cfg.Sweeper,
@@ -146,6 +161,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		prefix:    prefix,
 		log:       log,
 		maxBody:   cfg.MaxBodyBytes,
+		sweepWait: cfg.SweepWait,
 		now:       cfg.Now,
 	}
 	if h.challenge == "" {
@@ -153,6 +169,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	}
 	if h.maxBody == 0 {
 		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.sweepWait == 0 {
+		h.sweepWait = DefaultSweepWait
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -187,7 +206,7 @@ func cleanPrefix(p string) (string, error) {
 		return "", nil
 	}
 	bad := func(why string) error {
-		return fmt.Errorf("adminhttp: Config.Prefix %q %s: write it like %q", truncate(p, 64), why, DefaultPrefix)
+		return fmt.Errorf("adminhttp: Config.Prefix %s %s: write it like %q", redact.Quote(p), why, DefaultPrefix)
 	}
 	if !strings.HasPrefix(p, "/") {
 		return "", bad("does not begin with /")
@@ -289,6 +308,7 @@ func (h *handler) mux() *http.ServeMux {
 		{"/plugin-updates/{id}/apply", map[string]http.HandlerFunc{http.MethodPost: h.apply}},
 		{"/plugin-updates/{id}/dismiss", map[string]http.HandlerFunc{http.MethodPost: h.dismiss}},
 		{"/sweeps", map[string]http.HandlerFunc{http.MethodPost: h.sweep}},
+		{"/sweeps/latest", map[string]http.HandlerFunc{http.MethodGet: h.latestSweep}},
 		{"/installs", map[string]http.HandlerFunc{http.MethodGet: h.listInstalls}},
 
 		{"/{$}", map[string]http.HandlerFunc{http.MethodGet: h.showPage}},
@@ -311,12 +331,12 @@ func (h *handler) mux() *http.ServeMux {
 		allowed := strings.Join(sortedMethods(allow), ", ")
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allowed)
-			h.fail(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
-				message: fmt.Sprintf("%s is not allowed here; allowed: %s", truncate(r.Method, 16), allowed)})
+			h.fail(w, r, &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed,
+				message: fmt.Sprintf("%s is not allowed here; allowed: %s", redact.Truncate(r.Method, 16), allowed)})
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, &apiError{status: http.StatusNotFound, code: "not_found", message: "no such page or API route"})
+		h.fail(w, r, &apiError{status: http.StatusNotFound, code: codeNotFound, message: "no such page or API route"})
 	})
 	return mux
 }
@@ -336,15 +356,4 @@ func sortedMethods(ms []string) []string {
 func (h *handler) isPagePath(path string) bool {
 	return path == h.prefix+"/" || path == h.prefix ||
 		strings.HasPrefix(path, h.prefix+"/ui/") || strings.HasPrefix(path, h.prefix+"/static/")
-}
-
-func truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	s = s[:max]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
 }

@@ -5,9 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"embed"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"mime"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -81,17 +80,30 @@ func (f filters) values() url.Values {
 	return q
 }
 
-// parseFilters validates the filter parameters.
-func parseFilters(get func(string) string) (filters, *apiError) {
-	f := filters{Workspace: strings.TrimSpace(get("workspace")), Status: get("status")}
-	if f.Workspace != "" && tracking.ValidateWorkspaceID(f.Workspace) != nil {
-		return f, errBadRequest(fmt.Sprintf("%q is not a workspace id: use 1 to 128 ASCII letters, digits and ._:@-, starting with a letter or digit", truncate(f.Workspace, 64)))
+// parseFilters validates the filter parameters with the API's rules.
+func parseFilters(q query) (filters, *apiError) {
+	ws, e := q.workspace("workspace")
+	if e != nil {
+		return filters{}, e
 	}
-	if f.Status != "" && !tracking.UpdateStatus(f.Status).Valid() {
-		return f, errBadRequest(fmt.Sprintf("unknown status %q", truncate(f.Status, 64)))
+	statuses, e := q.statuses()
+	if e != nil {
+		return filters{}, e
+	}
+	f := filters{Workspace: ws}
+	switch len(statuses) {
+	case 0:
+	case 1:
+		f.Status = string(statuses[0])
+	default:
+		return filters{}, errBadRequest("the page shows one status at a time: pick one in the filter")
 	}
 	return f, nil
 }
+
+// pageParams are the query parameters of the page: the filters, the two
+// tables' cursors and the outcome of a form post.
+var pageParams = []string{"workspace", "status", "qc", "hc", "op", "result", "id"}
 
 type statusOption struct {
 	Value, Label string
@@ -99,17 +111,18 @@ type statusOption struct {
 }
 
 type pageView struct {
-	Actor    string
-	CSSURL   string
-	PageURL  string
-	SweepURL string
-	CanSweep bool
-	Flash    *flash
-	Filter   filters
-	Filtered bool
-	Statuses []statusOption
-	Queue    *sectionView
-	History  *sectionView
+	Actor     string
+	CSSURL    string
+	PageURL   string
+	SweepURL  string
+	CanSweep  bool
+	Flash     *flash
+	LastSweep *sweepView
+	Filter    filters
+	Filtered  bool
+	Statuses  []statusOption
+	Queue     *sectionView
+	History   *sectionView
 }
 
 type sectionView struct {
@@ -140,28 +153,42 @@ type rowView struct {
 	ApplyURL, DismissURL   string
 }
 
-// showPage serves GET {prefix}/.
+// showPage serves GET {prefix}/. Its query is read by the API's parser,
+// with the API's rules for each value.
 func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f, e := parseFilters(q.Get)
+	q, e := parseQuery(r, pageParams)
 	if e != nil {
 		h.fail(w, r, e)
 		return
 	}
-	queueAfter, e := decodeUpdateCursor(q.Get("qc"), false)
+	f, e := parseFilters(q)
 	if e != nil {
 		h.fail(w, r, e)
 		return
 	}
-	historyAfter, e := decodeUpdateCursor(q.Get("hc"), true)
+	done, e := parseOutcome(q)
 	if e != nil {
 		h.fail(w, r, e)
 		return
 	}
+	queueAfter, e := decodeUpdateCursor(q.get("qc"), false)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	historyAfter, e := decodeUpdateCursor(q.get("hc"), true)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	now := h.now()
 	v := pageView{
 		Actor: actorOf(r.Context()), CSSURL: h.cssURL, PageURL: h.pageURL(nil),
 		SweepURL: h.prefix + "/ui/sweeps", CanSweep: h.sweeper != nil,
-		Flash: h.takeFlash(w, r), Filter: f, Filtered: f != filters{},
+		Flash: h.outcomeFlash(r.Context(), done), Filter: f, Filtered: f != filters{},
+	}
+	if h.sweeper != nil {
+		v.LastSweep = newSweepView(h.sweeper.Latest(), now)
 	}
 	for _, o := range []statusOption{{"", "Queue and history", false},
 		{"pending", "Pending", false}, {"applying", "Applying", false}, {"applied", "Applied", false},
@@ -170,7 +197,6 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 		v.Statuses = append(v.Statuses, o)
 	}
 
-	now := h.now()
 	var err error
 	open := []tracking.UpdateStatus{tracking.StatusPending, tracking.StatusApplying}
 	decided := []tracking.UpdateStatus{tracking.StatusApplied, tracking.StatusDismissed, tracking.StatusSuperseded}
@@ -253,7 +279,7 @@ func (h *handler) row(u tracking.Update, now time.Time) rowView {
 		Pending: u.Status == tracking.StatusPending, Applying: u.Status == tracking.StatusApplying,
 		DetectedAt: exactTime(u.DetectedAt), Detected: age(now, u.DetectedAt),
 		DecidedBy: u.DecidedBy, Reason: reasonText(u.Reason),
-		Attempts: u.Attempts, LastError: u.LastError, RestartError: u.RestartError,
+		Attempts: u.Attempts, LastError: errorText(u.LastError), RestartError: errorText(u.RestartError),
 		ApplyURL:   fmt.Sprintf("%s/ui/plugin-updates/%d/apply", h.prefix, u.ID),
 		DismissURL: fmt.Sprintf("%s/ui/plugin-updates/%d/dismiss", h.prefix, u.ID),
 	}
@@ -343,7 +369,7 @@ func (h *handler) readForm(w http.ResponseWriter, r *http.Request) (url.Values, 
 		return url.Values{}, nil
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType,
 			message: "submit the form from the admin page (application/x-www-form-urlencoded)"}
 	}
 	form, err := url.ParseQuery(string(body))
@@ -356,12 +382,14 @@ func (h *handler) readForm(w http.ResponseWriter, r *http.Request) (url.Values, 
 // back returns where a form post redirects to: the page with the filters
 // the form was posted from. Invalid filters are dropped; the target is
 // always built here, never taken from the request.
-func (h *handler) back(form url.Values) string {
-	f, e := parseFilters(form.Get)
+func (h *handler) back(form url.Values, done outcome) string {
+	f, e := parseFilters(query{values: form})
 	if e != nil {
 		f = filters{}
 	}
-	return h.pageURL(f.values())
+	q := f.values()
+	done.set(q)
+	return h.pageURL(q)
 }
 
 // formDecision reads what both decision forms post: the entry's id and
@@ -385,25 +413,26 @@ func (h *handler) formApply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, actor := r.Context(), actorOf(r.Context())
+	done := outcome{Op: opApply, ID: id, Result: resultOK}
 	// A moved tag is applied only with the confirmation box ticked, so the
 	// entry is read first unless the box was.
 	if form.Get("confirm") != "tag-moved" {
 		cur, err := h.store.GetUpdate(ctx, id)
 		if err != nil {
-			h.redirect(w, r, form, decisionFlash("applied", id, h.decisionError(ctx, "apply", id, actor, tracking.Update{}, err)))
+			done.Result = h.decisionError(ctx, opApply, id, actor, tracking.Update{}, err).code
+			h.redirect(w, r, form, done)
 			return
 		}
 		if cur.Kind == tracking.KindTagMoved && cur.Status == tracking.StatusPending {
-			h.redirect(w, r, form, flashError("Update #%d re-points an existing tag at another commit. Compare the commits, then tick “I compared the commits” to apply it.", id))
+			done.Result = resultConfirmTagMoved
+			h.redirect(w, r, form, done)
 			return
 		}
 	}
-	u, err := h.updater.Apply(ctx, id, actor)
-	if err != nil {
-		h.redirect(w, r, form, decisionFlash("applied", id, h.decisionError(ctx, "apply", id, actor, u, err)))
-		return
+	if u, err := h.updater.Apply(ctx, id, actor); err != nil {
+		done.Result = h.decisionError(ctx, opApply, id, actor, u, err).code
 	}
-	h.redirect(w, r, form, flashOK("Applied %s %s to workspace %s.", u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID))
+	h.redirect(w, r, form, done)
 }
 
 // formDismiss serves POST {prefix}/ui/plugin-updates/{id}/dismiss. The
@@ -414,16 +443,16 @@ func (h *handler) formDismiss(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, actor := r.Context(), actorOf(r.Context())
-	u, err := h.updater.Dismiss(ctx, id, actor, strings.TrimSpace(form.Get("reason")))
-	if err != nil {
-		h.redirect(w, r, form, decisionFlash("dismissed", id, h.decisionError(ctx, "dismiss", id, actor, u, err)))
-		return
+	done := outcome{Op: opDismiss, ID: id, Result: resultOK}
+	if u, err := h.updater.Dismiss(ctx, id, actor, strings.TrimSpace(form.Get("reason"))); err != nil {
+		done.Result = h.decisionError(ctx, opDismiss, id, actor, u, err).code
 	}
-	h.redirect(w, r, form, flashOK("Dismissed %s %s → %s in workspace %s.", u.PluginName,
-		versionOrSHA(u.FromVersion, u.FromSHA), versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID))
+	h.redirect(w, r, form, done)
 }
 
-// formSweep serves POST {prefix}/ui/sweeps.
+// formSweep serves POST {prefix}/ui/sweeps: it triggers a sweep, waits up
+// to SweepWait for it, and goes back to the page, which shows how the
+// latest sweep went (still running, or its report).
 func (h *handler) formSweep(w http.ResponseWriter, r *http.Request) {
 	if h.sweeper == nil {
 		h.fail(w, r, errNoSweeper)
@@ -434,14 +463,8 @@ func (h *handler) formSweep(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
-	rep, err := h.sweeper.RunOnce(r.Context())
-	if err != nil {
-		h.log.ErrorContext(r.Context(), "adminhttp: sweep failed", "actor", actorOf(r.Context()), "error", err)
-		h.redirect(w, r, form, flashError("The sweep could not finish; the server log has the details."))
-		return
-	}
-	h.log.InfoContext(r.Context(), "adminhttp: sweep run", "actor", actorOf(r.Context()), "queued", rep.Queued, "failed", rep.Failed)
-	h.redirect(w, r, form, sweepFlash(rep))
+	h.awaitSweep(r)
+	h.redirect(w, r, form, outcome{Op: opSweep})
 }
 
 func versionOrSHA(version, sha string) string {
@@ -451,139 +474,66 @@ func versionOrSHA(version, sha string) string {
 	return shortSHA(sha)
 }
 
-// decisionFlash words, for the page, an error a decision ran into, as
-// decisionError classified it.
-func decisionFlash(done string, id int64, e *apiError) *flash {
-	if u := e.update; u != nil {
-		switch e.code {
-		case "install_failed":
-			return flashError("Installing %s %s in workspace %s failed; the update is pending again (attempt %d). The installer's error is shown in its row.",
-				u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID, u.Attempts)
-		case "restart_failed":
-			return flashError("Installed %s %s in workspace %s, but restarting the workspace failed. Use “Retry restart” in the history to try again.",
-				u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
-		}
+// redirect ends a form post with 303 to the page, its filters kept and
+// the outcome in the query (POST/redirect/GET).
+func (h *handler) redirect(w http.ResponseWriter, r *http.Request, form url.Values, done outcome) {
+	http.Redirect(w, r, h.back(form, done), http.StatusSeeOther)
+}
+
+// sweepView is the page's panel about the latest sweep.
+type sweepView struct {
+	State                string // sweepNone, sweepRunning, sweepDone or sweepFailed
+	StartedAt, Started   string
+	FinishedAt, Finished string
+	Took                 string
+	Skipped              bool
+	Error                string
+	Report               *reportView
+}
+
+// reportView is the part of a sweep report the page shows.
+type reportView struct {
+	Upstreams, Resolved, Unchanged, Failed, Deferred int
+	Installs, Queued, Superseded, AutoApplied        int
+	Errors                                           []drift.UpstreamError
+	MoreErrors                                       int
+}
+
+// maxPageErrors is how many failing upstreams of a sweep the page lists.
+const maxPageErrors = 5
+
+func newSweepView(st drift.SweepStatus, now time.Time) *sweepView {
+	v := &sweepView{State: sweepState(st), StartedAt: exactTime(st.StartedAt), Started: age(now, st.StartedAt)}
+	if v.State != sweepDone && v.State != sweepFailed {
+		return v
 	}
-	switch e.code {
-	case "not_found":
-		return flashError("Update #%d does not exist.", id)
-	case "busy":
-		return flashError("Update #%d is being applied by someone else right now; nothing was changed.", id)
-	case "conflict":
-		st := "in another state"
-		if e.update != nil {
-			st = e.update.Status
-		}
-		return flashError("Update #%d is %s, so it cannot be %s; nothing was changed.", id, st, done)
-	case "bad_request":
-		return flashError("Update #%d was not %s: %s.", id, done, e.message)
-	}
-	return flashError("Update #%d was not %s: something went wrong; the server log has the details.", id, done)
-}
-
-// flash is the message shown once after a form post (POST/redirect/GET).
-// It travels in a short-lived cookie scoped to the handler's path; its text
-// is written here and rendered escaped.
-type flash struct {
-	Kind    string       `json:"k"` // "ok" or "error"
-	Message string       `json:"m"`
-	Report  *flashReport `json:"r,omitempty"`
-}
-
-// flashReport is the part of a sweep report the page shows.
-type flashReport struct {
-	Upstreams   int                   `json:"u"`
-	Resolved    int                   `json:"rs"`
-	Unchanged   int                   `json:"uc"`
-	Failed      int                   `json:"f"`
-	Deferred    int                   `json:"d"`
-	Installs    int                   `json:"i"`
-	Queued      int                   `json:"q"`
-	Superseded  int                   `json:"sp"`
-	AutoApplied int                   `json:"aa"`
-	Duration    string                `json:"t"`
-	Errors      []drift.UpstreamError `json:"e,omitempty"`
-	MoreErrors  int                   `json:"me,omitempty"`
-}
-
-const flashCookie = "plugindrift_flash"
-
-func flashOK(format string, args ...any) *flash {
-	return &flash{Kind: "ok", Message: fmt.Sprintf(format, args...)}
-}
-
-func flashError(format string, args ...any) *flash {
-	return &flash{Kind: "error", Message: fmt.Sprintf(format, args...)}
-}
-
-func sweepFlash(rep drift.Report) *flash {
-	if rep.Skipped {
-		return &flash{Kind: "ok", Message: "Another replica is sweeping right now, so this sweep was skipped. Its results appear here when it is done."}
-	}
-	fr := &flashReport{
+	rep := shownReport(st.Report)
+	v.FinishedAt, v.Finished = exactTime(st.FinishedAt), age(now, st.FinishedAt)
+	v.Took = took(rep.Duration)
+	v.Skipped, v.Error = rep.Skipped, sweepFailure(st.Err)
+	rv := &reportView{
 		Upstreams: rep.Upstreams, Resolved: rep.Resolved, Unchanged: rep.Unchanged, Failed: rep.Failed,
 		Deferred: rep.Deferred, Installs: rep.Installs, Queued: rep.Queued, Superseded: rep.Superseded,
-		AutoApplied: rep.AutoApplied, Duration: rep.Duration.Round(time.Millisecond).String(),
+		AutoApplied: rep.AutoApplied,
 	}
-	if rep.Duration < time.Millisecond {
-		fr.Duration = "under 1ms"
-	}
-	const maxErrors = 5
 	for i, ue := range rep.Errors {
-		if i == maxErrors {
+		if i == maxPageErrors {
 			break
 		}
-		ue.Error = truncate(ue.Error, 300)
-		fr.Errors = append(fr.Errors, ue)
+		ue.Error = redact.Truncate(ue.Error, 300)
+		rv.Errors = append(rv.Errors, ue)
 	}
-	fr.MoreErrors = max(rep.Failed, len(rep.Errors)) - len(fr.Errors)
-	kind, msg := "ok", fmt.Sprintf("Sweep done: %s queued.", plural(rep.Queued, "new update", "new updates"))
-	if rep.Failed > 0 {
-		kind, msg = "error", fmt.Sprintf("Sweep done, but %s could not be resolved.", plural(rep.Failed, "upstream", "upstreams"))
-	}
-	return &flash{Kind: kind, Message: msg, Report: fr}
+	rv.MoreErrors = max(rep.Failed, len(rep.Errors)) - len(rv.Errors)
+	v.Report = rv
+	return v
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
+// took says how long a sweep took, for a human.
+func took(d time.Duration) string {
+	if d < time.Millisecond {
+		return "under 1ms"
 	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-// redirect ends a form post: flash cookie, then 303 to the page.
-func (h *handler) redirect(w http.ResponseWriter, r *http.Request, form url.Values, fl *flash) {
-	raw, _ := json.Marshal(fl)
-	for len(raw) > 3000 && fl.Report != nil && len(fl.Report.Errors) > 0 {
-		fl.Report.Errors = fl.Report.Errors[:len(fl.Report.Errors)-1]
-		fl.Report.MoreErrors++
-		raw, _ = json.Marshal(fl)
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString(raw),
-		Path: h.pageURL(nil), MaxAge: 60, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
-	})
-	http.Redirect(w, r, h.back(form), http.StatusSeeOther)
-}
-
-// takeFlash reads and clears the flash cookie. A cookie that does not
-// decode is ignored.
-func (h *handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
-	c, err := r.Cookie(flashCookie)
-	if err != nil {
-		return nil
-	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: h.pageURL(nil), MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
-	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
-	if err != nil {
-		return nil
-	}
-	var fl flash
-	if json.Unmarshal(raw, &fl) != nil || (fl.Kind != "ok" && fl.Kind != "error") || fl.Message == "" {
-		return nil
-	}
-	return &fl
+	return d.Round(time.Millisecond).String()
 }
 
 type errorView struct {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/plugindrift/plugindrift/adminhttp"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -98,7 +100,7 @@ func TestPageShowsQueue(t *testing.T) {
 	assert.NotContains(t, alpha, "Tag moved")
 
 	beta := rowOf(t, queue, e.beta.ID)
-	assert.Contains(t, beta, "disk full on /srv/plugins", "the last install error is shown")
+	assert.Contains(t, beta, "disk full on …/plugins", "the last install error is shown, without the local path")
 	assert.Contains(t, beta, "1 failed attempt<")
 	assert.Contains(t, beta, "New commit")
 
@@ -164,7 +166,8 @@ func TestPageApplyRecordsActorAndRedirects(t *testing.T) {
 	e := newEnv(t)
 	w := e.postForm(path("/ui/plugin-updates/%d/apply", e.alpha.ID), url.Values{"workspace": {"ws-a"}})
 	got, loc := e.follow(w)
-	assert.Equal(t, "/admin/?workspace=ws-a", loc, "back to the page, filters kept")
+	assert.Equal(t, fmt.Sprintf("/admin/?id=%d&op=apply&result=ok&workspace=ws-a", e.alpha.ID), loc, "back to the page, filters kept, the outcome named")
+	assert.Empty(t, w.Result().Cookies(), "no cookie carries the outcome")
 	assert.Equal(t, 1, e.installer.count())
 	u := e.get(e.alpha.ID)
 	assert.Equal(t, tracking.StatusApplied, u.Status)
@@ -178,14 +181,7 @@ func TestPageApplyRecordsActorAndRedirects(t *testing.T) {
 	hist := rowOf(t, section(html, "history"), e.alpha.ID)
 	assert.Contains(t, hist, "applied")
 	assert.Contains(t, hist, "alice")
-
-	// The flash is shown once.
-	var cleared bool
-	for _, c := range got.Result().Cookies() {
-		cleared = cleared || (c.Name == "plugindrift_flash" && c.MaxAge < 0)
-	}
-	assert.True(t, cleared, "reading the flash clears its cookie")
-	assert.NotContains(t, e.page(""), "flash-ok")
+	assert.NotContains(t, e.page("?workspace=ws-a"), "flash-ok", "the page without the outcome shows none")
 }
 
 func TestPageApplyErrors(t *testing.T) {
@@ -257,35 +253,18 @@ func TestPageEscapesStoredStrings(t *testing.T) {
 	assert.Contains(t, html, "&lt;script&gt;document.location=&#34;//evil&#34;&lt;/script&gt;")
 }
 
-func TestPageForgedFlashIsEscaped(t *testing.T) {
-	e := newEnv(t)
-	for _, value := range []string{
-		base64.RawURLEncoding.EncodeToString([]byte(`{"k":"ok","m":"<script>alert(1)</script>"}`)),
-		base64.RawURLEncoding.EncodeToString([]byte(`{"k":"\"><script>","m":"x"}`)),
-		"%%%not-base64",
-		base64.RawURLEncoding.EncodeToString([]byte(`[1,2]`)),
-	} {
-		hr := httptest.NewRequestWithContext(t.Context(), "GET", "/admin/", nil)
-		hr.Header.Set("Authorization", "Bearer alice-token")
-		hr.Header.Set("Cookie", "plugindrift_flash="+value)
-		w := httptest.NewRecorder()
-		e.handler.ServeHTTP(w, hr)
-		require.Equal(t, http.StatusOK, w.Code)
-		assert.NotContains(t, w.Body.String(), "<script>")
-	}
-}
-
 func TestPageSweepNow(t *testing.T) {
 	e := newEnv(t)
 	e.resolver.set(srcAlpha, "tag:latest", shaHex(9), "v1.3.0")
 	e.resolver.fail(srcBeta, "branch:main", errors.New("remote: <b>Repository not found</b>"))
 	got, _ := e.follow(e.postForm(path("/ui/sweeps"), url.Values{"workspace": {"ws-a"}}))
 	html := got.Body.String()
-	assert.Contains(t, html, `id="sweep-report"`)
 	assert.Contains(t, html, "Sweep done, but 1 upstream could not be resolved.")
-	assert.Contains(t, html, "<dt>Queued</dt><dd>1</dd>")
-	assert.Contains(t, html, "<dt>Upstreams</dt><dd>3</dd>")
-	assert.Contains(t, html, "&lt;b&gt;Repository not found&lt;/b&gt;")
+	last := section(html, "last-sweep")
+	assert.Contains(t, last, `id="sweep-report"`)
+	assert.Contains(t, last, "<dt>Queued</dt><dd>1</dd>")
+	assert.Contains(t, last, "<dt>Upstreams</dt><dd>3</dd>")
+	assert.Contains(t, last, "&lt;b&gt;Repository not found&lt;/b&gt;")
 	assert.Contains(t, html, `value="ws-a"`, "filters kept")
 }
 
@@ -318,7 +297,7 @@ func TestPageRedirectNeverLeavesThePage(t *testing.T) {
 	w := e.postForm(path("/ui/plugin-updates/%d/dismiss", e.alpha.ID),
 		url.Values{"workspace": {"//evil.example/"}, "status": {"https://evil.example"}, "next": {"https://evil.example"}})
 	require.Equal(t, http.StatusSeeOther, w.Code)
-	assert.Equal(t, "/admin/", w.Header().Get("Location"), "invalid filters are dropped")
+	assert.Equal(t, fmt.Sprintf("/admin/?id=%d&op=dismiss&result=ok", e.alpha.ID), w.Header().Get("Location"), "invalid filters are dropped")
 }
 
 func TestPagePagination(t *testing.T) {
@@ -354,4 +333,156 @@ func TestStylesheet(t *testing.T) {
 	assert.Contains(t, w.Body.String(), ".badge-alarm")
 	w = e.do(req{method: "GET", path: path("/static/admin.css"), noAuth: true})
 	assert.Equal(t, http.StatusUnauthorized, w.Code)
+}
+
+// TestPageRefusesWhatTheAPIRefuses: the page reads its query with the
+// API's parser, so a pair Go's parser would drop, a repeated parameter or
+// an unknown one is a 400 with the API's message, not an unfiltered page.
+func TestPageRefusesWhatTheAPIRefuses(t *testing.T) {
+	e := newEnv(t)
+	for name, c := range map[string]struct{ page, api string }{
+		"semicolon":          {"workspace=ws;DROP", "workspace_id=ws;DROP"},
+		"semicolon pair":     {"workspace=ws-a&a;b=c", "workspace_id=ws-a&a;b=c"},
+		"repeated workspace": {"workspace=ws-a&workspace=ws-b", "workspace_id=ws-a&workspace_id=ws-b"},
+		"unknown parameter":  {"wrkspace=ws-a", "wrkspace_id=ws-a"},
+		"bad escape":         {"workspace=%zz", "workspace_id=%zz"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := requireError(t, e.do(req{method: "GET", path: path("/plugin-updates?%s", c.api)}), 400, "bad_request")
+			w := e.do(req{method: "GET", path: path("/?%s", c.page)})
+			require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+			assert.Contains(t, w.Header().Get("Content-Type"), "text/html")
+			msg := template.HTMLEscapeString(strings.ReplaceAll(api.Error.Message, "workspace_id", "workspace"))
+			if name == "unknown parameter" {
+				msg = template.HTMLEscapeString(`unknown query parameter "wrkspace"`)
+			}
+			assert.Contains(t, w.Body.String(), msg, "the API's words")
+			assert.NotContains(t, w.Body.String(), fmt.Sprintf(`id="update-%d"`, e.alpha.ID), "no list")
+		})
+	}
+	w := e.do(req{method: "GET", path: path("/?status=pending&status=applied")})
+	assert.Equal(t, http.StatusBadRequest, w.Code, "one status at a time")
+}
+
+// TestPagePlantedFlashCookieIsIgnored: a cookie set from a sibling
+// subdomain cannot put words on the page.
+func TestPagePlantedFlashCookieIsIgnored(t *testing.T) {
+	e := newEnv(t)
+	planted := base64.RawURLEncoding.EncodeToString([]byte(`{"k":"ok","m":"Your session expired: sign in again at https://evil.example"}`))
+	hr := httptest.NewRequestWithContext(t.Context(), "GET", "/admin/", nil)
+	hr.Header.Set("Authorization", "Bearer alice-token")
+	hr.Header.Set("Cookie", "plugindrift_flash="+planted)
+	w := httptest.NewRecorder()
+	e.handler.ServeHTTP(w, hr)
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.NotContains(t, w.Body.String(), "evil.example")
+	assert.NotContains(t, w.Body.String(), `id="flash"`)
+}
+
+// TestPageCraftedOutcomeSaysOnlyWhatIsTrue: the outcome of a form post
+// travels as a code and an entry id; the page words it from the entry's
+// state in the store, so a crafted link shows nothing that is not so.
+func TestPageCraftedOutcomeSaysOnlyWhatIsTrue(t *testing.T) {
+	e := newEnv(t)
+	flashOf := func(query string) string {
+		t.Helper()
+		return regexp.MustCompile(`(?s)<div class="flash[^"]*" role="status" id="flash">.*?</div>`).FindString(e.page(query))
+	}
+	for _, q := range []string{
+		fmt.Sprintf("?op=apply&result=ok&id=%d", e.alpha.ID),             // alpha is pending
+		fmt.Sprintf("?op=dismiss&result=ok&id=%d", e.beta.ID),            // so is beta
+		fmt.Sprintf("?op=apply&result=install_failed&id=%d", e.alpha.ID), // no install failed
+		fmt.Sprintf("?op=apply&result=restart_failed&id=%d", e.alpha.ID),
+		fmt.Sprintf("?op=apply&result=busy&id=%d", e.alpha.ID),
+		fmt.Sprintf("?op=apply&result=conflict&id=%d", e.alpha.ID),
+		fmt.Sprintf("?op=apply&result=not_found&id=%d", e.alpha.ID), // it exists
+		fmt.Sprintf("?op=apply&result=confirm_tag_moved&id=%d", e.alpha.ID),
+		fmt.Sprintf("?op=dismiss&result=bad_request&id=%d", e.gamma.ID+1000),
+	} {
+		assert.Empty(t, flashOf(q), q)
+	}
+	for _, q := range []string{
+		"?op=apply&result=ok&id=1&m=You+were+hacked", // no free text, ever
+		"?op=apply&result=%3Cscript%3E&id=1",
+		"?op=apply&result=ok",      // no id
+		"?op=apply&result=ok&id=0", // not an id
+		"?op=sweep&id=1",
+		"?op=delete&result=ok&id=1",
+		"?result=ok&id=1",
+		"?op=apply&op=apply&result=ok&id=1",
+	} {
+		w := e.do(req{method: "GET", path: path("/%s", q)})
+		assert.Equal(t, http.StatusBadRequest, w.Code, q)
+		assert.NotContains(t, w.Body.String(), "hacked", q)
+	}
+
+	// What is true is said, as often as the link is followed.
+	_, err := e.updater.Apply(t.Context(), e.alpha.ID, "carol")
+	require.NoError(t, err)
+	for range 2 {
+		assert.Contains(t, flashOf(fmt.Sprintf("?op=apply&result=ok&id=%d", e.alpha.ID)), "Applied alpha v1.1.0 to workspace ws-a.")
+	}
+	assert.Contains(t, flashOf(fmt.Sprintf("?op=dismiss&result=conflict&id=%d", e.alpha.ID)),
+		fmt.Sprintf("Update #%d is applied, so it cannot be dismissed; nothing was changed.", e.alpha.ID))
+	assert.Contains(t, flashOf("?op=apply&result=not_found&id=424242"), "Update #424242 does not exist.")
+}
+
+// TestPageEscapesEveryUpstreamField fills every page field that carries
+// text from upstream, the installer, the restarter, an operator or
+// Authorize with markup, and checks that each is shown escaped.
+func TestPageEscapesEveryUpstreamField(t *testing.T) {
+	const actor = `<script>actor()</script>`
+	e := newEnv(t, func(c *adminhttp.Config) {
+		c.Authorize = func(*http.Request) (string, error) { return actor, nil }
+	})
+	payload := func(name string) string { return "<script>" + name + "()</script>" }
+	escaped := func(name string) string { return "&lt;script&gt;" + name + "()&lt;/script&gt;" }
+	src := "github://acme/x#tag:" + payload("source")
+	ref := "tag:" + payload("ref")
+	failing := "github://acme/y#tag:" + payload("failingSource")
+	tr := tracking.NewTracker(e.store, &tracking.TrackerConfig{Now: e.clock.Now})
+	for _, rec := range []tracking.InstallRecord{
+		{WorkspaceID: "ws-x", PluginName: "pending", Source: src, Ref: ref, SHA: shaHex(50), Version: "v1" + payload("fromVersion")},
+		{WorkspaceID: "ws-x", PluginName: "restarted", Source: src, Ref: ref, SHA: shaHex(50), Version: "v1" + payload("fromVersion")},
+		{WorkspaceID: "ws-x", PluginName: "failing", Source: failing, Ref: "tag:" + payload("failingRef"), SHA: shaHex(50)},
+	} {
+		_, err := tr.RecordInstall(t.Context(), rec)
+		require.NoError(t, err)
+	}
+	e.resolver.set(src, ref, shaHex(51), "v2"+payload("toVersion"))
+	e.resolver.fail(failing, "tag:"+payload("failingRef"), errors.New(payload("sweepError")))
+	_, err := e.sweeper.RunOnce(t.Context())
+	require.NoError(t, err)
+	ids := map[string]int64{}
+	for _, u := range e.all() {
+		ids[u.PluginName] = u.ID
+	}
+
+	e.installer.failWith = errors.New(payload("lastError"))
+	_, err = e.updater.Apply(t.Context(), ids["pending"], actor)
+	require.Error(t, err)
+	e.installer.failWith = nil
+	e.restarter.failWith = errors.New(payload("restartError"))
+	_, err = e.updater.Apply(t.Context(), ids["restarted"], actor)
+	require.Error(t, err)
+	_, err = e.updater.Dismiss(t.Context(), e.alpha.ID, actor, payload("reason"))
+	require.NoError(t, err)
+
+	html := e.page("")
+	assert.NotContains(t, html, "<script", "no markup from any field reaches the page")
+	for _, field := range []string{"actor", "source", "ref", "fromVersion", "toVersion", "lastError", "restartError", "reason",
+		"sweepError", "failingSource", "failingRef"} {
+		assert.Contains(t, html, escaped(field), field)
+	}
+	assert.Contains(t, rowOf(t, section(html, "queue"), ids["pending"]), escaped("lastError"))
+	assert.Contains(t, rowOf(t, section(html, "history"), ids["restarted"]), escaped("restartError"))
+	assert.Contains(t, rowOf(t, section(html, "history"), ids["restarted"]), escaped("actor"), "decided_by")
+	assert.Contains(t, rowOf(t, section(html, "history"), e.alpha.ID), escaped("reason"))
+	assert.Contains(t, section(html, "last-sweep"), escaped("sweepError"))
+	assert.Contains(t, html, "Signed in as <strong>"+escaped("actor")+"</strong>")
+
+	// The flash after a form post says the same things escaped.
+	got, _ := e.follow(e.postForm(path("/ui/plugin-updates/%d/apply", ids["restarted"]), url.Values{}))
+	assert.NotContains(t, got.Body.String(), "<script")
+	assert.Contains(t, got.Body.String(), "restarting the workspace failed")
 }

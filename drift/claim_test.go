@@ -50,15 +50,16 @@ func TestApplyClaimsNeverOverlap(t *testing.T) {
 			defer leave()
 			if n == 1 {
 				<-ctx.Done()                       // A ignores its deadline …
-				time.Sleep(150 * time.Millisecond) // … and returns 150 ms late
+				time.Sleep(300 * time.Millisecond) // … and returns 300 ms late
 				return errors.New("late failure")
 			}
 			time.Sleep(50 * time.Millisecond)
 			return nil
 		})
 		// The real clock: the claim's expiry and the install's deadline are
-		// what this test is about.
-		up := drift.NewUpdater(s, inst, nil, &drift.UpdaterConfig{ApplyTimeout: 300 * time.Millisecond})
+		// what this test is about. Renewals every 333 ms leave a loaded
+		// machine 667 ms for each to land.
+		up := drift.NewUpdater(s, inst, nil, &drift.UpdaterConfig{ApplyTimeout: time.Second})
 
 		errA := make(chan error, 1)
 		go func() {

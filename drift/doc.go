@@ -54,7 +54,14 @@
 // # Scheduling
 //
 // [Sweeper.Start] runs sweeps on a robfig/cron standard spec ("@hourly",
-// "*/15 * * * *", "@every 30m"); [Sweeper.RunOnce] runs one now. A RunOnce
-// that arrives while a sweep is running joins it and returns its report
-// instead of starting a second one.
+// "*/15 * * * *", "@every 30m"); [Sweeper.RunOnce] runs one now under the
+// caller's context, and [Sweeper.Trigger] runs one under the Sweeper's own
+// lifetime, for requests (such as an HTTP "sweep now") whose caller may go
+// away; [Sweeper.Latest] says how the last one went. A sweep requested
+// while one is running joins it instead of starting a second one.
+//
+// A stopped sweep starts no new work; a store write that started
+// completes or rolls back as a unit under its own bounded context, and the
+// report counts exactly what was committed. With k upstreams that hang, a
+// sweep takes at most about ceil(k/Concurrency) × ResolveTimeout longer.
 package drift

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/storage"
@@ -140,7 +139,7 @@ type Sweeper struct {
 	schedule cron.Schedule
 	log      *slog.Logger
 
-	flight singleflight.Group
+	runs sweepRuns // one sweep at a time, and the latest; see sweeprun.go
 
 	mu     sync.Mutex
 	cron   *cron.Cron
@@ -223,6 +222,7 @@ func (s *Sweeper) Start(ctx context.Context) error {
 	if s.cron != nil {
 		return errors.New("drift: sweeper already started")
 	}
+	s.runs.begin()
 	c := cron.New()
 	c.Schedule(s.schedule, cron.FuncJob(func() {
 		if j := s.cfg.Jitter; j > 0 {
@@ -248,6 +248,8 @@ func (s *Sweeper) Start(ctx context.Context) error {
 }
 
 // Stop stops the schedule and waits for a running scheduled sweep to end.
+// It also ends the Sweeper's lifetime, which cancels a triggered sweep and
+// waits for it (see Trigger).
 func (s *Sweeper) Stop() {
 	s.mu.Lock()
 	c := s.cron
@@ -256,23 +258,20 @@ func (s *Sweeper) Stop() {
 	if c != nil {
 		<-c.Stop().Done()
 	}
+	s.runs.stop()
 }
 
 // RunOnce runs one sweep now and returns its report. If a sweep is already
-// running in this Sweeper, RunOnce waits for it and returns its report
-// rather than starting another. If another replica holds the lease, the
+// running in this Sweeper (started by RunOnce, Trigger or the schedule),
+// RunOnce waits for it and returns its report rather than starting
+// another. The sweep stops early only when all who want it are gone: every
+// RunOnce caller's ctx has ended, and no Trigger asked for it. If another replica holds the lease, the
 // report has Skipped set. The error is non-nil only when the sweep could not
 // run or had to stop (the store failed, ctx ended, the lease was lost);
 // failing upstreams are in the report, not in the error. A sweep stopped
 // midway still returns the report of what it did.
 func (s *Sweeper) RunOnce(ctx context.Context) (Report, error) {
-	// The sweep runs under the ctx of the caller that started it; callers
-	// that join wait for it, and it ends promptly when its starter's ctx
-	// ends, reporting what it did up to then.
-	rep, err, _ := s.flight.Do("sweep", func() (any, error) {
-		return s.sweep(ctx)
-	})
-	return rep.(Report), err
+	return s.runOnce(ctx)
 }
 
 func (s *Sweeper) sweep(ctx context.Context) (Report, error) {

@@ -1,0 +1,222 @@
+package adminhttp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/internal/redact"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// A form post ends in a redirect to the page whose query names what
+// happened, as codes: op (the form), result (for a decision: resultOK or
+// the error code decisionError gave) and id (the entry). It never carries
+// words. The page writes the message itself from the current state of the
+// entry in the store, or of the latest sweep, and says nothing when that
+// state does not bear the result out. So a crafted or stale link can only
+// say what is true now, and no cookie, key or shared state between
+// replicas is needed.
+
+// The forms whose outcome the page shows.
+const (
+	opApply   = "apply"
+	opDismiss = "dismiss"
+	opSweep   = "sweep"
+)
+
+// Results of a decision besides the API's error codes.
+const (
+	resultOK              = "ok"
+	resultConfirmTagMoved = "confirm_tag_moved" // a moved tag, posted without its box ticked
+)
+
+// decisionResults are the results an apply or dismiss outcome may name.
+var decisionResults = []string{resultOK, resultConfirmTagMoved, codeInstallFailed, codeRestartFailed,
+	codeNotFound, codeBusy, codeConflict, codeBadRequest, codeInternal}
+
+// outcome is what a form post did, as the redirect's query names it.
+type outcome struct {
+	Op     string // "" for none
+	Result string // for opApply and opDismiss
+	ID     int64  // for opApply and opDismiss
+}
+
+// set adds the outcome to a page query.
+func (o outcome) set(q url.Values) {
+	if o.Op == "" {
+		return
+	}
+	q.Set("op", o.Op)
+	if o.Op == opSweep {
+		return
+	}
+	result := o.Result
+	if !slices.Contains(decisionResults, result) {
+		result = codeInternal
+	}
+	q.Set("result", result)
+	q.Set("id", strconv.FormatInt(o.ID, 10))
+}
+
+// parseOutcome reads op, result and id from the page's query. Anything
+// but an outcome set would write is refused.
+func parseOutcome(q query) (outcome, *apiError) {
+	o := outcome{Op: q.get("op"), Result: q.get("result")}
+	_, hasOp := q.values["op"]
+	_, hasResult := q.values["result"]
+	id, hasID := q.values["id"]
+	switch {
+	case !hasOp && !hasResult && !hasID:
+		return o, nil
+	case !hasOp:
+		return outcome{}, errBadRequest("result and id describe the outcome of an op: give op as well, or none of them")
+	case o.Op == opSweep:
+		if hasResult || hasID {
+			return outcome{}, errBadRequest("op=sweep takes no result or id: the page shows the latest sweep")
+		}
+		return o, nil
+	case o.Op != opApply && o.Op != opDismiss:
+		return outcome{}, errBadRequest(fmt.Sprintf("unknown op %s; use apply, dismiss or sweep", redact.Quote(o.Op)))
+	case !slices.Contains(decisionResults, o.Result):
+		return outcome{}, errBadRequest(fmt.Sprintf("result %s is not an outcome of %s; use one of %s",
+			redact.Quote(o.Result), o.Op, strings.Join(decisionResults, ", ")))
+	case !hasID:
+		return outcome{}, errBadRequest(fmt.Sprintf("op=%s needs the id of the update", o.Op))
+	}
+	var e *apiError
+	if o.ID, e = parseID(id[0]); e != nil {
+		return outcome{}, e
+	}
+	return o, nil
+}
+
+// flash is the message the page shows about the outcome of a form post.
+type flash struct {
+	Kind    string // "ok" or "error"
+	Message string
+}
+
+func flashOK(format string, args ...any) *flash {
+	return &flash{Kind: "ok", Message: fmt.Sprintf(format, args...)}
+}
+
+func flashError(format string, args ...any) *flash {
+	return &flash{Kind: "error", Message: fmt.Sprintf(format, args...)}
+}
+
+// outcomeFlash words an outcome from the current state of what it names,
+// or returns nil when there is nothing true to say.
+func (h *handler) outcomeFlash(ctx context.Context, o outcome) *flash {
+	switch o.Op {
+	case "":
+		return nil
+	case opSweep:
+		if h.sweeper == nil {
+			return nil
+		}
+		return sweepFlash(h.sweeper.Latest())
+	}
+	u, err := h.store.GetUpdate(ctx, o.ID)
+	if errors.Is(err, tracking.ErrNotFound) {
+		if o.Result == codeNotFound {
+			return flashError("Update #%d does not exist.", o.ID)
+		}
+		return nil
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "adminhttp: read the update an outcome names", "update", o.ID, "error", err)
+		return nil
+	}
+	return decisionFlash(o, u)
+}
+
+// decisionFlash words the outcome of an apply or dismiss form from u, the
+// entry as it is now, or returns nil when u does not bear it out.
+func decisionFlash(o outcome, u tracking.Update) *flash {
+	target := tracking.StatusApplied
+	if o.Op == opDismiss {
+		target = tracking.StatusDismissed
+	}
+	apply := o.Op == opApply
+	switch o.Result {
+	case resultOK:
+		switch {
+		case u.Status != target:
+		case apply:
+			return flashOK("Applied %s %s to workspace %s.", u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
+		default:
+			return flashOK("Dismissed %s %s → %s in workspace %s.", u.PluginName,
+				versionOrSHA(u.FromVersion, u.FromSHA), versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
+		}
+	case resultConfirmTagMoved:
+		if apply && u.Kind == tracking.KindTagMoved && u.Status == tracking.StatusPending {
+			return flashError("Update #%d re-points an existing tag at another commit. Compare the commits, then tick “I compared the commits” to apply it.", u.ID)
+		}
+	case codeInstallFailed:
+		if apply && u.Status == tracking.StatusPending && u.LastError != "" {
+			return flashError("Installing %s %s in workspace %s failed; the update is pending again (attempt %d). The installer's error is shown in its row.",
+				u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID, u.Attempts)
+		}
+	case codeRestartFailed:
+		if apply && u.Status == tracking.StatusApplied && u.RestartError != "" {
+			return flashError("Installed %s %s in workspace %s, but restarting the workspace failed. Use “Retry restart” in the history to try again.",
+				u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
+		}
+	case codeBusy:
+		if u.Status == tracking.StatusApplying {
+			return flashError("Update #%d is being applied by someone else right now; nothing was changed.", u.ID)
+		}
+	case codeConflict:
+		// Applying an entry being applied is busy, not a conflict.
+		if u.Status != tracking.StatusPending && u.Status != target && !(apply && u.Status == tracking.StatusApplying) {
+			return flashError("Update #%d is %s, so it cannot be %s; nothing was changed.", u.ID, u.Status, pastTense(o.Op))
+		}
+	case codeBadRequest:
+		switch {
+		case u.Status == target:
+		case apply:
+			return flashError("Update #%d was not applied: the updater refused the request; the server log has the details.", u.ID)
+		default:
+			return flashError("Update #%d was not dismissed: %s.", u.ID, reasonRule)
+		}
+	case codeInternal:
+		if u.Status != target {
+			return flashError("Update #%d was not %s: something went wrong; the server log has the details.", u.ID, pastTense(o.Op))
+		}
+	}
+	return nil
+}
+
+// sweepFlash words the state of the latest sweep after "Sweep now"; its
+// report is in the page's "Last sweep" panel.
+func sweepFlash(st drift.SweepStatus) *flash {
+	switch sweepState(st) {
+	case sweepNone:
+		return nil
+	case sweepRunning:
+		return flashOK("The sweep is running; reload the page to see its report below when it is done.")
+	case sweepFailed:
+		return flashError("The sweep could not finish; “Last sweep” below says why.")
+	}
+	switch rep := st.Report; {
+	case rep.Skipped:
+		return flashOK("Another replica is sweeping right now, so this sweep was skipped. What it finds joins the queue when it is done.")
+	case rep.Failed > 0:
+		return flashError("Sweep done, but %s could not be resolved.", plural(rep.Failed, "upstream", "upstreams"))
+	default:
+		return flashOK("Sweep done: %s queued.", plural(rep.Queued, "new update", "new updates"))
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
