@@ -3,6 +3,7 @@ package resolver
 import (
 	"fmt"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -15,7 +16,7 @@ import (
 // canonical form.
 func CheckSource(src tracking.Source) error {
 	if !src.HasUpstream() {
-		return fmt.Errorf("resolver: source %q has no upstream (want a git or github source): %w", truncate(string(src.Scheme)), ErrUnsupported)
+		return fmt.Errorf("resolver: source %s has no upstream (want a git or github source): %w", redact.Quote(string(src.Scheme)), ErrUnsupported)
 	}
 	if err := src.Validate(); err != nil {
 		return fmt.Errorf("resolver: build sources with tracking.ParseSource: %w", err)
@@ -33,20 +34,11 @@ func CheckSource(src tracking.Source) error {
 func CheckRef(ref tracking.Ref) error {
 	switch ref.Kind {
 	case "", tracking.RefNone, tracking.RefSHA:
-		return fmt.Errorf("resolver: ref %q is not tracked, so there is nothing to resolve; track a tag, tag:latest, semver:, branch or head: %w",
-			truncate(ref.String()), ErrUnsupported)
+		return fmt.Errorf("resolver: ref %s is not tracked, so there is nothing to resolve; track a tag, tag:latest, semver:, branch or head: %w",
+			redact.Quote(ref.String()), ErrUnsupported)
 	}
 	if err := ref.Validate(); err != nil {
 		return fmt.Errorf("resolver: build refs with tracking.ParseRef: %w", err)
 	}
 	return nil
-}
-
-// truncate shortens hostile input before it is quoted in an error.
-func truncate(s string) string {
-	const limit = 64
-	if len(s) <= limit {
-		return s
-	}
-	return s[:limit] + "…"
 }
