@@ -12,6 +12,7 @@ import (
 
 	"github.com/uptrace/bun/dialect"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -105,11 +106,11 @@ func fromMicros(n sql.NullInt64) time.Time {
 func parseKey(source, ref string) (tracking.UpstreamKey, error) {
 	src, err := tracking.ParseSource(source)
 	if err != nil {
-		return tracking.UpstreamKey{}, fmt.Errorf("stored source %q: %v", truncate(source), err)
+		return tracking.UpstreamKey{}, fmt.Errorf("stored source %s: %v", redact.Quote(source), err)
 	}
 	r, err := tracking.ParseRef(ref)
 	if err != nil {
-		return tracking.UpstreamKey{}, fmt.Errorf("stored ref %q: %v", truncate(ref), err)
+		return tracking.UpstreamKey{}, fmt.Errorf("stored ref %s: %v", redact.Quote(ref), err)
 	}
 	return tracking.UpstreamKey{Source: src, Ref: r}, nil
 }
