@@ -25,7 +25,8 @@
 //   - the value of a key=value pair whose key ends in password, passwd, pwd,
 //     token, secret or api_key (any case), as libpq writes them in a DSN
 //     ("password='***'", spaces around "=" allowed, quoted values with
-//     backslash escapes) and as URL query parameters ("?access_token=***");
+//     backslash escapes), as URL query parameters ("?access_token=***")
+//     and as JSON members ("password": "***");
 //   - the credential of an Authorization header ("Authorization: Bearer ***",
 //     "Basic ***"), and a credential-shaped word after Bearer or Basic
 //     elsewhere.

@@ -1,6 +1,7 @@
 package redact_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,6 +48,9 @@ func TestStringMasksCredentials(t *testing.T) {
 		{"https://h/x?access_token=abc&private_token=def&token=ghi&page=2", "https://h/x?access_token=***&private_token=***&token=***&page=2"},
 		{"client_secret=abc api_key=def", "client_secret=*** api_key=***"},
 		{"password='never closed", "password='***"},
+		// Another rule swallows what ended an empty value: still masked once.
+		{"token= &u:p@h", "token= ***@h"},
+		{`{"password": "a \" b", "user": "u", "access_token":"t0k"}`, `{"password": "***", "user": "u", "access_token":"***"}`},
 		// Authorization headers and bare Bearer/Basic credentials.
 		{"Authorization: Bearer abc.def.ghi", "Authorization: Bearer ***"},
 		{"authorization: Basic dXNlcjpwYXNz", "authorization: Basic ***"},
@@ -80,6 +84,8 @@ func TestStringLeavesOrdinaryTextUnchanged(t *testing.T) {
 		"sqlite:///var/lib/app.db",
 		"host=db user=app dbname=plugins sslmode=disable",
 		"the token was rejected: bad credentials",
+		`{"token": 3, "tokens": "x"}`,
+		`"password": the field is required`,
 		"日本語のテキスト",
 		"\xff\xfe invalid \x80 bytes",
 	} {
@@ -139,4 +145,27 @@ func TestQuoteRedactsBeforeTruncating(t *testing.T) {
 	require.NoError(t, err)
 	require.LessOrEqual(t, len(q), 64)
 	require.True(t, strings.HasSuffix(q, "…"))
+}
+
+// BenchmarkString runs String on text built to make a careless scanner
+// quadratic: many "://", "=" and "@" in one word, an unclosed quote. The
+// time per byte stays flat as the size grows.
+func BenchmarkString(b *testing.B) {
+	for _, n := range []int{1 << 10, 1 << 20} {
+		for name, unit := range map[string]string{
+			"schemes": "a:b://a:b",
+			"keys":    "password=x;",
+			"ats":     "a:b@",
+			"quote":   "password='",
+			"tokens":  "ghp_ghp_",
+		} {
+			in := strings.Repeat(unit, n/len(unit))
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				b.SetBytes(int64(len(in)))
+				for b.Loop() {
+					redact.String(in)
+				}
+			})
+		}
+	}
 }
