@@ -66,7 +66,10 @@ func openBench(b *testing.B, dsn string) *bunstore.Store {
 // all at commit, as one bulk import.
 func seedInstalls(b *testing.B, s *bunstore.Store, installs, upstreams int, commit string) {
 	b.Helper()
-	ref := tracking.Ref{Kind: tracking.RefBranch, Name: "main"}
+	ref, err := tracking.BranchRef("main")
+	if err != nil {
+		b.Fatal(err)
+	}
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	batch := make([]tracking.Install, 0, 10_000)
 	flush := func() {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -544,15 +543,14 @@ func (s *Sweeper) record(ctx context.Context, o *outcome) error {
 	return nil
 }
 
-// hostOf names the upstream host that rate limits apply to.
+// hostOf names the upstream host that rate limits apply to: "github://"
+// for the default GitHub host, "github://<host>" for another GitHub host,
+// "<transport>://<host>" for git remotes ("file://" for local ones).
 func hostOf(src tracking.Source) string {
-	if src.Scheme == tracking.SchemeGitHub {
-		return "github"
+	if src.Scheme() == tracking.SchemeGitHub {
+		return "github://" + src.Host()
 	}
-	if u, err := url.Parse(src.URL); err == nil {
-		return u.Scheme + "://" + u.Host
-	}
-	return src.URL
+	return src.Transport() + "://" + src.Host()
 }
 
 func (s *Sweeper) pausedUntil(host string) time.Time {

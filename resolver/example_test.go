@@ -15,7 +15,7 @@ import (
 type pinned string
 
 func (p pinned) Resolve(_ context.Context, req resolver.Request) (resolver.Result, error) {
-	return resolver.Result{SHA: string(p), Revision: resolver.Revision(req.Ref.Name, string(p))}, nil
+	return resolver.Result{SHA: string(p), Revision: resolver.Revision(req.Ref.Name(), string(p))}, nil
 }
 
 // A Registry sends each request to the resolver of its source's scheme. A

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -32,9 +33,9 @@ func NewRegistry(bySchemee map[tracking.SourceScheme]Resolver) *Registry {
 // Resolve implements Resolver. A scheme with no resolver returns
 // ErrUnsupported.
 func (r *Registry) Resolve(ctx context.Context, req Request) (Result, error) {
-	res, ok := r.byScheme[req.Source.Scheme]
+	res, ok := r.byScheme[req.Source.Scheme()]
 	if !ok {
-		return Result{}, fmt.Errorf("resolver: no resolver for %q sources (%s): %w", req.Source.Scheme, req.Source, ErrUnsupported)
+		return Result{}, fmt.Errorf("resolver: no resolver for %s sources (%s): %w", redact.Quote(string(req.Source.Scheme())), redact.Quote(req.Source.String()), ErrUnsupported)
 	}
 	return res.Resolve(ctx, req)
 }

@@ -30,11 +30,18 @@ func (r *recorder) Resolve(_ context.Context, req resolver.Request) (resolver.Re
 }
 
 var (
-	gitSource    = tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/acme/plugin.git"}
-	githubSource = tracking.Source{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: "plugin"}
-	localSource  = tracking.Source{Scheme: tracking.SchemeLocal, Name: "plugin"}
-	mainBranch   = tracking.Ref{Kind: tracking.RefBranch, Name: "main"}
+	gitSource    = must(tracking.ParseSource("git+https://example.com/acme/plugin.git"))
+	githubSource = must(tracking.ParseSource("github://acme/plugin"))
+	localSource  = must(tracking.ParseSource("local://plugin"))
+	mainBranch   = must(tracking.BranchRef("main"))
 )
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
 
 func TestRegistryRoutesByScheme(t *testing.T) {
 	git, gh := &recorder{sha: "git"}, &recorder{sha: "github"}

@@ -1,9 +1,8 @@
 // Package resolver defines how plugindrift learns what an upstream ref
 // points at: the [Resolver] contract, its [Request] and [Result], the
 // sentinel errors implementations return, a [Registry] that routes by source
-// scheme, the optional [Fetcher] contract for materialising one commit, and
-// [CheckSource] and [CheckRef], the request validation every implementation
-// applies before it runs or sends anything.
+// scheme, and the optional [Fetcher] contract for materialising one
+// commit.
 //
 // Implementations live in subpackages named after what they wrap: gitcli
 // (the git command line) and github (the GitHub REST API). Both pass the
@@ -32,10 +31,15 @@ type Resolver interface {
 	// It must return an error matching ErrNotFound when the repository or
 	// the ref does not exist (for tag:latest and semver:, when no tag
 	// qualifies), ErrRateLimited (as a *RateLimitError) when the upstream
-	// asks to wait, ErrUnsupported for a source or ref it cannot resolve,
-	// and tracking.ErrInvalidRef / tracking.ErrInvalidSource for a request
-	// that fails validation (CheckSource, CheckRef), in which case nothing
-	// is executed or sent.
+	// asks to wait, ErrUnsupported for a source or ref it cannot resolve
+	// (a source without upstream, a ref that is not tracked), and
+	// ErrOtherHost for a source on a host it is not configured for; in
+	// those cases nothing is executed or sent.
+	//
+	// req.Source and req.Ref are valid by construction (the portable type
+	// guarantees this: tracking.Source and tracking.Ref are made only by
+	// tracking's parsers and constructors), so implementations do not
+	// re-parse or re-validate them.
 	Resolve(ctx context.Context, req Request) (Result, error)
 }
 
@@ -81,6 +85,11 @@ var (
 	ErrRateLimited = errors.New("resolver: rate limited")
 	// ErrUnsupported: this resolver cannot handle the source or ref.
 	ErrUnsupported = errors.New("resolver: unsupported")
+	// ErrOtherHost: the source names a host (a GitHub Enterprise host in
+	// github://host/owner/repo) that this resolver is not configured for;
+	// it is refused rather than sent to the configured host. It matches
+	// ErrUnsupported too.
+	ErrOtherHost = fmt.Errorf("resolver: source on a host this resolver is not configured for: %w", ErrUnsupported)
 )
 
 // RateLimitError is returned when an upstream refuses for a while. It

@@ -40,18 +40,13 @@ func (p ListUpdatesParams) Validate() error {
 	return validateLimit(p.Limit)
 }
 
-// ValidateUpstreamKey checks that key names a tracked upstream: a valid
-// source that has an upstream, followed at a moving ref. Errors wrap
-// tracking.ErrInvalidArgument.
-func ValidateUpstreamKey(key tracking.UpstreamKey) error {
-	if !key.Source.HasUpstream() || !key.Ref.Tracked() {
-		return fmt.Errorf("storage: %s is not a tracked upstream: %w", key, tracking.ErrInvalidArgument)
-	}
-	if err := key.Source.Validate(); err != nil {
-		return fmt.Errorf("storage: upstream %s: %w: %w", key, tracking.ErrInvalidArgument, err)
-	}
-	if err := key.Ref.Validate(); err != nil {
-		return fmt.Errorf("storage: upstream %s: %w: %w", key, tracking.ErrInvalidArgument, err)
+// RequireTracked refuses a key that names no tracked upstream: a source
+// without upstream (local) or a ref that is not resolved (none, sha:).
+// Source and Ref are valid by construction, so nothing else is checked.
+// Errors wrap tracking.ErrInvalidArgument.
+func RequireTracked(key tracking.UpstreamKey) error {
+	if !key.Tracked() {
+		return fmt.Errorf("storage: %s is not a tracked upstream (want a git or github source and a moving ref): %w", key, tracking.ErrInvalidArgument)
 	}
 	return nil
 }
@@ -59,7 +54,7 @@ func ValidateUpstreamKey(key tracking.UpstreamKey) error {
 // Validate checks that the key names a tracked upstream and the SHA is a
 // full commit id.
 func (p ReconcileParams) Validate() error {
-	if err := ValidateUpstreamKey(p.Key); err != nil {
+	if err := RequireTracked(p.Key); err != nil {
 		return err
 	}
 	return tracking.ValidateSHA(p.SHA)

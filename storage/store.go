@@ -15,6 +15,13 @@ import (
 //
 // Times are stored in UTC with microsecond precision and returned so.
 //
+// Inputs of type tracking.Source and tracking.Ref are valid by
+// construction (the portable type guarantees this: they are made only by
+// tracking's parsers and constructors), so implementations never re-parse
+// or re-validate them; they check the plain strings (workspace ids, plugin
+// names, SHAs) and the rules between fields that tracking.Install.Validate
+// and RequireTracked hold.
+//
 // Errors: methods return errors for which errors.Is matches the tracking
 // sentinels named in each method's comment; any other failure (a closed
 // database, a lost connection) is returned wrapped, with the backend's name
@@ -92,7 +99,7 @@ type Store interface {
 	// RecordUpstreamFailure notes a failed resolution of key: LastError =
 	// message, ConsecutiveFailures+1, LastCheckedAt = at. The queue is not
 	// touched. It creates the upstream row when missing. A key that fails
-	// ValidateUpstreamKey must be refused with its error.
+	// RequireTracked must be refused with its error.
 	RecordUpstreamFailure(ctx context.Context, key tracking.UpstreamKey, message string, at time.Time) error
 
 	// GetUpdate returns one queue entry or tracking.ErrNotFound.

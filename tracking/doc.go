@@ -6,7 +6,9 @@
 // and the sentinel errors that stores, resolvers and the drift engine
 // return.
 //
-// tracking is a leaf: it imports nothing else from this module.
+// tracking is a leaf: it imports nothing else from this module but
+// internal/redact, through which every error quotes its input, so that a
+// credential written into a source, ref or name is never repeated.
 //
 // # Refs
 //
@@ -24,7 +26,8 @@
 //
 // # Sources
 //
-//	github://owner/repo[#ref]
+//	github://owner/repo[#ref]              (the default GitHub host)
+//	github://host.example.com/owner/repo[#ref] (another GitHub host)
 //	git+https://host/path[.git][#ref], git+http://…, git+ssh://…
 //	git+file:///abs/path[#ref]
 //	local://name, <name>

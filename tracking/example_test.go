@@ -44,7 +44,7 @@ func ExampleParseSource() {
 			fmt.Println(err)
 			continue
 		}
-		fmt.Printf("%s [%s, transport %q, installed from %s]\n", src, src.Scheme, src.Transport(), src.InstalledFrom)
+		fmt.Printf("%s [%s, transport %q, installed from %s]\n", src, src.Scheme(), src.Transport(), src.InstalledFrom())
 	}
 
 	for _, in := range []string{
@@ -61,7 +61,7 @@ func ExampleParseSource() {
 	// git+file:///srv/git/widget [git, transport "file", installed from none]
 	// local://widget [local, transport "", installed from none]
 	// true tracking: invalid source "git@github.com:acme/widget.git": scp-like address "git@github.com:acme/widget.git": write "git+ssh://git@github.com/acme/widget.git"
-	// true tracking: invalid source "git+https://user:token@github.com/acme/widget.git": credentials in URLs are not allowed: remove "user@" (a token written as the user name is a credential too) and configure git's credentials instead, e.g. git+https://host/path
+	// true tracking: invalid source "git+https://***@github.com/acme/widget.git": credentials in URLs are not allowed: remove "user@" (a token written as the user name is a credential too) and configure git's credentials instead, e.g. git+https://host/path
 	// true tracking: invalid source "ext::sh -c 'touch /tmp/x'": transport "ext::" not allowed (git remote helpers can run commands); write git+https://…, git+ssh://… or git+file://…
 }
 

@@ -37,24 +37,27 @@ func FuzzParseRef(f *testing.F) {
 		require.Equal(t, canonical, again.String(), "String must be idempotent")
 
 		require.Equal(t, r.Tracked(), r.DriftKind() != "")
-		switch r.Kind {
+		switch r.Kind() {
 		case tracking.RefNone, tracking.RefLatest, tracking.RefHead:
-			require.Empty(t, r.Name)
-			require.Equal(t, r.Kind != tracking.RefNone, r.Tracked())
+			require.Empty(t, r.Name()+r.Constraint()+r.SHA())
+			require.Equal(t, r.Kind() != tracking.RefNone, r.Tracked())
 		case tracking.RefSHA:
-			require.NoError(t, tracking.ValidateSHA(r.Name))
+			require.NoError(t, tracking.ValidateSHA(r.SHA()))
+			require.Empty(t, r.Name()+r.Constraint())
 			require.False(t, r.Tracked())
 		case tracking.RefTag, tracking.RefBranch:
-			require.NoError(t, tracking.ValidateRefName(r.Name))
-			require.NotEqual(t, "HEAD", r.Name)
-			require.False(t, strings.HasPrefix(r.Name, "refs/"))
+			require.NoError(t, tracking.ValidateRefName(r.Name()))
+			require.NotEqual(t, "HEAD", r.Name())
+			require.False(t, strings.HasPrefix(r.Name(), "refs/"))
+			require.Empty(t, r.Constraint()+r.SHA())
 			require.True(t, r.Tracked())
 		case tracking.RefSemver:
-			require.NotEmpty(t, r.Name)
-			require.Equal(t, strings.Trim(r.Name, " "), r.Name)
-			require.LessOrEqual(t, len(r.Name), 255)
+			require.NotEmpty(t, r.Constraint())
+			require.Equal(t, strings.Trim(r.Constraint(), " "), r.Constraint())
+			require.LessOrEqual(t, len(r.Constraint()), 255)
+			require.Empty(t, r.Name()+r.SHA())
 		default:
-			t.Fatalf("ParseRef returned unknown kind %q", r.Kind)
+			t.Fatalf("ParseRef returned unknown kind %q", r.Kind())
 		}
 	})
 }
@@ -81,19 +84,22 @@ func FuzzParseSource(f *testing.F) {
 		require.Equal(t, src, again, "ParseSource(src.String()) must return src")
 		require.Equal(t, canonical, again.String(), "String must be idempotent")
 
-		require.NotEqual(t, tracking.RefKind(""), src.InstalledFrom.Kind, "an absent #ref is RefNone")
-		switch src.Scheme {
+		require.True(t, src.IsValid())
+		switch src.Scheme() {
 		case tracking.SchemeGitHub:
 			require.Equal(t, "https", src.Transport())
-			require.Regexp(t, `^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`, src.Owner)
-			require.Regexp(t, `^[A-Za-z0-9._-]{1,100}$`, src.Repo)
-			require.False(t, strings.HasSuffix(src.Repo, ".git"))
+			require.Regexp(t, `^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`, src.Owner())
+			require.Regexp(t, `^[A-Za-z0-9._-]{1,100}$`, src.Repo())
+			require.False(t, strings.HasSuffix(src.Repo(), ".git"))
+			require.Equal(t, strings.ToLower(src.Host()), src.Host(), "host is lowercase")
+			require.Equal(t, src.Host() != "", strings.ContainsAny(src.Host(), ".:"), "a host has a '.' or ':'; an owner never")
+			require.Empty(t, src.URL()+src.Name())
 		case tracking.SchemeGit:
 			require.Contains(t, []string{"https", "http", "ssh", "file"}, src.Transport())
-			require.True(t, strings.HasPrefix(src.URL, src.Transport()+"://"))
-			require.NotContains(t, src.URL, "#")
-			require.NotContains(t, src.URL, "?")
-			rest := strings.TrimPrefix(src.URL, src.Transport()+"://")
+			require.True(t, strings.HasPrefix(src.URL(), src.Transport()+"://"))
+			require.NotContains(t, src.URL(), "#")
+			require.NotContains(t, src.URL(), "?")
+			rest := strings.TrimPrefix(src.URL(), src.Transport()+"://")
 			authority, path, _ := strings.Cut(rest, "/")
 			require.NotContains(t, strings.Split(path, "/"), "..")
 			require.NotContains(t, strings.Split(path, "/"), ".")
@@ -105,12 +111,15 @@ func FuzzParseSource(f *testing.F) {
 			}
 			require.False(t, strings.HasPrefix(hostOf(authority), "-"))
 			require.Equal(t, src.Transport() == "file", authority == "")
+			require.Equal(t, hostOf(authority), src.Host())
+			require.Empty(t, src.Owner()+src.Repo()+src.Name())
 		case tracking.SchemeLocal:
-			require.NoError(t, tracking.ValidatePluginName(src.Name))
-			require.Equal(t, tracking.RefNone, src.InstalledFrom.Kind)
+			require.NoError(t, tracking.ValidatePluginName(src.Name()))
+			require.Equal(t, tracking.Ref{}, src.InstalledFrom())
+			require.Empty(t, src.Host()+src.URL()+src.Owner()+src.Repo())
 			require.False(t, src.HasUpstream())
 		default:
-			t.Fatalf("ParseSource returned unknown scheme %q", src.Scheme)
+			t.Fatalf("ParseSource returned unknown scheme %q", src.Scheme())
 		}
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/plugindrift/plugindrift/internal/redact"
 )
 
 // RefKind is the shape of a tracked ref.
@@ -22,14 +24,54 @@ const (
 	RefHead   RefKind = "head"   // remote default branch
 )
 
-// Ref is what an install follows upstream. The zero Ref is "none".
+// Ref is what an install follows upstream: an immutable, comparable value
+// (usable as a map key, compared with ==) made only by [ParseRef],
+// [BranchRef], [TagRef], [SemverRef] and [SHARef], so every Ref is valid.
 //
-// Name holds the variable part: the lowercase hex for RefSHA, the tag name
-// for RefTag, the constraint as written (trimmed) for RefSemver, the branch
-// name for RefBranch; it is empty for RefNone, RefLatest and RefHead.
+// The zero Ref is the ref "none", the one ParseRef returns for "" and
+// "none": an install or source without a ref needs no value set.
 type Ref struct {
-	Kind RefKind
-	Name string
+	// kind is "" for none, so that the zero Ref and ParseRef("none") are
+	// the same value.
+	kind RefKind
+	// name is the variable part: the lowercase hex for RefSHA, the tag name
+	// for RefTag, the constraint as written (trimmed) for RefSemver, the
+	// branch name for RefBranch; empty for the other kinds.
+	name string
+}
+
+// Kind is the shape of the ref; RefNone for the zero Ref.
+func (r Ref) Kind() RefKind {
+	if r.kind == "" {
+		return RefNone
+	}
+	return r.kind
+}
+
+// Name is the branch name of a RefBranch or the tag name of a RefTag, and
+// "" for every other kind.
+func (r Ref) Name() string {
+	if r.kind == RefBranch || r.kind == RefTag {
+		return r.name
+	}
+	return ""
+}
+
+// Constraint is the constraint of a RefSemver as written (trimmed of
+// surrounding spaces), and "" for every other kind.
+func (r Ref) Constraint() string {
+	if r.kind == RefSemver {
+		return r.name
+	}
+	return ""
+}
+
+// SHA is the lowercase commit id of a RefSHA, and "" for every other kind.
+func (r Ref) SHA() string {
+	if r.kind == RefSHA {
+		return r.name
+	}
+	return ""
 }
 
 // refShapes lists the accepted ref shapes; every ParseRef error ends with it.
@@ -47,17 +89,56 @@ const (
 //
 // The input is not trimmed: " main" is rejected (a ref name cannot contain
 // a space), only a semver constraint is trimmed of surrounding spaces.
-// "" and "none" both return Ref{Kind: RefNone}. Keywords are lowercase:
+// "" and "none" both return the zero Ref (none). Keywords are lowercase:
 // "HEAD" is rejected with a hint to write "head", and "Head" or "NONE" are
 // branch names. Tag and branch names are checked by [ValidateRefName], must
 // not be "HEAD" and must not start with "refs/" (write the short name).
 // Names are kept byte for byte, look-alike Unicode letters included.
 func ParseRef(s string) (Ref, error) {
-	r, problem := parseRef(s)
-	if problem != "" {
-		return Ref{}, fmt.Errorf("tracking: %w %q: %s (accepted: %s)", ErrInvalidRef, truncate(s), problem, refShapes)
+	return refResult(s)(parseRef(s))
+}
+
+// BranchRef returns the ref that follows branch name, the one ParseRef
+// returns for "branch:"+name. Errors wrap ErrInvalidRef.
+func BranchRef(name string) (Ref, error) {
+	return refResult("branch:" + name)(namedRef(RefBranch, "branch ", name))
+}
+
+// TagRef returns the ref that follows the exact tag name, the one ParseRef
+// returns for "tag:"+name. The name "latest" is refused: "tag:latest"
+// selects the highest stable version (ParseRef("tag:latest")), so an exact
+// tag of that name cannot be written. Errors wrap ErrInvalidRef.
+func TagRef(name string) (Ref, error) {
+	if name == "latest" {
+		return refResult("tag:"+name)(Ref{}, `an exact tag named "latest" cannot be tracked: tag:latest selects the highest stable version (ParseRef("tag:latest"))`)
 	}
-	return r, nil
+	return refResult("tag:" + name)(namedRef(RefTag, "tag ", name))
+}
+
+// SemverRef returns the ref that follows the highest tag satisfying a
+// Masterminds v3 constraint, the one ParseRef returns for
+// "semver:"+constraint. Errors wrap ErrInvalidRef.
+func SemverRef(constraint string) (Ref, error) {
+	return refResult("semver:" + constraint)(semverRef(constraint))
+}
+
+// SHARef returns the ref pinned to a full commit id (40 or 64 hex digits in
+// any case, stored in lowercase), the one ParseRef returns for "sha:"+hex.
+// Errors wrap ErrInvalidRef.
+func SHARef(hex string) (Ref, error) {
+	return refResult("sha:" + hex)(shaRef(hex))
+}
+
+// refResult turns the (ref, problem) answer of a ref checker into
+// ParseRef's (ref, error), quoting input in the error. It is the one place
+// ref errors are worded.
+func refResult(input string) func(Ref, string) (Ref, error) {
+	return func(r Ref, problem string) (Ref, error) {
+		if problem != "" {
+			return Ref{}, fmt.Errorf("tracking: %w %s: %s (accepted: %s)", ErrInvalidRef, redact.Quote(input), problem, refShapes)
+		}
+		return r, nil
+	}
 }
 
 // parseRef is ParseRef without the error wrapping: it returns the ref, or a
@@ -65,11 +146,11 @@ func ParseRef(s string) (Ref, error) {
 func parseRef(s string) (Ref, string) {
 	switch s {
 	case "", "none":
-		return Ref{Kind: RefNone}, ""
+		return Ref{}, ""
 	case "head":
-		return Ref{Kind: RefHead}, ""
+		return Ref{kind: RefHead}, ""
 	case "tag:latest":
-		return Ref{Kind: RefLatest}, ""
+		return Ref{kind: RefLatest}, ""
 	}
 	kind, rest, hasKind := strings.Cut(s, ":")
 	if !hasKind {
@@ -85,7 +166,7 @@ func parseRef(s string) (Ref, string) {
 	case "semver":
 		return semverRef(rest)
 	default:
-		return Ref{}, fmt.Sprintf("unknown ref kind %q (a ':' cannot appear in a ref name)", truncate(kind))
+		return Ref{}, fmt.Sprintf("unknown ref kind %s (a ':' cannot appear in a ref name)", redact.Quote(kind))
 	}
 }
 
@@ -104,7 +185,7 @@ func namedRef(kind RefKind, label, name string) (Ref, string) {
 	if strings.HasPrefix(name, "refs/") {
 		return Ref{}, label + "name starts with \"refs/\": write the short name, e.g. branch:main or tag:v1.2.3"
 	}
-	return Ref{Kind: kind, Name: name}, ""
+	return Ref{kind: kind, name: name}, ""
 }
 
 // shaRef checks a full commit id in any case and lowercases it.
@@ -117,7 +198,7 @@ func shaRef(hex string) (Ref, string) {
 			return Ref{}, fmt.Sprintf("sha: byte %d (%q) is not a hex digit", i, hex[i])
 		}
 	}
-	return Ref{Kind: RefSHA, Name: strings.ToLower(hex)}, ""
+	return Ref{kind: RefSHA, name: strings.ToLower(hex)}, ""
 }
 
 // semverRef checks a Masterminds v3 constraint, trimmed of surrounding
@@ -136,25 +217,24 @@ func semverRef(raw string) (Ref, string) {
 		}
 	}
 	if _, err := semver.NewConstraint(c); err != nil {
-		return Ref{}, fmt.Sprintf("semver: not a valid constraint (%s); e.g. semver:^1.2, semver:~1.4.0, semver:>=1.0 <2", truncate(err.Error()))
+		return Ref{}, fmt.Sprintf("semver: not a valid constraint (%s); e.g. semver:^1.2, semver:~1.4.0, semver:>=1.0 <2", redact.Short(err.Error()))
 	}
-	return Ref{Kind: RefSemver, Name: c}, ""
+	return Ref{kind: RefSemver, name: c}, ""
 }
 
-// String returns the canonical form: "none", "sha:<hex>", "tag:<name>",
-// "tag:latest", "semver:<constraint>", "branch:<name>", "head". The zero
-// Ref is "none". A Ref of an unknown kind, which ParseRef never returns,
-// is written "<kind>:<name>" so that ParseRef rejects it.
+// String returns the canonical form, which ParseRef accepts and returns
+// unchanged: "none", "sha:<hex>", "tag:<name>", "tag:latest",
+// "semver:<constraint>", "branch:<name>", "head". The zero Ref is "none".
 func (r Ref) String() string {
-	switch r.Kind {
-	case "", RefNone:
+	switch r.kind {
+	case "":
 		return "none"
 	case RefLatest:
 		return "tag:latest"
 	case RefHead:
 		return "head"
 	default:
-		return string(r.Kind) + ":" + r.Name
+		return string(r.kind) + ":" + r.name
 	}
 }
 
@@ -166,7 +246,7 @@ func (r Ref) Tracked() bool { return r.DriftKind() != "" }
 // tag-moved for RefTag, new-version for RefLatest and RefSemver, new-commit
 // for RefBranch and RefHead, "" for untracked refs.
 func (r Ref) DriftKind() UpdateKind {
-	switch r.Kind {
+	switch r.kind {
 	case RefTag:
 		return KindTagMoved
 	case RefLatest, RefSemver:
@@ -197,7 +277,7 @@ func (r *Ref) UnmarshalText(b []byte) error {
 // "sha:" in any case and lowercases it.
 func ValidateSHA(s string) error {
 	if len(s) != 40 && len(s) != 64 {
-		return fmt.Errorf("tracking: %w %q: want 40 or 64 lowercase hex digits, got %d bytes", ErrInvalidSHA, truncate(s), len(s))
+		return fmt.Errorf("tracking: %w %s: want 40 or 64 lowercase hex digits, got %d bytes", ErrInvalidSHA, redact.Quote(s), len(s))
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -205,9 +285,9 @@ func ValidateSHA(s string) error {
 			continue
 		}
 		if 'A' <= c && c <= 'F' {
-			return fmt.Errorf("tracking: %w %q: uppercase hex digit %q at byte %d; commit ids are stored in lowercase", ErrInvalidSHA, truncate(s), c, i)
+			return fmt.Errorf("tracking: %w %s: uppercase hex digit %q at byte %d; commit ids are stored in lowercase", ErrInvalidSHA, redact.Quote(s), c, i)
 		}
-		return fmt.Errorf("tracking: %w %q: byte %d (%q) is not a hex digit", ErrInvalidSHA, truncate(s), i, c)
+		return fmt.Errorf("tracking: %w %s: byte %d (%q) is not a hex digit", ErrInvalidSHA, redact.Quote(s), i, c)
 	}
 	return nil
 }
@@ -231,7 +311,7 @@ func ValidateSHA(s string) error {
 // git accepts them; callers compare names byte for byte.
 func ValidateRefName(name string) error {
 	if p := refNameProblem(name); p != "" {
-		return fmt.Errorf("tracking: %w name %q: %s", ErrInvalidRef, truncate(name), p)
+		return fmt.Errorf("tracking: %w name %s: %s", ErrInvalidRef, redact.Quote(name), p)
 	}
 	return nil
 }
@@ -279,10 +359,10 @@ func refNameProblem(name string) string {
 	}
 	for comp := range strings.SplitSeq(name, "/") {
 		if comp[0] == '.' {
-			return fmt.Sprintf(`has a component beginning with "." (%q)`, truncate(comp))
+			return fmt.Sprintf(`has a component beginning with "." (%s)`, redact.Quote(comp))
 		}
 		if strings.HasSuffix(comp, ".lock") {
-			return fmt.Sprintf(`has a component ending with ".lock" (%q)`, truncate(comp))
+			return fmt.Sprintf(`has a component ending with ".lock" (%s)`, redact.Quote(comp))
 		}
 	}
 	if name[len(name)-1] == '.' {

@@ -61,7 +61,8 @@ func TestParseRef_Shapes(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			r, err := tracking.ParseRef(tt.in)
 			require.NoError(t, err)
-			assert.Equal(t, tracking.Ref{Kind: tt.kind, Name: tt.name}, r)
+			assert.Equal(t, tt.kind, r.Kind())
+			assert.Equal(t, tt.name, refPart(r))
 			assert.Equal(t, tt.canonical, r.String())
 			assert.Equal(t, tt.tracked, r.Tracked())
 			assert.Equal(t, tt.drift, r.DriftKind())
@@ -122,8 +123,9 @@ func TestParseRef_ErrorQuotesTruncatedInput(t *testing.T) {
 	in := strings.Repeat("a", 300) + "..b"
 	_, err := tracking.ParseRef(in)
 	require.ErrorIs(t, err, tracking.ErrInvalidRef)
-	assert.Contains(t, err.Error(), `"`+strings.Repeat("a", 64)+`…"`)
-	assert.NotContains(t, err.Error(), strings.Repeat("a", 65))
+	// 64 bytes in all, the ellipsis (3 bytes) included.
+	assert.Contains(t, err.Error(), `"`+strings.Repeat("a", 61)+`…"`)
+	assert.NotContains(t, err.Error(), strings.Repeat("a", 62))
 	assert.ErrorContains(t, err, "longer than 255 bytes (303)")
 }
 
@@ -134,22 +136,89 @@ func TestRef_ZeroValueIsNone(t *testing.T) {
 	assert.Equal(t, tracking.UpdateKind(""), r.DriftKind())
 	parsed, err := tracking.ParseRef(r.String())
 	require.NoError(t, err)
-	assert.Equal(t, tracking.RefNone, parsed.Kind)
+	assert.Equal(t, tracking.RefNone, parsed.Kind())
+	assert.Equal(t, r, parsed, "ParseRef(\"none\") is the zero Ref")
+	empty, err := tracking.ParseRef("")
+	require.NoError(t, err)
+	assert.Equal(t, r, empty)
+	assert.Equal(t, tracking.RefNone, r.Kind())
 }
 
-func TestRef_UnknownKindIsNotTrackedAndDoesNotParse(t *testing.T) {
-	r := tracking.Ref{Kind: "bogus", Name: "x"}
-	assert.False(t, r.Tracked())
-	assert.Equal(t, tracking.UpdateKind(""), r.DriftKind())
-	_, err := tracking.ParseRef(r.String())
-	assert.ErrorIs(t, err, tracking.ErrInvalidRef)
+// refPart is the variable part of r: at most one of Name, Constraint and
+// SHA is set, by kind.
+func refPart(r tracking.Ref) string {
+	parts := 0
+	for _, p := range []string{r.Name(), r.Constraint(), r.SHA()} {
+		if p != "" {
+			parts++
+		}
+	}
+	if parts > 1 {
+		panic("more than one of Name, Constraint and SHA set: " + r.String())
+	}
+	return r.Name() + r.Constraint() + r.SHA()
+}
+
+// TestRefConstructors holds each typed constructor to what ParseRef
+// returns for the same text, and to its errors.
+func TestRefConstructors(t *testing.T) {
+	mustParse := func(s string) tracking.Ref {
+		r, err := tracking.ParseRef(s)
+		require.NoError(t, err, s)
+		return r
+	}
+	cases := []struct {
+		name string
+		make func(string) (tracking.Ref, error)
+		in   string
+		want tracking.Ref
+	}{
+		{"branch", tracking.BranchRef, "main", mustParse("branch:main")},
+		{"branch none", tracking.BranchRef, "none", mustParse("branch:none")},
+		{"tag", tracking.TagRef, "v1.2.3", mustParse("tag:v1.2.3")},
+		{"semver", tracking.SemverRef, " ^1.2 ", mustParse("semver:^1.2")},
+		{"sha", tracking.SHARef, strings.ToUpper(sha1Lower), mustParse("sha:" + sha1Lower)},
+	}
+	for _, c := range cases {
+		got, err := c.make(c.in)
+		require.NoError(t, err, c.name)
+		assert.Equal(t, c.want, got, c.name)
+	}
+	assert.Equal(t, "main", mustParse("branch:main").Name())
+	assert.Equal(t, "^1.2", mustParse("semver:^1.2").Constraint())
+	assert.Equal(t, sha1Lower, mustParse("sha:"+sha1Lower).SHA())
+
+	bad := []struct {
+		name string
+		make func(string) (tracking.Ref, error)
+		in   string
+		rule string
+	}{
+		{"branch refs/", tracking.BranchRef, "refs/heads/main", `starts with "refs/"`},
+		{"branch space", tracking.BranchRef, "a b", "contains a space"},
+		{"branch HEAD", tracking.BranchRef, "HEAD", "written head"},
+		{"tag latest", tracking.TagRef, "latest", "tag:latest selects the highest stable version"},
+		{"tag dash", tracking.TagRef, "-x", `begins with "-"`},
+		{"semver", tracking.SemverRef, "not a constraint", "not a valid constraint"},
+		{"sha short", tracking.SHARef, "abc", "want 40 or 64 hex digits"},
+	}
+	for _, c := range bad {
+		got, err := c.make(c.in)
+		assert.ErrorIs(t, err, tracking.ErrInvalidRef, c.name)
+		assert.ErrorContains(t, err, c.rule, c.name)
+		assert.Equal(t, tracking.Ref{}, got, c.name)
+	}
 }
 
 func TestRef_TextRoundTrip(t *testing.T) {
 	type doc struct {
 		Ref tracking.Ref `json:"ref"`
 	}
-	in := doc{Ref: tracking.Ref{Kind: tracking.RefSemver, Name: ">=1.0 <2"}}
+	semver, err := tracking.SemverRef(">=1.0 <2")
+	require.NoError(t, err)
+	head, err := tracking.ParseRef("head")
+	require.NoError(t, err)
+	in := doc{Ref: semver}
 	b, err := json.Marshal(in)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"ref":"semver:>=1.0 <2"}`, string(b))
@@ -158,10 +227,10 @@ func TestRef_TextRoundTrip(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &out))
 	assert.Equal(t, in, out)
 
-	out = doc{Ref: tracking.Ref{Kind: tracking.RefHead}}
+	out = doc{Ref: head}
 	err = json.Unmarshal([]byte(`{"ref":"refs/heads/x"}`), &out)
 	assert.ErrorIs(t, err, tracking.ErrInvalidRef)
-	assert.Equal(t, tracking.Ref{Kind: tracking.RefHead}, out.Ref, "a failed unmarshal leaves the value unchanged")
+	assert.Equal(t, head, out.Ref, "a failed unmarshal leaves the value unchanged")
 }
 
 func TestValidateSHA(t *testing.T) {

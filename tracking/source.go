@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/plugindrift/plugindrift/internal/redact"
 )
 
 // SourceScheme says where a plugin comes from.
@@ -20,20 +22,86 @@ const (
 	SchemeLocal  SourceScheme = "local"  // local://name; no upstream
 )
 
-// Source is a parsed plugin source. The zero Source is invalid.
+// Source is a parsed plugin source: an immutable, comparable value (usable
+// as a map key, compared with ==) made only by [ParseSource] and
+// [GitHubSource], so every Source other than the zero one is valid. The
+// zero Source is invalid: IsValid reports false and String returns "".
+//
+// Two sources are equal when their canonical forms are: github://acme/w
+// (the default GitHub host) and github://github.com/acme/w (a host named
+// explicitly) are different values, because which host is the default is
+// configured on the resolver.
 type Source struct {
-	Scheme SourceScheme
-	// Owner and Repo are set for SchemeGitHub.
-	Owner string
-	Repo  string
-	// URL is the git remote for SchemeGit, without the "git+" prefix and
-	// without the fragment: "https://host/path.git", "file:///abs/path".
-	URL string
-	// Name is the plugin name for SchemeLocal.
-	Name string
-	// InstalledFrom is the optional "#ref" part: the ref the plugin was
-	// installed from (not the ref it tracks). RefNone when absent.
-	InstalledFrom Ref
+	scheme SourceScheme
+	// host is the GitHub host ("" for the default host) or the host of a
+	// git URL ("" for file URLs).
+	host string
+	// owner and repo are set for SchemeGitHub.
+	owner string
+	repo  string
+	// url is the git remote for SchemeGit, without the "git+" prefix and
+	// without the fragment.
+	url string
+	// name is the plugin name for SchemeLocal.
+	name string
+	// from is the optional "#ref" part.
+	from Ref
+}
+
+// IsValid reports whether s was made by a parser or constructor; only the
+// zero Source is not.
+func (s Source) IsValid() bool { return s.scheme != "" }
+
+// Scheme says where the plugin comes from; "" for the zero Source.
+func (s Source) Scheme() SourceScheme { return s.scheme }
+
+// Host is the host of the upstream: for a GitHub source the host written
+// in it ("ghe.example.com", "ghe.example.com:8443"), or "" for
+// github://owner/repo, which means the default GitHub host configured on
+// the resolver; for a git source the host of its URL, lowercase with its
+// port if any ("git.example.com:443", "[::1]:8080"), "" for file URLs; ""
+// for local sources.
+func (s Source) Host() string { return s.host }
+
+// Owner is the repository owner of a GitHub source, "" otherwise.
+func (s Source) Owner() string { return s.owner }
+
+// Repo is the repository name of a GitHub source (without ".git"), ""
+// otherwise.
+func (s Source) Repo() string { return s.repo }
+
+// URL is the git remote of a git source, without the "git+" prefix and
+// without the "#ref": "https://host/path.git", "ssh://git@host/path",
+// "file:///abs/path"; "" for other schemes.
+func (s Source) URL() string { return s.url }
+
+// Name is the plugin name of a local source, "" otherwise.
+func (s Source) Name() string { return s.name }
+
+// InstalledFrom is the optional "#ref" part: the ref the plugin was
+// installed from (not the ref it tracks); the zero Ref (none) when absent.
+func (s Source) InstalledFrom() Ref { return s.from }
+
+// GitHubSource returns the source of repository owner/repo on a GitHub
+// host, the one ParseSource returns for github://owner/repo (host "", the
+// default GitHub host) or github://host/owner/repo. The rules are
+// ParseSource's. Errors wrap ErrInvalidSource.
+func GitHubSource(host, owner, repo string) (Source, error) {
+	text := "github://" + owner + "/" + repo
+	if host != "" {
+		text = "github://" + host + "/" + owner + "/" + repo
+	}
+	var problem string
+	switch {
+	case strings.ContainsAny(host+owner+repo, "/#"):
+		problem = `host, owner and repository cannot contain "/" or "#"`
+	case host == "" && strings.ContainsAny(owner, ".:"):
+		problem = `github owner contains "." or ":"; a host is passed as the first argument`
+	}
+	if problem != "" {
+		return Source{}, fmt.Errorf("tracking: %w %s: %s", ErrInvalidSource, redact.Quote(text), problem)
+	}
+	return ParseSource(text)
 }
 
 // Limits of the source grammar.
@@ -68,7 +136,12 @@ const sourceShapes = "write github://owner/repo, git+https://host/path, git+ssh:
 //     '-', not beginning or ending with '-'; the repository is 1 to 100
 //     ASCII letters, digits and "._-", not "." or "..", with one trailing
 //     ".git" removed (a name still ending in ".git" is rejected). No user,
-//     port, query or further path segment. Case is kept as written.
+//     query or further path segment. Case is kept as written.
+//   - github://host/owner/repo names another GitHub (Enterprise) host: the
+//     first segment is a host when it contains '.' or ':' (an owner never
+//     does), with the host rules of git+https below (lowercased, optional
+//     port); github://owner/repo is the default host, configured on the
+//     resolver.
 //   - git+https://, git+http://, git+ssh://, git+file://: parsed with
 //     net/url. No user info for https and http (a token written as the
 //     user name is a credential too), no password for ssh (a user such as
@@ -89,7 +162,7 @@ const sourceShapes = "write github://owner/repo, git+https://host/path, git+ssh:
 func ParseSource(s string) (Source, error) {
 	src, problem := parseSource(s)
 	if problem != "" {
-		return Source{}, fmt.Errorf("tracking: %w %q: %s", ErrInvalidSource, truncate(s), problem)
+		return Source{}, fmt.Errorf("tracking: %w %s: %s", ErrInvalidSource, redact.Quote(s), problem)
 	}
 	return src, nil
 }
@@ -104,7 +177,7 @@ func parseSource(s string) (Source, string) {
 		return Source{}, fmt.Sprintf("longer than %d bytes (%d)", maxSourceLen, len(s))
 	}
 	if helper, ok := remoteHelper(s); ok {
-		return Source{}, fmt.Sprintf("transport %q not allowed (git remote helpers can run commands); write git+https://…, git+ssh://… or git+file://…", truncate(helper+"::"))
+		return Source{}, fmt.Sprintf("transport %s not allowed (git remote helpers can run commands); write git+https://…, git+ssh://… or git+file://…", redact.Quote(helper+"::"))
 	}
 	if p := sourceCharProblem(s); p != "" {
 		return Source{}, p
@@ -116,7 +189,7 @@ func parseSource(s string) (Source, string) {
 	}
 
 	body, frag, hasFrag := strings.Cut(s, "#")
-	from := Ref{Kind: RefNone}
+	var from Ref
 	if hasFrag {
 		r, p := parseRef(frag)
 		switch {
@@ -124,7 +197,7 @@ func parseSource(s string) (Source, string) {
 			return Source{}, `empty "#": remove it or write the installed-from ref after it, e.g. #tag:v1.2.3`
 		case p != "":
 			return Source{}, fmt.Sprintf("#ref: %s (accepted: %s)", p, refShapes)
-		case r.Kind == RefNone:
+		case r == Ref{}:
 			return Source{}, `"#none": remove it; a source without "#ref" has no installed-from ref`
 		}
 		from = r
@@ -155,14 +228,14 @@ func parseSource(s string) (Source, string) {
 		return Source{}, "the unauthenticated git:// protocol is not allowed; write git+https://… or git+ssh://…"
 	default:
 		if strings.HasPrefix(scheme, "git+") {
-			return Source{}, fmt.Sprintf("transport %q not allowed; write git+https://, git+http://, git+ssh:// or git+file://", truncate(strings.TrimPrefix(scheme, "git+")))
+			return Source{}, fmt.Sprintf("transport %s not allowed; write git+https://, git+http://, git+ssh:// or git+file://", redact.Quote(strings.TrimPrefix(scheme, "git+")))
 		}
-		return Source{}, fmt.Sprintf("unknown scheme %q; %s", truncate(scheme), sourceShapes)
+		return Source{}, fmt.Sprintf("unknown scheme %s; %s", redact.Quote(scheme), sourceShapes)
 	}
 	if p != "" {
 		return Source{}, p
 	}
-	src.InstalledFrom = from
+	src.from = from
 	return src, ""
 }
 
@@ -204,30 +277,34 @@ func sourceCharProblem(s string) string {
 // parseSchemeless handles inputs without "://": a bare plugin name, or a
 // mistake worth a precise hint.
 func parseSchemeless(body string, hasFrag bool) (Source, string) {
-	before, after, hasColon := strings.Cut(body, ":")
+	before, _, hasColon := strings.Cut(body, ":")
 	if hasColon && !strings.Contains(before, "/") {
 		lower := strings.ToLower(before)
 		switch lower {
 		case "github", "local", "git+https", "git+http", "git+ssh", "git+file", "https", "http", "ssh", "file":
-			return Source{}, fmt.Sprintf(`missing "//" after %q; write %s://…`, truncate(before+":"), lower)
+			return Source{}, fmt.Sprintf(`missing "//" after %s; write %s://…`, redact.Quote(before+":"), lower)
 		}
-		hint := truncate("git+ssh://" + before + "/" + strings.TrimPrefix(after, "/"))
-		if strings.ContainsAny(before, "@.") {
-			return Source{}, fmt.Sprintf("scp-like address %q: write %q", truncate(body), hint)
+		// The hint moves the text around, so it is built from the
+		// redacted text: "user:pass@host:path" must not become
+		// "git+ssh://user/pass@host/path", where no rule finds the password.
+		host, path, _ := strings.Cut(redact.String(body), ":")
+		hint := redact.Quote("git+ssh://" + host + "/" + strings.TrimPrefix(path, "/"))
+		if strings.ContainsAny(host, "@.") {
+			return Source{}, fmt.Sprintf("scp-like address %s: write %s", redact.Quote(body), hint)
 		}
-		return Source{}, fmt.Sprintf("unknown scheme %q; %s (an scp-like host:path is written %q)", truncate(before), sourceShapes, hint)
+		return Source{}, fmt.Sprintf("unknown scheme %s; %s (an scp-like host:path is written %s)", redact.Quote(host), sourceShapes, hint)
 	}
 	if p := pluginNameProblem(body); p != "" {
 		hint := sourceShapes
 		if strings.HasPrefix(body, "/") {
-			hint = fmt.Sprintf("a local repository is written %q", truncate("git+file://"+body))
+			hint = fmt.Sprintf("a local repository is written %s", redact.Quote("git+file://"+body))
 		}
 		return Source{}, fmt.Sprintf("not a plugin name: %s; %s", p, hint)
 	}
 	if hasFrag {
 		return Source{}, `local sources take no "#ref": remove it`
 	}
-	return Source{Scheme: SchemeLocal, Name: body, InstalledFrom: Ref{Kind: RefNone}}, ""
+	return Source{scheme: SchemeLocal, name: body}, ""
 }
 
 func parseLocal(name string, hasFrag bool) (Source, string) {
@@ -237,10 +314,12 @@ func parseLocal(name string, hasFrag bool) (Source, string) {
 	if hasFrag {
 		return Source{}, `local sources take no "#ref": remove it`
 	}
-	return Source{Scheme: SchemeLocal, Name: name, InstalledFrom: Ref{Kind: RefNone}}, ""
+	return Source{scheme: SchemeLocal, name: name}, ""
 }
 
-// parseGitHub parses "owner/repo" after "github://".
+// parseGitHub parses "owner/repo" or "host/owner/repo" after "github://".
+// The first segment is a host when it contains '.' or ':' (or is a
+// bracketed IPv6 address), which a GitHub owner never does.
 func parseGitHub(rest string) (Source, string) {
 	if strings.Contains(rest, "@") {
 		return Source{}, `github sources take no user or credentials ("user@"): write github://owner/repo and give the resolver an authenticated HTTP client`
@@ -249,18 +328,23 @@ func parseGitHub(rest string) (Source, string) {
 		return Source{}, "github sources take no query string: write github://owner/repo"
 	}
 	parts := strings.Split(rest, "/")
+	var host string
+	if strings.ContainsAny(parts[0], ".:[") {
+		h, p := gitHubHost(parts[0])
+		if p != "" {
+			return Source{}, p
+		}
+		host, parts = h, parts[1:]
+	}
 	switch {
 	case len(parts) == 3 && parts[2] == "":
-		return Source{}, `trailing "/": write github://owner/repo`
-	case len(parts) >= 3 && strings.Contains(parts[0], "."):
-		return Source{}, fmt.Sprintf("github sources name no host: write %q (the API base URL is configured on the resolver)", truncate("github://"+parts[1]+"/"+parts[2]))
+		return Source{}, `trailing "/": write github://owner/repo or github://host/owner/repo`
+	case len(parts) != 2 && host != "":
+		return Source{}, fmt.Sprintf("want exactly github://host/owner/repo after the host %s", redact.Quote(host))
 	case len(parts) != 2:
-		return Source{}, "want exactly github://owner/repo"
+		return Source{}, `want exactly github://owner/repo, or github://host/owner/repo for another GitHub host (a host contains "." or ":")`
 	}
 	owner, repo := parts[0], parts[1]
-	if strings.Contains(owner, ":") {
-		return Source{}, "github sources take no port: write github://owner/repo"
-	}
 	if p := gitHubOwnerProblem(owner); p != "" {
 		return Source{}, "github owner " + p
 	}
@@ -268,7 +352,25 @@ func parseGitHub(rest string) (Source, string) {
 	if p := gitHubRepoProblem(repo); p != "" {
 		return Source{}, "github repository " + p
 	}
-	return Source{Scheme: SchemeGitHub, Owner: owner, Repo: repo}, ""
+	return Source{scheme: SchemeGitHub, host: host, owner: owner, repo: repo}, ""
+}
+
+// gitHubHost checks the host (and optional port) of a GitHub Enterprise
+// source with the rules of git+https hosts and returns it canonical.
+func gitHubHost(authority string) (string, string) {
+	u, err := url.Parse("https://" + authority + "/")
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", "github host: " + urlProblem(err)
+	}
+	h, p := canonicalHost(u)
+	if p != "" {
+		return "", "github " + p
+	}
+	return h, ""
 }
 
 func gitHubOwnerProblem(owner string) string {
@@ -323,7 +425,7 @@ func parseGitURL(transport, rest string) (Source, string) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return Source{}, "not a valid URL: " + truncate(err.Error())
+		return Source{}, "not a valid URL: " + urlProblem(err)
 	}
 
 	var user string
@@ -346,7 +448,7 @@ func parseGitURL(transport, rest string) (Source, string) {
 	var host string
 	if transport == "file" {
 		if u.Host != "" {
-			return Source{}, fmt.Sprintf("git+file URLs take no host: write %q (three slashes, absolute path)", truncate("git+file:///"+strings.TrimPrefix(u.Path, "/")))
+			return Source{}, fmt.Sprintf("git+file URLs take no host: write %s (three slashes, absolute path)", redact.Quote("git+file:///"+strings.TrimPrefix(u.Path, "/")))
 		}
 	} else {
 		h, p := canonicalHost(u)
@@ -377,7 +479,18 @@ func parseGitURL(transport, rest string) (Source, string) {
 		canon += user + "@"
 	}
 	canon += host + path
-	return Source{Scheme: SchemeGit, URL: canon}, ""
+	return Source{scheme: SchemeGit, host: host, url: canon}, ""
+}
+
+// urlProblem describes a net/url parse error without the text that
+// "invalid port" quotes: the "port" is what follows the last ':' before the
+// first '/', which for "user:pa/ss@host" is the start of a password.
+func urlProblem(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "invalid port ") {
+		return `what follows ":" in the host is not a port from 1 to 65535 (and credentials are not allowed in URLs)`
+	}
+	return redact.Short(msg)
 }
 
 // canonicalHost checks the host and port of an https, http or ssh URL and
@@ -394,19 +507,19 @@ func canonicalHost(u *url.URL) (string, string) {
 	if strings.HasPrefix(u.Host, "[") {
 		addr, err := netip.ParseAddr(name)
 		if err != nil || !addr.Is6() || addr.Zone() != "" {
-			return "", fmt.Sprintf("host %q: brackets hold an IPv6 address, e.g. [2001:db8::1]", truncate(name))
+			return "", fmt.Sprintf("host %s: brackets hold an IPv6 address, e.g. [2001:db8::1]", redact.Quote(name))
 		}
 		host = "[" + addr.String() + "]"
 	} else {
 		if p := hostNameProblem(name); p != "" {
-			return "", fmt.Sprintf("host %q %s", truncate(name), p)
+			return "", fmt.Sprintf("host %s %s", redact.Quote(name), p)
 		}
 		host = strings.ToLower(name)
 	}
 	if port := u.Port(); port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 {
-			return "", fmt.Sprintf("port %q: want 1 to 65535", truncate(port))
+			return "", fmt.Sprintf("port %s: want 1 to 65535", redact.Quote(port))
 		}
 		host += ":" + strconv.Itoa(n)
 	}
@@ -456,50 +569,60 @@ func sshUserProblem(user string) string {
 }
 
 // String returns the canonical form, which ParseSource accepts and returns
-// unchanged: "github://owner/repo[#ref]", "git+https://host/path[#ref]",
+// unchanged: "github://owner/repo[#ref]" (the default GitHub host),
+// "github://host/owner/repo[#ref]", "git+https://host/path[#ref]",
 // "local://name". InstalledFrom is written with Ref.String and left out
-// when it is none (or the zero Ref) and for local sources. The zero
-// Source, and a Source of an unknown scheme, is "".
+// when it is none. The zero Source is "".
 func (s Source) String() string {
 	var b string
-	switch s.Scheme {
+	switch s.scheme {
 	case SchemeGitHub:
-		b = "github://" + s.Owner + "/" + s.Repo
+		b = "github://" + s.owner + "/" + s.repo
+		if s.host != "" {
+			b = "github://" + s.host + "/" + s.owner + "/" + s.repo
+		}
 	case SchemeGit:
-		b = "git+" + s.URL
+		b = "git+" + s.url
 	case SchemeLocal:
-		return "local://" + s.Name
+		return "local://" + s.name
 	default:
 		return ""
 	}
-	if k := s.InstalledFrom.Kind; k != "" && k != RefNone {
-		b += "#" + s.InstalledFrom.String()
+	if s.from != (Ref{}) {
+		b += "#" + s.from.String()
 	}
 	return b
 }
 
 // HasUpstream reports whether the source can drift (github and git).
-func (s Source) HasUpstream() bool { return s.Scheme == SchemeGitHub || s.Scheme == SchemeGit }
+func (s Source) HasUpstream() bool { return s.scheme == SchemeGitHub || s.scheme == SchemeGit }
 
 // Transport is the URL scheme of a git source ("https", "http", "ssh",
 // "file"); "https" for GitHub; "" for local.
 func (s Source) Transport() string {
-	switch s.Scheme {
+	switch s.scheme {
 	case SchemeGitHub:
 		return "https"
 	case SchemeGit:
-		transport, _, _ := strings.Cut(s.URL, "://")
+		transport, _, _ := strings.Cut(s.url, "://")
 		return transport
 	default:
 		return ""
 	}
 }
 
-// MarshalText implements encoding.TextMarshaler with the canonical form.
+// MarshalText implements encoding.TextMarshaler with the canonical form;
+// the zero Source is "".
 func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// UnmarshalText implements encoding.TextUnmarshaler with ParseSource.
+// UnmarshalText implements encoding.TextUnmarshaler with ParseSource; ""
+// sets the zero Source (as MarshalText writes it), so an absent source
+// reads back as one, and IsValid tells it apart.
 func (s *Source) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = Source{}
+		return nil
+	}
 	v, err := ParseSource(string(b))
 	if err != nil {
 		return err
@@ -513,7 +636,7 @@ func (s *Source) UnmarshalText(b []byte) error {
 // ErrInvalidPluginName.
 func ValidatePluginName(name string) error {
 	if p := pluginNameProblem(name); p != "" {
-		return fmt.Errorf("tracking: %w %q: %s", ErrInvalidPluginName, truncate(name), p)
+		return fmt.Errorf("tracking: %w %s: %s", ErrInvalidPluginName, redact.Quote(name), p)
 	}
 	return nil
 }
@@ -543,7 +666,7 @@ func pluginNameProblem(name string) string {
 // ErrInvalidWorkspaceID.
 func ValidateWorkspaceID(id string) error {
 	if p := workspaceIDProblem(id); p != "" {
-		return fmt.Errorf("tracking: %w %q: %s", ErrInvalidWorkspaceID, truncate(id), p)
+		return fmt.Errorf("tracking: %w %s: %s", ErrInvalidWorkspaceID, redact.Quote(id), p)
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/plugindrift/plugindrift/internal/redact"
 )
 
 // TrackerStore is the part of a store the Tracker needs. Every
@@ -77,17 +79,14 @@ func (t *Tracker) RecordInstall(ctx context.Context, rec InstallRecord) (Install
 	in.UpdatedAt = t.now().UTC().Truncate(time.Microsecond)
 	out, err := t.store.UpsertInstall(ctx, in)
 	if err != nil {
-		return Install{}, fmt.Errorf("tracking: record install %s/%s: %w", in.WorkspaceID, in.PluginName, err)
+		return Install{}, fmt.Errorf("tracking: record install %s: %w", redact.Quote(in.WorkspaceID+"/"+in.PluginName), err)
 	}
 	return out, nil
 }
 
 func (rec InstallRecord) install() (Install, error) {
 	// Identity first: its errors name what the host got wrong most often.
-	if err := ValidateWorkspaceID(rec.WorkspaceID); err != nil {
-		return Install{}, err
-	}
-	if err := ValidatePluginName(rec.PluginName); err != nil {
+	if err := validateIdentity(rec.WorkspaceID, rec.PluginName); err != nil {
 		return Install{}, err
 	}
 	src, err := ParseSource(rec.Source)
@@ -106,7 +105,7 @@ func (rec InstallRecord) install() (Install, error) {
 		InstalledSHA:     strings.ToLower(rec.SHA),
 		InstalledVersion: rec.Version,
 	}
-	return in, in.Validate()
+	return in, in.validateContent()
 }
 
 // RecordUninstall records that a plugin was removed from a workspace: the
@@ -122,7 +121,7 @@ func (t *Tracker) RecordUninstall(ctx context.Context, workspaceID, pluginName s
 	}
 	at := t.now().UTC().Truncate(time.Microsecond)
 	if err := t.store.DeleteInstall(ctx, workspaceID, pluginName, at); err != nil {
-		return fmt.Errorf("tracking: record uninstall %s/%s: %w", workspaceID, pluginName, err)
+		return fmt.Errorf("tracking: record uninstall %s: %w", redact.Quote(workspaceID+"/"+pluginName), err)
 	}
 	return nil
 }

@@ -3,24 +3,30 @@ package tracking
 import (
 	"fmt"
 	"time"
+
+	"github.com/plugindrift/plugindrift/internal/redact"
 )
 
 // Install is one plugin installed in one workspace: the row the host reports
 // through [Tracker.RecordInstall]. (WorkspaceID, PluginName) is its identity.
+//
+// In JSON, fields have the admin API's snake_case names, Source and Ref are
+// their canonical strings and times are RFC 3339, so hosts can return the
+// value as it is; the same holds for [Update], [Upstream] and [UpstreamKey].
 type Install struct {
-	WorkspaceID string
-	PluginName  string
+	WorkspaceID string `json:"workspace_id"`
+	PluginName  string `json:"plugin_name"`
 	// Source is where the plugin comes from.
-	Source Source
+	Source Source `json:"source"`
 	// Ref is what the install follows upstream.
-	Ref Ref
+	Ref Ref `json:"ref"`
 	// InstalledSHA is the full commit id installed (lowercase hex). It may be
 	// empty only for local sources.
-	InstalledSHA string
+	InstalledSHA string `json:"installed_sha"`
 	// InstalledVersion is the tag name installed, when known.
-	InstalledVersion string
-	InstalledAt      time.Time
-	UpdatedAt        time.Time
+	InstalledVersion string    `json:"installed_version"`
+	InstalledAt      time.Time `json:"installed_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // Tracked reports whether the sweeper looks at this install: it follows a
@@ -33,28 +39,35 @@ func (in Install) Tracked() bool {
 // UpstreamKey identifies one upstream: a source followed at one ref. Many
 // installs share one upstream, and the sweeper resolves each upstream once.
 type UpstreamKey struct {
-	Source Source
-	Ref    Ref
+	Source Source `json:"source"`
+	Ref    Ref    `json:"ref"`
 }
 
+// Tracked reports whether the sweeper resolves this upstream: a source with
+// an upstream followed at a moving ref, the rule of [Install.Tracked].
+func (k UpstreamKey) Tracked() bool {
+	return Install{Source: k.Source, Ref: k.Ref}.Tracked()
+}
+
+// String is "<source> @ <ref>", both canonical, for messages and logs.
 func (k UpstreamKey) String() string { return k.Source.String() + " @ " + k.Ref.String() }
 
 // Upstream is what plugindrift last learned about an [UpstreamKey].
 type Upstream struct {
 	// ID orders upstreams for keyset pagination; it is assigned by the store.
-	ID  int64
-	Key UpstreamKey
+	ID  int64       `json:"id"`
+	Key UpstreamKey `json:"key"`
 	// LastSHA and LastVersion are the last successful resolution.
-	LastSHA     string
-	LastVersion string
+	LastSHA     string `json:"last_sha"`
+	LastVersion string `json:"last_version"`
 	// Validator is an opaque value a resolver hands back for a conditional
 	// request next time (an ETag, say).
-	Validator     string
-	LastCheckedAt time.Time
+	Validator     string    `json:"validator"`
+	LastCheckedAt time.Time `json:"last_checked_at"`
 	// LastError is the last resolution error (empty after a success), and
 	// ConsecutiveFailures counts failures since the last success.
-	LastError           string
-	ConsecutiveFailures int
+	LastError           string `json:"last_error"`
+	ConsecutiveFailures int    `json:"consecutive_failures"`
 }
 
 // UpdateStatus is the state of a queue entry.
@@ -90,7 +103,7 @@ func (s UpdateStatus) Valid() bool { return s.Open() || s.Terminal() }
 func ParseUpdateStatus(s string) (UpdateStatus, error) {
 	st := UpdateStatus(s)
 	if !st.Valid() {
-		return "", fmt.Errorf("tracking: unknown update status %q (want pending, applying, applied, dismissed or superseded): %w", truncate(s), ErrInvalidArgument)
+		return "", fmt.Errorf("tracking: unknown update status %s (want pending, applying, applied, dismissed or superseded): %w", redact.Quote(s), ErrInvalidArgument)
 	}
 	return st, nil
 }
@@ -119,103 +132,65 @@ const (
 // Update is one entry of the update queue: "install X in workspace W should
 // go from FromSHA to ToSHA".
 type Update struct {
-	ID          int64
-	WorkspaceID string
-	PluginName  string
-	Source      Source
-	Ref         Ref
-	FromSHA     string
-	ToSHA       string
-	FromVersion string
-	ToVersion   string
-	Kind        UpdateKind
-	Status      UpdateStatus
-	DetectedAt  time.Time
-	LastSeenAt  time.Time
+	ID          int64        `json:"id"`
+	WorkspaceID string       `json:"workspace_id"`
+	PluginName  string       `json:"plugin_name"`
+	Source      Source       `json:"source"`
+	Ref         Ref          `json:"ref"`
+	FromSHA     string       `json:"from_sha"`
+	ToSHA       string       `json:"to_sha"`
+	FromVersion string       `json:"from_version"`
+	ToVersion   string       `json:"to_version"`
+	Kind        UpdateKind   `json:"kind"`
+	Status      UpdateStatus `json:"status"`
+	DetectedAt  time.Time    `json:"detected_at"`
+	LastSeenAt  time.Time    `json:"last_seen_at"`
 	// DecidedAt, DecidedBy and Reason are set when the entry leaves the
 	// queue (applied, dismissed, superseded). DecidedBy is the actor.
-	DecidedAt time.Time
-	DecidedBy string
-	Reason    string
+	DecidedAt time.Time `json:"decided_at"`
+	DecidedBy string    `json:"decided_by"`
+	Reason    string    `json:"reason"`
 	// Attempts counts failed installs; LastError is the last one.
-	Attempts  int
-	LastError string
+	Attempts  int    `json:"attempts"`
+	LastError string `json:"last_error"`
 	// RestartError is set when the install succeeded but the restart did not.
-	RestartError string
+	RestartError string `json:"restart_error"`
 	// ClaimedUntil is when the current apply claim expires.
-	ClaimedUntil time.Time
-}
-
-// truncate shortens hostile input before it is quoted in an error message.
-func truncate(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
-}
-
-// Validate checks a Ref built by hand: it must be what ParseRef returns for
-// its canonical form (the zero Ref counts as none). Errors wrap
-// ErrInvalidRef.
-func (r Ref) Validate() error {
-	if r == (Ref{}) {
-		return nil
-	}
-	back, err := ParseRef(r.String())
-	if err != nil {
-		return err
-	}
-	if back != r {
-		return fmt.Errorf("tracking: ref %q is not in canonical form (want %+v): %w", truncate(r.String()), back, ErrInvalidRef)
-	}
-	return nil
-}
-
-// Validate checks a Source built by hand: it must be what ParseSource
-// returns for its canonical form. The zero Source is invalid. Errors wrap
-// ErrInvalidSource.
-func (s Source) Validate() error {
-	if s.Scheme == "" {
-		return fmt.Errorf("tracking: source is not set: %w", ErrInvalidSource)
-	}
-	back, err := ParseSource(s.String())
-	if err != nil {
-		return err
-	}
-	if s.InstalledFrom == (Ref{}) {
-		s.InstalledFrom = Ref{Kind: RefNone} // the zero Ref is none
-	}
-	if back != s {
-		return fmt.Errorf("tracking: source %q is not in canonical form: %w", truncate(s.String()), ErrInvalidSource)
-	}
-	return nil
+	ClaimedUntil time.Time `json:"claimed_until"`
 }
 
 // Validate holds an install to the rules RecordInstall applies to its
-// input, for installs built in code (stores call it before writing):
-// valid workspace id, plugin name, source and ref; a moving ref only on a
-// source with an upstream; a full lowercase commit id (optional for local
-// sources); a version, when set, that is a tag name.
+// input, for installs built in code (stores call it before writing): valid
+// workspace id and plugin name; a source that is set (Source and Ref are
+// valid by construction, so only the zero Source can be wrong); a moving
+// ref only on a source with an upstream; a full lowercase commit id
+// (optional for local sources); a version, when set, that is a tag name.
 func (in Install) Validate() error {
-	if err := ValidateWorkspaceID(in.WorkspaceID); err != nil {
+	if err := validateIdentity(in.WorkspaceID, in.PluginName); err != nil {
 		return err
 	}
-	if err := ValidatePluginName(in.PluginName); err != nil {
+	return in.validateContent()
+}
+
+// validateIdentity checks the (workspace, plugin) identity of an install.
+func validateIdentity(workspaceID, pluginName string) error {
+	if err := ValidateWorkspaceID(workspaceID); err != nil {
 		return err
 	}
-	if err := in.Source.Validate(); err != nil {
-		return err
-	}
-	if err := in.Ref.Validate(); err != nil {
-		return err
+	return ValidatePluginName(pluginName)
+}
+
+// validateContent checks everything of an install but its identity.
+func (in Install) validateContent() error {
+	if !in.Source.IsValid() {
+		return fmt.Errorf("tracking: the source of %s is not set: build it with ParseSource: %w", redact.Quote(in.PluginName), ErrInvalidSource)
 	}
 	if in.Ref.Tracked() && !in.Source.HasUpstream() {
-		return fmt.Errorf("tracking: %s has no upstream, so it cannot track %s: record it with ref \"none\": %w", in.Source, in.Ref, ErrInvalidRef)
+		return fmt.Errorf("tracking: %s has no upstream, so it cannot track %s: record it with ref \"none\": %w", redact.Quote(in.Source.String()), redact.Quote(in.Ref.String()), ErrInvalidRef)
 	}
 	if in.InstalledSHA != "" || in.Source.HasUpstream() {
 		if err := ValidateSHA(in.InstalledSHA); err != nil {
-			return fmt.Errorf("tracking: installed commit of %s: %w", in.Source, err)
+			return fmt.Errorf("tracking: installed commit of %s: %w", redact.Quote(in.Source.String()), err)
 		}
 	}
 	if in.InstalledVersion != "" {

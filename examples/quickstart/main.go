@@ -18,7 +18,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/plugindrift/plugindrift/adminhttp"
 	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/resolver/gitcli"
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/storage/bunstore"
@@ -110,7 +110,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := s.store.Migrate(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "store  %s (migrated)\n", redact(dsn))
+	fmt.Fprintf(out, "store  %s (migrated)\n", redact.String(dsn))
 
 	s.git = gitcli.New(nil)
 	if s.sweeper, err = drift.NewSweeper(s.store, s.git, &drift.SweeperConfig{Schedule: "@every 30m"}); err != nil {
@@ -290,8 +290,8 @@ func short(sha string) string {
 }
 
 func shortRef(r tracking.Ref) string {
-	if r.Kind == tracking.RefSHA {
-		return "sha:" + short(r.Name)
+	if r.Kind() == tracking.RefSHA {
+		return "sha:" + short(r.SHA())
 	}
 	return r.String()
 }
@@ -309,14 +309,6 @@ func mustSource(s string) tracking.Source {
 		panic(err)
 	}
 	return src
-}
-
-// redact hides a password in a DSN before printing it.
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil {
-		return u.Redacted()
-	}
-	return "(unparsable DSN)"
 }
 
 // serveAdmin keeps the admin page up on a loopback port until ctx ends

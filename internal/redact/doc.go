@@ -16,14 +16,17 @@
 //
 //   - URL userinfo: everything between "://" and the "@" that ends the
 //     authority ("git+https://***@github.com/o/r.git", "github://***@o/r"),
-//     with or without a ":" password, and an scp-like "user:pass@host";
+//     with or without a ":" password (a user name can be a token too),
+//     except the conventional ssh user "git" ("git+ssh://git@host/o/r"
+//     stays), and an scp-like "user:pass@host";
 //   - tokens by their published prefixes, keeping only the prefix: ghp_,
 //     gho_, ghs_, ghu_, ghr_, github_pat_ (GitHub), glpat- (GitLab),
 //     xoxb-, xoxp-, xoxa-, xapp- (Slack), e.g. "ghp_***";
 //   - the value of a key=value pair whose key ends in password, passwd, pwd,
 //     token, secret or api_key (any case), as libpq writes them in a DSN
 //     ("password='***'", spaces around "=" allowed, quoted values with
-//     backslash escapes) and as URL query parameters ("?access_token=***");
+//     backslash escapes), as URL query parameters ("?access_token=***")
+//     and as JSON members ("password": "***");
 //   - the credential of an Authorization header ("Authorization: Bearer ***",
 //     "Basic ***"), and a credential-shaped word after Bearer or Basic
 //     elsewhere.

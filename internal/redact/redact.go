@@ -77,7 +77,14 @@ func runeBoundary(s string, n int) int {
 // with [strconv.Quote]. Redacting first means a cut can never leave half a
 // secret unmasked.
 func Quote(s string) string {
-	return strconv.Quote(Truncate(String(s), quoteLimit))
+	return strconv.Quote(Short(s))
+}
+
+// Short is [Quote] without the quotes, for hostile text that a message
+// shows in its own words, such as a library's parse error after a colon:
+// the text redacted by [String] and truncated to 64 bytes.
+func Short(s string) string {
+	return Truncate(String(s), quoteLimit)
 }
 
 // editor rebuilds a string with some spans replaced by mask, copying only
@@ -163,25 +170,40 @@ func hasPrefixFold(s, p string) bool {
 var secretKeys = []string{"password", "passwd", "pwd", "token", "secret", "api_key", "api-key", "apikey"}
 
 // maskKeyValues masks the values of key=value pairs whose key ends in one of
-// secretKeys.
+// secretKeys, and of JSON members written "key": "value".
 func maskKeyValues(s string) string {
 	e := editor{s: s}
 	for i := 0; i < len(s); i++ {
-		if s[i] != '=' || !secretKeyBefore(s, i) {
+		var json bool
+		switch {
+		case s[i] == '=' && secretKeyBefore(s, i, false):
+		case s[i] == ':' && secretKeyBefore(s, i, true):
+			json = true
+		default:
 			continue
 		}
-		from, to, next := valueAt(s, i+1)
+		from, to, next, quoted := valueAt(s, i+1)
+		if json && !quoted {
+			continue // "token": 3, or prose after a quoted word
+		}
 		e.replace(from, to)
 		i = max(i, next-1)
 	}
 	return e.String()
 }
 
-// secretKeyBefore reports whether the key before the "=" at s[eq] (blanks
-// allowed between them, as libpq allows) ends in one of secretKeys.
-func secretKeyBefore(s string, eq int) bool {
-	end := eq
+// secretKeyBefore reports whether the key before the "=" or ":" at s[sep]
+// (blanks allowed between them, as libpq allows) ends in one of
+// secretKeys. A JSON key must end in a double quote.
+func secretKeyBefore(s string, sep int, json bool) bool {
+	end := sep
 	for end > 0 && isBlank(s[end-1]) {
+		end--
+	}
+	if json {
+		if end == 0 || s[end-1] != '"' {
+			return false
+		}
 		end--
 	}
 	for _, k := range secretKeys {
@@ -193,11 +215,12 @@ func secretKeyBefore(s string, eq int) bool {
 }
 
 // valueAt returns the value that starts at s[p] (after optional blanks):
-// the span to mask, s[from:to], and where the value ends, next. A value in
-// single or double quotes runs to the closing quote, honouring backslash
-// escapes, or to the end of s when the quote is never closed; an unquoted
-// value runs to white space, a quote, "&" or ";".
-func valueAt(s string, p int) (from, to, next int) {
+// the span to mask, s[from:to], where the value ends, next, and whether it
+// was quoted. A value in single or double quotes runs to the closing
+// quote, honouring backslash escapes, or to the end of s when the quote is
+// never closed; an unquoted value runs to white space, a quote, "&" or
+// ";".
+func valueAt(s string, p int) (from, to, next int, quoted bool) {
 	for p < len(s) && isBlank(s[p]) {
 		p++
 	}
@@ -211,14 +234,22 @@ func valueAt(s string, p int) (from, to, next int) {
 			k++
 		}
 		k = min(k, len(s))
-		return p + 1, k, min(k+1, len(s))
+		return p + 1, k, min(k+1, len(s)), true
+	}
+	if strings.HasPrefix(s[p:], mask) && (p+len(mask) == len(s) || s[p+len(mask)] == '@' || endsValue(s[p+len(mask)])) {
+		// Masked already, by this rule or by another one that swallowed
+		// what used to end the value ("token= &u:p@h" is "token= ***@h").
+		return p, p + len(mask), p + len(mask), false
 	}
 	k := p
-	for k < len(s) && !endsWord(s[k]) && s[k] != '&' && s[k] != ';' {
+	for k < len(s) && !endsValue(s[k]) {
 		k++
 	}
-	return p, k, k
+	return p, k, k, false
 }
+
+// endsValue reports whether c ends an unquoted value.
+func endsValue(c byte) bool { return endsWord(c) || c == '&' || c == ';' }
 
 // maskAuthorization masks the credential of an Authorization header (keeping
 // its scheme word, "Bearer ***") and a credential-shaped word after a
@@ -325,7 +356,7 @@ func credentialShaped(w string) bool {
 }
 
 // maskURLUserinfo masks everything between "://" and the last "@" of the
-// authority. When the authority holds no "@" but looks like the start of
+// authority, unless that is the user name "git". When the authority holds no "@" but looks like the start of
 // "user:password" (a ":" followed by something that is not a port) and an
 // "@" comes later in the same word, the password evidently contains a "/",
 // "?", "#" or "\": everything up to the word's last "@" is masked.
@@ -356,7 +387,9 @@ func maskURLUserinfo(s string) string {
 			end++
 		}
 		if at := strings.LastIndexByte(s[p:end], '@'); at >= 0 {
-			e.replace(p, p+at)
+			if s[p:p+at] != sshUser {
+				e.replace(p, p+at)
+			}
 			i = p + at + 1
 			continue
 		}
@@ -367,6 +400,11 @@ func maskURLUserinfo(s string) string {
 	}
 	return e.String()
 }
+
+// sshUser is the one user name kept in a URL: the conventional ssh user of
+// every git host ("git+ssh://git@github.com/o/r"), which is no secret and
+// which the hints of error messages must be able to show.
+const sshUser = "git"
 
 // looksLikePassword reports whether an authority without "@" is rather the
 // start of "user:password": it has a ":" followed by a non-digit, and is

@@ -1,6 +1,7 @@
 package redact_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +19,8 @@ func TestStringMasksCredentials(t *testing.T) {
 		{"git+https://user:pass@host.example/o/r#v1", "git+https://***@host.example/o/r#v1"},
 		{"git+http://user:pass@host.example/o/r", "git+http://***@host.example/o/r"},
 		{"git+ssh://user:pass@host.example:2222/o/r", "git+ssh://***@host.example:2222/o/r"},
-		{"git+ssh://git@github.com/o/r", "git+ssh://***@github.com/o/r"},
+		{"git+ssh://deploy@github.com/o/r", "git+ssh://***@github.com/o/r"},
+		{"git+ssh://git:pw@github.com/o/r", "git+ssh://***@github.com/o/r"},
 		{"github://TOKEN123@o/r", "github://***@o/r"},
 		{"https://x-access-token:s3cr3t@github.com/o/r", "https://***@github.com/o/r"},
 		{"https://oauth2:s3cr3t@gitlab.example/o/r", "https://***@gitlab.example/o/r"},
@@ -46,6 +48,9 @@ func TestStringMasksCredentials(t *testing.T) {
 		{"https://h/x?access_token=abc&private_token=def&token=ghi&page=2", "https://h/x?access_token=***&private_token=***&token=***&page=2"},
 		{"client_secret=abc api_key=def", "client_secret=*** api_key=***"},
 		{"password='never closed", "password='***"},
+		// Another rule swallows what ended an empty value: still masked once.
+		{"token= &u:p@h", "token= ***@h"},
+		{`{"password": "a \" b", "user": "u", "access_token":"t0k"}`, `{"password": "***", "user": "u", "access_token":"***"}`},
 		// Authorization headers and bare Bearer/Basic credentials.
 		{"Authorization: Bearer abc.def.ghi", "Authorization: Bearer ***"},
 		{"authorization: Basic dXNlcjpwYXNz", "authorization: Basic ***"},
@@ -70,6 +75,7 @@ func TestStringLeavesOrdinaryTextUnchanged(t *testing.T) {
 		"git+https://github.com/o/r.git#v1.2.3",
 		"github://owner/repo#main",
 		"git@github.com:o/r",
+		"git+ssh://git@github.com/o/r.git",
 		"https://[2001:db8::1]:8443/o/r",
 		"https://host:8080/o/r",
 		"https://proxy.golang.org/example.com/m/@v/list",
@@ -78,6 +84,8 @@ func TestStringLeavesOrdinaryTextUnchanged(t *testing.T) {
 		"sqlite:///var/lib/app.db",
 		"host=db user=app dbname=plugins sslmode=disable",
 		"the token was rejected: bad credentials",
+		`{"token": 3, "tokens": "x"}`,
+		`"password": the field is required`,
 		"日本語のテキスト",
 		"\xff\xfe invalid \x80 bytes",
 	} {
@@ -137,4 +145,27 @@ func TestQuoteRedactsBeforeTruncating(t *testing.T) {
 	require.NoError(t, err)
 	require.LessOrEqual(t, len(q), 64)
 	require.True(t, strings.HasSuffix(q, "…"))
+}
+
+// BenchmarkString runs String on text built to make a careless scanner
+// quadratic: many "://", "=" and "@" in one word, an unclosed quote. The
+// time per byte stays flat as the size grows.
+func BenchmarkString(b *testing.B) {
+	for _, n := range []int{1 << 10, 1 << 20} {
+		for name, unit := range map[string]string{
+			"schemes": "a:b://a:b",
+			"keys":    "password=x;",
+			"ats":     "a:b@",
+			"quote":   "password='",
+			"tokens":  "ghp_ghp_",
+		} {
+			in := strings.Repeat(unit, n/len(unit))
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				b.SetBytes(int64(len(in)))
+				for b.Loop() {
+					redact.String(in)
+				}
+			})
+		}
+	}
 }

@@ -87,13 +87,13 @@ func Version(name string) (*semver.Version, bool) {
 
 // policy returns the test a version must pass to be selected by ref.
 func policy(ref tracking.Ref) (func(*semver.Version) bool, error) {
-	switch ref.Kind {
+	switch ref.Kind() {
 	case tracking.RefLatest:
 		return func(v *semver.Version) bool { return v.Prerelease() == "" }, nil
 	case tracking.RefSemver:
-		c, err := semver.NewConstraint(ref.Name)
+		c, err := semver.NewConstraint(ref.Constraint())
 		if err != nil {
-			return nil, fmt.Errorf("tagselect: constraint %q: %v: %w", ref.Name, err, tracking.ErrInvalidRef)
+			return nil, fmt.Errorf("tagselect: constraint %q: %v: %w", ref.Constraint(), err, tracking.ErrInvalidRef)
 		}
 		return c.Check, nil
 	default:

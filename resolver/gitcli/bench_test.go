@@ -11,7 +11,6 @@ import (
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/resolver/gitcli"
 	"github.com/plugindrift/plugindrift/resolver/resolvertest"
-	"github.com/plugindrift/plugindrift/tracking"
 )
 
 // benchHistory is a plugin-sized repository: 300 files of 8 KiB (2.4 MB of
@@ -60,7 +59,7 @@ func BenchmarkBranchLsRemoteVsShallowFetch(b *testing.B) {
 
 	b.Run("ls-remote", func(b *testing.B) {
 		r := gitcli.New(nil)
-		req := resolver.Request{Source: mustSource(b, "git+"+url), Ref: tracking.Ref{Kind: tracking.RefBranch, Name: "main"}}
+		req := resolver.Request{Source: mustSource(b, "git+"+url), Ref: mustRef(b, "branch:main")}
 		for b.Loop() {
 			res, err := r.Resolve(b.Context(), req)
 			if err != nil {

@@ -27,13 +27,16 @@
 //
 // # Hardening
 //
-// A request is validated before git runs ([resolver.CheckRef] and
-// [resolver.CheckSource]): the ref must be tracked and must be what
-// [tracking.ParseRef] returns for its canonical form, the source must be
-// what [tracking.ParseSource] returns for its own, its transport
-// must be allowed (file only with Config.AllowFile), and URLs may not begin
-// with "-". Hand-built values that bypass the parsers are refused with
-// tracking.ErrInvalidRef or tracking.ErrInvalidSource. git then runs with
+// Sources and refs are valid by construction (tracking.ParseSource and
+// tracking.ParseRef refuse option-like names, credentials, remote helpers
+// and the rest, and are their only constructors), so the resolver does not
+// re-validate them. Before git runs it refuses only what its configuration
+// decides: a source without upstream or a ref that is not tracked
+// ([resolver.ErrUnsupported]), file sources unless Config.AllowFile. A
+// github://owner/repo source is read from Config.GitHubBaseURL, as is one
+// naming that URL's host; github://host/owner/repo naming another GitHub
+// (Enterprise) host is read from https://host/owner/repo.git, never from
+// the configured host. git then runs with
 // "--" before positional arguments, a timeout, no terminal prompts or
 // askpass helpers, no system or global configuration, no repository of the
 // working directory, GIT_ALLOW_PROTOCOL limited to https, http, ssh (and

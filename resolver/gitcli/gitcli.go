@@ -58,6 +58,9 @@ type Resolver struct {
 	git       *gitexec.Runner
 	allowFile bool
 	github    string
+	// githubHost is the host of github, lowercase: github sources naming
+	// it, or no host, are read from github; others from their own host.
+	githubHost string
 	// githubErr is why GitHubBaseURL is unusable, reported by every call
 	// for a github source; nil when it is usable.
 	githubErr error
@@ -89,10 +92,11 @@ func New(cfg *Config) *Resolver {
 			AllowFile: c.AllowFile,
 			Env:       c.Env,
 		}),
-		allowFile: c.AllowFile,
-		github:    github,
-		githubErr: checkBaseURL(github),
-		maxFetch:  c.MaxFetchBytes,
+		allowFile:  c.AllowFile,
+		github:     github,
+		githubHost: hostOf(github),
+		githubErr:  checkBaseURL(github),
+		maxFetch:   c.MaxFetchBytes,
 	}
 }
 
@@ -115,32 +119,32 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 		return resolver.Result{}, err
 	}
 	ref := req.Ref
-	if err := resolver.CheckRef(ref); err != nil {
-		return resolver.Result{}, fmt.Errorf("gitcli: %w", err)
+	if !ref.Tracked() {
+		return resolver.Result{}, fmt.Errorf("gitcli: ref %s is not tracked, so there is nothing to resolve; track a tag, tag:latest, semver:, branch or head: %w", ref, resolver.ErrUnsupported)
 	}
 
 	var sha, version, name string
-	switch ref.Kind {
+	switch ref.Kind() {
 	case tracking.RefTag:
-		full := "refs/tags/" + ref.Name
+		full := "refs/tags/" + ref.Name()
 		refs, _, err := r.lsRemote(ctx, remote, nil, full, full+"^{}")
 		if err != nil {
 			return resolver.Result{}, err
 		}
 		if sha = refs.commit(full); sha == "" {
-			return resolver.Result{}, fmt.Errorf("gitcli: ls-remote %s: no tag %q: %w", remote, ref.Name, resolver.ErrNotFound)
+			return resolver.Result{}, fmt.Errorf("gitcli: ls-remote %s: no tag %q: %w", remote, ref.Name(), resolver.ErrNotFound)
 		}
-		version, name = ref.Name, ref.Name
+		version, name = ref.Name(), ref.Name()
 	case tracking.RefBranch:
-		full := "refs/heads/" + ref.Name
+		full := "refs/heads/" + ref.Name()
 		refs, _, err := r.lsRemote(ctx, remote, nil, full)
 		if err != nil {
 			return resolver.Result{}, err
 		}
 		if sha = refs[full]; sha == "" {
-			return resolver.Result{}, fmt.Errorf("gitcli: ls-remote %s: no branch %q: %w", remote, ref.Name, resolver.ErrNotFound)
+			return resolver.Result{}, fmt.Errorf("gitcli: ls-remote %s: no branch %q: %w", remote, ref.Name(), resolver.ErrNotFound)
 		}
-		name = ref.Name
+		name = ref.Name()
 	case tracking.RefHead:
 		refs, symrefs, err := r.lsRemote(ctx, remote, []string{"--symref"}, "HEAD")
 		if err != nil {
@@ -174,45 +178,31 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 	return res, nil
 }
 
-// remote validates source and returns the URL git is given. Everything is
-// checked before git runs.
+// remote returns the URL git is given for src. Sources are valid by
+// construction, so only what the configuration decides is checked here: a
+// source with an upstream, file only when allowed, and where a github
+// source is read from.
 func (r *Resolver) remote(src tracking.Source) (string, error) {
-	if err := resolver.CheckSource(src); err != nil {
-		return "", fmt.Errorf("gitcli: %w", err)
-	}
-	remote := src.URL
-	if src.Scheme == tracking.SchemeGitHub {
+	switch src.Scheme() {
+	case tracking.SchemeGit:
+		if src.Transport() == "file" && !r.allowFile {
+			return "", fmt.Errorf("gitcli: source %s: file transport not enabled (set Config.AllowFile): %w", src, resolver.ErrUnsupported)
+		}
+		return src.URL(), nil
+	case tracking.SchemeGitHub:
 		if r.githubErr != nil {
 			return "", r.githubErr
 		}
-		remote = r.github + "/" + src.Owner + "/" + src.Repo + ".git"
-	}
-	u, err := url.Parse(remote)
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("gitcli: source %s: %w: %v", src, tracking.ErrInvalidSource, err)
-	case strings.HasPrefix(remote, "-") || strings.ContainsFunc(remote, isControlOrSpace):
-		return "", fmt.Errorf("gitcli: source %s: %w: URL begins with '-' or contains spaces or control characters", src, tracking.ErrInvalidSource)
-	case u.User != nil && u.Scheme != "ssh":
-		return "", fmt.Errorf("gitcli: source %s: %w: credentials in the URL (use Config.Env for credentials)", src, tracking.ErrInvalidSource)
-	}
-	if _, hasPassword := u.User.Password(); hasPassword {
-		return "", fmt.Errorf("gitcli: source %s: %w: password in the URL (use an ssh key through Config.Env)", src, tracking.ErrInvalidSource)
-	}
-	switch u.Scheme {
-	case "https", "http", "ssh":
-		// ssh would read a host or user beginning with '-' as an option.
-		if u.Host == "" || strings.HasPrefix(u.Hostname(), "-") || strings.HasPrefix(u.User.Username(), "-") {
-			return "", fmt.Errorf("gitcli: source %s: %w: missing host, or host or user begins with '-'", src, tracking.ErrInvalidSource)
+		base := r.github
+		if host := src.Host(); host != "" && host != r.githubHost {
+			// Another GitHub (Enterprise) host serves git over https at
+			// its own address.
+			base = "https://" + host
 		}
-	case "file":
-		if !r.allowFile {
-			return "", fmt.Errorf("gitcli: source %s: file transport not enabled (set Config.AllowFile): %w", src, resolver.ErrUnsupported)
-		}
+		return base + "/" + src.Owner() + "/" + src.Repo() + ".git", nil
 	default:
-		return "", fmt.Errorf("gitcli: source %s: %w: transport %q (want https, http, ssh or file)", src, tracking.ErrInvalidSource, u.Scheme)
+		return "", fmt.Errorf("gitcli: source %q has no upstream (want a git or github source): %w", src, resolver.ErrUnsupported)
 	}
-	return remote, nil
 }
 
 // checkBaseURL validates Config.GitHubBaseURL.
@@ -224,7 +214,15 @@ func checkBaseURL(base string) error {
 	return nil
 }
 
-func isControlOrSpace(r rune) bool { return r <= ' ' || r == 0x7f }
+// hostOf is the lowercase host (with port) of a base URL, "" when it does
+// not parse (checkBaseURL reports that).
+func hostOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Host)
+}
 
 // refList is the answer of ls-remote: full ref name (peeled entries end
 // in "^{}") to object id.

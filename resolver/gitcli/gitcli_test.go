@@ -20,6 +20,13 @@ func mustSource(t testing.TB, s string) tracking.Source {
 	return src
 }
 
+func mustRef(t testing.TB, s string) tracking.Ref {
+	t.Helper()
+	r, err := tracking.ParseRef(s)
+	require.NoError(t, err)
+	return r
+}
+
 func TestConformanceFile(t *testing.T) {
 	t.Parallel()
 	resolvertest.Run(t, resolvertest.Harness{

@@ -44,62 +44,42 @@ const someSHA = "0123456789abcdef0123456789abcdef01234567"
 func TestHostileInputNeverReachesGit(t *testing.T) {
 	gitPath, log := fakeGit(t, "exit 0")
 	r := gitcli.New(&gitcli.Config{GitPath: gitPath, AllowFile: true})
-	good := tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/acme/plugin.git"}
-	main := tracking.Ref{Kind: tracking.RefBranch, Name: "main"}
+	good := mustSource(t, "git+https://example.com/acme/plugin.git")
+	main := mustRef(t, "branch:main")
 
-	hostileRefs := []tracking.Ref{
-		{Kind: tracking.RefBranch, Name: "-x"},
-		{Kind: tracking.RefBranch, Name: "--upload-pack=touch /tmp/pwn"},
-		{Kind: tracking.RefTag, Name: "--upload-pack=touch"},
-		{Kind: tracking.RefBranch, Name: "../../etc/passwd"},
-		{Kind: tracking.RefBranch, Name: "a..b"},
-		{Kind: tracking.RefTag, Name: "v1\nrefs/heads/x"},
-		{Kind: tracking.RefTag, Name: "v1\x00"},
-		{Kind: tracking.RefBranch, Name: "main@{1}"},
-		{Kind: tracking.RefBranch, Name: "*"},
-		{Kind: tracking.RefTag, Name: "refs/tags/v1"},
-		{Kind: tracking.RefSemver, Name: "--exec=sh"},
-		{Kind: tracking.RefHead, Name: "--symref"},
-		{Kind: tracking.RefLatest, Name: "-x"},
-		{Kind: "exec", Name: "sh"},
+	// Hostile refs and sources cannot be built: the parsers refuse them,
+	// and tracking.Source and tracking.Ref have no other constructor, so
+	// no Request carries one.
+	for _, ref := range []string{
+		"-x", "--upload-pack=touch /tmp/pwn", "tag:--upload-pack=touch", "../../etc/passwd", "a..b",
+		"tag:v1\nrefs/heads/x", "tag:v1\x00", "main@{1}", "*", "tag:refs/tags/v1", "semver:--exec=sh", "exec:sh",
+	} {
+		_, err := tracking.ParseRef(ref)
+		assert.ErrorIs(t, err, tracking.ErrInvalidRef, "%q", ref)
 	}
-	for _, ref := range hostileRefs {
+	for _, src := range []string{
+		"git+-x", "git+ext::sh -c touch% /tmp/pwn", "fd::17", "git+https://user:secret@example.com/a/b.git",
+		"git+https://token@example.com/a/b.git", "git+ssh://git:secret@example.com/a/b.git",
+		"git+ssh://-oProxyCommand=touch%20/tmp/pwn/a/b.git", "git+ssh://-oProxyCommand@example.com/a/b.git",
+		"git+file:///tmp/../etc/repo.git", "git+https://example.com/a/../b.git", "git+https://example.com/a/b.git\n--upload-pack=x",
+		"git+https://example.com/a b.git", "git://example.com/a/b.git", "git@example.com:a/b.git", "/tmp/repo.git",
+		"github://-x/plugin", "github://acme/..", "github://acme/../../x",
+	} {
+		_, err := tracking.ParseSource(src)
+		assert.ErrorIs(t, err, tracking.ErrInvalidSource, "%q", src)
+	}
+
+	// What can be built but has nothing to resolve is refused before git
+	// runs: untracked refs, sources without upstream.
+	for _, ref := range []tracking.Ref{{}, mustRef(t, "sha:"+someSHA)} {
 		_, err := r.Resolve(t.Context(), resolver.Request{Source: good, Ref: ref})
-		assert.ErrorIs(t, err, tracking.ErrInvalidRef, "%+v", ref)
+		assert.ErrorIs(t, err, resolver.ErrUnsupported, "%s", ref)
 	}
-
-	hostileSources := []tracking.Source{
-		{Scheme: tracking.SchemeGit, URL: "-x"},
-		{Scheme: tracking.SchemeGit, URL: "--upload-pack=touch /tmp/pwn"},
-		{Scheme: tracking.SchemeGit, URL: "ext::sh -c touch% /tmp/pwn"},
-		{Scheme: tracking.SchemeGit, URL: "fd::17"},
-		{Scheme: tracking.SchemeGit, URL: "https://user:secret@example.com/a/b.git"},
-		{Scheme: tracking.SchemeGit, URL: "https://token@example.com/a/b.git"},
-		{Scheme: tracking.SchemeGit, URL: "ssh://git:secret@example.com/a/b.git"},
-		{Scheme: tracking.SchemeGit, URL: "ssh://-oProxyCommand=touch%20/tmp/pwn/a/b.git"},
-		{Scheme: tracking.SchemeGit, URL: "ssh://-oProxyCommand@example.com/a/b.git"},
-		{Scheme: tracking.SchemeGit, URL: "file:///tmp/../etc/repo.git"},
-		{Scheme: tracking.SchemeGit, URL: "https://example.com/a/../b.git"},
-		{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git\n--upload-pack=x"},
-		{Scheme: tracking.SchemeGit, URL: "https://example.com/a b.git"},
-		{Scheme: tracking.SchemeGit, URL: "git://example.com/a/b.git"},
-		{Scheme: tracking.SchemeGit, URL: "git@example.com:a/b.git"},
-		{Scheme: tracking.SchemeGit, URL: "/tmp/repo.git"},
-		{Scheme: tracking.SchemeGit, URL: ""},
-		{Scheme: tracking.SchemeGitHub, Owner: "-x", Repo: "plugin"},
-		{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: ".."},
-		{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: "../../x"},
-		{Scheme: tracking.SchemeGitHub, Owner: "acme/x", Repo: "plugin"},
-		{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: "plugin", URL: "ext::sh"},
-		{Scheme: tracking.SchemeLocal, Name: "plugin"},
-		{Scheme: "ext", URL: "ext::sh -c x"},
-		{},
-	}
-	for _, src := range hostileSources {
+	for _, src := range []tracking.Source{mustSource(t, "local://plugin"), {}} {
 		_, err := r.Resolve(t.Context(), resolver.Request{Source: src, Ref: main})
-		assert.True(t, errors.Is(err, tracking.ErrInvalidSource) || errors.Is(err, resolver.ErrUnsupported), "%+v: %v", src, err)
+		assert.ErrorIs(t, err, resolver.ErrUnsupported, "%s", src)
 		err = r.Fetch(t.Context(), src, someSHA, filepath.Join(t.TempDir(), "out"))
-		assert.Error(t, err, "%+v", src)
+		assert.ErrorIs(t, err, resolver.ErrUnsupported, "%s", src)
 	}
 
 	for _, sha := range []string{"--upload-pack=touch /tmp/pwn", "-x", "HEAD", "main", someSHA[:39], strings.ToUpper(someSHA), someSHA + "\n"} {
@@ -109,14 +89,14 @@ func TestHostileInputNeverReachesGit(t *testing.T) {
 
 	// file sources are refused unless allowed.
 	noFile := gitcli.New(&gitcli.Config{GitPath: gitPath})
-	fileSrc := tracking.Source{Scheme: tracking.SchemeGit, URL: "file:///srv/repo.git"}
+	fileSrc := mustSource(t, "git+file:///srv/repo.git")
 	_, err := noFile.Resolve(t.Context(), resolver.Request{Source: fileSrc, Ref: main})
 	assert.ErrorIs(t, err, resolver.ErrUnsupported)
 	assert.ErrorIs(t, noFile.Fetch(t.Context(), fileSrc, someSHA, filepath.Join(t.TempDir(), "out")), resolver.ErrUnsupported)
 
 	// A bad GitHubBaseURL is refused too.
 	badBase := gitcli.New(&gitcli.Config{GitPath: gitPath, GitHubBaseURL: "ext::sh -c x"})
-	_, err = badBase.Resolve(t.Context(), resolver.Request{Source: tracking.Source{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: "plugin"}, Ref: main})
+	_, err = badBase.Resolve(t.Context(), resolver.Request{Source: mustSource(t, "github://acme/plugin"), Ref: main})
 	assert.ErrorIs(t, err, tracking.ErrInvalidArgument)
 
 	require.Empty(t, readLog(t, log), "git ran for a hostile request")
@@ -130,12 +110,8 @@ func TestHostileInputNeverReachesGit(t *testing.T) {
 func TestGitArguments(t *testing.T) {
 	gitPath, log := fakeGit(t, "exit 0")
 	r := gitcli.New(&gitcli.Config{GitPath: gitPath, GitHubBaseURL: "https://ghe.example.com/"})
-	src := tracking.Source{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: "plugin"}
-	for _, ref := range []tracking.Ref{
-		{Kind: tracking.RefTag, Name: "v1.2.3"},
-		{Kind: tracking.RefHead},
-		{Kind: tracking.RefSemver, Name: "^1.2"},
-	} {
+	src := mustSource(t, "github://acme/plugin")
+	for _, ref := range []tracking.Ref{mustRef(t, "tag:v1.2.3"), mustRef(t, "head"), mustRef(t, "semver:^1.2")} {
 		_, err := r.Resolve(t.Context(), resolver.Request{Source: src, Ref: ref})
 		require.ErrorIs(t, err, resolver.ErrNotFound)
 	}
@@ -162,8 +138,8 @@ func TestGitEnvironment(t *testing.T) {
 		Env:     []string{"GIT_TRACE=1", "GIT_TERMINAL_PROMPT=1", "GIT_ALLOW_PROTOCOL=ext"},
 	})
 	_, err := r.Resolve(t.Context(), resolver.Request{
-		Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
-		Ref:    tracking.Ref{Kind: tracking.RefBranch, Name: "main"},
+		Source: mustSource(t, "git+https://example.com/a/b.git"),
+		Ref:    mustRef(t, "branch:main"),
 	})
 	require.ErrorIs(t, err, resolver.ErrNotFound)
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(gitPath), "env"))
@@ -199,8 +175,8 @@ func TestStderrInTheMessage(t *testing.T) {
 	gitPath, _ := fakeGit(t, "printf '%s\\n' 'fatal: unable to access https://deploy:secret-detail@internal.example/' 'more-detail' >&2; exit 128")
 	r := gitcli.New(&gitcli.Config{GitPath: gitPath})
 	_, err := r.Resolve(t.Context(), resolver.Request{
-		Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
-		Ref:    tracking.Ref{Kind: tracking.RefHead},
+		Source: mustSource(t, "git+https://example.com/a/b.git"),
+		Ref:    mustRef(t, "head"),
 	})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), ": fatal: unable to access https://***@internal.example/")
@@ -223,8 +199,8 @@ func TestNotFoundMessages(t *testing.T) {
 		gitPath, _ := fakeGit(t, "printf '%s\\n' '"+strings.ReplaceAll(stderr, "'", `'"'"'`)+"' >&2; exit 128")
 		r := gitcli.New(&gitcli.Config{GitPath: gitPath})
 		_, err := r.Resolve(t.Context(), resolver.Request{
-			Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
-			Ref:    tracking.Ref{Kind: tracking.RefLatest},
+			Source: mustSource(t, "git+https://example.com/a/b.git"),
+			Ref:    mustRef(t, "tag:latest"),
 		})
 		require.ErrorIs(t, err, resolver.ErrNotFound, stderr)
 		var ce *gitcli.CommandError
@@ -241,8 +217,8 @@ func TestMalformedOutputIsRefused(t *testing.T) {
 		gitPath, _ := fakeGit(t, "printf '%s\\n' '"+out+"'")
 		r := gitcli.New(&gitcli.Config{GitPath: gitPath})
 		res, err := r.Resolve(t.Context(), resolver.Request{
-			Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
-			Ref:    tracking.Ref{Kind: tracking.RefBranch, Name: "main"},
+			Source: mustSource(t, "git+https://example.com/a/b.git"),
+			Ref:    mustRef(t, "branch:main"),
 		})
 		require.Error(t, err, "%q gave %+v", out, res)
 		assert.NotErrorIs(t, err, resolver.ErrNotFound)
@@ -254,8 +230,8 @@ func TestTimeout(t *testing.T) {
 	r := gitcli.New(&gitcli.Config{GitPath: gitPath, Timeout: 100 * time.Millisecond})
 	start := time.Now()
 	_, err := r.Resolve(t.Context(), resolver.Request{
-		Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
-		Ref:    tracking.Ref{Kind: tracking.RefHead},
+		Source: mustSource(t, "git+https://example.com/a/b.git"),
+		Ref:    mustRef(t, "head"),
 	})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "timed out after 100ms")
@@ -267,8 +243,8 @@ func TestUnchangedWhenKnown(t *testing.T) {
 	gitPath, _ := fakeGit(t, "printf '%s\\trefs/heads/main\\n' "+tip)
 	r := gitcli.New(&gitcli.Config{GitPath: gitPath})
 	req := resolver.Request{
-		Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
-		Ref:    tracking.Ref{Kind: tracking.RefBranch, Name: "main"},
+		Source: mustSource(t, "git+https://example.com/a/b.git"),
+		Ref:    mustRef(t, "branch:main"),
 	}
 	res, err := r.Resolve(t.Context(), req)
 	require.NoError(t, err)
@@ -284,4 +260,24 @@ func TestUnchangedWhenKnown(t *testing.T) {
 	res, err = r.Resolve(t.Context(), req)
 	require.NoError(t, err)
 	assert.False(t, res.Unchanged)
+}
+
+// TestGitHubHosts: github://owner/repo and a source naming the configured
+// host are read from GitHubBaseURL; a source naming another GitHub
+// (Enterprise) host is read from that host, never from the configured one.
+func TestGitHubHosts(t *testing.T) {
+	gitPath, log := fakeGit(t, "exit 0")
+	r := gitcli.New(&gitcli.Config{GitPath: gitPath, GitHubBaseURL: "https://mirror.example.com/gh"})
+	for _, c := range []struct{ source, remote string }{
+		{"github://acme/plugin", "https://mirror.example.com/gh/acme/plugin.git"},
+		{"github://Mirror.Example.com/acme/plugin", "https://mirror.example.com/gh/acme/plugin.git"},
+		{"github://ghe.example.com/acme/plugin", "https://ghe.example.com/acme/plugin.git"},
+		{"github://ghe.example.com:8443/acme/plugin", "https://ghe.example.com:8443/acme/plugin.git"},
+	} {
+		_, err := r.Resolve(t.Context(), resolver.Request{Source: mustSource(t, c.source), Ref: mustRef(t, "branch:main")})
+		require.ErrorIs(t, err, resolver.ErrNotFound, c.source)
+		calls := strings.Split(strings.TrimSuffix(readLog(t, log), "--end--\n"), "--end--\n")
+		last := calls[len(calls)-1]
+		assert.Equal(t, "ls-remote\n--\n"+c.remote+"\nrefs/heads/main\n", last[strings.Index(last, "ls-remote"):], c.source)
+	}
 }

@@ -25,7 +25,7 @@ func TestConformance(t *testing.T) {
 			r, err := github.New(&github.Config{HTTPClient: srv.Client(), BaseURL: srv.BaseURL()})
 			require.NoError(t, err)
 			return r, func(repo string) tracking.Source {
-				return tracking.Source{Scheme: tracking.SchemeGitHub, Owner: "fixtures", Repo: repo}
+				return must(tracking.GitHubSource("", "fixtures", repo))
 			}
 		},
 	})

@@ -37,15 +37,14 @@
 // go-github's error types are never part of the chain. No request is
 // retried.
 //
-// Requests are validated before anything is sent, Sources and Refs built by
-// hand included, since names become part of a URL path
-// ([resolver.CheckSource], [resolver.CheckRef]): the source must be as
-// [tracking.ParseSource] returns it ([tracking.ErrInvalidSource]), the ref
-// as [tracking.ParseRef] returns it
-// ([tracking.ErrInvalidRef]: a bad branch or tag name, "refs/heads/main", a
-// constraint that does not parse, an unknown kind). Sources other than
-// github:// and refs that are not tracked (none, sha:) return
-// [resolver.ErrUnsupported].
+// Sources and refs are valid by construction (made only by tracking's
+// parsers and constructors), so they are not re-validated. Before anything
+// is sent, sources other than github:// and refs that are not tracked
+// (none, sha:) return [resolver.ErrUnsupported], and a source naming a
+// GitHub host other than the one Config.BaseURL serves (github.com for
+// api.github.com, the API root's host for Enterprise) returns
+// [resolver.ErrOtherHost]: it is never sent to this host. Route such
+// sources to a resolver configured with their host's API root.
 //
 // # Rate limits
 //

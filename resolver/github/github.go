@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	gogithub "github.com/google/go-github/v62/github"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/internal/tagselect"
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -61,14 +63,14 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// String describes the configuration with the token redacted, so that
-// printing a Config never shows the credential.
+// String describes the configuration with the token redacted, and any
+// credential in BaseURL too, so that printing a Config never shows one.
 func (c Config) String() string {
 	token := ""
 	if c.Token != "" {
 		token = "REDACTED"
 	}
-	return fmt.Sprintf("github.Config{BaseURL: %q, Token: %q, Timeout: %s}", c.BaseURL, token, c.Timeout)
+	return fmt.Sprintf("github.Config{BaseURL: %s, Token: %q, Timeout: %s}", strconv.Quote(redact.String(c.BaseURL)), token, c.Timeout)
 }
 
 // Resolver resolves refs of github:// sources through the GitHub REST API.
@@ -78,6 +80,10 @@ type Resolver struct {
 	httpClient *http.Client
 	baseURL    *url.URL
 	host       string
+	// sourceHost is the GitHub host this resolver serves: the Host of
+	// github://host/owner/repo sources it accepts besides the default
+	// host's github://owner/repo.
+	sourceHost string
 	timeout    time.Duration
 	now        func() time.Time
 	log        *slog.Logger
@@ -124,6 +130,7 @@ func New(cfg *Config) (*Resolver, error) {
 		httpClient: hc,
 		baseURL:    base,
 		host:       base.Host,
+		sourceHost: sourceHost(base),
 		timeout:    cfg.Timeout,
 		now:        cfg.Now,
 		log:        cfg.Logger,
@@ -140,6 +147,17 @@ func New(cfg *Config) (*Resolver, error) {
 	return r, nil
 }
 
+// sourceHost names the GitHub host an API root serves, as sources write
+// it: "github.com" for api.github.com, the API root's host for GitHub
+// Enterprise (https://ghe.example.com/api/v3/ serves ghe.example.com).
+func sourceHost(base *url.URL) string {
+	host := strings.ToLower(base.Host)
+	if host == "api.github.com" {
+		return "github.com"
+	}
+	return host
+}
+
 func parseBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -150,11 +168,11 @@ func parseBaseURL(raw string) (*url.URL, error) {
 		// Not quoted: the URL carries a credential.
 		return nil, fmt.Errorf("github: Config.BaseURL must not contain credentials; use Config.Token or an authenticating HTTPClient: %w", tracking.ErrInvalidArgument)
 	case u.Scheme != "https" && u.Scheme != "http":
-		return nil, fmt.Errorf("github: Config.BaseURL %q must be an http or https URL, e.g. https://ghe.example/api/v3/: %w", truncate(raw), tracking.ErrInvalidArgument)
+		return nil, fmt.Errorf("github: Config.BaseURL %s must be an http or https URL, e.g. https://ghe.example/api/v3/: %w", redact.Quote(raw), tracking.ErrInvalidArgument)
 	case u.Host == "":
-		return nil, fmt.Errorf("github: Config.BaseURL %q has no host: %w", truncate(raw), tracking.ErrInvalidArgument)
+		return nil, fmt.Errorf("github: Config.BaseURL %s has no host: %w", redact.Quote(raw), tracking.ErrInvalidArgument)
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		return nil, fmt.Errorf("github: Config.BaseURL %q must not have a query or fragment: %w", truncate(raw), tracking.ErrInvalidArgument)
+		return nil, fmt.Errorf("github: Config.BaseURL %s must not have a query or fragment: %w", redact.Quote(raw), tracking.ErrInvalidArgument)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -169,17 +187,17 @@ func parseBaseURL(raw string) (*url.URL, error) {
 // package documentation for the requests each ref shape costs and how
 // errors and rate limits are reported.
 func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.Result, error) {
-	if err := checkRequest(req); err != nil {
+	if err := checkRequest(req, r.sourceHost); err != nil {
 		return resolver.Result{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
-	switch req.Ref.Kind {
+	switch req.Ref.Kind() {
 	case tracking.RefBranch:
-		return r.resolveCommit(ctx, req, "heads/"+req.Ref.Name, req.Ref.Name, "")
+		return r.resolveCommit(ctx, req, "heads/"+req.Ref.Name(), req.Ref.Name(), "")
 	case tracking.RefTag:
-		return r.resolveCommit(ctx, req, "tags/"+req.Ref.Name, req.Ref.Name, req.Ref.Name)
+		return r.resolveCommit(ctx, req, "tags/"+req.Ref.Name(), req.Ref.Name(), req.Ref.Name())
 	case tracking.RefHead:
 		branch, err := r.defaultBranch(ctx, req.Source)
 		if err != nil {
@@ -203,7 +221,7 @@ func (r *Resolver) resolveCommit(ctx context.Context, req resolver.Request, apiR
 	if isSHA(known.SHA) && known.Version == version {
 		lastSHA = known.SHA
 	}
-	owner, repo := req.Source.Owner, req.Source.Repo
+	owner, repo := req.Source.Owner(), req.Source.Repo()
 	op := describe(req)
 
 	var sha string
@@ -220,17 +238,17 @@ func (r *Resolver) resolveCommit(ctx context.Context, req resolver.Request, apiR
 	}
 	sha = strings.TrimSpace(sha)
 	if !isSHA(sha) {
-		return resolver.Result{}, fmt.Errorf("github: %s: the API answered %q, not a commit id", op, truncate(sha))
+		return resolver.Result{}, fmt.Errorf("github: %s: the API answered %s, not a commit id", op, redact.Quote(sha))
 	}
 	return resolver.Result{SHA: sha, Version: version, Revision: resolver.Revision(name, sha)}, nil
 }
 
 // defaultBranch returns the repository's default branch.
 func (r *Resolver) defaultBranch(ctx context.Context, src tracking.Source) (string, error) {
-	op := src.Owner + "/" + src.Repo + " default branch"
+	op := src.Owner() + "/" + src.Repo() + " default branch"
 	var repo *gogithub.Repository
 	notModified, err := r.call(ctx, op, func(c *gogithub.Client) (*gogithub.Response, error) {
-		rp, resp, err := c.Repositories.Get(ctx, src.Owner, src.Repo)
+		rp, resp, err := c.Repositories.Get(ctx, src.Owner(), src.Repo())
 		repo = rp
 		return resp, err
 	})
@@ -245,7 +263,7 @@ func (r *Resolver) defaultBranch(ctx context.Context, src tracking.Source) (stri
 		return "", fmt.Errorf("github: %s: the repository has no default branch: %w", op, resolver.ErrNotFound)
 	}
 	if err := tracking.ValidateRefName(branch); err != nil {
-		return "", fmt.Errorf("github: %s: the API named default branch %q, which is not a valid branch name", op, truncate(branch))
+		return "", fmt.Errorf("github: %s: the API named default branch %s, which is not a valid branch name", op, redact.Quote(branch))
 	}
 	return branch, nil
 }
@@ -257,7 +275,7 @@ func (r *Resolver) resolveTags(ctx context.Context, req resolver.Request) (resol
 	if isSHA(known.SHA) && known.Version != "" && validETag(known.Validator) {
 		etag = known.Validator
 	}
-	owner, repo := req.Source.Owner, req.Source.Repo
+	owner, repo := req.Source.Owner(), req.Source.Repo()
 	op := describe(req)
 
 	var names []string
@@ -319,7 +337,7 @@ func (r *Resolver) resolveTags(ctx context.Context, req resolver.Request) (resol
 	}
 	sha := shaOf[name]
 	if !isSHA(sha) {
-		return resolver.Result{}, fmt.Errorf("github: %s: the API listed tag %q with commit %q, not a commit id", op, truncate(name), truncate(sha))
+		return resolver.Result{}, fmt.Errorf("github: %s: the API listed tag %s with commit %s, not a commit id", op, redact.Quote(name), redact.Quote(sha))
 	}
 	return resolver.Result{SHA: sha, Version: name, Revision: resolver.Revision(name, sha), Validator: validator}, nil
 }
@@ -384,7 +402,7 @@ func (r *Resolver) call(ctx context.Context, op string, send func(*gogithub.Clie
 		hr = resp.Response
 	}
 	if hr != nil && hr.Request != nil {
-		r.log.DebugContext(ctx, "github: request", "method", hr.Request.Method, "path", hr.Request.URL.Path, "status", hr.StatusCode)
+		r.log.DebugContext(ctx, "github: request", "method", hr.Request.Method, "path", redact.String(hr.Request.URL.Path), "status", hr.StatusCode)
 	}
 	if lim := r.observe(hr, err); lim != nil {
 		r.log.WarnContext(ctx, "github: rate limited", "host", lim.Host, "retry_after", lim.RetryAfter, "status", hr.StatusCode)
@@ -398,10 +416,11 @@ func (r *Resolver) call(ctx context.Context, op string, send func(*gogithub.Clie
 	case ctx.Err() != nil:
 		return false, fmt.Errorf("github: %s: %w", op, ctx.Err())
 	case hr == nil:
-		// Transport failures (go-github strips secrets from their URL).
-		return false, fmt.Errorf("github: %s: %v", op, err)
+		// Transport failures: go-github strips client_secret from their
+		// URL, redact anything else that looks like a credential.
+		return false, fmt.Errorf("github: %s: %s", op, redact.String(err.Error()))
 	case hr.StatusCode >= 200 && hr.StatusCode <= 299:
-		return false, fmt.Errorf("github: %s: reading the answer: %v", op, err)
+		return false, fmt.Errorf("github: %s: reading the answer: %s", op, redact.String(err.Error()))
 	}
 	msg := statusLine(hr, err)
 	switch hr.StatusCode {
@@ -421,27 +440,30 @@ func statusLine(hr *http.Response, err error) string {
 	}
 	var er *gogithub.ErrorResponse
 	if errors.As(err, &er) && er.Message != "" {
-		s += fmt.Sprintf(" (%q)", truncate(er.Message))
+		s += " (" + redact.Quote(er.Message) + ")"
 	}
 	return s
 }
 
 // describe names a request in errors: "owner/repo branch:main".
 func describe(req resolver.Request) string {
-	return req.Source.Owner + "/" + req.Source.Repo + " " + req.Ref.String()
+	return req.Source.Owner() + "/" + req.Source.Repo() + " " + req.Ref.String()
 }
 
-// checkRequest validates req before anything is sent: names become part
-// of a URL path.
-func checkRequest(req resolver.Request) error {
-	if req.Source.Scheme != tracking.SchemeGitHub {
-		return fmt.Errorf("github: cannot resolve %q sources, only github://owner/repo: %w", truncate(string(req.Source.Scheme)), resolver.ErrUnsupported)
+// checkRequest refuses what this resolver cannot answer before anything is
+// sent: a source other than github://, one on another GitHub host (it is
+// never sent to this one), a ref that is not tracked. Sources and refs are
+// valid by construction and not re-validated.
+func checkRequest(req resolver.Request, sourceHost string) error {
+	src := req.Source
+	if src.Scheme() != tracking.SchemeGitHub {
+		return fmt.Errorf("github: cannot resolve %s sources, only github://owner/repo: %w", redact.Quote(string(src.Scheme())), resolver.ErrUnsupported)
 	}
-	if err := resolver.CheckSource(req.Source); err != nil {
-		return fmt.Errorf("github: %w", err)
+	if host := src.Host(); host != "" && host != sourceHost {
+		return fmt.Errorf("github: source %s is on GitHub host %q, but this resolver serves %q; configure another resolver with that host's API root as Config.BaseURL (e.g. https://%s/api/v3/): %w", src, host, sourceHost, host, resolver.ErrOtherHost)
 	}
-	if err := resolver.CheckRef(req.Ref); err != nil {
-		return fmt.Errorf("github: %w", err)
+	if !req.Ref.Tracked() {
+		return fmt.Errorf("github: ref %s is not tracked, so there is nothing to resolve; track a tag, tag:latest, semver:, branch or head: %w", req.Ref, resolver.ErrUnsupported)
 	}
 	return nil
 }
@@ -472,15 +494,6 @@ func validToken(t string) bool {
 		}
 	}
 	return true
-}
-
-// truncate shortens hostile input before it is quoted in an error.
-func truncate(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
 }
 
 // bearerTransport adds the configured Authorization header to requests for

@@ -87,18 +87,23 @@ func (e *env) host() string {
 	return u.Host
 }
 
-func src(repo string) tracking.Source {
-	return tracking.Source{Scheme: tracking.SchemeGitHub, Owner: "acme", Repo: repo}
-}
+func src(repo string) tracking.Source { return must(tracking.GitHubSource("", "acme", repo)) }
 
-func branch(name string) tracking.Ref { return tracking.Ref{Kind: tracking.RefBranch, Name: name} }
-func tag(name string) tracking.Ref    { return tracking.Ref{Kind: tracking.RefTag, Name: name} }
-func semverRef(c string) tracking.Ref { return tracking.Ref{Kind: tracking.RefSemver, Name: c} }
+func branch(name string) tracking.Ref { return must(tracking.BranchRef(name)) }
+func tag(name string) tracking.Ref    { return must(tracking.TagRef(name)) }
+func semverRef(c string) tracking.Ref { return must(tracking.SemverRef(c)) }
 
 var (
-	head   = tracking.Ref{Kind: tracking.RefHead}
-	latest = tracking.Ref{Kind: tracking.RefLatest}
+	head   = must(tracking.ParseRef("head"))
+	latest = must(tracking.ParseRef("tag:latest"))
 )
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
 
 func commit(t *testing.T, repo *fakegithub.Repo, branch, msg string) string {
 	t.Helper()
@@ -555,47 +560,19 @@ func TestInvalidRequestsSendNothing(t *testing.T) {
 	e := newEnv(t)
 	repo := e.repo("widget", "main")
 	commit(t, repo, "main", "one")
-	gh := func(owner, repo string) tracking.Source {
-		return tracking.Source{Scheme: tracking.SchemeGitHub, Owner: owner, Repo: repo}
-	}
 	for _, tc := range []struct {
 		name   string
 		source tracking.Source
 		ref    tracking.Ref
 		want   error
 	}{
-		{"owner traversal", gh("..", "widget"), branch("main"), tracking.ErrInvalidSource},
-		{"owner with slash", gh("acme/x", "widget"), branch("main"), tracking.ErrInvalidSource},
-		{"empty owner", gh("", "widget"), branch("main"), tracking.ErrInvalidSource},
-		{"owner with query", gh("acme?x=1", "widget"), branch("main"), tracking.ErrInvalidSource},
-		{"owner with host", gh("evil.example", "widget"), branch("main"), tracking.ErrInvalidSource},
-		{"repo traversal", gh("acme", ".."), branch("main"), tracking.ErrInvalidSource},
-		{"repo with slash", gh("acme", "widget/../../x"), branch("main"), tracking.ErrInvalidSource},
-		{"repo with fragment", gh("acme", "widget#branch:x"), branch("main"), tracking.ErrInvalidSource},
-		{"repo with percent", gh("acme", "wid%2fget"), branch("main"), tracking.ErrInvalidSource},
-		{"repo not canonical", gh("acme", "widget.git"), branch("main"), tracking.ErrInvalidSource},
-		{"empty repo", gh("acme", ""), branch("main"), tracking.ErrInvalidSource},
-		{"branch traversal", src("widget"), branch("../../x"), tracking.ErrInvalidRef},
-		{"branch option", src("widget"), branch("-x"), tracking.ErrInvalidRef},
-		{"branch with space", src("widget"), branch("a b"), tracking.ErrInvalidRef},
-		{"branch with newline", src("widget"), branch("main\nX: y"), tracking.ErrInvalidRef},
-		{"branch with query", src("widget"), branch("main?x"), tracking.ErrInvalidRef},
-		{"empty branch", src("widget"), branch(""), tracking.ErrInvalidRef},
-		{"tag reflog", src("widget"), tag("v1@{1}"), tracking.ErrInvalidRef},
-		{"tag with dots", src("widget"), tag("a..b"), tracking.ErrInvalidRef},
-		{"full branch ref", src("widget"), branch("refs/heads/main"), tracking.ErrInvalidRef},
-		{"tag named like a keyword", src("widget"), tag("latest"), tracking.ErrInvalidRef},
-		{"untrimmed constraint", src("widget"), semverRef(" ^1.0 "), tracking.ErrInvalidRef},
-		{"bad constraint", src("widget"), semverRef("not a constraint"), tracking.ErrInvalidRef},
-		{"empty constraint", src("widget"), semverRef(" "), tracking.ErrInvalidRef},
-		{"head with a name", src("widget"), tracking.Ref{Kind: tracking.RefHead, Name: "main"}, tracking.ErrInvalidRef},
-		{"unknown kind", src("widget"), tracking.Ref{Kind: "commit", Name: "x"}, tracking.ErrInvalidRef},
-		{"untracked", src("widget"), tracking.Ref{Kind: tracking.RefNone}, resolver.ErrUnsupported},
-		{"zero ref", src("widget"), tracking.Ref{}, resolver.ErrUnsupported},
-		{"pinned", src("widget"), tracking.Ref{Kind: tracking.RefSHA, Name: strings.Repeat("a", 40)}, resolver.ErrUnsupported},
-		{"git source", tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/x.git"}, branch("main"), resolver.ErrUnsupported},
-		{"local source", tracking.Source{Scheme: tracking.SchemeLocal, Name: "x"}, branch("main"), resolver.ErrUnsupported},
+		{"untracked", src("widget"), tracking.Ref{}, resolver.ErrUnsupported},
+		{"pinned", src("widget"), must(tracking.SHARef(strings.Repeat("a", 40))), resolver.ErrUnsupported},
+		{"git source", must(tracking.ParseSource("git+https://example.com/x.git")), branch("main"), resolver.ErrUnsupported},
+		{"local source", must(tracking.ParseSource("local://x")), branch("main"), resolver.ErrUnsupported},
 		{"zero source", tracking.Source{}, branch("main"), resolver.ErrUnsupported},
+		{"another GitHub host", must(tracking.GitHubSource("ghe.example.com", "acme", "widget")), branch("main"), resolver.ErrOtherHost},
+		{"github.com from a GHE resolver", must(tracking.GitHubSource("github.com", "acme", "widget")), branch("main"), resolver.ErrOtherHost},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := e.r.Resolve(context.Background(), resolver.Request{Source: tc.source, Ref: tc.ref})
@@ -680,4 +657,16 @@ func TestConcurrentResolves(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
+}
+
+// TestSourceNamingTheConfiguredHost: github://<the API root's host>/o/r is
+// the same repository as github://o/r for this resolver.
+func TestSourceNamingTheConfiguredHost(t *testing.T) {
+	e := newEnv(t)
+	repo := e.repo("widget", "main")
+	c1 := commit(t, repo, "main", "one")
+	named := must(tracking.GitHubSource(e.host(), "acme", "widget"))
+	res, err := e.r.Resolve(t.Context(), resolver.Request{Source: named, Ref: branch("main")})
+	require.NoError(t, err)
+	assert.Equal(t, c1, res.SHA)
 }

@@ -12,6 +12,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -81,12 +82,13 @@ func isUniqueViolation(err error) bool {
 	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// backendError carries a driver error's message without its type. It
-// still matches the database/sql sentinels that describe the connection
-// rather than the driver.
+// backendError carries a driver error's message without its type, and
+// with any credential in it masked (a connection error can quote its
+// DSN). It still matches the database/sql sentinels that describe the
+// connection rather than the driver.
 type backendError struct{ err error }
 
-func (e backendError) Error() string { return e.err.Error() }
+func (e backendError) Error() string { return redact.String(e.err.Error()) }
 
 func (e backendError) Is(target error) bool {
 	switch target {

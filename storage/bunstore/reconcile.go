@@ -33,7 +33,7 @@ func (s *Store) GetUpstream(ctx context.Context, key tracking.UpstreamKey) (trac
 // upstream (as for Reconcile), else the error wraps
 // tracking.ErrInvalidArgument.
 func (s *Store) RecordUpstreamFailure(ctx context.Context, key tracking.UpstreamKey, message string, at time.Time) error {
-	if err := storage.ValidateUpstreamKey(key); err != nil {
+	if err := storage.RequireTracked(key); err != nil {
 		return fmt.Errorf("bunstore: record upstream failure: %w", err)
 	}
 	defer s.lockWriter()()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/uptrace/bun/dialect"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -102,14 +103,18 @@ func fromMicros(n sql.NullInt64) time.Time {
 	return time.UnixMicro(n.Int64).UTC()
 }
 
-func parseKey(source, ref string) (tracking.UpstreamKey, error) {
+// parseKey parses the source and ref columns of a row, once: the values
+// are valid by construction from then on. A column that does not parse was
+// not written by this package, so the error says the database is corrupted
+// and names the row.
+func parseKey(row, source, ref string) (tracking.UpstreamKey, error) {
 	src, err := tracking.ParseSource(source)
 	if err != nil {
-		return tracking.UpstreamKey{}, fmt.Errorf("stored source %q: %v", truncate(source), err)
+		return tracking.UpstreamKey{}, fmt.Errorf("corrupted database: %s: stored source %s does not parse (restore the row from a backup or delete it): %v", row, redact.Quote(source), err)
 	}
 	r, err := tracking.ParseRef(ref)
 	if err != nil {
-		return tracking.UpstreamKey{}, fmt.Errorf("stored ref %q: %v", truncate(ref), err)
+		return tracking.UpstreamKey{}, fmt.Errorf("corrupted database: %s: stored ref %s does not parse (restore the row from a backup or delete it): %v", row, redact.Quote(ref), err)
 	}
 	return tracking.UpstreamKey{Source: src, Ref: r}, nil
 }
@@ -123,7 +128,7 @@ func scanInstall(row scanner) (tracking.Install, error) {
 	if err := row.Scan(&in.WorkspaceID, &in.PluginName, &source, &ref, &in.InstalledSHA, &in.InstalledVersion, &installedAt, &updateAt); err != nil {
 		return tracking.Install{}, err
 	}
-	key, err := parseKey(source, ref)
+	key, err := parseKey("installs row "+redact.Quote(in.WorkspaceID+"/"+in.PluginName), source, ref)
 	if err != nil {
 		return tracking.Install{}, err
 	}
@@ -141,7 +146,7 @@ func scanUpstream(row scanner) (tracking.Upstream, error) {
 	if err := row.Scan(&u.ID, &source, &ref, &u.LastSHA, &u.LastVersion, &u.Validator, &checkedAt, &u.LastError, &u.ConsecutiveFailures); err != nil {
 		return tracking.Upstream{}, err
 	}
-	key, err := parseKey(source, ref)
+	key, err := parseKey(fmt.Sprintf("upstreams row id %d", u.ID), source, ref)
 	if err != nil {
 		return tracking.Upstream{}, err
 	}
@@ -160,7 +165,7 @@ func scanUpdate(row scanner) (tracking.Update, error) {
 		&kind, &status, &detected, &lastSeen, &decided, &u.DecidedBy, &u.Reason, &u.Attempts, &u.LastError, &u.RestartError, &claimedUntil); err != nil {
 		return tracking.Update{}, err
 	}
-	key, err := parseKey(source, ref)
+	key, err := parseKey(fmt.Sprintf("updates row id %d", u.ID), source, ref)
 	if err != nil {
 		return tracking.Update{}, err
 	}

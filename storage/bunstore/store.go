@@ -23,6 +23,7 @@ import (
 	// The pure-Go SQLite driver, registered as "sqlite".
 	_ "modernc.org/sqlite"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/storage"
 )
 
@@ -70,7 +71,7 @@ func (c *Config) settings() (settings, error) {
 	}
 	if c.TablePrefix != "" {
 		if !tablePrefixRE.MatchString(c.TablePrefix) {
-			return s, fmt.Errorf("bunstore: table prefix %q: want lowercase letters, digits and '_', not starting with a digit, at most 31 bytes (e.g. %q)", c.TablePrefix, DefaultTablePrefix)
+			return s, fmt.Errorf("bunstore: table prefix %s: want lowercase letters, digits and '_', not starting with a digit, at most 31 bytes (e.g. %q)", redact.Quote(c.TablePrefix), DefaultTablePrefix)
 		}
 		s.prefix = c.TablePrefix
 	}
@@ -145,7 +146,7 @@ func Open(ctx context.Context, dsn string, cfg *Config) (*Store, error) {
 	case "postgres", "postgresql":
 		db, err = openPostgres(dsn, set)
 	default:
-		return nil, fmt.Errorf("bunstore: open: unsupported DSN scheme %q: want sqlite:// or postgres://", truncate(scheme))
+		return nil, fmt.Errorf("bunstore: open: unsupported DSN scheme %s: want sqlite:// or postgres://", redact.Quote(scheme))
 	}
 	if err != nil {
 		return nil, err
@@ -221,8 +222,10 @@ func openSQLite(dsn string, set settings) (*bun.DB, error) {
 func openPostgres(dsn string, set settings) (*bun.DB, error) {
 	pcfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		// pgx redacts the password in its parse errors.
-		return nil, fmt.Errorf("bunstore: open: postgres DSN: %v", err)
+		// pgx masks the password of a URL it could parse, but quotes the
+		// rest raw: a key=value DSN behind the scheme, a query parameter,
+		// a password in a URL it could not parse.
+		return nil, fmt.Errorf("bunstore: open: postgres DSN: %s", redact.String(err.Error()))
 	}
 	sqldb := stdlib.OpenDB(*pcfg)
 	if set.maxOpenConns > 0 {
@@ -300,11 +303,3 @@ func (s *Store) Close() error {
 // Migration names are timestamps ("20260301000001"); register the
 // migrations of one table prefix per migrator.
 func (s *Store) Migrations() *migrate.Migrations { return newMigrations(s.t) }
-
-func truncate(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
-}

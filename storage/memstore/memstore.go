@@ -328,7 +328,7 @@ func (s *Store) dismissed(k installKey, from, to string) bool {
 
 // RecordUpstreamFailure implements storage.Store.
 func (s *Store) RecordUpstreamFailure(ctx context.Context, key tracking.UpstreamKey, message string, at time.Time) error {
-	if err := storage.ValidateUpstreamKey(key); err != nil {
+	if err := storage.RequireTracked(key); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

@@ -943,7 +943,7 @@ func testLiteral(t *testing.T, e *env) {
 	got = e.get(u.ID)
 	assert.Equal(t, hostile, got.Reason)
 	assert.Equal(t, hostile, got.DecidedBy)
-	assert.Equal(t, "fix/ça-marche", got.Ref.Name)
+	assert.Equal(t, "fix/ça-marche", got.Ref.Name())
 	require.NoError(t, e.store.RecordUpstreamFailure(e.ctx, key, hostile, t0))
 	assert.Equal(t, hostile, e.upstream(key).LastError)
 	// The tables are still there.
@@ -969,13 +969,11 @@ func testInvalidInput(t *testing.T, e *env) {
 	key := e.key(srcA, "branch:main")
 	valid := tracking.Install{WorkspaceID: "ws", PluginName: "p", Source: key.Source, Ref: key.Ref, InstalledSHA: sha(1), UpdatedAt: t0}
 	for name, mut := range map[string]func(*tracking.Install){
-		"workspace": func(in *tracking.Install) { in.WorkspaceID = "ws'; DROP TABLE x; --" },
-		"plugin":    func(in *tracking.Install) { in.PluginName = "../p" },
-		"source": func(in *tracking.Install) {
-			in.Source = tracking.Source{Scheme: tracking.SchemeGit, URL: "--upload-pack=x"}
-		},
-		"ref": func(in *tracking.Install) { in.Ref = tracking.Ref{Kind: tracking.RefBranch, Name: "a..b"} },
-		"sha": func(in *tracking.Install) { in.InstalledSHA = "HEAD" },
+		"workspace":          func(in *tracking.Install) { in.WorkspaceID = "ws'; DROP TABLE x; --" },
+		"plugin":             func(in *tracking.Install) { in.PluginName = "../p" },
+		"zero source":        func(in *tracking.Install) { in.Source = tracking.Source{} },
+		"local tracks a ref": func(in *tracking.Install) { in.Source = e.source("local://p") },
+		"sha":                func(in *tracking.Install) { in.InstalledSHA = "HEAD" },
 	} {
 		in := valid
 		mut(&in)
