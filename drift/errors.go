@@ -17,4 +17,8 @@ var (
 	// the Restarter failed; applying the entry again retries only the
 	// restart.
 	ErrRestartFailed = errors.New("drift: restart failed")
+	// ErrLeaseLost: another replica took the sweeper lease while this
+	// sweep ran (its renewal found it held by someone else); the sweep
+	// stopped, and its report says what it had done.
+	ErrLeaseLost = errors.New("drift: sweeper lease lost to another replica")
 )

@@ -323,7 +323,6 @@ func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
-var errLeaseLost = errors.New("drift: sweeper lease lost to another replica")
 
 // renew keeps the lease while the sweep runs; losing it stops the sweep.
 func (s *Sweeper) renew(ctx context.Context, cancel context.CancelCauseFunc, done chan<- struct{}) {
@@ -345,7 +344,7 @@ func (s *Sweeper) renew(ctx context.Context, cancel context.CancelCauseFunc, don
 			return
 		}
 		if !ok {
-			cancel(errLeaseLost)
+			cancel(ErrLeaseLost)
 			return
 		}
 	}

@@ -536,7 +536,7 @@ func TestSweepStopsWhenLeaseIsLost(t *testing.T) {
 		sw := newSweeper(t, ls, res, c, &drift.SweeperConfig{LeaseTTL: 30 * time.Millisecond, ResolveTimeout: time.Minute})
 		rep, err := sw.RunOnce(t.Context())
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "lease lost")
+		assert.ErrorIs(t, err, drift.ErrLeaseLost)
 		assert.GreaterOrEqual(t, ls.calls.Load(), int32(2), "the lease was renewed")
 		assert.Zero(t, rep.Queued)
 		assert.Empty(t, allUpdates(t, s), "nothing written after the lease was lost")

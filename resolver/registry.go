@@ -17,12 +17,12 @@ type Registry struct {
 
 var _ Resolver = (*Registry)(nil)
 
-// NewRegistry returns a Registry. bySchemee maps a source scheme
+// NewRegistry returns a Registry. byScheme maps a source scheme
 // (tracking.SchemeGitHub, tracking.SchemeGit) to its resolver; the map is
 // copied.
-func NewRegistry(bySchemee map[tracking.SourceScheme]Resolver) *Registry {
-	m := make(map[tracking.SourceScheme]Resolver, len(bySchemee))
-	for k, v := range bySchemee {
+func NewRegistry(byScheme map[tracking.SourceScheme]Resolver) *Registry {
+	m := make(map[tracking.SourceScheme]Resolver, len(byScheme))
+	for k, v := range byScheme {
 		if v != nil {
 			m[k] = v
 		}
