@@ -323,7 +323,6 @@ func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
-
 // renew keeps the lease while the sweep runs; losing it stops the sweep.
 func (s *Sweeper) renew(ctx context.Context, cancel context.CancelCauseFunc, done chan<- struct{}) {
 	defer close(done)
