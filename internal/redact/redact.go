@@ -24,11 +24,13 @@ const ellipsis = "…"
 // panics, whatever the bytes.
 //
 // The rules run one after another, each over the whole text, in an order
-// chosen so that no later rule can uncover work for an earlier one: a
-// key=value value is masked before the URL rule looks for "@" (a value may
-// contain "/", which would end a URL's authority early), and token prefixes
-// go last because masking a token body removes no character the other rules
-// look for.
+// chosen so that no later rule can uncover work for an earlier one:
+// key=value values go first, since a value may contain "/", which would end
+// a URL's authority early; a value that begins with "***" (followed by "@"
+// or by what ends a value) counts as masked, so a later rule that swallows
+// what ended a value gives the same text when String runs again; token
+// prefixes go last because masking a token body removes no character the
+// other rules look for. FuzzString holds String to this.
 func String(s string) string {
 	s = maskKeyValues(s)
 	s = maskAuthorization(s)

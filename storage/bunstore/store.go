@@ -175,7 +175,7 @@ func openSQLite(dsn string, set settings) (*bun.DB, error) {
 		return nil, fmt.Errorf("bunstore: open: sqlite DSN path: %w", err)
 	}
 	if path == "" {
-		return nil, errors.New("bunstore: open: sqlite DSN has no path: write sqlite:///abs/path/file.db, sqlite://relative/file.db or sqlite://:memory: (in memory)")
+		return nil, errors.New("bunstore: open: sqlite DSN has no path: write sqlite:///abs/path/file.db, sqlite://:memory: or sqlite://relative/file.db")
 	}
 	if strings.ContainsAny(path, "?\x00") {
 		return nil, errors.New("bunstore: open: sqlite DSN path must not contain '?' or NUL")
