@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -347,7 +348,8 @@ func restartErr(workspace string, err error) error {
 // entry returns it unchanged; any other status returns
 // tracking.ErrConflict; a missing one tracking.ErrNotFound. The reason may
 // be empty, is at most MaxReasonLen bytes of UTF-8 text, and is stored
-// byte for byte.
+// byte for byte once any credential in it is masked (redact.String's rules:
+// URL user info, token-shaped strings, password= values).
 func (u *Updater) Dismiss(ctx context.Context, id int64, actor, reason string) (tracking.Update, error) {
 	if err := ValidateActor(actor); err != nil {
 		return tracking.Update{}, err
@@ -355,6 +357,9 @@ func (u *Updater) Dismiss(ctx context.Context, id int64, actor, reason string) (
 	if err := checkText("reason", reason, MaxReasonLen, true); err != nil {
 		return tracking.Update{}, err
 	}
+	// A credential pasted into a reason never reaches the store, the API
+	// or the page.
+	reason = redact.String(reason)
 	e, err := u.store.DismissUpdate(ctx, storage.DismissUpdateParams{ID: id, Actor: actor, Reason: reason, At: u.clock()})
 	if err != nil {
 		return e, fmt.Errorf("drift: dismiss update %d: %w", id, err)
