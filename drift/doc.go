@@ -16,21 +16,40 @@
 //
 // One sweeper at a time: a sweep first takes the lease named
 // [SweeperLeaseName] in the store, renews it while it runs and gives it up
-// when done. A replica that finds the lease held by another skips its sweep
-// and reports it as skipped. If renewal fails (the lease was lost), the
-// sweep stops.
+// when done. Whether a lease has expired is judged by the store's clock
+// (the database server's), never by a replica's own, so replicas whose
+// clocks disagree still never sweep together. A replica that finds the
+// lease held by another skips its sweep and reports it as skipped. If
+// renewal fails (the lease was lost), the sweep stops.
 //
 // # The apply claim
 //
+// No two installs of one entry overlap, and every install that ran is
+// accounted for: its outcome is recorded on the entry, or, when that is
+// refused because its claim was lost, logged as an error.
+//
 // Apply first claims the entry (pending → applying, with an expiry of
-// now + ApplyTimeout) in one atomic store operation, so of many concurrent
-// callers exactly one installs; the others get [ErrBusy]. The install runs
-// under a deadline no later than the claim's expiry. If the process dies
-// after installing but before recording it, the claim expires, a later
-// Apply claims the entry again and installs the same commit (Installers
-// must be idempotent for one commit), and the entry ends applied once.
-// Recording the install and marking the entry applied happen in one store
-// transaction.
+// now + ApplyTimeout) in one atomic store operation, under a token of its
+// own, so of many concurrent callers exactly one installs; the others get
+// [ErrBusy]. While the Installer runs, the claim is renewed every
+// ApplyTimeout/3. The Installer's context ends after ApplyTimeout, but an
+// Installer that overstays it keeps the claim until it returns (with a
+// warning in the log), so nobody else can start a second install beside
+// it. A claim expires only when its holder stopped renewing it: the
+// process died or lost the store.
+//
+// Claims are fenced: every write of the holder (renewal, completion,
+// failure) names its token, and the store refuses it with
+// [tracking.ErrClaimLost] once the claim was taken over or the entry left
+// applying. A late result of an expired holder is logged and never lands
+// on another holder's claim; a renewal that finds the claim lost cancels
+// the install.
+//
+// If the process dies after installing but before recording it, the
+// claim expires, a later Apply claims the entry again and installs the
+// same commit (Installers must be idempotent for one commit), and the
+// entry ends applied once. Recording the install and marking the entry
+// applied happen in one store transaction.
 //
 // # Scheduling
 //

@@ -46,7 +46,13 @@ type SweeperConfig struct {
 	// at once (reconciles and failure records), apart from the resolvers so
 	// that they never wait on the database. Defaults to 2.
 	WriteConcurrency int
-	// ResolveTimeout bounds one resolution. Defaults to 30 seconds.
+	// ResolveTimeout bounds one resolution; an upstream that has not
+	// answered by then fails with "timed out after …". With k upstreams
+	// that hang, a sweep takes at most about ceil(k/Concurrency) ×
+	// ResolveTimeout longer than it would without them (the hanging ones
+	// hold at most Concurrency resolvers at a time, and each for at most
+	// ResolveTimeout), and they back off afterwards like any failure.
+	// Defaults to 30 seconds.
 	ResolveTimeout time.Duration
 	// LeaseTTL is how long the sweeper lease lasts without renewal; it is
 	// renewed every LeaseTTL/3 while a sweep runs. Defaults to 1 minute.
@@ -273,7 +279,7 @@ func (s *Sweeper) RunOnce(ctx context.Context) (Report, error) {
 func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
 	start := time.Now()
 	var rep Report
-	ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, Now: s.now(), TTL: s.cfg.LeaseTTL})
+	ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, TTL: s.cfg.LeaseTTL})
 	if err != nil {
 		return rep, fmt.Errorf("drift: take sweeper lease: %w", err)
 	}
@@ -332,7 +338,7 @@ func (s *Sweeper) renew(ctx context.Context, cancel context.CancelCauseFunc, don
 			return
 		case <-t.C:
 		}
-		ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, Now: s.now(), TTL: s.cfg.LeaseTTL})
+		ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, TTL: s.cfg.LeaseTTL})
 		if ctx.Err() != nil {
 			return
 		}
@@ -387,9 +393,15 @@ func (s *Sweeper) resolveAll(ctx context.Context, rep *Report) error {
 		writers.Go(func() {
 			for o := range resolved {
 				if ctx.Err() != nil {
-					continue
+					continue // stopping: start no new write
 				}
-				if err := s.record(ctx, &o); err != nil {
+				// A write that started completes or rolls back as a unit
+				// under its own bounded context, whatever happens to the
+				// sweep meanwhile, and what it committed is reported.
+				wctx, cancel := detached(ctx)
+				err := s.record(wctx, &o)
+				cancel()
+				if err != nil {
 					stop(err) // a store failure ends the sweep
 					continue
 				}
@@ -473,12 +485,17 @@ func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream) outcome {
 		o.deferred = true
 		return o
 	}
-	rctx, cancel := context.WithTimeout(ctx, s.cfg.ResolveTimeout)
+	timedOut := fmt.Errorf("drift: resolve %s: timed out after %s (SweeperConfig.ResolveTimeout): %w", up.Key, s.cfg.ResolveTimeout, context.DeadlineExceeded)
+	rctx, cancel := context.WithTimeoutCause(ctx, s.cfg.ResolveTimeout, timedOut)
 	defer cancel()
 	res, err := s.resolver.Resolve(rctx, resolver.Request{
 		Source: up.Key.Source, Ref: up.Key.Ref,
 		Known: resolver.Known{SHA: up.LastSHA, Version: up.LastVersion, Validator: up.Validator},
 	})
+	if err != nil && ctx.Err() == nil && context.Cause(rctx) == timedOut {
+		// Whatever the resolver made of its deadline, say what happened.
+		err = timedOut
+	}
 	var rl *resolver.RateLimitError
 	if errors.As(err, &rl) {
 		// The host asked to wait: not this upstream's failure. Leave it,
@@ -493,7 +510,7 @@ func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream) outcome {
 
 // record writes one resolution: a failure on the upstream row, or a
 // reconcile of the queue. The returned error is a store failure, which ends
-// the sweep.
+// the sweep. ctx is the write's own, not the sweep's.
 func (s *Sweeper) record(ctx context.Context, o *outcome) error {
 	if o.deferred {
 		return nil
@@ -514,7 +531,9 @@ func (s *Sweeper) record(ctx context.Context, o *outcome) error {
 		// The resolver answered something unusable: that upstream fails.
 		o.err = fmt.Errorf("drift: resolver answer for %s: %w", o.up.Key, err)
 	}
-	if err := s.store.RecordUpstreamFailure(ctx, o.up.Key, o.err.Error(), o.at); err != nil {
+	// Backoff counts from when the failure happened, not from when the
+	// attempt started: a slow failure must not use up its own backoff.
+	if err := s.store.RecordUpstreamFailure(ctx, o.up.Key, o.err.Error(), s.now()); err != nil {
 		return fmt.Errorf("drift: record failure of %s: %w", o.up.Key, err)
 	}
 	return nil

@@ -2,6 +2,8 @@ package drift
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -168,15 +170,17 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 // An install failure puts the entry back to pending (Attempts+1,
 // LastError) and returns an error matching ErrInstallFailed; a restart
 // failure is recorded in RestartError and returns an error matching
-// ErrRestartFailed (the entry stays applied). actor is recorded as
-// DecidedBy.
+// ErrRestartFailed (the entry stays applied). When this caller's claim was
+// lost while it installed (see the package documentation), nothing is
+// recorded and the error matches tracking.ErrClaimLost. actor is recorded
+// as DecidedBy.
 func (u *Updater) Apply(ctx context.Context, id int64, actor string) (tracking.Update, error) {
 	if err := ValidateActor(actor); err != nil {
 		return tracking.Update{}, err
 	}
+	token := newClaimToken()
 	now := u.clock()
-	until := now.Add(u.timeout)
-	e, err := u.store.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: id, Now: now, Until: until})
+	e, err := u.store.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: id, Token: token, Now: now, Until: now.Add(u.timeout)})
 	if err != nil {
 		return e, fmt.Errorf("drift: apply update %d: %w", id, err)
 	}
@@ -187,33 +191,115 @@ func (u *Updater) Apply(ctx context.Context, id int64, actor string) (tracking.U
 		return u.restart(ctx, e)
 	}
 
-	// The install may last as long as the claim. The claim's expiry is on
-	// the injected clock; the deadline is on the real one.
-	installCtx, cancel := context.WithTimeout(ctx, u.timeout)
-	err = u.installer.Install(installCtx, InstallRequest{
-		UpdateID: e.ID, WorkspaceID: e.WorkspaceID, PluginName: e.PluginName,
-		Source: e.Source, Ref: e.Ref, SHA: e.ToSHA, Version: e.ToVersion, FromSHA: e.FromSHA,
-	})
-	cancel()
+	err = u.install(ctx, e, token)
 	// The outcome is recorded even when the caller has gone away.
 	rctx, rcancel := detached(ctx)
 	defer rcancel()
 	if err != nil {
+		if errors.Is(err, tracking.ErrClaimLost) {
+			return e, fmt.Errorf("drift: apply update %d: %w", id, err)
+		}
 		u.log.WarnContext(ctx, "plugindrift: install failed", "update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "sha", e.ToSHA, "error", err)
-		released, rerr := u.store.ReleaseClaim(rctx, storage.ReleaseClaimParams{ID: e.ID, Message: err.Error(), At: u.clock()})
+		released, rerr := u.store.ReleaseClaim(rctx, storage.ReleaseClaimParams{ID: e.ID, Token: token, Message: err.Error(), At: u.clock()})
 		if rerr != nil {
-			return e, fmt.Errorf("drift: apply update %d: %w: %v (and releasing the claim failed: %v)", id, ErrInstallFailed, err, rerr)
+			u.logLost(ctx, e, "failed install", rerr)
+			return e, fmt.Errorf("drift: apply update %d: %w: %v (and recording the failure failed: %w)", id, ErrInstallFailed, err, rerr)
 		}
 		return released, fmt.Errorf("drift: apply update %d: %w: %v", id, ErrInstallFailed, err)
 	}
-	done, err := u.store.CompleteApply(rctx, storage.CompleteApplyParams{ID: e.ID, Actor: actor, At: u.clock()})
+	done, err := u.store.CompleteApply(rctx, storage.CompleteApplyParams{ID: e.ID, Token: token, Actor: actor, At: u.clock()})
 	if err != nil {
-		// The install happened but is not recorded: the claim expires and a
-		// later Apply installs the same commit again and records it.
-		return e, fmt.Errorf("drift: apply update %d: installed %s but could not record it (retry after %s): %w", id, e.ToSHA, until.Format(time.RFC3339), err)
+		u.logLost(ctx, e, "successful install", err)
+		// The install happened but is not recorded. If the claim is still
+		// ours it expires and a later Apply installs the same commit again
+		// and records it.
+		return e, fmt.Errorf("drift: apply update %d: installed %s but could not record it: %w", id, e.ToSHA, err)
 	}
 	u.log.InfoContext(ctx, "plugindrift: update applied", "update", done.ID, "workspace", done.WorkspaceID, "plugin", done.PluginName, "from", done.FromSHA, "to", done.ToSHA, "actor", actor)
 	return u.restart(ctx, done)
+}
+
+// install runs the Installer for claimed entry e while keeping the claim
+// alive: it is renewed every ApplyTimeout/3 for as long as the Installer
+// runs, even past the Installer's own deadline, so that nobody else can
+// take the entry over while an install is still in progress. If a renewal
+// finds the claim lost, the install is cancelled and the returned error
+// matches tracking.ErrClaimLost.
+func (u *Updater) install(ctx context.Context, e tracking.Update, token string) error {
+	installCtx, cancel := context.WithTimeoutCause(ctx, u.timeout, fmt.Errorf("drift: install of update %d timed out after %s", e.ID, u.timeout))
+	defer cancel()
+	lostCtx, lose := context.WithCancelCause(installCtx)
+	defer lose(nil)
+
+	finished := make(chan struct{})
+	renewed := make(chan error, 1)
+	go func() {
+		renewed <- u.keepClaim(ctx, e, token, finished, lose)
+	}()
+	err := u.installer.Install(lostCtx, InstallRequest{
+		UpdateID: e.ID, WorkspaceID: e.WorkspaceID, PluginName: e.PluginName,
+		Source: e.Source, Ref: e.Ref, SHA: e.ToSHA, Version: e.ToVersion, FromSHA: e.FromSHA,
+	})
+	close(finished)
+	if lost := <-renewed; lost != nil {
+		u.logLost(ctx, e, "install", lost)
+		return lost
+	}
+	if err != nil && installCtx.Err() != nil && ctx.Err() == nil {
+		err = fmt.Errorf("%w: %w", context.Cause(installCtx), err)
+	}
+	return err
+}
+
+// keepClaim renews the claim until finished is closed. It returns an
+// error matching tracking.ErrClaimLost when the claim was taken away, after
+// cancelling the install through lose.
+func (u *Updater) keepClaim(ctx context.Context, e tracking.Update, token string, finished <-chan struct{}, lose context.CancelCauseFunc) error {
+	t := time.NewTicker(max(u.timeout/3, time.Millisecond))
+	defer t.Stop()
+	rctx, cancel := detached(ctx)
+	defer cancel()
+	overdue := time.After(u.timeout)
+	for {
+		select {
+		case <-finished:
+			return nil
+		case <-overdue:
+			u.log.WarnContext(ctx, "plugindrift: installer is still running past ApplyTimeout; the claim is kept until it returns",
+				"update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "timeout", u.timeout)
+			overdue = nil
+			continue
+		case <-t.C:
+		}
+		_, err := u.store.ExtendClaim(rctx, storage.ExtendClaimParams{ID: e.ID, Token: token, Until: u.clock().Add(u.timeout)})
+		if errors.Is(err, tracking.ErrClaimLost) {
+			lose(err)
+			return err
+		}
+		if err != nil {
+			// The store may come back before the claim runs out; the
+			// fenced writes that follow refuse to land if it did not.
+			u.log.WarnContext(ctx, "plugindrift: renew apply claim", "update", e.ID, "error", err)
+		}
+	}
+}
+
+// logLost records an install whose outcome could not be written because
+// the claim was gone: it is accounted for here, in the log, since the
+// store refuses it.
+func (u *Updater) logLost(ctx context.Context, e tracking.Update, what string, err error) {
+	if !errors.Is(err, tracking.ErrClaimLost) {
+		return
+	}
+	u.log.ErrorContext(ctx, "plugindrift: apply claim lost; the outcome of this install was not recorded",
+		"update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "sha", e.ToSHA, "outcome", what, "error", err)
+}
+
+// newClaimToken returns 128 random bits, hex-encoded.
+func newClaimToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // restart runs the Restarter for an applied entry and records its outcome.

@@ -80,3 +80,11 @@ func trim(s string) string {
 	}
 	return s[:64] + "…"
 }
+
+// ValidateClaimToken checks a claim token: 1 to 128 bytes.
+func ValidateClaimToken(token string) error {
+	if token == "" || len(token) > 128 {
+		return fmt.Errorf("storage: claim token must be 1 to 128 bytes, got %d: %w", len(token), tracking.ErrInvalidArgument)
+	}
+	return nil
+}

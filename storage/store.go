@@ -105,10 +105,11 @@ type Store interface {
 	// added between pages.
 	ListUpdates(ctx context.Context, p ListUpdatesParams) ([]tracking.Update, error)
 
-	// ClaimUpdate takes the apply claim on entry p.ID:
+	// ClaimUpdate takes the apply claim on entry p.ID for the caller that
+	// names it p.Token:
 	//   - pending, or applying with ClaimedUntil <= p.Now (an expired claim:
 	//     its holder crashed): the entry becomes applying with ClaimedUntil =
-	//     p.Until, and is returned;
+	//     p.Until under p.Token, and is returned;
 	//   - applying with a live claim: it returns the entry and
 	//     tracking.ErrBusy;
 	//   - applied: it returns the entry unchanged and no error;
@@ -116,22 +117,41 @@ type Store interface {
 	//     tracking.ErrConflict;
 	//   - missing: tracking.ErrNotFound.
 	// The check and the change are one atomic step: of many concurrent
-	// callers, exactly one gets the claim.
+	// callers, exactly one gets the claim. An empty p.Token must be refused
+	// with tracking.ErrInvalidArgument.
+	//
+	// # Fencing
+	//
+	// The token fences every later write of the holder: ExtendClaim,
+	// CompleteApply and ReleaseClaim name it and change the entry only
+	// while it is applying under that same token. Once the claim was taken
+	// over (it expired and another caller claimed it) or the entry left
+	// applying (superseded, or finished by someone else), they must change
+	// nothing and return tracking.ErrClaimLost, so that a late result of an
+	// expired holder never lands on another holder's claim. A claim that
+	// expired but that nobody took over is still its holder's.
 	ClaimUpdate(ctx context.Context, p ClaimUpdateParams) (tracking.Update, error)
+
+	// ExtendClaim moves the claim's expiry to p.Until while its holder is
+	// still installing. It returns the entry, or tracking.ErrClaimLost (see
+	// Fencing under ClaimUpdate), or tracking.ErrNotFound.
+	ExtendClaim(ctx context.Context, p ExtendClaimParams) (tracking.Update, error)
 
 	// CompleteApply finishes a claimed entry, in one transaction: the
 	// install row of the entry's (workspace, plugin) gets InstalledSHA =
 	// ToSHA, InstalledVersion = ToVersion, InstalledAt = UpdatedAt = p.At;
 	// the entry becomes applied with DecidedAt = p.At, DecidedBy = p.Actor,
-	// RestartError = "" and no claim. It must return tracking.ErrConflict,
-	// changing nothing, when the entry is not applying (the claim expired and
-	// another caller finished it, or it was superseded), and
-	// tracking.ErrNotFound when the entry does not exist.
+	// RestartError = "" and no claim. When the entry is not applying under
+	// p.Token it changes nothing and returns tracking.ErrClaimLost, except
+	// that an entry already applied under p.Token (a retry after a lost
+	// answer) is returned unchanged with no error; a missing entry is
+	// tracking.ErrNotFound.
 	CompleteApply(ctx context.Context, p CompleteApplyParams) (tracking.Update, error)
 
-	// ReleaseClaim puts an applying entry back to pending after a failed
-	// install: Attempts+1, LastError = p.Message, no claim. It must return
-	// tracking.ErrConflict when the entry is not applying.
+	// ReleaseClaim puts an entry applying under p.Token back to pending
+	// after a failed install: Attempts+1, LastError = p.Message, no claim.
+	// Otherwise it changes nothing and returns tracking.ErrClaimLost (or
+	// tracking.ErrNotFound).
 	ReleaseClaim(ctx context.Context, p ReleaseClaimParams) (tracking.Update, error)
 
 	// SetRestartError records the outcome of the restart after an applied
@@ -146,11 +166,13 @@ type Store interface {
 	// tracking.ErrNotFound.
 	DismissUpdate(ctx context.Context, p DismissUpdateParams) (tracking.Update, error)
 
-	// AcquireLease takes or renews the named lease for holder until p.Now +
-	// p.TTL. It returns true when holder now holds it (it was free,
-	// expired, or already held by holder), false when another holder's
-	// lease is live. Params that fail p.Validate() must be refused with its
-	// error.
+	// AcquireLease takes or renews the named lease for p.Holder for p.TTL.
+	// It returns true when the holder now holds it (it was free, expired, or
+	// already held by the holder), false when another holder's lease is
+	// live. Expiry is judged by the store's own clock (the database server's
+	// on SQL backends), never the caller's, so replicas whose clocks
+	// disagree still never hold one lease together. Params that fail
+	// p.Validate() must be refused with its error.
 	AcquireLease(ctx context.Context, p LeaseParams) (bool, error)
 
 	// ReleaseLease gives up the lease when holder holds it; otherwise it does
@@ -216,14 +238,25 @@ type ReconcileResult struct {
 
 // ClaimUpdateParams asks for the apply claim on one entry.
 type ClaimUpdateParams struct {
-	ID    int64
+	ID int64
+	// Token names the claim; the holder passes it to every later write.
+	// It must be unique per claim (drift uses 128 random bits).
+	Token string
 	Now   time.Time
+	Until time.Time
+}
+
+// ExtendClaimParams renews a claim.
+type ExtendClaimParams struct {
+	ID    int64
+	Token string
 	Until time.Time
 }
 
 // CompleteApplyParams finishes a claimed entry.
 type CompleteApplyParams struct {
 	ID    int64
+	Token string
 	Actor string
 	At    time.Time
 }
@@ -231,6 +264,7 @@ type CompleteApplyParams struct {
 // ReleaseClaimParams hands back a claim after a failed install.
 type ReleaseClaimParams struct {
 	ID      int64
+	Token   string
 	Message string
 	At      time.Time
 }
@@ -247,6 +281,6 @@ type DismissUpdateParams struct {
 type LeaseParams struct {
 	Name   string
 	Holder string
-	Now    time.Time
-	TTL    time.Duration
+	// TTL is how long the lease lasts from now, by the store's clock.
+	TTL time.Duration
 }

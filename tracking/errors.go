@@ -13,6 +13,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrBusy: another caller holds a live claim on the entry.
 	ErrBusy = errors.New("busy: claimed by another caller")
+	// ErrClaimLost: the caller's apply claim expired and was taken over, or
+	// the entry left applying; the caller's write was refused.
+	ErrClaimLost = errors.New("apply claim lost: it expired and was taken over, or the entry changed")
 
 	// ErrInvalidRef: a tracked ref does not follow the grammar of ParseRef.
 	ErrInvalidRef = errors.New("invalid ref")

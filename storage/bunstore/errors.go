@@ -50,7 +50,7 @@ func interpretError(ctx context.Context, op string, err error) error {
 // isOwn reports whether err wraps a tracking sentinel: this package and
 // package storage's validation made it, no driver did.
 func isOwn(err error) bool {
-	for _, target := range []error{tracking.ErrNotFound, tracking.ErrConflict, tracking.ErrBusy, tracking.ErrInvalidArgument} {
+	for _, target := range []error{tracking.ErrNotFound, tracking.ErrConflict, tracking.ErrBusy, tracking.ErrClaimLost, tracking.ErrInvalidArgument} {
 		if errors.Is(err, target) {
 			return true
 		}

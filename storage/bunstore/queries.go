@@ -34,13 +34,20 @@ type queries struct {
 	// Reconcile.
 	upsertUpstream, reconcileStats, reconcileFast, reconcileSupersede, reconcileTouch, reconcileQueue string
 	// Updates.
-	getUpdate, claimUpdate, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate string
+	getUpdate, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate string
 	// Leases.
 	acquireLease, releaseLease string
 }
 
 func newQueries(t tables, d dialect.Name) queries {
+	// nowMicros is the database server's clock in µs since the epoch: lease
+	// expiry is judged by it, never by a caller's clock.
+	nowMicros := "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
+	if d == dialect.SQLite {
+		nowMicros = "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
+	}
 	r := strings.NewReplacer(
+		"{db_now}", nowMicros,
 		"{installs}", t.installs,
 		"{upstreams}", t.upstreams,
 		"{updates}", t.updates,
@@ -142,29 +149,35 @@ WHERE i.source_raw = $1 AND i.tracked_ref = $2 AND i.installed_sha <> $3
 ORDER BY i.workspace_id, i.plugin_name
 ON CONFLICT DO NOTHING`,
 
-		getUpdate: `SELECT ` + updateCols + ` FROM {updates} WHERE id = $1`,
-		// $2 now, $3 until.
-		claimUpdate: `UPDATE {updates} SET status = 'applying', claimed_until = $3
+		getUpdate:     `SELECT ` + updateCols + ` FROM {updates} WHERE id = $1`,
+		getClaimToken: `SELECT claim_token FROM {updates} WHERE id = $1`,
+		// $2 now, $3 until, $4 token. The token fences the holder's later
+		// writes: each names it in its WHERE clause.
+		claimUpdate: `UPDATE {updates} SET status = 'applying', claimed_until = $3, claim_token = $4
 WHERE id = $1 AND (status = 'pending' OR (status = 'applying' AND (claimed_until IS NULL OR claimed_until <= $2)))
 RETURNING ` + updateCols,
+		extendClaim: `UPDATE {updates} SET claimed_until = $3
+WHERE id = $1 AND status = 'applying' AND claim_token = $2
+RETURNING ` + updateCols,
 		completeUpdate: `UPDATE {updates} SET status = 'applied', decided_at = $2, decided_by = $3, restart_error = '', claimed_until = NULL
-WHERE id = $1 AND status = 'applying'
+WHERE id = $1 AND status = 'applying' AND claim_token = $4
 RETURNING ` + updateCols,
 		completeInstall: `UPDATE {installs} SET installed_sha = $3, installed_version = $4, installed_at = $5, updated_at = $5
 WHERE workspace_id = $1 AND plugin_name = $2`,
 		releaseClaim: `UPDATE {updates} SET status = 'pending', attempts = attempts + 1, last_error = $2, claimed_until = NULL
-WHERE id = $1 AND status = 'applying'
+WHERE id = $1 AND status = 'applying' AND claim_token = $3
 RETURNING ` + updateCols,
 		setRestartError: `UPDATE {updates} SET restart_error = $2 WHERE id = $1 AND status = 'applied' RETURNING ` + updateCols,
 		dismissUpdate: `UPDATE {updates} SET status = 'dismissed', decided_at = $2, decided_by = $3, reason = $4
 WHERE id = $1 AND status = 'pending'
 RETURNING ` + updateCols,
 
-		// $3 expires_at, $4 now. RETURNING yields a row when the lease was
-		// inserted or taken over, none when another holder's is live.
-		acquireLease: `INSERT INTO {leases} (name, holder, expires_at) VALUES ($1, $2, $3)
+		// $3 TTL (µs), added to the server's clock. RETURNING yields a row
+		// when the lease was inserted, renewed or taken over, none when
+		// another holder's is live.
+		acquireLease: `INSERT INTO {leases} (name, holder, expires_at) VALUES ($1, $2, {db_now} + $3)
 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-WHERE {leases}.holder = excluded.holder OR {leases}.expires_at <= $4
+WHERE {leases}.holder = excluded.holder OR {leases}.expires_at <= {db_now}
 RETURNING holder`,
 		releaseLease: `DELETE FROM {leases} WHERE name = $1 AND holder = $2`,
 	}
@@ -173,7 +186,7 @@ RETURNING holder`,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,
 		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure,
 		&q.upsertUpstream, &q.reconcileStats, &q.reconcileFast, &q.reconcileSupersede, &q.reconcileTouch, &q.reconcileQueue,
-		&q.getUpdate, &q.claimUpdate, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate,
+		&q.getUpdate, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate,
 		&q.acquireLease, &q.releaseLease,
 	} {
 		*p = r.Replace(*p)

@@ -36,6 +36,16 @@ func newMigrations(t tables) *migrate.Migrations {
 		Up:      goMigration(func(ctx context.Context, db *bun.DB) error { return execDDL(ctx, db, schemaV1(t, db.Dialect().Name())) }),
 		Down:    goMigration(func(ctx context.Context, db *bun.DB) error { return execDDL(ctx, db, dropV1(t)) }),
 	})
+	ms.Add(migrate.Migration{
+		Name:    "20261201000001",
+		Comment: "plugindrift_claim_token",
+		Up: goMigration(func(ctx context.Context, db *bun.DB) error {
+			return execDDL(ctx, db, []string{fmt.Sprintf(`ALTER TABLE %s ADD COLUMN claim_token TEXT NOT NULL DEFAULT ''`, t.updates)})
+		}),
+		Down: goMigration(func(ctx context.Context, db *bun.DB) error {
+			return execDDL(ctx, db, []string{fmt.Sprintf(`ALTER TABLE %s DROP COLUMN claim_token`, t.updates)})
+		}),
+	})
 	return ms
 }
 

@@ -76,12 +76,15 @@ func (s *Store) listUpdatesSQL(p storage.ListUpdatesParams) (string, []any) {
 // ClaimUpdate implements storage.Store.
 func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (tracking.Update, error) {
 	op := fmt.Sprintf("claim update %d", p.ID)
+	if err := storage.ValidateClaimToken(p.Token); err != nil {
+		return tracking.Update{}, fmt.Errorf("bunstore: %s: %w", op, err)
+	}
 	defer s.lockWriter()()
 	// The conditional UPDATE is the atomic step. When it changes nothing,
 	// the row says why; it may have become pending again in between (a
 	// released claim), hence the second try.
 	for range 3 {
-		u, err := scanUpdate(s.pool.queryRow(ctx, s.q.claimUpdate, p.ID, utc(p.Now).UnixMicro(), micros(utc(p.Until))))
+		u, err := scanUpdate(s.pool.queryRow(ctx, s.q.claimUpdate, p.ID, utc(p.Now).UnixMicro(), micros(utc(p.Until)), p.Token))
 		if err == nil {
 			return u, nil
 		}
@@ -104,11 +107,11 @@ func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (t
 	return tracking.Update{}, fmt.Errorf("bunstore: %s: the entry keeps changing, try again: %w", op, tracking.ErrBusy)
 }
 
-// conditional runs an UPDATE … WHERE id = $1 AND status = … RETURNING
-// statement. When no row matched it returns the current entry and a
-// conflict (or tracking.ErrNotFound when there is none), unless ok accepts
-// the current entry as the answer.
-func (s *Store) conditional(ctx context.Context, op, query string, id int64, ok func(tracking.Update) bool, args ...any) (tracking.Update, error) {
+// conditional runs an UPDATE … WHERE id = $1 AND … RETURNING statement.
+// When no row matched it returns the current entry and an error wrapping
+// sentinel (or tracking.ErrNotFound when there is no entry), unless ok
+// accepts the current entry as the answer.
+func (s *Store) conditional(ctx context.Context, op, query string, id int64, ok func(tracking.Update) bool, sentinel error, args ...any) (tracking.Update, error) {
 	defer s.lockWriter()()
 	u, err := scanUpdate(s.pool.queryRow(ctx, query, append([]any{id}, args...)...))
 	if err == nil {
@@ -124,7 +127,16 @@ func (s *Store) conditional(ctx context.Context, op, query string, id int64, ok 
 	if ok != nil && ok(u) {
 		return u, nil
 	}
-	return u, fmt.Errorf("bunstore: %s: it is %s: %w", op, u.Status, tracking.ErrConflict)
+	if sentinel == tracking.ErrClaimLost {
+		return u, fmt.Errorf("bunstore: %s: it is %s under another claim or none: %w", op, u.Status, sentinel)
+	}
+	return u, fmt.Errorf("bunstore: %s: it is %s: %w", op, u.Status, sentinel)
+}
+
+// ExtendClaim implements storage.Store.
+func (s *Store) ExtendClaim(ctx context.Context, p storage.ExtendClaimParams) (tracking.Update, error) {
+	return s.conditional(ctx, fmt.Sprintf("extend claim on update %d", p.ID), s.q.extendClaim, p.ID, nil, tracking.ErrClaimLost,
+		p.Token, micros(utc(p.Until)))
 }
 
 // CompleteApply implements storage.Store.
@@ -133,14 +145,30 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 	at := micros(utc(p.At))
 	var out tracking.Update
 	var outErr error
+	lost := func(tx *sql.Tx) error {
+		cur, err := s.getUpdate(ctx, inTx{tx}, p.ID)
+		if err != nil {
+			return err
+		}
+		var token string
+		if err := tx.QueryRowContext(ctx, s.q.getClaimToken, p.ID).Scan(&token); err != nil {
+			return err
+		}
+		out = cur
+		if cur.Status == tracking.StatusApplied && token == p.Token {
+			return nil // a retry of this holder's own completion
+		}
+		outErr = fmt.Errorf("bunstore: %s: it is %s under another claim or none: %w", op, cur.Status, tracking.ErrClaimLost)
+		return nil
+	}
 	err := s.transact(ctx, op, func(tx *sql.Tx) error {
+		out, outErr = tracking.Update{}, nil
 		cur, err := s.getUpdate(ctx, inTx{tx}, p.ID)
 		if err != nil {
 			return err
 		}
 		if cur.Status != tracking.StatusApplying {
-			out, outErr = cur, fmt.Errorf("bunstore: %s: it is %s, not applying: %w", op, cur.Status, tracking.ErrConflict)
-			return nil
+			return lost(tx)
 		}
 		// The entry's key is its install's key (changing an install's key
 		// supersedes its open entries), so this serialises with Reconcile
@@ -148,14 +176,10 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 		if err := s.lockUpstreams(ctx, tx, []lockKey{{source: cur.Source.String(), ref: cur.Ref.String()}}); err != nil {
 			return err
 		}
-		u, err := scanUpdate(tx.QueryRowContext(ctx, s.q.completeUpdate, p.ID, at, p.Actor))
+		u, err := scanUpdate(tx.QueryRowContext(ctx, s.q.completeUpdate, p.ID, at, p.Actor, p.Token))
 		if errors.Is(err, sql.ErrNoRows) {
-			// Released or superseded since it was read.
-			if cur, err = s.getUpdate(ctx, inTx{tx}, p.ID); err != nil {
-				return err
-			}
-			out, outErr = cur, fmt.Errorf("bunstore: %s: it is %s, not applying: %w", op, cur.Status, tracking.ErrConflict)
-			return nil
+			// Taken over, released or superseded since it was read.
+			return lost(tx)
 		}
 		if err != nil {
 			return err
@@ -178,18 +202,19 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 
 // ReleaseClaim implements storage.Store.
 func (s *Store) ReleaseClaim(ctx context.Context, p storage.ReleaseClaimParams) (tracking.Update, error) {
-	return s.conditional(ctx, fmt.Sprintf("release claim on update %d", p.ID), s.q.releaseClaim, p.ID, nil, p.Message)
+	return s.conditional(ctx, fmt.Sprintf("release claim on update %d", p.ID), s.q.releaseClaim, p.ID, nil, tracking.ErrClaimLost,
+		p.Message, p.Token)
 }
 
 // SetRestartError implements storage.Store.
 func (s *Store) SetRestartError(ctx context.Context, id int64, message string) (tracking.Update, error) {
-	return s.conditional(ctx, fmt.Sprintf("set restart error of update %d", id), s.q.setRestartError, id, nil, message)
+	return s.conditional(ctx, fmt.Sprintf("set restart error of update %d", id), s.q.setRestartError, id, nil, tracking.ErrConflict, message)
 }
 
 // DismissUpdate implements storage.Store.
 func (s *Store) DismissUpdate(ctx context.Context, p storage.DismissUpdateParams) (tracking.Update, error) {
 	dismissed := func(u tracking.Update) bool { return u.Status == tracking.StatusDismissed }
-	return s.conditional(ctx, fmt.Sprintf("dismiss update %d", p.ID), s.q.dismissUpdate, p.ID, dismissed,
+	return s.conditional(ctx, fmt.Sprintf("dismiss update %d", p.ID), s.q.dismissUpdate, p.ID, dismissed, tracking.ErrConflict,
 		micros(utc(p.At)), p.Actor, p.Reason)
 }
 
@@ -200,10 +225,9 @@ func (s *Store) AcquireLease(ctx context.Context, p storage.LeaseParams) (bool, 
 	if err := p.Validate(); err != nil {
 		return false, fmt.Errorf("bunstore: acquire lease: %w", err)
 	}
-	now := utc(p.Now)
 	defer s.lockWriter()()
 	var holder string
-	err := s.pool.queryRow(ctx, s.q.acquireLease, p.Name, p.Holder, now.Add(p.TTL).UnixMicro(), now.UnixMicro()).Scan(&holder)
+	err := s.pool.queryRow(ctx, s.q.acquireLease, p.Name, p.Holder, p.TTL.Microseconds()).Scan(&holder)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -34,7 +34,10 @@ type Store struct {
 
 	updates []*tracking.Update // updates[i].ID == i+1
 	open    map[installKey]int64
-	leases  map[string]lease
+	// tokens holds each entry's last claim token (kept after the claim
+	// ends, so a holder's retried completion is recognised).
+	tokens map[int64]string
+	leases map[string]lease
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -53,6 +56,7 @@ func New() *Store {
 		byUpstream: map[string]map[installKey]struct{}{},
 		upstreams:  map[string]*tracking.Upstream{},
 		open:       map[installKey]int64{},
+		tokens:     map[int64]string{},
 		leases:     map[string]lease{},
 	}
 }
@@ -419,6 +423,9 @@ func notIn(op string, u *tracking.Update, want tracking.UpdateStatus) error {
 
 // ClaimUpdate implements storage.Store.
 func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (tracking.Update, error) {
+	if err := storage.ValidateClaimToken(p.Token); err != nil {
+		return tracking.Update{}, err
+	}
 	return s.change(ctx, p.ID, func(u *tracking.Update) error {
 		now := ts(p.Now)
 		switch {
@@ -426,6 +433,7 @@ func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (t
 			u.Status == tracking.StatusApplying && !u.ClaimedUntil.After(now):
 			u.Status = tracking.StatusApplying
 			u.ClaimedUntil = ts(p.Until)
+			s.tokens[u.ID] = p.Token
 			return nil
 		case u.Status == tracking.StatusApplying:
 			return fmt.Errorf("memstore: update %d claimed until %s: %w", u.ID, u.ClaimedUntil.Format(time.RFC3339), tracking.ErrBusy)
@@ -437,11 +445,34 @@ func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (t
 	})
 }
 
+// holds reports whether token holds the claim on u (see storage.Store's
+// Fencing); otherwise it returns the error the holder gets.
+func (s *Store) holds(op string, u *tracking.Update, token string) error {
+	if u.Status == tracking.StatusApplying && s.tokens[u.ID] == token {
+		return nil
+	}
+	return fmt.Errorf("memstore: %s update %d: it is %s under another claim or none: %w", op, u.ID, u.Status, tracking.ErrClaimLost)
+}
+
+// ExtendClaim implements storage.Store.
+func (s *Store) ExtendClaim(ctx context.Context, p storage.ExtendClaimParams) (tracking.Update, error) {
+	return s.change(ctx, p.ID, func(u *tracking.Update) error {
+		if err := s.holds("extend claim on", u, p.Token); err != nil {
+			return err
+		}
+		u.ClaimedUntil = ts(p.Until)
+		return nil
+	})
+}
+
 // CompleteApply implements storage.Store.
 func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams) (tracking.Update, error) {
 	return s.change(ctx, p.ID, func(u *tracking.Update) error {
-		if u.Status != tracking.StatusApplying {
-			return notIn("complete", u, tracking.StatusApplying)
+		if u.Status == tracking.StatusApplied && s.tokens[u.ID] == p.Token {
+			return nil // a retry of this holder's own completion
+		}
+		if err := s.holds("complete", u, p.Token); err != nil {
+			return err
 		}
 		at := ts(p.At)
 		k := installKey{u.WorkspaceID, u.PluginName}
@@ -462,8 +493,8 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 // ReleaseClaim implements storage.Store.
 func (s *Store) ReleaseClaim(ctx context.Context, p storage.ReleaseClaimParams) (tracking.Update, error) {
 	return s.change(ctx, p.ID, func(u *tracking.Update) error {
-		if u.Status != tracking.StatusApplying {
-			return notIn("release", u, tracking.StatusApplying)
+		if err := s.holds("release claim on", u, p.Token); err != nil {
+			return err
 		}
 		u.Status = tracking.StatusPending
 		u.Attempts++
@@ -511,7 +542,8 @@ func (s *Store) AcquireLease(ctx context.Context, p storage.LeaseParams) (bool, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := ts(p.Now)
+	// The store's own clock judges expiry, as a database server's does.
+	now := ts(time.Now())
 	if l, ok := s.leases[p.Name]; ok && l.holder != p.Holder && l.expires.After(now) {
 		return false, nil
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +48,11 @@ var cases = []testCase{
 	{"RestartError", testRestartError},
 	{"Dismiss", testDismiss},
 	{"UpdateNotFound", testUpdateNotFound},
+	{"ClaimFenced", testClaimFenced},
+	{"ClaimNeedsToken", testClaimNeedsToken},
 	{"Leases", testLeases},
+	{"LeaseExpiresByStoreClock", testLeaseExpiresByStoreClock},
+	{"LeaseRace", testLeaseRace},
 	{"ListUpdatesPagination", testListUpdatesPagination},
 	{"ListUpdatesFilters", testListUpdatesFilters},
 	{"ListRejectsBadParams", testListBadParams},
@@ -490,7 +495,7 @@ func testClaim(t *testing.T, e *env) {
 	assert.Equal(t, t0.Add(5*time.Minute), got.ClaimedUntil)
 
 	// Applied: returned unchanged, no error.
-	done, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Actor: "bob", At: t0.Add(time.Minute)})
+	done, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: e.token(u.ID), Actor: "bob", At: t0.Add(time.Minute)})
 	require.NoError(t, err)
 	got, err = e.claim(u.ID, t0.Add(2*time.Minute), 5*time.Minute)
 	require.NoError(t, err)
@@ -552,14 +557,14 @@ func testCompleteApply(t *testing.T, e *env) {
 	e.reconcile(key, sha(2), "v2", t0)
 	u := e.only("ws", "p")
 
-	_, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Actor: "bob", At: t0})
-	assert.ErrorIs(t, err, tracking.ErrConflict, "pending is not claimed")
+	_, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: e.token(u.ID), Actor: "bob", At: t0})
+	assert.ErrorIs(t, err, tracking.ErrClaimLost, "pending is not claimed")
 	assert.Equal(t, tracking.StatusPending, e.get(u.ID).Status)
 
 	_, err = e.claim(u.ID, t0, time.Minute)
 	require.NoError(t, err)
 	at := t0.Add(30 * time.Second)
-	got, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Actor: "bob", At: at})
+	got, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: e.token(u.ID), Actor: "bob", At: at})
 	require.NoError(t, err)
 	assert.Equal(t, tracking.StatusApplied, got.Status)
 	assert.Equal(t, "bob", got.DecidedBy)
@@ -573,28 +578,32 @@ func testCompleteApply(t *testing.T, e *env) {
 	assert.Equal(t, "v2", in.InstalledVersion)
 	assert.Equal(t, at, in.InstalledAt)
 
-	// Applied twice: conflict, nothing changes.
-	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Actor: "eve", At: at.Add(time.Hour)})
-	assert.ErrorIs(t, err, tracking.ErrConflict)
-	assert.Equal(t, "bob", e.get(u.ID).DecidedBy)
+	// Completed again by its holder (a retry after a lost answer): the
+	// same record, nothing changes. By anyone else: claim lost.
+	again, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: e.token(u.ID), Actor: "bob", At: at.Add(time.Hour)})
+	require.NoError(t, err)
+	assert.Equal(t, got, again)
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: "someone-else", Actor: "eve", At: at.Add(time.Hour)})
+	assert.ErrorIs(t, err, tracking.ErrClaimLost)
+	assert.Equal(t, got, e.get(u.ID))
 
 	// The next sweep finds it up to date and queues nothing.
 	res := e.reconcile(key, sha(2), "v2", t0.Add(time.Hour))
 	assert.Equal(t, storage.ReconcileResult{Installs: 1}, res)
 
-	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: 999999, Actor: "x", At: at})
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: 999999, Token: e.token(999999), Actor: "x", At: at})
 	assert.ErrorIs(t, err, tracking.ErrNotFound)
 }
 
 func testReleaseClaim(t *testing.T, e *env) {
 	u := e.queued("ws")
-	_, err := e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: u.ID, Message: "x", At: t0})
-	assert.ErrorIs(t, err, tracking.ErrConflict)
+	_, err := e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: u.ID, Token: e.token(u.ID), Message: "x", At: t0})
+	assert.ErrorIs(t, err, tracking.ErrClaimLost)
 
 	for i := 1; i <= 2; i++ {
 		_, err = e.claim(u.ID, t0, time.Minute)
 		require.NoError(t, err)
-		got, err := e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: u.ID, Message: "disk full", At: t0})
+		got, err := e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: u.ID, Token: e.token(u.ID), Message: "disk full", At: t0})
 		require.NoError(t, err)
 		assert.Equal(t, tracking.StatusPending, got.Status)
 		assert.Equal(t, i, got.Attempts)
@@ -612,7 +621,7 @@ func testRestartError(t *testing.T, e *env) {
 	assert.ErrorIs(t, err, tracking.ErrConflict, "pending")
 	_, err = e.claim(u.ID, t0, time.Minute)
 	require.NoError(t, err)
-	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Actor: "a", At: t0})
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: e.token(u.ID), Actor: "a", At: t0})
 	require.NoError(t, err)
 	got, err := e.store.SetRestartError(e.ctx, u.ID, "restart: exit 1")
 	require.NoError(t, err)
@@ -645,7 +654,7 @@ func testDismiss(t *testing.T, e *env) {
 	require.NoError(t, err)
 	_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: a.ID, Actor: "x", At: t0})
 	assert.ErrorIs(t, err, tracking.ErrConflict)
-	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: a.ID, Actor: "x", At: t0})
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: a.ID, Token: e.token(a.ID), Actor: "x", At: t0})
 	require.NoError(t, err)
 	_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: a.ID, Actor: "x", At: t0})
 	assert.ErrorIs(t, err, tracking.ErrConflict)
@@ -664,7 +673,7 @@ func testUpdateNotFound(t *testing.T, e *env) {
 		assert.ErrorIs(t, err, tracking.ErrNotFound, "claim %d", id)
 		_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: id, At: t0})
 		assert.ErrorIs(t, err, tracking.ErrNotFound, "dismiss %d", id)
-		_, err = e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: id, At: t0})
+		_, err = e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: id, Token: e.token(id), At: t0})
 		assert.ErrorIs(t, err, tracking.ErrNotFound, "release %d", id)
 		_, err = e.store.SetRestartError(e.ctx, id, "x")
 		assert.ErrorIs(t, err, tracking.ErrNotFound, "restart %d", id)
@@ -672,37 +681,129 @@ func testUpdateNotFound(t *testing.T, e *env) {
 }
 
 func testLeases(t *testing.T, e *env) {
-	lease := func(holder string, now time.Time) bool {
+	lease := func(name, holder string, ttl time.Duration) bool {
 		t.Helper()
-		ok, err := e.store.AcquireLease(e.ctx, storage.LeaseParams{Name: "plugindrift/sweeper", Holder: holder, Now: now, TTL: time.Minute})
+		ok, err := e.store.AcquireLease(e.ctx, storage.LeaseParams{Name: name, Holder: holder, TTL: ttl})
 		require.NoError(t, err)
 		return ok
 	}
-	assert.True(t, lease("a", t0), "free lease")
-	assert.False(t, lease("b", t0.Add(30*time.Second)), "held by a")
-	assert.True(t, lease("a", t0.Add(50*time.Second)), "renewed by its holder")
-	assert.False(t, lease("b", t0.Add(100*time.Second)), "renewal extended it to t0+110s")
-	assert.True(t, lease("b", t0.Add(110*time.Second)), "expired: taken over")
-	assert.False(t, lease("a", t0.Add(111*time.Second)), "a lost it")
+	const sweeper = "plugindrift/sweeper"
+	assert.True(t, lease(sweeper, "a", time.Minute), "free lease")
+	assert.False(t, lease(sweeper, "b", time.Minute), "held by a")
+	assert.True(t, lease(sweeper, "a", time.Minute), "renewed by its holder")
+	assert.False(t, lease(sweeper, "b", time.Minute), "still held by a")
 
 	// Releasing a lease one does not hold does nothing.
-	require.NoError(t, e.store.ReleaseLease(e.ctx, "plugindrift/sweeper", "a"))
-	assert.False(t, lease("a", t0.Add(112*time.Second)))
-	require.NoError(t, e.store.ReleaseLease(e.ctx, "plugindrift/sweeper", "b"))
-	assert.True(t, lease("a", t0.Add(113*time.Second)), "released by its holder")
+	require.NoError(t, e.store.ReleaseLease(e.ctx, sweeper, "b"))
+	assert.False(t, lease(sweeper, "b", time.Minute))
+	require.NoError(t, e.store.ReleaseLease(e.ctx, sweeper, "a"))
+	assert.True(t, lease(sweeper, "b", time.Minute), "released by its holder")
+	assert.False(t, lease(sweeper, "a", time.Minute), "a lost it")
 
 	// Leases are independent by name.
-	ok, err := e.store.AcquireLease(e.ctx, storage.LeaseParams{Name: "other", Holder: "b", Now: t0.Add(113 * time.Second), TTL: time.Minute})
-	require.NoError(t, err)
-	assert.True(t, ok)
+	assert.True(t, lease("other", "a", time.Minute))
+}
 
+// testLeaseExpiresByStoreClock lets a short lease run out on the store's
+// own clock (the database server's): the caller's clock plays no part.
+// This one case waits for real time to pass, in bounded polling.
+func testLeaseExpiresByStoreClock(t *testing.T, e *env) {
+	const ttl = 300 * time.Millisecond
+	start := time.Now()
+	ok, err := e.store.AcquireLease(e.ctx, storage.LeaseParams{Name: "short", Holder: "a", TTL: ttl})
+	require.NoError(t, err)
+	require.True(t, ok)
+	for {
+		ok, err = e.store.AcquireLease(e.ctx, storage.LeaseParams{Name: "short", Holder: "b", TTL: time.Minute})
+		require.NoError(t, err)
+		if ok {
+			break
+		}
+		require.Less(t, time.Since(start), 20*time.Second, "the lease never expired")
+		time.Sleep(20 * time.Millisecond)
+	}
+	assert.GreaterOrEqual(t, time.Since(start), ttl-20*time.Millisecond, "taken over before its TTL ran out")
+	ok, err = e.store.AcquireLease(e.ctx, storage.LeaseParams{Name: "short", Holder: "a", TTL: ttl})
+	require.NoError(t, err)
+	assert.False(t, ok, "b holds it now")
+}
+
+// testClaimFenced is the overlap a claim without an owner allowed: A's
+// claim expires, B takes it over, and A's late writes must all be refused
+// without touching B's claim or the install.
+func testClaimFenced(t *testing.T, e *env) {
+	key := e.key(srcA, "tag:latest")
+	e.install("ws", "p", key, sha(1), "v1", t0)
+	e.reconcile(key, sha(2), "v2", t0)
+	u := e.only("ws", "p")
+
+	_, err := e.claim(u.ID, t0, time.Minute)
+	require.NoError(t, err)
+	tokenA := e.token(u.ID)
+	b, err := e.claim(u.ID, t0.Add(time.Minute), time.Minute) // A's claim expired
+	require.NoError(t, err)
+	tokenB := e.token(u.ID)
+	require.NotEqual(t, tokenA, tokenB)
+
+	_, err = e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: u.ID, Token: tokenA, Message: "late failure", At: t0.Add(70 * time.Second)})
+	assert.ErrorIs(t, err, tracking.ErrClaimLost, "A's late failure")
+	_, err = e.store.ExtendClaim(e.ctx, storage.ExtendClaimParams{ID: u.ID, Token: tokenA, Until: t0.Add(time.Hour)})
+	assert.ErrorIs(t, err, tracking.ErrClaimLost, "A's renewal")
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: tokenA, Actor: "a", At: t0.Add(70 * time.Second)})
+	assert.ErrorIs(t, err, tracking.ErrClaimLost, "A's late success")
+	assert.Equal(t, b, e.get(u.ID), "B's claim is untouched")
+	in, err := e.store.GetInstall(e.ctx, "ws", "p")
+	require.NoError(t, err)
+	assert.Equal(t, sha(1), in.InstalledSHA, "A's late success recorded nothing")
+
+	// B renews while it installs: C finds it busy past B's first expiry.
+	ext, err := e.store.ExtendClaim(e.ctx, storage.ExtendClaimParams{ID: u.ID, Token: tokenB, Until: t0.Add(5 * time.Minute)})
+	require.NoError(t, err)
+	assert.Equal(t, t0.Add(5*time.Minute), ext.ClaimedUntil)
+	_, err = e.claim(u.ID, t0.Add(3*time.Minute), time.Minute)
+	assert.ErrorIs(t, err, tracking.ErrBusy, "C while B renews")
+	done, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: tokenB, Actor: "b", At: t0.Add(4 * time.Minute)})
+	require.NoError(t, err)
+	assert.Equal(t, tracking.StatusApplied, done.Status)
+	assert.Equal(t, "b", done.DecidedBy)
+
+	// A holder whose entry was superseded after its claim expired records
+	// nothing either.
+	key2 := e.key(srcB, "branch:main")
+	e.install("ws", "q", key2, sha(1), "", t0)
+	e.reconcile(key2, sha(2), "", t0)
+	q := e.only("ws", "q")
+	_, err = e.claim(q.ID, t0, time.Minute)
+	require.NoError(t, err)
+	e.reconcile(key2, sha(3), "", t0.Add(2*time.Minute))
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: q.ID, Token: e.token(q.ID), Actor: "a", At: t0.Add(2 * time.Minute)})
+	assert.ErrorIs(t, err, tracking.ErrClaimLost)
+	assert.Equal(t, tracking.StatusSuperseded, e.get(q.ID).Status)
+	in, err = e.store.GetInstall(e.ctx, "ws", "q")
+	require.NoError(t, err)
+	assert.Equal(t, sha(1), in.InstalledSHA)
+	_, err = e.store.ExtendClaim(e.ctx, storage.ExtendClaimParams{ID: 999999, Token: "x", Until: t0})
+	assert.ErrorIs(t, err, tracking.ErrNotFound)
+}
+
+// testClaimNeedsToken: a claim without a token could not fence anything.
+func testClaimNeedsToken(t *testing.T, e *env) {
+	u := e.queued("ws")
+	for _, token := range []string{"", strings.Repeat("x", 129)} {
+		_, err := e.store.ClaimUpdate(e.ctx, storage.ClaimUpdateParams{ID: u.ID, Token: token, Now: t0, Until: t0.Add(time.Minute)})
+		assert.ErrorIs(t, err, tracking.ErrInvalidArgument)
+	}
+	assert.Equal(t, u, e.get(u.ID), "a refused claim changes nothing")
+}
+
+func testLeaseRace(t *testing.T, e *env) {
 	// Of many concurrent takers, one wins.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	winners := 0
 	for i := range 16 {
 		wg.Go(func() {
-			ok, err := e.store.AcquireLease(e.ctx, storage.LeaseParams{Name: "race", Holder: string(rune('a' + i)), Now: t0, TTL: time.Minute})
+			ok, err := e.store.AcquireLease(e.ctx, storage.LeaseParams{Name: "race", Holder: string(rune('a' + i)), TTL: time.Minute})
 			assert.NoError(t, err)
 			if ok {
 				mu.Lock()
@@ -889,9 +990,9 @@ func testInvalidInput(t *testing.T, e *env) {
 	assert.Empty(t, ups)
 
 	for _, p := range []storage.LeaseParams{
-		{Name: "", Holder: "a", Now: t0, TTL: time.Minute},
-		{Name: "l", Holder: "", Now: t0, TTL: time.Minute},
-		{Name: "l", Holder: "a", Now: t0, TTL: 0},
+		{Name: "", Holder: "a", TTL: time.Minute},
+		{Name: "l", Holder: "", TTL: time.Minute},
+		{Name: "l", Holder: "a", TTL: 0},
 	} {
 		_, err := e.store.AcquireLease(e.ctx, p)
 		assert.ErrorIs(t, err, tracking.ErrInvalidArgument, "%+v", p)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,10 +21,14 @@ type env struct {
 	t     *testing.T
 	ctx   context.Context
 	store storage.Store
+
+	mu     sync.Mutex
+	claims int
+	tokens map[int64]string // the last claim token handed to each entry
 }
 
 func newEnv(t *testing.T, s storage.Store) *env {
-	return &env{t: t, ctx: t.Context(), store: s}
+	return &env{t: t, ctx: t.Context(), store: s, tokens: map[int64]string{}}
 }
 
 // sha returns a distinct, valid commit id for n.
@@ -99,8 +104,30 @@ func (e *env) get(id int64) tracking.Update {
 	return u
 }
 
+// claim asks for the claim on id under a new token, which e.token(id)
+// returns from then on when the claim was granted.
 func (e *env) claim(id int64, now time.Time, ttl time.Duration) (tracking.Update, error) {
-	return e.store.ClaimUpdate(e.ctx, storage.ClaimUpdateParams{ID: id, Now: now, Until: now.Add(ttl)})
+	e.mu.Lock()
+	e.claims++
+	token := fmt.Sprintf("claim-%d", e.claims)
+	e.mu.Unlock()
+	u, err := e.store.ClaimUpdate(e.ctx, storage.ClaimUpdateParams{ID: id, Token: token, Now: now, Until: now.Add(ttl)})
+	if err == nil && u.Status == tracking.StatusApplying {
+		e.mu.Lock()
+		e.tokens[id] = token
+		e.mu.Unlock()
+	}
+	return u, err
+}
+
+// token is the token of the last claim granted on id ("none" if none).
+func (e *env) token(id int64) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t, ok := e.tokens[id]; ok {
+		return t
+	}
+	return "none"
 }
 
 func (e *env) upstream(key tracking.UpstreamKey) tracking.Upstream {

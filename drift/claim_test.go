@@ -1,0 +1,183 @@
+package drift_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// overlapMeter is an Installer wrapper that counts calls and the most
+// installs running at once.
+type overlapMeter struct {
+	calls, active, most atomic.Int32
+}
+
+func (m *overlapMeter) enter() (n int32, leave func()) {
+	n = m.calls.Add(1)
+	a := m.active.Add(1)
+	for {
+		most := m.most.Load()
+		if a <= most || m.most.CompareAndSwap(most, a) {
+			break
+		}
+	}
+	return n, func() { m.active.Add(-1) }
+}
+
+// TestApplyClaimsNeverOverlap is the scenario of an apply claim without
+// an owner: A's installer overstays its deadline and fails late, while B
+// and C keep trying to apply. Before claims were fenced, B took A's
+// expired claim and installed beside A, A's late failure released B's
+// claim, and C installed beside B. Now A's claim is kept while its
+// installer runs, so installs never overlap and each one is accounted for.
+func TestApplyClaimsNeverOverlap(t *testing.T) {
+	eachStore(t, func(t *testing.T, s storage.Store) {
+		c := newClock()
+		u := queueOne(t, s, c, "ws")
+		var m overlapMeter
+		inst := drift.InstallerFunc(func(ctx context.Context, req drift.InstallRequest) error {
+			n, leave := m.enter()
+			defer leave()
+			if n == 1 {
+				<-ctx.Done()                       // A ignores its deadline …
+				time.Sleep(150 * time.Millisecond) // … and returns 150 ms late
+				return errors.New("late failure")
+			}
+			time.Sleep(50 * time.Millisecond)
+			return nil
+		})
+		// The real clock: the claim's expiry and the install's deadline are
+		// what this test is about.
+		up := drift.NewUpdater(s, inst, nil, &drift.UpdaterConfig{ApplyTimeout: 300 * time.Millisecond})
+
+		errA := make(chan error, 1)
+		go func() {
+			_, err := up.Apply(t.Context(), u.ID, "a")
+			errA <- err
+		}()
+		require.Eventually(t, func() bool { return m.calls.Load() == 1 }, 10*time.Second, time.Millisecond)
+		var wg sync.WaitGroup
+		results := map[string]tracking.Update{}
+		var mu sync.Mutex
+		for _, actor := range []string{"b", "c"} {
+			wg.Go(func() {
+				deadline := time.Now().Add(20 * time.Second)
+				for time.Now().Before(deadline) {
+					got, err := up.Apply(t.Context(), u.ID, actor)
+					if errors.Is(err, drift.ErrBusy) {
+						time.Sleep(5 * time.Millisecond)
+						continue
+					}
+					assert.NoError(t, err, actor)
+					mu.Lock()
+					results[actor] = got
+					mu.Unlock()
+					return
+				}
+				t.Errorf("%s never got past busy", actor)
+			})
+		}
+		err := <-errA
+		wg.Wait()
+
+		assert.ErrorIs(t, err, drift.ErrInstallFailed, "A's own, late failure is recorded on A's claim")
+		assert.Equal(t, int32(1), m.most.Load(), "installs of one entry overlapped")
+		assert.Equal(t, int32(2), m.calls.Load(), "A's failed install, then one successful install")
+		final, err := s.GetUpdate(t.Context(), u.ID)
+		require.NoError(t, err)
+		assert.Equal(t, tracking.StatusApplied, final.Status)
+		assert.Equal(t, 1, final.Attempts, "A's failure is accounted for")
+		assert.Contains(t, final.LastError, "late failure")
+		for actor, got := range results {
+			assert.Equal(t, final, got, actor)
+		}
+	})
+}
+
+// TestApplyLosingTheClaimCancelsTheInstall: when a renewal finds that the
+// claim was taken over (here by a caller whose clock runs far ahead), the
+// install is cancelled and nothing of it is recorded.
+func TestApplyLosingTheClaimCancelsTheInstall(t *testing.T) {
+	eachStore(t, func(t *testing.T, s storage.Store) {
+		c := newClock()
+		u := queueOne(t, s, c, "ws")
+		started := make(chan struct{})
+		inst := drift.InstallerFunc(func(ctx context.Context, req drift.InstallRequest) error {
+			close(started)
+			<-ctx.Done()
+			return context.Cause(ctx)
+		})
+		// Renewals come every ApplyTimeout/3 of real time; the fake clock
+		// keeps the claim itself from expiring meanwhile.
+		up := drift.NewUpdater(s, inst, nil, &drift.UpdaterConfig{ApplyTimeout: 300 * time.Millisecond, Now: c.Now})
+		errA := make(chan error, 1)
+		go func() {
+			_, err := up.Apply(t.Context(), u.ID, "a")
+			errA <- err
+		}()
+		<-started
+		future := c.Now().Add(time.Hour)
+		thief, err := s.ClaimUpdate(t.Context(), storage.ClaimUpdateParams{ID: u.ID, Token: "thief", Now: future, Until: future.Add(time.Minute)})
+		require.NoError(t, err)
+
+		select {
+		case err = <-errA:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the install was not cancelled when its claim was lost")
+		}
+		assert.ErrorIs(t, err, tracking.ErrClaimLost)
+		got, err := s.GetUpdate(t.Context(), u.ID)
+		require.NoError(t, err)
+		assert.Equal(t, thief, got, "nothing of the lost install was recorded")
+		in, err := s.GetInstall(t.Context(), "ws", "p")
+		require.NoError(t, err)
+		assert.Equal(t, sha(1), in.InstalledSHA)
+	})
+}
+
+// TestApplyRetryInstallsTheReviewedCommit: the install succeeded but
+// recording it failed; a sweep then resolved a newer commit while the
+// claim was still live. The retried Apply must install the reviewed
+// commit, the entry's ToSHA, not what upstream points at now.
+func TestApplyRetryInstallsTheReviewedCommit(t *testing.T) {
+	eachStore(t, func(t *testing.T, s storage.Store) {
+		c := newClock()
+		u := queueOne(t, s, c, "ws") // sha(1) → sha(2)
+		fs := &failingComplete{Store: s}
+		fs.fail.Store(true)
+		rec := &recorder{}
+		up := drift.NewUpdater(fs, rec, nil, &drift.UpdaterConfig{Now: c.Now, ApplyTimeout: 5 * time.Minute})
+		_, err := up.Apply(t.Context(), u.ID, "op")
+		require.Error(t, err)
+		fs.fail.Store(false)
+
+		res := newFakeResolver()
+		res.set(srcA, "tag:latest", sha(3), "v1.2.0")
+		c.Advance(time.Minute)
+		_, err = newSweeper(t, s, res, c, nil).RunOnce(t.Context())
+		require.NoError(t, err)
+		up3, err := s.GetUpstream(t.Context(), tracking.UpstreamKey{Source: u.Source, Ref: u.Ref})
+		require.NoError(t, err)
+		require.Equal(t, sha(3), up3.LastSHA, "the sweep saw the newer commit")
+
+		c.Advance(5 * time.Minute) // the claim expired
+		got, err := up.Apply(t.Context(), u.ID, "op2")
+		require.NoError(t, err)
+		assert.Equal(t, tracking.StatusApplied, got.Status)
+		require.Equal(t, 2, rec.count())
+		assert.Equal(t, sha(2), rec.installs[1].SHA, "the retry installs the reviewed commit")
+		in, err := s.GetInstall(t.Context(), "ws", "p")
+		require.NoError(t, err)
+		assert.Equal(t, sha(2), in.InstalledSHA)
+	})
+}
