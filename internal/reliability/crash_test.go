@@ -222,29 +222,40 @@ func TestFrozenHolderLosesItsClaim(t *testing.T) {
 }
 
 // TestCrashMidSweep kills a replica with SIGKILL while its sweep's
-// reconciles are in flight. Each upstream must be reconciled completely or
-// not at all; another replica's sweep is skipped while the dead one's
-// lease lasts and then queues exactly what was left, and a restarted
-// replica's sweep queues nothing twice.
+// reconciles are in flight: once before a Reconcile call (the step
+// mid-reconcile; the other writer's may be anywhere), once inside a
+// Reconcile's transaction (reconcile-in-tx). Each upstream must be
+// reconciled completely or not at all; another replica's sweep is skipped
+// while the dead one's lease lasts and then queues exactly what was left,
+// and a restarted replica's sweep queues nothing twice.
 func TestCrashMidSweep(t *testing.T) {
 	bin := buildReplica(t)
+	for _, step := range []string{"mid-reconcile", "reconcile-in-tx"} {
+		t.Run(step, func(t *testing.T) {
+			t.Parallel()
+			crashMidSweep(t, bin, step)
+		})
+	}
+}
+
+func crashMidSweep(t *testing.T, bin, step string) {
 	upstreams, perUpstream := size(12, 60), size(3, 10)
 	w, store := newCrashWorld(t, bin, upstreams, perUpstream)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	// The 4th reconcile blocks, and every later one: the first three
+	// The 3rd Reconcile blocks, and every later one: the first two
 	// commit, and the other writer's may be in flight at the kill.
-	a := w.fl.start("a", replicaOpts{leaseTTL: crashLeaseTTL, holder: "replica-a", block: "mid-reconcile", blockAt: 4})
+	a := w.fl.start("a", replicaOpts{leaseTTL: crashLeaseTTL, holder: "replica-a", block: step, blockAt: 3})
 	b := w.fl.start("b", replicaOpts{leaseTTL: crashLeaseTTL, holder: "replica-b"})
 
 	go func() { _, _ = a.sweep(ctx) }() // it never answers: a is killed
-	a.awaitMarker("mid-reconcile", time.Minute)
+	a.awaitMarker(step, time.Minute)
 	a.kill()
 	killed := time.Now()
 
 	done := checkUpstreamsAtomic(t, store, w.f, perUpstream)
 	t.Logf("%d of %d upstreams were reconciled before the kill", done, upstreams)
-	require.Positive(t, done, "the first reconciles committed before the 4th blocked")
+	require.Positive(t, done, "the first reconciles committed before the 3rd blocked")
 	require.Less(t, done, upstreams, "the kill came before the sweep ended")
 
 	rep, err := b.sweep(ctx)

@@ -15,6 +15,9 @@
 //	after-install   the Installer returned, before CompleteApply
 //	after-commit    the Restarter was called (the apply is recorded)
 //	mid-reconcile   a sweep calls Reconcile (others may be in flight)
+//	reconcile-in-tx a Reconcile sends its first statement inside its
+//	                transaction (seen by a pgx tracer on the store's
+//	                connections)
 //
 // On start it prints "listening HOST:PORT" on stdout. The admin API is at
 // /admin/ and takes "Authorization: Bearer $PLUGINDRIFT_ADMIN_TOKEN".
@@ -40,8 +43,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/plugindrift/plugindrift/adminhttp"
 	"github.com/plugindrift/plugindrift/drift"
@@ -59,9 +68,10 @@ const (
 	stepAfterInstall  = "after-install"
 	stepAfterCommit   = "after-commit"
 	stepMidReconcile  = "mid-reconcile"
+	stepReconcileInTx = "reconcile-in-tx"
 )
 
-var steps = []string{stepAfterClaim, stepDuringInstall, stepAfterInstall, stepAfterCommit, stepMidReconcile}
+var steps = []string{stepAfterClaim, stepDuringInstall, stepAfterInstall, stepAfterCommit, stepMidReconcile, stepReconcileInTx}
 
 type config struct {
 	db             string
@@ -125,7 +135,17 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
-	inner, err := bunstore.Open(ctx, cfg.db, nil)
+	h := &hooks{step: cfg.block, at: cfg.blockAt, calls: map[string]int{}}
+	// The store runs on a bun.DB of our own, as bunstore.Open would build
+	// it, with a tracer that sees every statement.
+	pcfg, err := pgx.ParseConfig(cfg.db)
+	if err != nil {
+		return fmt.Errorf("-db: %v", err)
+	}
+	pcfg.Tracer = &txTracer{hooks: h}
+	db := bun.NewDB(stdlib.OpenDB(*pcfg), pgdialect.New())
+	defer db.Close()
+	inner, err := bunstore.New(db, nil)
 	if err != nil {
 		return err
 	}
@@ -139,7 +159,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	defer logFile.Close()
 
-	h := &hooks{step: cfg.block, at: cfg.blockAt, calls: map[string]int{}}
 	store := &hookedStore{Store: inner, hooks: h}
 	git := gitcli.New(&gitcli.Config{Timeout: cfg.resolveTimeout})
 	res := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: git})
@@ -242,8 +261,37 @@ func (s *hookedStore) CompleteApply(ctx context.Context, p storage.CompleteApply
 
 func (s *hookedStore) Reconcile(ctx context.Context, p storage.ReconcileParams) (storage.ReconcileResult, error) {
 	s.hooks.reached(stepMidReconcile, "upstream="+p.Key.String())
+	ctx = context.WithValue(ctx, reconcileKey{}, &reconcileCall{key: p.Key.String()})
 	return s.Store.Reconcile(ctx, p)
 }
+
+// reconcileKey marks the context of a Reconcile call, down to the
+// statements it sends.
+type reconcileKey struct{}
+
+type reconcileCall struct {
+	key           string
+	inTx, counted atomic.Bool
+}
+
+// txTracer blocks at stepReconcileInTx: at the first statement a Reconcile
+// sends after its BEGIN.
+type txTracer struct{ hooks *hooks }
+
+func (tr *txTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	call, ok := ctx.Value(reconcileKey{}).(*reconcileCall)
+	if !ok {
+		return ctx
+	}
+	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(data.SQL)), "begin") {
+		call.inTx.Store(true)
+	} else if call.inTx.Load() && !call.counted.Swap(true) {
+		tr.hooks.reached(stepReconcileInTx, "upstream="+call.key)
+	}
+	return ctx
+}
+
+func (tr *txTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // logInstaller "installs" by logging: start, then after the delay end (or
 // abort when its context ends first).
