@@ -1,10 +1,7 @@
 package drift
 
 import (
-	"strings"
-
-	"github.com/Masterminds/semver/v3"
-
+	"github.com/plugindrift/plugindrift/internal/tagselect"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -17,14 +14,15 @@ func Never(tracking.Update) bool { return false }
 // PatchOnly accepts a new-version entry whose versions are both semver
 // with the same major and minor and a higher patch (v1.4.2 → v1.4.3), and
 // nothing else: no branch commits, no minor or major bumps, no prerelease
-// on either side, no entry without versions.
+// on either side, no entry without versions. Which tags are versions is
+// the tag selector's rule (see the README's ref table).
 func PatchOnly(u tracking.Update) bool {
 	if u.Kind != tracking.KindNewVersion {
 		return false
 	}
-	from, err1 := semver.StrictNewVersion(strings.TrimPrefix(u.FromVersion, "v"))
-	to, err2 := semver.StrictNewVersion(strings.TrimPrefix(u.ToVersion, "v"))
-	if err1 != nil || err2 != nil || from.Prerelease() != "" || to.Prerelease() != "" {
+	from, ok1 := tagselect.Version(u.FromVersion)
+	to, ok2 := tagselect.Version(u.ToVersion)
+	if !ok1 || !ok2 || from.Prerelease() != "" || to.Prerelease() != "" {
 		return false
 	}
 	return to.Major() == from.Major() && to.Minor() == from.Minor() && to.Patch() > from.Patch()

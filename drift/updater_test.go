@@ -3,8 +3,6 @@ package drift_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -291,48 +289,4 @@ func TestUpdaterRejectsBadText(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tracking.StatusPending, got.Status, "rejected input changed nothing")
 	})
-}
-
-// dirFetcher writes one file naming the commit, or fails.
-type dirFetcher struct{ fail error }
-
-func (f dirFetcher) Fetch(_ context.Context, _ tracking.Source, commit, dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "COMMIT"), []byte(commit), 0o644); err != nil {
-		return err
-	}
-	return f.fail
-}
-
-func TestFetchInstallerSwapsTrees(t *testing.T) {
-	root := t.TempDir()
-	dirOf := func(ws, p string) string { return filepath.Join(root, ws, p) }
-	req := drift.InstallRequest{WorkspaceID: "ws", PluginName: "p", Source: mustSource(srcA), SHA: sha(7)}
-	inst := &drift.FetchInstaller{Fetcher: dirFetcher{}, Dir: dirOf}
-	require.NoError(t, inst.Install(t.Context(), req))
-	b, err := os.ReadFile(filepath.Join(root, "ws", "p", "COMMIT"))
-	require.NoError(t, err)
-	assert.Equal(t, sha(7), string(b))
-
-	req.SHA = sha(8)
-	require.NoError(t, inst.Install(t.Context(), req))
-	b, err = os.ReadFile(filepath.Join(root, "ws", "p", "COMMIT"))
-	require.NoError(t, err)
-	assert.Equal(t, sha(8), string(b))
-
-	// A failed fetch leaves the old tree and no debris.
-	bad := &drift.FetchInstaller{Fetcher: dirFetcher{fail: errors.New("network down")}, Dir: dirOf}
-	req.SHA = sha(9)
-	require.Error(t, bad.Install(t.Context(), req))
-	b, err = os.ReadFile(filepath.Join(root, "ws", "p", "COMMIT"))
-	require.NoError(t, err)
-	assert.Equal(t, sha(8), string(b))
-	entries, err := os.ReadDir(filepath.Join(root, "ws"))
-	require.NoError(t, err)
-	require.Len(t, entries, 1, "only the plugin dir remains")
-
-	req.SHA = "not-a-sha"
-	require.ErrorIs(t, inst.Install(t.Context(), req), tracking.ErrInvalidSHA)
 }

@@ -1,8 +1,9 @@
 // Package gitexec runs the git binary the way plugindrift trusts it to run:
 // with an environment that cannot prompt, read the host's git configuration
-// or reach transports other than the allowed ones, with a timeout on every
-// call, and with git's standard error kept for logs instead of shown to
-// users.
+// or reach transports other than the allowed ones, and with a timeout on
+// every call. A failure says why in its message, with the first line of
+// git's standard error (credentials masked, shortened); the whole of it
+// stays on the error for logs.
 //
 // Callers still put "--" before positional arguments and validate every
 // value they pass; gitexec only makes the process itself predictable.
@@ -18,6 +19,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/plugindrift/plugindrift/internal/redact"
 )
 
 // Defaults of Config.
@@ -34,6 +38,10 @@ const noRepository = "/dev/null/plugindrift-no-repository"
 
 // maxStderr bounds how much of git's standard error an Error keeps.
 const maxStderr = 16 << 10
+
+// maxReason bounds the line of git's standard error that an Error's
+// message quotes.
+const maxReason = 200
 
 // inherited lists the variables of the host process that reach git: what it
 // needs to find programs, reach the network through a proxy, verify TLS
@@ -131,14 +139,18 @@ func New(cfg *Config) *Runner {
 
 // Run runs "git <args...>" and returns its standard output. args[0] is the
 // subcommand. When repo is empty the command runs outside any repository
-// (ls-remote); otherwise repo is the work tree of a repository whose git
-// directory is repo/.git, and the command runs there.
+// (ls-remote); otherwise repo is the absolute path of the work tree of a
+// repository whose git directory is repo/.git, and the command runs there.
+// A relative repo is refused: git would resolve it from inside itself.
 //
 // A failure is an *Error. When ctx ends or the timeout passes, the Error
 // wraps ctx's error (context.Canceled or context.DeadlineExceeded).
 func (r *Runner) Run(parent context.Context, repo string, args ...string) ([]byte, error) {
 	if len(args) == 0 {
 		return nil, errors.New("gitexec: no subcommand")
+	}
+	if repo != "" && !filepath.IsAbs(repo) {
+		return nil, fmt.Errorf("gitexec: git %s: repository %q is not an absolute path", args[0], repo)
 	}
 	ctx, cancel := context.WithTimeout(parent, r.timeout)
 	defer cancel()
@@ -181,9 +193,11 @@ func (r *Runner) Run(parent context.Context, repo string, args ...string) ([]byt
 	return nil, e
 }
 
-// Error is a failed git call. Its message is short and safe to show; the
-// standard error of git, which may name hosts and paths, is in Stderr for
-// logs.
+// Error is a failed git call. Its message names the subcommand and the
+// cause and, when git wrote one, quotes the first non-empty line of its
+// standard error ("git init: exit status 128: fatal: Invalid path …") with
+// credentials masked and at most 200 bytes long. The whole standard error,
+// which may name hosts and paths, is in Stderr for logs.
 type Error struct {
 	// Command is the git subcommand ("ls-remote", "fetch").
 	Command string
@@ -200,10 +214,35 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	msg := fmt.Sprintf("git %s: %v", e.Command, e.Err)
 	if e.timeout > 0 {
-		return fmt.Sprintf("git %s: timed out after %s", e.Command, e.timeout)
+		msg = fmt.Sprintf("git %s: timed out after %s", e.Command, e.timeout)
 	}
-	return fmt.Sprintf("git %s: %v", e.Command, e.Err)
+	if reason := e.reason(); reason != "" {
+		msg += ": " + reason
+	}
+	return msg
+}
+
+// reason is the first non-empty line of Stderr, usually git's own
+// "fatal: …", redacted and shortened. A remote writes part of what git
+// prints ("remote: …"), so the line is made printable first: control
+// characters become '?' and invalid UTF-8 becomes U+FFFD (strings.Map).
+func (e *Error) reason() string {
+	for line := range strings.Lines(e.Stderr) {
+		line = strings.Map(printable, strings.TrimSpace(line))
+		if line != "" {
+			return redact.Truncate(redact.String(line), maxReason)
+		}
+	}
+	return ""
+}
+
+func printable(r rune) rune {
+	if unicode.IsControl(r) && r != '\t' {
+		return '?'
+	}
+	return r
 }
 
 // Unwrap returns the cause.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -50,6 +51,15 @@ func TestRunErrors(t *testing.T) {
 		require.ErrorAs(t, err, &e)
 		assert.EqualError(t, err, "git version: more than 4 bytes of output")
 	})
+	t.Run("relative repository", func(t *testing.T) {
+		dir := t.TempDir()
+		t.Chdir(dir)
+		_, err := New(nil).Run(t.Context(), "repo", "init", "--quiet")
+		assert.EqualError(t, err, `gitexec: git init: repository "repo" is not an absolute path`)
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		assert.Empty(t, entries, "nothing was created")
+	})
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
@@ -64,15 +74,49 @@ func TestRunErrors(t *testing.T) {
 		assert.Equal(t, -1, e.ExitCode)
 		assert.True(t, errors.Is(err, fs.ErrNotExist))
 	})
-	t.Run("failure keeps stderr out of the message", func(t *testing.T) {
+	t.Run("failure says why", func(t *testing.T) {
 		_, err := New(&Config{AllowFile: true}).Run(t.Context(), "", "ls-remote", "--", "/nonexistent/secret-path.git")
 		var e *Error
 		require.ErrorAs(t, err, &e)
-		assert.Equal(t, "git ls-remote: exit status 128", err.Error())
-		assert.Contains(t, e.Stderr, "secret-path")
+		assert.Equal(t, "git ls-remote: exit status 128: fatal: '/nonexistent/secret-path.git' does not appear to be a git repository", err.Error())
+		assert.Contains(t, e.Stderr, "Please make sure you have the correct access rights", "the rest of stderr stays on the error")
 		assert.True(t, e.StderrContains("DOES NOT APPEAR"))
 		assert.False(t, e.StderrContains("repository not found"))
 	})
+}
+
+// TestErrorQuotesStderr checks which part of git's standard error the
+// message quotes, and how.
+func TestErrorQuotesStderr(t *testing.T) {
+	long := "fatal: x" + strings.Repeat("é", 150)
+	tests := []struct {
+		name, stderr, want string
+	}{
+		{"first non-empty line", "\n  \nfatal: bad object HEAD\nhint: try again\n", "git fetch: exit status 128: fatal: bad object HEAD"},
+		{"credentials masked", "fatal: unable to access 'https://deploy:ghp_S3cretT0kenValue1234@git.example.com/acme/x.git/': The requested URL returned error: 403\n",
+			"git fetch: exit status 128: fatal: unable to access 'https://***@git.example.com/acme/x.git/': The requested URL returned error: 403"},
+		// At most 200 bytes: "fatal: x", the 94 two-byte runes that fit
+		// before the 3-byte ellipsis, and the ellipsis.
+		{"shortened on a rune boundary", long + "\n", "git fetch: exit status 128: fatal: x" + strings.Repeat("é", 94) + "…"},
+		{"control characters replaced", "remote: \x1b[31mdenied\x1b[0m\r\n", "git fetch: exit status 128: remote: ?[31mdenied?[0m"},
+		{"nothing written", "", "git fetch: exit status 128"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			stderr := filepath.Join(dir, "stderr")
+			require.NoError(t, os.WriteFile(stderr, []byte(tt.stderr), 0o644))
+			git := filepath.Join(dir, "git")
+			require.NoError(t, os.WriteFile(git, []byte("#!/bin/sh\ncat '"+stderr+"' >&2\nexit 128\n"), 0o755))
+
+			_, err := New(&Config{Path: git}).Run(t.Context(), "", "fetch")
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, tt.want, err.Error())
+			assert.LessOrEqual(t, len(err.Error()), len("git fetch: exit status 128: ")+maxReason)
+			assert.Equal(t, tt.stderr, e.Stderr, "the whole of stderr stays on the error")
+		})
+	}
 }
 
 func TestCappedTruncates(t *testing.T) {

@@ -22,7 +22,8 @@ const sizePoll = 50 * time.Millisecond
 
 // Fetch implements resolver.Fetcher: it writes the tree of commit sha of
 // source into dir, without .git. dir must not exist or must be an empty
-// directory; its parent is created when missing. The work happens in a
+// directory; its parent is created when missing. A relative dir is taken
+// relative to the working directory of the process. The work happens in a
 // temporary directory beside dir, renamed into place at the end, so on
 // error dir is left as it was and nothing else remains.
 //
@@ -43,7 +44,12 @@ func (r *Resolver) Fetch(ctx context.Context, source tracking.Source, sha, dir s
 	if dir == "" {
 		return fmt.Errorf("gitcli: fetch: empty target directory: %w", tracking.ErrInvalidArgument)
 	}
-	dir = filepath.Clean(dir)
+	// git runs inside the work tree, so every path from here on is
+	// absolute: a relative one would be resolved from there a second time.
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("gitcli: fetch: target directory: %w", err)
+	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("gitcli: fetch: target %s is not empty: %w", dir, tracking.ErrInvalidArgument)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -72,6 +72,25 @@ func TestFetch(t *testing.T) {
 	})
 }
 
+// TestFetchRelativeTarget fetches into a directory named relative to the
+// working directory, as a host run with relative paths asks for.
+func TestFetchRelativeTarget(t *testing.T) {
+	repos := resolvertest.NewRepos(t)
+	src := mustSource(t, "git+file://"+repos.Path(resolvertest.RepoPlugin))
+	work := t.TempDir()
+	t.Chdir(work)
+	sha := repos.SHA(resolvertest.RepoPlugin, "refs/tags/v1.2.0")
+	require.NoError(t, gitcli.New(&gitcli.Config{AllowFile: true}).Fetch(t.Context(), src, sha, filepath.Join("plugins", "ws1", "plugin")))
+
+	dir := filepath.Join(work, "plugins", "ws1", "plugin")
+	changelog, err := os.ReadFile(filepath.Join(dir, "CHANGELOG.md"))
+	require.NoError(t, err)
+	assert.Equal(t, "# Changelog\n\n- v1.2.0\n", string(changelog))
+	siblings, err := os.ReadDir(filepath.Dir(dir))
+	require.NoError(t, err)
+	assert.Len(t, siblings, 1, "temporary directories were left behind")
+}
+
 func keys(m map[string]os.FileMode) []string { return slices.Sorted(maps.Keys(m)) }
 
 // TestFetchFailuresLeaveNothing checks that every failure leaves the
@@ -101,8 +120,8 @@ func TestFetchFailuresLeaveNothing(t *testing.T) {
 		match error
 		says  string
 	}{
-		{"unknown commit", gitcli.New(&gitcli.Config{AllowFile: true}), t.Context(), src, "0123456789abcdef0123456789abcdef01234567", resolver.ErrNotFound, ""},
-		{"missing repository", gitcli.New(&gitcli.Config{AllowFile: true}), t.Context(), mustSource(t, "git+file://"+repos.Path(resolvertest.RepoMissing)), tip, resolver.ErrNotFound, ""},
+		{"unknown commit", gitcli.New(&gitcli.Config{AllowFile: true}), t.Context(), src, "0123456789abcdef0123456789abcdef01234567", resolver.ErrNotFound, "not our ref 0123456789abcdef0123456789abcdef01234567"},
+		{"missing repository", gitcli.New(&gitcli.Config{AllowFile: true}), t.Context(), mustSource(t, "git+file://"+repos.Path(resolvertest.RepoMissing)), tip, resolver.ErrNotFound, "missing.git' does not appear to be a git repository"},
 		{"tree over the limit", limited, t.Context(), mustSource(t, "git+file://"+zeros), revParse(t, zeros, "main"), tracking.ErrInvalidArgument, "tree of"},
 		{"download over the limit", limited, t.Context(), mustSource(t, "git+file://"+noise), revParse(t, noise, "main"), tracking.ErrInvalidArgument, "download"},
 		{"cancelled", gitcli.New(&gitcli.Config{AllowFile: true}), cancelled, src, tip, context.Canceled, ""},

@@ -193,15 +193,19 @@ func TestGitEnvironment(t *testing.T) {
 	assert.NotContains(t, env, "GIT_CONFIG_PARAMETERS")
 }
 
-func TestStderrStaysOutOfTheMessage(t *testing.T) {
-	gitPath, _ := fakeGit(t, "echo 'fatal: unable to access https://internal.example/: secret-detail' >&2; exit 128")
+// TestStderrInTheMessage checks that a message quotes only the first line
+// of git's standard error, with credentials masked.
+func TestStderrInTheMessage(t *testing.T) {
+	gitPath, _ := fakeGit(t, "printf '%s\\n' 'fatal: unable to access https://deploy:secret-detail@internal.example/' 'more-detail' >&2; exit 128")
 	r := gitcli.New(&gitcli.Config{GitPath: gitPath})
 	_, err := r.Resolve(t.Context(), resolver.Request{
 		Source: tracking.Source{Scheme: tracking.SchemeGit, URL: "https://example.com/a/b.git"},
 		Ref:    tracking.Ref{Kind: tracking.RefHead},
 	})
 	require.Error(t, err)
+	assert.Contains(t, err.Error(), ": fatal: unable to access https://***@internal.example/")
 	assert.NotContains(t, err.Error(), "secret-detail")
+	assert.NotContains(t, err.Error(), "more-detail")
 	assert.NotErrorIs(t, err, resolver.ErrNotFound)
 	var ce *gitcli.CommandError
 	require.ErrorAs(t, err, &ce)

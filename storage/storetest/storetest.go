@@ -21,11 +21,15 @@ import (
 // (t.Cleanup).
 type Harness func(t *testing.T) storage.Store
 
-// Run runs the whole suite against stores made by h, one store per subtest.
+// Run runs the whole suite against stores made by h, one store per
+// subtest. The subtests run in parallel (t.Parallel), so h must be safe to
+// call from several goroutines at once; each call's store is used by one
+// subtest only.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			c.run(t, newEnv(t, h(t)))
 		})
 	}
