@@ -168,7 +168,7 @@ func (p *faultProxy) requestsFor(repo string) int {
 // failing ones alone (backoff) without a request to them.
 func TestFailingGitUpstreams(t *testing.T) {
 	upstreams, perUpstream := size(30, 200), 2
-	const resolveTimeout, concurrency = 3 * time.Second, 8
+	const resolveTimeout, concurrency = 8 * time.Second, 8
 	store, _ := newStore(t)
 	f := newFarm(t, upstreams)
 	faults := map[string]string{}

@@ -3,7 +3,6 @@ package reliability_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -186,19 +185,6 @@ func checkUpstreamsAtomic(t *testing.T, store storage.Store, f *farm, perUpstrea
 	}
 	l.report(t)
 	return reconciled
-}
-
-// leaseHolder reads the sweeper lease row: its holder, and whether it
-// expires after now.
-func leaseHolder(t *testing.T, store *bunstore.Store) string {
-	t.Helper()
-	var holder string
-	err := store.DB().QueryRowContext(context.Background(),
-		`SELECT holder FROM `+bunstore.DefaultTablePrefix+`leases WHERE name = 'plugindrift/sweeper'`).Scan(&holder)
-	if err != nil && !strings.Contains(err.Error(), "no rows") {
-		require.NoError(t, err)
-	}
-	return holder
 }
 
 // checkInstalledAtLastApplied checks that every install is at the ToSHA of

@@ -57,7 +57,7 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 	var reps []*replica
 	for i := range 3 {
 		reps = append(reps, fl.start(fmt.Sprintf("r%d", i), replicaOpts{
-			applyTimeout: time.Minute, leaseTTL: 10 * time.Second, resolveTimeout: 30 * time.Second, installDelay: 5 * time.Millisecond,
+			applyTimeout: time.Minute, leaseTTL: 10 * time.Second, resolveTimeout: time.Minute, installDelay: 5 * time.Millisecond,
 		}))
 	}
 	pick := func() *replica { return reps[rng.IntN(len(reps))] }
