@@ -121,6 +121,76 @@ func NewDatabase(t testing.TB) string {
 	return u.String()
 }
 
+// Stop shuts the test cluster down the way a server restart begins, in
+// fast mode: sessions end and their open transactions roll back; the
+// databases and what was committed stay. [Start] brings it back on the
+// same address, so DSNs from [NewDatabase] work again. Should the test end
+// with the server down, it is started again then, for the tests after it.
+// Every database of the test binary is on this one server, so a test that
+// stops it must not run in parallel with other Postgres tests. With an
+// external server (PLUGINDRIFT_TEST_POSTGRES_DSN) the test is skipped: that
+// server is not ours to stop.
+func Stop(t testing.TB) {
+	t.Helper()
+	c := ownCluster(t)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return
+	}
+	if err := c.shutdown(); err != nil {
+		t.Fatalf("pgtest: stop: %v\n%s", err, c.log())
+	}
+	c.down = true
+	t.Cleanup(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.down {
+			if err := c.startServer(); err != nil {
+				t.Errorf("pgtest: start the server again after the test: %v\n%s", err, c.log())
+				return
+			}
+			c.down = false
+		}
+	})
+}
+
+// Start starts the cluster that [Stop] stopped, on the same address, and
+// returns once it accepts connections. It does nothing when the server
+// runs.
+func Start(t testing.TB) {
+	t.Helper()
+	c := ownCluster(t)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.down {
+		return
+	}
+	if err := c.startServer(); err != nil {
+		t.Fatalf("pgtest: start: %v\n%s", err, c.log())
+	}
+	c.down = false
+}
+
+// ownCluster returns the cluster this package started, skipping t when the
+// server is external.
+func ownCluster(t testing.TB) *cluster {
+	t.Helper()
+	if !mainCalled.Load() {
+		t.Fatal("pgtest: call pgtest.Main(m) from the package's TestMain")
+	}
+	startOnce.Do(start)
+	switch {
+	case startErr != nil:
+		t.Fatalf("pgtest: %v", startErr)
+	case srv == nil:
+		t.Skipf("pgtest: no Postgres: %s", skipReason)
+	case srv.cluster == nil:
+		t.Skipf("pgtest: the server in %s is not this package's own: it is not stopped", EnvDSN)
+	}
+	return srv.cluster
+}
+
 // start finds or starts the server; it runs once per test binary.
 func start() {
 	if dsn := os.Getenv(EnvDSN); dsn != "" {
@@ -211,6 +281,9 @@ type cluster struct {
 	cred                    *syscall.Credential // nil: run as ourselves
 	cmd                     *exec.Cmd
 	exited                  chan struct{}
+
+	mu   sync.Mutex // held by Stop and Start
+	down bool       // stopped by Stop
 }
 
 func startCluster(bin string) (*cluster, error) {
@@ -344,6 +417,21 @@ func (c *cluster) startServer() error {
 			c.kill()
 			return errors.New("postgres did not accept connections within 60s")
 		}
+	}
+}
+
+// shutdown asks the server for a fast shutdown (SIGINT) and waits for it
+// to exit.
+func (c *cluster) shutdown() error {
+	if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		return err
+	}
+	select {
+	case <-c.exited:
+		return nil
+	case <-time.After(30 * time.Second):
+		c.kill()
+		return errors.New("postgres did not shut down within 30s, so it was killed")
 	}
 }
 

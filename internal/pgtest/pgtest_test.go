@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -94,4 +95,40 @@ func TestRequiredPostgresUnreachableFails(t *testing.T) {
 	assert.Contains(t, string(out), "--- FAIL: TestChildNeedsPostgres")
 	assert.Contains(t, string(out), pgtest.EnvDSN)
 	assert.Contains(t, string(out), "initdb/pg_ctl", "the message says how to provide Postgres")
+}
+
+func TestStopStart(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	db := open(t, dsn)
+	_, err := db.ExecContext(ctx, "CREATE TABLE kept (x int)")
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, "INSERT INTO kept VALUES (1)")
+	require.NoError(t, err)
+
+	pgtest.Stop(t)
+	down := open(t, dsn)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.Error(t, down.PingContext(pctx), "nothing answers while the server is stopped")
+
+	pgtest.Start(t)
+	var n int
+	require.NoError(t, open(t, dsn).QueryRowContext(ctx, "SELECT count(*) FROM kept").Scan(&n), "the same DSN works again")
+	assert.Equal(t, 1, n, "what was committed survives")
+}
+
+func TestStoppedServerStartsAgainAfterTheTest(t *testing.T) {
+	var dsn string
+	t.Run("inner", func(t *testing.T) {
+		dsn = pgtest.NewDatabase(t)
+		pgtest.Stop(t)
+	})
+	if dsn == "" {
+		t.Skip("inner test skipped: no Postgres")
+	}
+	// The inner test's cleanup started the server again (and dropped its
+	// database); a new database works.
+	db := open(t, pgtest.NewDatabase(t))
+	require.NoError(t, db.PingContext(context.Background()))
 }

@@ -14,8 +14,8 @@
 //	GET /repos/{owner}/{repo}/tags            peeled tags as JSON, per_page/page, Link pagination, ETag/304
 //
 // These mirror github.com's answers. The server also keeps a log of every
-// request and can answer the next requests with scripted failures (rate
-// limits).
+// request and can answer the next requests with scripted failures, or
+// every request with a rate limit for as long as a test says.
 package fakegithub
 
 import (
@@ -77,6 +77,7 @@ type Server struct {
 	mu     sync.Mutex
 	log    []Request
 	script []Response
+	limit  *Response // answers everything while set; see Limit
 	rate   http.Header
 }
 
@@ -124,6 +125,22 @@ func (s *Server) FailNext(n int, r Response) {
 	for range n {
 		s.script = append(s.script, r)
 	}
+}
+
+// Limit answers every request with r, however many arrive, until Unlimit
+// is called: a rate limit that lasts, as GitHub's does until its reset.
+// Answers scripted with FailNext still come first.
+func (s *Server) Limit(r Response) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limit = &r
+}
+
+// Unlimit lifts Limit.
+func (s *Server) Unlimit() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limit = nil
 }
 
 // SetRate makes successful answers report remaining requests and the reset
@@ -217,6 +234,9 @@ func (s *Server) route(w http.ResponseWriter, req *http.Request) {
 		next := s.script[0]
 		scripted = &next
 		s.script = s.script[1:]
+	} else if s.limit != nil {
+		limited := *s.limit
+		scripted = &limited
 	}
 	s.mu.Unlock()
 	if scripted != nil {

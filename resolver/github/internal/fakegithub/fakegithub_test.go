@@ -131,3 +131,24 @@ func TestScriptedFailuresComeFirst(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitAnswersEverythingUntilLifted(t *testing.T) {
+	srv := fakegithub.Start(fakegithub.Config{Path: func(_, _ string) string { return "" }})
+	t.Cleanup(srv.Close)
+	status := func() int {
+		t.Helper()
+		resp, err := srv.Client().Get(srv.BaseURL() + "repos/o/r")
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	srv.Limit(fakegithub.PrimaryLimit(time.Unix(2000000000, 0)))
+	srv.FailNext(1, fakegithub.ServerError())
+	assert.Equal(t, http.StatusInternalServerError, status(), "scripted answers come first")
+	for range 3 {
+		assert.Equal(t, http.StatusForbidden, status(), "then the limit, for every request")
+	}
+	srv.Unlimit()
+	assert.Equal(t, http.StatusNotFound, status(), "lifted: the request is served")
+	assert.Len(t, srv.Requests(), 5)
+}
