@@ -267,9 +267,10 @@ func TestSweepCancelledLeavesNothingHalfWritten(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(t.Context())
 		var n atomic.Int32
-		res.hook = func(ctx context.Context, req resolver.Request) error {
+		res.hook = func(rctx context.Context, req resolver.Request) error {
 			if n.Add(1) == 10 {
 				cancel()
+				<-rctx.Done() // the cancellation has reached the sweep
 			}
 			return nil
 		}

@@ -151,6 +151,7 @@ func Stop(t testing.TB) {
 				return
 			}
 			c.down = false
+			forgetAdminSessions()
 		}
 	})
 }
@@ -170,6 +171,15 @@ func Start(t testing.TB) {
 		t.Fatalf("pgtest: start: %v\n%s", err, c.log())
 	}
 	c.down = false
+	forgetAdminSessions()
+}
+
+// forgetAdminSessions closes the admin pool's idle connections, which the
+// restart ended on the server side: the next statement (a cleanup's DROP
+// DATABASE) opens a new one instead of failing on a dead one.
+func forgetAdminSessions() {
+	srv.admin.SetMaxIdleConns(0)
+	srv.admin.SetMaxIdleConns(2)
 }
 
 // ownCluster returns the cluster this package started, skipping t when the

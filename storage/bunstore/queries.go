@@ -32,7 +32,7 @@ type queries struct {
 	// Upstreams.
 	ensureUpstream, lockUpstream, getUpstream, listUpstreams, recordFailure string
 	// Reconcile.
-	upsertUpstream, reconcileStats, reconcileFast, reconcileSupersede, reconcileTouch, reconcileQueue string
+	upsertUpstream, reconcileStats, reconcileSupersede, reconcileTouch, reconcileQueue string
 	// Updates.
 	getUpdate, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate string
 	// Leases.
@@ -108,17 +108,6 @@ ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET
 		// that only the needed ones run: the steady state (nothing moved)
 		// costs this one read, two index range scans.
 		reconcileStats: reconcileStatsSQL,
-		// reconcileFast is upsertUpstream and reconcileStats in one
-		// statement, for Postgres outside a transaction: one round trip
-		// when nothing needs to change.
-		reconcileFast: `WITH up AS (
-INSERT INTO {upstreams} (source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures)
-VALUES ($1, $2, $3, $5, $6, $4, '', 0)
-ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET
-	last_sha = excluded.last_sha, last_version = excluded.last_version, validator = excluded.validator,
-	last_checked_at = excluded.last_checked_at, last_error = '', consecutive_failures = 0
-RETURNING id)
-` + reconcileStatsSQL,
 		// The open entries of an upstream's installs are found by the key
 		// they carry (index updates_open_upstream), not by joining
 		// installs: an open entry always has its install's current key and
@@ -185,7 +174,7 @@ RETURNING holder`,
 		&q.getInstall, &q.installKey, &q.installKeyForUpdate, &q.upsertInstall, &q.deleteInstall,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,
 		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure,
-		&q.upsertUpstream, &q.reconcileStats, &q.reconcileFast, &q.reconcileSupersede, &q.reconcileTouch, &q.reconcileQueue,
+		&q.upsertUpstream, &q.reconcileStats, &q.reconcileSupersede, &q.reconcileTouch, &q.reconcileQueue,
 		&q.getUpdate, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate,
 		&q.acquireLease, &q.releaseLease,
 	} {

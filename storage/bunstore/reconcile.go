@@ -59,8 +59,8 @@ func (st reconcileStats) idle() bool { return st.supersede == 0 && st.touch == 0
 // against concurrent Reconcile and install changes of the same key), a
 // read that counts what the queue rules would change, then only the
 // needed ones of: supersede stale open entries, touch current ones, queue
-// new ones. On Postgres the steady state (nothing to change) is a single
-// statement outside any transaction.
+// new ones. On Postgres the steady state (nothing to change) is two
+// statements outside any transaction: the read, then the row.
 func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (storage.ReconcileResult, error) {
 	if err := p.Validate(); err != nil {
 		return storage.ReconcileResult{}, fmt.Errorf("bunstore: reconcile: %w", err)
@@ -70,15 +70,20 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 	key := []any{p.Key.Source.String(), p.Key.Ref.String(), p.SHA, utc(p.Now).UnixMicro()}
 
 	if s.dialect == dialect.PG {
-		fast, err := s.pool.prepare(ctx, s.q.reconcileFast)
-		if err != nil {
-			return storage.ReconcileResult{}, interpretError(ctx, op, err)
-		}
-		st, err := scanStats(fast[0].QueryRowContext(ctx, append(key, p.Version, p.Validator)...))
+		// The steady state outside any transaction: read what the queue
+		// rules would change and, when that is nothing, the upstream row
+		// is the whole write. The row is never written ahead of its queue
+		// (a crash in between would leave it knowing a commit whose
+		// entries were never queued); anything else takes the transaction
+		// below.
+		st, err := scanStats(s.pool.queryRow(ctx, s.q.reconcileStats, key...))
 		if err != nil {
 			return storage.ReconcileResult{}, interpretError(ctx, op, err)
 		}
 		if st.idle() {
+			if _, err := s.pool.exec(ctx, s.q.upsertUpstream, append(key, p.Version, p.Validator)...); err != nil {
+				return storage.ReconcileResult{}, interpretError(ctx, op, err)
+			}
 			return storage.ReconcileResult{Installs: st.installs}, nil
 		}
 	}

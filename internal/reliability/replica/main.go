@@ -178,6 +178,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	admin, err := adminhttp.NewHandler(adminhttp.Config{
 		Updater: updater, Sweeper: sweeper, Store: store, Logger: log,
 		Authorize: bearer(cfg.token),
+		// The tests read each sweep's report from its answer.
+		SweepWait: 5 * time.Minute,
 	})
 	if err != nil {
 		return err
