@@ -168,7 +168,9 @@ func (p *faultProxy) requestsFor(repo string) int {
 // failing ones alone (backoff) without a request to them.
 func TestFailingGitUpstreams(t *testing.T) {
 	upstreams, perUpstream := size(30, 200), 2
-	const resolveTimeout, concurrency = 8 * time.Second, 8
+	// The timeout is far above what a healthy ls-remote takes, even on a
+	// busy machine, so that only the hanging upstreams meet it.
+	resolveTimeout, concurrency := size(10*time.Second, 20*time.Second), 8
 	store, _ := newStore(t)
 	f := newFarm(t, upstreams)
 	faults := map[string]string{}
@@ -187,7 +189,12 @@ func TestFailingGitUpstreams(t *testing.T) {
 	for i := range f.len() {
 		f.move(i, true)
 	}
-	s, err := drift.NewSweeper(store, gitcli.New(nil), &drift.SweeperConfig{Concurrency: concurrency, ResolveTimeout: resolveTimeout})
+	s, err := drift.NewSweeper(store, gitcli.New(nil), &drift.SweeperConfig{
+		Concurrency: concurrency, ResolveTimeout: resolveTimeout,
+		// Longer than any sweep here, so the second sweep meets them all
+		// still backing off.
+		Backoff: func(int) time.Duration { return time.Hour },
+	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), size(3*time.Minute, 20*time.Minute))
 	defer cancel()
