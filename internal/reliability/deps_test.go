@@ -167,10 +167,11 @@ func (p *faultProxy) requestsFor(repo string) int {
 // ceil(hanging/Concurrency) × ResolveTimeout. The next sweep leaves the
 // failing ones alone (backoff) without a request to them.
 func TestFailingGitUpstreams(t *testing.T) {
-	upstreams, perUpstream := size(30, 200), 2
-	// The timeout is far above what a healthy ls-remote takes, even on a
-	// busy machine, so that only the hanging upstreams meet it.
-	resolveTimeout, concurrency := size(10*time.Second, 20*time.Second), 8
+	upstreams, perUpstream := size(21, 200), 2
+	// The timeout is far above what a healthy ls-remote takes (tens of
+	// milliseconds; seconds on a very busy machine), so that only the
+	// hanging upstreams meet it.
+	resolveTimeout, concurrency := size(5*time.Second, 20*time.Second), 8
 	store, _ := newStore(t)
 	f := newFarm(t, upstreams)
 	faults := map[string]string{}
