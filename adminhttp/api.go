@@ -320,7 +320,7 @@ func (h *handler) decisionError(ctx context.Context, op string, id int64, actor 
 			message: fmt.Sprintf("update %d was installed and recorded, but restarting the workspace failed (see restart_error); apply it again to retry only the restart", id)}
 	case errors.Is(err, tracking.ErrNotFound):
 		e, level = *notFound(id), slog.LevelInfo
-	case errors.Is(err, drift.ErrBusy):
+	case errors.Is(err, tracking.ErrBusy):
 		e, level = apiError{status: http.StatusConflict, code: codeBusy,
 			message: fmt.Sprintf("update %d is being applied by another request; try again when it is done", id)}, slog.LevelInfo
 	case errors.Is(err, tracking.ErrConflict):

@@ -20,7 +20,11 @@ func slogTo(w io.Writer) *slog.Logger {
 }
 
 func driftUpdater(s storage.Store, e *env) *drift.Updater {
-	return drift.NewUpdater(s, e.installer, e.restarter, &drift.UpdaterConfig{Now: e.clock.Now})
+	up, err := drift.NewUpdater(s, e.installer, e.restarter, &drift.UpdaterConfig{Now: e.clock.Now})
+	if err != nil {
+		panic(err) // only nil arguments are refused, and these are not nil
+	}
+	return up
 }
 
 // routeCase is one route of the handler, with a request that would

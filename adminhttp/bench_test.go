@@ -67,8 +67,12 @@ func openSQLite(b *testing.B) storage.Store {
 func benchListUpdates(b *testing.B, s storage.Store) {
 	ctx := b.Context()
 
+	up, err := drift.NewUpdater(s, drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil }), nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	h, err := adminhttp.NewHandler(adminhttp.Config{
-		Updater: drift.NewUpdater(s, drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil }), nil, nil),
+		Updater: up,
 		Store:   s, Authorize: bearerAuthorize, Now: benchNow,
 	})
 	if err != nil {

@@ -236,7 +236,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	rep, err := e.sweeper.RunOnce(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 3, rep.Queued)
-	e.updater = drift.NewUpdater(e.store, e.installer, e.restarter, &drift.UpdaterConfig{Now: e.clock.Now})
+	e.updater = driftUpdater(e.store, e)
 	for _, u := range e.all() {
 		switch u.PluginName {
 		case "alpha":

@@ -43,7 +43,10 @@ func ExampleNewHandler() {
 		fmt.Printf("installing %s %s at %s…\n", req.PluginName, req.Version, req.SHA[:12])
 		return nil
 	})
-	updater := drift.NewUpdater(store, installer, nil, &drift.UpdaterConfig{Now: now})
+	updater, err := drift.NewUpdater(store, installer, nil, &drift.UpdaterConfig{Now: now})
+	if err != nil {
+		panic(err)
+	}
 
 	// Authorize maps a bearer token to the operator it belongs to.
 	operators := map[string]string{"s3cret-token-of-alice": "alice"}

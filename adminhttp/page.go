@@ -494,7 +494,7 @@ type sweepView struct {
 // reportView is the part of a sweep report the page shows.
 type reportView struct {
 	Upstreams, Resolved, Unchanged, Failed, Deferred int
-	Installs, Queued, Superseded, AutoApplied        int
+	Installs, Queued, Superseded                     int
 	Errors                                           []drift.UpstreamError
 	MoreErrors                                       int
 }
@@ -514,7 +514,6 @@ func newSweepView(st drift.SweepStatus, now time.Time) *sweepView {
 	rv := &reportView{
 		Upstreams: rep.Upstreams, Resolved: rep.Resolved, Unchanged: rep.Unchanged, Failed: rep.Failed,
 		Deferred: rep.Deferred, Installs: rep.Installs, Queued: rep.Queued, Superseded: rep.Superseded,
-		AutoApplied: rep.AutoApplied,
 	}
 	for i, ue := range rep.Errors {
 		if i == maxPageErrors {

@@ -59,7 +59,7 @@ func TestApplyClaimsNeverOverlap(t *testing.T) {
 		// The real clock: the claim's expiry and the install's deadline are
 		// what this test is about. Renewals every 333 ms leave a loaded
 		// machine 667 ms for each to land.
-		up := drift.NewUpdater(s, inst, nil, &drift.UpdaterConfig{ApplyTimeout: time.Second})
+		up := newUpdater(t, s, inst, nil, &drift.UpdaterConfig{ApplyTimeout: time.Second})
 
 		errA := make(chan error, 1)
 		go func() {
@@ -75,7 +75,7 @@ func TestApplyClaimsNeverOverlap(t *testing.T) {
 				deadline := time.Now().Add(20 * time.Second)
 				for time.Now().Before(deadline) {
 					got, err := up.Apply(t.Context(), u.ID, actor)
-					if errors.Is(err, drift.ErrBusy) {
+					if errors.Is(err, tracking.ErrBusy) {
 						time.Sleep(5 * time.Millisecond)
 						continue
 					}
@@ -120,7 +120,7 @@ func TestApplyLosingTheClaimCancelsTheInstall(t *testing.T) {
 		})
 		// Renewals come every ApplyTimeout/3 of real time; the fake clock
 		// keeps the claim itself from expiring meanwhile.
-		up := drift.NewUpdater(s, inst, nil, &drift.UpdaterConfig{ApplyTimeout: 300 * time.Millisecond, Now: c.Now})
+		up := newUpdater(t, s, inst, nil, &drift.UpdaterConfig{ApplyTimeout: 300 * time.Millisecond, Now: c.Now})
 		errA := make(chan error, 1)
 		go func() {
 			_, err := up.Apply(t.Context(), u.ID, "a")
@@ -157,7 +157,7 @@ func TestApplyRetryInstallsTheReviewedCommit(t *testing.T) {
 		fs := &failingComplete{Store: s}
 		fs.fail.Store(true)
 		rec := &recorder{}
-		up := drift.NewUpdater(fs, rec, nil, &drift.UpdaterConfig{Now: c.Now, ApplyTimeout: 5 * time.Minute})
+		up := newUpdater(t, fs, rec, nil, &drift.UpdaterConfig{Now: c.Now, ApplyTimeout: 5 * time.Minute})
 		_, err := up.Apply(t.Context(), u.ID, "op")
 		require.Error(t, err)
 		fs.fail.Store(false)

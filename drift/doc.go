@@ -31,7 +31,7 @@
 // Apply first claims the entry (pending → applying, with an expiry of
 // now + ApplyTimeout) in one atomic store operation, under a token of its
 // own, so of many concurrent callers exactly one installs; the others get
-// [ErrBusy]. While the Installer runs, the claim is renewed every
+// [tracking.ErrBusy]. While the Installer runs, the claim is renewed every
 // ApplyTimeout/3. The Installer's context ends after ApplyTimeout, but an
 // Installer that overstays it keeps the claim until it returns (with a
 // warning in the log), so nobody else can start a second install beside

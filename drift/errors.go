@@ -1,15 +1,8 @@
 package drift
 
-import (
-	"errors"
-
-	"github.com/plugindrift/plugindrift/tracking"
-)
+import "errors"
 
 var (
-	// ErrBusy: another caller holds a live claim on the entry. It is
-	// tracking.ErrBusy, so either name matches.
-	ErrBusy = tracking.ErrBusy
 	// ErrInstallFailed: the Installer returned an error; the entry went back
 	// to pending with Attempts+1 and LastError.
 	ErrInstallFailed = errors.New("drift: install failed")

@@ -61,7 +61,10 @@ func Example() {
 		fmt.Printf("restart %s\n", workspaceID)
 		return nil
 	})
-	updater := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: 5 * time.Minute})
+	updater, err := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: 5 * time.Minute})
+	if err != nil {
+		panic(err)
+	}
 	applied, err := updater.Apply(ctx, u.ID, "alice")
 	if err != nil {
 		panic(err)
@@ -85,7 +88,10 @@ func ExampleUpdater_Dismiss() {
 	})
 	sweeper, _ := drift.NewSweeper(store, upstream{}, nil)
 	_, _ = sweeper.RunOnce(ctx)
-	updater := drift.NewUpdater(store, drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil }), nil, nil)
+	updater, err := drift.NewUpdater(store, drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil }), nil, nil)
+	if err != nil {
+		panic(err)
+	}
 
 	dismissed, err := updater.Dismiss(ctx, 1, "bob", "waiting for v1.2")
 	if err != nil {
@@ -100,4 +106,38 @@ func ExampleUpdater_Dismiss() {
 	// Output:
 	// dismissed waiting for v1.2
 	// queued: 0
+}
+
+func ExampleUpdater_AutoApply() {
+	ctx := context.Background()
+	store := memstore.New()
+	_, _ = tracking.NewTracker(store, nil).RecordInstall(ctx, tracking.InstallRecord{
+		WorkspaceID: "acme", PluginName: "hello", Source: "github://acme/hello-plugin",
+		Ref: "tag:latest", SHA: "1111111111111111111111111111111111111111", Version: "v1.0.0",
+	})
+	installer := drift.InstallerFunc(func(ctx context.Context, req drift.InstallRequest) error {
+		fmt.Printf("install %s %s\n", req.PluginName, req.Version)
+		return nil
+	})
+	// v1.0.0 → v1.1.0 is a minor release: PatchOnly leaves it to an operator.
+	updater, err := drift.NewUpdater(store, installer, nil, &drift.UpdaterConfig{AutoApply: drift.PatchOnly})
+	if err != nil {
+		panic(err)
+	}
+	sweeper, err := drift.NewSweeper(store, upstream{}, &drift.SweeperConfig{
+		// After each sweep, while this replica holds the sweeper lease.
+		AfterSweep: func(ctx context.Context, _ drift.Report) {
+			n, err := updater.AutoApply(ctx)
+			fmt.Println("auto-applied:", n, err)
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	report, _ := sweeper.RunOnce(ctx)
+	fmt.Println("queued:", report.Queued)
+
+	// Output:
+	// auto-applied: 0 <nil>
+	// queued: 1
 }

@@ -5,7 +5,7 @@ import (
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
-// Ready-made rules for SweeperConfig.AutoApply.
+// Ready-made rules for UpdaterConfig.AutoApply.
 
 // Never applies nothing automatically. It is the same as leaving AutoApply
 // nil, written out for hosts that want to say so.

@@ -24,10 +24,6 @@ import (
 // across replicas.
 const SweeperLeaseName = "plugindrift/sweeper"
 
-// AutoApplyActor is recorded as DecidedBy on entries the Sweeper applies
-// through SweeperConfig.AutoApply.
-const AutoApplyActor = "plugindrift/auto-apply"
-
 // SweeperConfig configures a Sweeper. nil means all defaults.
 type SweeperConfig struct {
 	// Schedule is a robfig/cron standard spec ("@hourly", "*/15 * * * *",
@@ -67,18 +63,12 @@ type SweeperConfig struct {
 	// MaxReportErrors caps Report.Errors. Defaults to 100.
 	MaxReportErrors int
 
-	// AutoApply, when set together with Updater, is asked about every
-	// pending entry after a sweep; the entries it accepts are applied
-	// through Updater (DecidedBy AutoApplyActor). tag-moved entries are
-	// never auto-applied, whatever it says. Defaults to nil: nothing is
-	// applied without an operator.
-	AutoApply func(tracking.Update) bool
-	// Updater applies what AutoApply accepts.
-	Updater *Updater
-	// MinAge keeps an entry from being auto-applied until it has been known
-	// for that long (a cooldown: a release that is pulled soon after it was
-	// published never reaches a workspace). Defaults to 0.
-	MinAge time.Duration
+	// AfterSweep, when set, is called after every sweep that ran to its
+	// end (not skipped, not stopped), with its report, under the sweep's
+	// context and while this replica still holds the sweeper lease: the
+	// place to call Updater.AutoApply, so one replica at a time applies.
+	// Defaults to nil.
+	AfterSweep func(ctx context.Context, rep Report)
 
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
@@ -112,12 +102,10 @@ type Report struct {
 	Failed   int `json:"failed"`
 	Deferred int `json:"deferred"`
 	// Installs, Queued and Superseded add up the reconciles.
-	Installs   int `json:"installs"`
-	Queued     int `json:"queued"`
-	Superseded int `json:"superseded"`
-	// AutoApplied counts entries applied by AutoApply.
-	AutoApplied int           `json:"auto_applied"`
-	Duration    time.Duration `json:"duration_ns"`
+	Installs   int           `json:"installs"`
+	Queued     int           `json:"queued"`
+	Superseded int           `json:"superseded"`
+	Duration   time.Duration `json:"duration_ns"`
 	// Errors holds the first failures, one per upstream.
 	Errors []UpstreamError `json:"errors,omitempty"`
 }
@@ -141,9 +129,8 @@ type Sweeper struct {
 
 	runs sweepRuns // one sweep at a time, and the latest; see sweeprun.go
 
-	mu     sync.Mutex
-	cron   *cron.Cron
-	paused map[string]time.Time // host → resume time, after rate limiting
+	mu   sync.Mutex
+	cron *cron.Cron
 }
 
 // NewSweeper returns a Sweeper. An invalid Schedule is an error here, not a
@@ -201,7 +188,7 @@ func NewSweeper(store storage.Store, res resolver.Resolver, cfg *SweeperConfig) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Sweeper{store: store, resolver: res, cfg: c, schedule: sched, log: log, paused: map[string]time.Time{}}, nil
+	return &Sweeper{store: store, resolver: res, cfg: c, schedule: sched, log: log}, nil
 }
 
 func defaultHolder() string {
@@ -301,8 +288,8 @@ func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
 	}()
 
 	err = s.resolveAll(ctx, &rep)
-	if err == nil && s.cfg.AutoApply != nil && s.cfg.Updater != nil {
-		err = s.autoApply(ctx, &rep)
+	if err == nil && s.cfg.AfterSweep != nil {
+		s.cfg.AfterSweep(ctx, rep)
 	}
 	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
@@ -315,7 +302,7 @@ func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
 	s.log.Log(ctx, level, "plugindrift: sweep done",
 		"upstreams", rep.Upstreams, "resolved", rep.Resolved, "unchanged", rep.Unchanged,
 		"failed", rep.Failed, "deferred", rep.Deferred, "installs", rep.Installs,
-		"queued", rep.Queued, "superseded", rep.Superseded, "auto_applied", rep.AutoApplied,
+		"queued", rep.Queued, "superseded", rep.Superseded,
 		"duration", rep.Duration, "error", err)
 	if err != nil {
 		return rep, fmt.Errorf("drift: sweep: %w", err)
@@ -482,11 +469,6 @@ func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream) outcome {
 		o.deferred = true
 		return o
 	}
-	host := hostOf(up.Key.Source)
-	if s.pausedUntil(host).After(o.at) {
-		o.deferred = true
-		return o
-	}
 	timedOut := fmt.Errorf("drift: resolve %s: timed out after %s (SweeperConfig.ResolveTimeout): %w", up.Key, s.cfg.ResolveTimeout, context.DeadlineExceeded)
 	rctx, cancel := context.WithTimeoutCause(ctx, s.cfg.ResolveTimeout, timedOut)
 	defer cancel()
@@ -498,11 +480,11 @@ func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream) outcome {
 		// Whatever the resolver made of its deadline, say what happened.
 		err = timedOut
 	}
-	var rl *resolver.RateLimitError
-	if errors.As(err, &rl) {
-		// The host asked to wait: not this upstream's failure. Leave it,
-		// and every other upstream on that host, for a later sweep.
-		s.pause(host, o.at.Add(rl.RetryAfter))
+	if errors.Is(err, resolver.ErrRateLimited) {
+		// The host asked to wait: not this upstream's failure. The
+		// resolver holds the host back itself (the one place that rule
+		// lives: see resolver.Resolver), answering at once for the others
+		// on it, which are deferred the same way.
 		o.deferred = true
 		return o
 	}
@@ -539,60 +521,4 @@ func (s *Sweeper) record(ctx context.Context, o *outcome) error {
 		return fmt.Errorf("drift: record failure of %s: %w", o.up.Key, err)
 	}
 	return nil
-}
-
-// hostOf names the upstream host that rate limits apply to: "github://"
-// for the default GitHub host, "github://<host>" for another GitHub host,
-// "<transport>://<host>" for git remotes ("file://" for local ones).
-func hostOf(src tracking.Source) string {
-	if src.Scheme() == tracking.SchemeGitHub {
-		return "github://" + src.Host()
-	}
-	return src.Transport() + "://" + src.Host()
-}
-
-func (s *Sweeper) pausedUntil(host string) time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.paused[host]
-}
-
-func (s *Sweeper) pause(host string, until time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if until.After(s.paused[host]) {
-		s.paused[host] = until
-	}
-}
-
-// autoApply offers every pending entry to the AutoApply rule.
-func (s *Sweeper) autoApply(ctx context.Context, rep *Report) error {
-	var after int64
-	for {
-		page, err := s.store.ListUpdates(ctx, storage.ListUpdatesParams{
-			Statuses: []tracking.UpdateStatus{tracking.StatusPending}, AfterID: after, Limit: s.cfg.PageSize,
-		})
-		if err != nil {
-			return fmt.Errorf("drift: list pending updates: %w", err)
-		}
-		for _, u := range page {
-			after = u.ID
-			if u.Kind == tracking.KindTagMoved || s.now().Before(u.DetectedAt.Add(s.cfg.MinAge)) || !s.cfg.AutoApply(u) {
-				continue
-			}
-			if _, err := s.cfg.Updater.Apply(ctx, u.ID, AutoApplyActor); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				s.log.WarnContext(ctx, "plugindrift: auto-apply failed", "update", u.ID, "error", err)
-				if !errors.Is(err, ErrRestartFailed) {
-					continue
-				}
-			}
-			rep.AutoApplied++
-		}
-		if len(page) < s.cfg.PageSize {
-			return nil
-		}
-	}
 }

@@ -73,7 +73,23 @@ type UpdaterConfig struct {
 	Now func() time.Time
 	// Logger receives one record per decision. Defaults to discarding.
 	Logger *slog.Logger
+
+	// AutoApply, when set, is the rule [Updater.AutoApply] asks about every
+	// pending entry; the entries it accepts are applied with DecidedBy
+	// AutoApplyActor. Integrity alarms (tag-moved) are never applied
+	// automatically, whatever it says. Defaults to nil: nothing is applied
+	// without an operator.
+	AutoApply func(tracking.Update) bool
+	// MinAge keeps an entry from being auto-applied until it has been known
+	// for that long (a cooldown: a release that is pulled soon after it was
+	// published never reaches a workspace). Requires AutoApply. Defaults
+	// to 0.
+	MinAge time.Duration
 }
+
+// AutoApplyActor is recorded as DecidedBy on entries applied by
+// [Updater.AutoApply].
+const AutoApplyActor = "plugindrift/auto-apply"
 
 // Updater applies and dismisses queue entries. It owns the apply protocol
 // (see the package documentation); it is safe for concurrent use, by many
@@ -85,21 +101,32 @@ type Updater struct {
 	timeout   time.Duration
 	now       func() time.Time
 	log       *slog.Logger
+	rule      func(tracking.Update) bool
+	minAge    time.Duration
 }
 
-// NewUpdater returns an Updater. installer must not be nil; restarter may
-// be nil for hosts that pick up plugins without a restart. cfg may be nil.
-func NewUpdater(store storage.Store, installer Installer, restarter Restarter, cfg *UpdaterConfig) *Updater {
+// NewUpdater returns an Updater. store and installer are required;
+// restarter may be nil for hosts that pick up plugins without a restart.
+// cfg may be nil. Nonsense (a nil store or installer, a negative
+// ApplyTimeout or MinAge, a MinAge without an AutoApply rule) is an error
+// wrapping tracking.ErrInvalidArgument.
+func NewUpdater(store storage.Store, installer Installer, restarter Restarter, cfg *UpdaterConfig) (*Updater, error) {
 	if store == nil || installer == nil {
-		panic("drift: NewUpdater needs a store and an installer")
+		return nil, fmt.Errorf("drift: NewUpdater needs a store and an installer: %w", tracking.ErrInvalidArgument)
 	}
 	var c UpdaterConfig
 	if cfg != nil {
 		c = *cfg
 	}
+	switch {
+	case c.ApplyTimeout < 0 || c.MinAge < 0:
+		return nil, fmt.Errorf("drift: UpdaterConfig.ApplyTimeout and MinAge must not be negative: %w", tracking.ErrInvalidArgument)
+	case c.MinAge > 0 && c.AutoApply == nil:
+		return nil, fmt.Errorf("drift: UpdaterConfig.MinAge is set but AutoApply is not: set the rule (e.g. drift.PatchOnly) or drop MinAge: %w", tracking.ErrInvalidArgument)
+	}
 	u := &Updater{store: store, installer: installer, restarter: restarter,
-		timeout: c.ApplyTimeout, now: c.Now, log: c.Logger}
-	if u.timeout <= 0 {
+		timeout: c.ApplyTimeout, now: c.Now, log: c.Logger, rule: c.AutoApply, minAge: c.MinAge}
+	if u.timeout == 0 {
 		u.timeout = 10 * time.Minute
 	}
 	if u.now == nil {
@@ -108,7 +135,7 @@ func NewUpdater(store storage.Store, installer Installer, restarter Restarter, c
 	if u.log == nil {
 		u.log = slog.New(slog.DiscardHandler)
 	}
-	return u
+	return u, nil
 }
 
 // Limits on the free text an Updater records.
@@ -164,7 +191,7 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 //     applied entry.
 //   - applied: returned unchanged, no second install; if its restart had
 //     failed, only the restart is retried.
-//   - applying with a live claim: ErrBusy.
+//   - applying with a live claim: tracking.ErrBusy.
 //   - dismissed or superseded: tracking.ErrConflict. Missing:
 //     tracking.ErrNotFound.
 //
@@ -366,4 +393,49 @@ func (u *Updater) Dismiss(ctx context.Context, id int64, actor, reason string) (
 	}
 	u.log.InfoContext(ctx, "plugindrift: update dismissed", "update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "actor", actor)
 	return e, nil
+}
+
+// autoApplyPage is how many pending entries AutoApply reads at a time.
+const autoApplyPage = 500
+
+// AutoApply offers every pending entry to the UpdaterConfig.AutoApply rule
+// and applies those it accepts that are at least MinAge old, never an
+// integrity alarm (tag-moved). It returns how many were applied (a failed
+// restart counts: the install happened). A failed install is logged and
+// the others are still tried; an error is returned only when the store
+// fails or ctx ends. Without a rule it does nothing. Hosts call it after a
+// sweep, e.g. from SweeperConfig.AfterSweep.
+func (u *Updater) AutoApply(ctx context.Context) (int, error) {
+	if u.rule == nil {
+		return 0, nil
+	}
+	applied := 0
+	var after int64
+	for {
+		page, err := u.store.ListUpdates(ctx, storage.ListUpdatesParams{
+			Statuses: []tracking.UpdateStatus{tracking.StatusPending}, AfterID: after, Limit: autoApplyPage,
+		})
+		if err != nil {
+			return applied, fmt.Errorf("drift: auto-apply: list pending updates: %w", err)
+		}
+		for _, e := range page {
+			after = e.ID
+			if e.Kind == tracking.KindTagMoved || u.clock().Before(e.DetectedAt.Add(u.minAge)) || !u.rule(e) {
+				continue
+			}
+			if _, err := u.Apply(ctx, e.ID, AutoApplyActor); err != nil {
+				if ctx.Err() != nil {
+					return applied, ctx.Err()
+				}
+				u.log.WarnContext(ctx, "plugindrift: auto-apply failed", "update", e.ID, "error", err)
+				if !errors.Is(err, ErrRestartFailed) {
+					continue
+				}
+			}
+			applied++
+		}
+		if len(page) < autoApplyPage {
+			return applied, nil
+		}
+	}
 }

@@ -59,7 +59,7 @@ func TestApplyInstallsReviewedCommit(t *testing.T) {
 		u := queueOne(t, s, c, "ws")
 		rec := &recorder{}
 		var restarted []string
-		up := drift.NewUpdater(s, rec, drift.RestarterFunc(func(_ context.Context, ws string) error {
+		up := newUpdater(t, s, rec, drift.RestarterFunc(func(_ context.Context, ws string) error {
 			restarted = append(restarted, ws)
 			return nil
 		}), &drift.UpdaterConfig{Now: c.Now})
@@ -100,7 +100,7 @@ func TestApplyConcurrentCallersInstallOnce(t *testing.T) {
 			<-release // hold the claim while the others try
 			return nil
 		})
-		up := drift.NewUpdater(s, inst, nil, &drift.UpdaterConfig{Now: c.Now})
+		up := newUpdater(t, s, inst, nil, &drift.UpdaterConfig{Now: c.Now})
 		const n = 16
 		var wg sync.WaitGroup
 		results := make([]tracking.Update, n)
@@ -109,7 +109,7 @@ func TestApplyConcurrentCallersInstallOnce(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				results[i], errs[i] = up.Apply(t.Context(), u.ID, "op")
-				if errors.Is(errs[i], drift.ErrBusy) {
+				if errors.Is(errs[i], tracking.ErrBusy) {
 					busy.Add(1)
 				}
 			})
@@ -120,7 +120,7 @@ func TestApplyConcurrentCallersInstallOnce(t *testing.T) {
 		assert.Equal(t, int32(1), calls.Load(), "exactly one Installer call")
 		for i := range n {
 			if errs[i] != nil {
-				assert.ErrorIs(t, errs[i], drift.ErrBusy)
+				assert.ErrorIs(t, errs[i], tracking.ErrBusy)
 				continue
 			}
 			assert.Equal(t, tracking.StatusApplied, results[i].Status)
@@ -149,7 +149,7 @@ func TestApplyCrashAfterInstallIsRecoveredOnce(t *testing.T) {
 		fs := &failingComplete{Store: s}
 		fs.fail.Store(true)
 		rec := &recorder{}
-		up := drift.NewUpdater(fs, rec, nil, &drift.UpdaterConfig{Now: c.Now, ApplyTimeout: 5 * time.Minute})
+		up := newUpdater(t, fs, rec, nil, &drift.UpdaterConfig{Now: c.Now, ApplyTimeout: 5 * time.Minute})
 
 		_, err := up.Apply(t.Context(), u.ID, "op")
 		require.Error(t, err)
@@ -163,7 +163,7 @@ func TestApplyCrashAfterInstallIsRecoveredOnce(t *testing.T) {
 		fs.fail.Store(false)
 		c.Advance(time.Minute)
 		_, err = up.Apply(t.Context(), u.ID, "op2")
-		assert.ErrorIs(t, err, drift.ErrBusy)
+		assert.ErrorIs(t, err, tracking.ErrBusy)
 		assert.Equal(t, 1, rec.count())
 
 		// After it expires, the entry is claimed again, the same commit is
@@ -186,7 +186,7 @@ func TestApplyInstallFailureGoesBackToPending(t *testing.T) {
 		c := newClock()
 		u := queueOne(t, s, c, "ws")
 		rec := &recorder{failNext: errors.New("disk full")}
-		up := drift.NewUpdater(s, rec, nil, &drift.UpdaterConfig{Now: c.Now})
+		up := newUpdater(t, s, rec, nil, &drift.UpdaterConfig{Now: c.Now})
 		got, err := up.Apply(t.Context(), u.ID, "op")
 		require.ErrorIs(t, err, drift.ErrInstallFailed)
 		assert.Equal(t, tracking.StatusPending, got.Status)
@@ -211,7 +211,7 @@ func TestApplyRestartFailureRetriesOnlyRestart(t *testing.T) {
 		var restarts atomic.Int32
 		failRestart := atomic.Bool{}
 		failRestart.Store(true)
-		up := drift.NewUpdater(s, rec, drift.RestarterFunc(func(context.Context, string) error {
+		up := newUpdater(t, s, rec, drift.RestarterFunc(func(context.Context, string) error {
 			restarts.Add(1)
 			if failRestart.Load() {
 				return errors.New("systemd: unit failed")
@@ -239,7 +239,7 @@ func TestApplyAndDismissConflicts(t *testing.T) {
 	eachStore(t, func(t *testing.T, s storage.Store) {
 		c := newClock()
 		rec := &recorder{}
-		up := drift.NewUpdater(s, rec, nil, &drift.UpdaterConfig{Now: c.Now})
+		up := newUpdater(t, s, rec, nil, &drift.UpdaterConfig{Now: c.Now})
 		d := queueOne(t, s, c, "ws-d")
 		got, err := up.Dismiss(t.Context(), d.ID, "carol", "breaks the\ntheme")
 		require.NoError(t, err)
@@ -273,7 +273,7 @@ func TestUpdaterRejectsBadText(t *testing.T) {
 	eachStore(t, func(t *testing.T, s storage.Store) {
 		c := newClock()
 		u := queueOne(t, s, c, "ws")
-		up := drift.NewUpdater(s, &recorder{}, nil, &drift.UpdaterConfig{Now: c.Now})
+		up := newUpdater(t, s, &recorder{}, nil, &drift.UpdaterConfig{Now: c.Now})
 		for _, actor := range []string{"", "a\x00b", "a\nb", strings.Repeat("a", drift.MaxActorLen+1), "\xff\xfe"} {
 			_, err := up.Apply(t.Context(), u.ID, actor)
 			assert.ErrorIs(t, err, tracking.ErrInvalidArgument, "%q", actor)

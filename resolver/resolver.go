@@ -94,6 +94,11 @@ var (
 
 // RateLimitError is returned when an upstream refuses for a while. It
 // matches ErrRateLimited.
+//
+// A resolver that returns it holds the host back itself: until RetryAfter
+// has passed it answers every request for that host with a RateLimitError
+// at once, calling nothing. That is the one place the hold lives; the
+// Sweeper only defers upstreams whose resolution was refused this way.
 type RateLimitError struct {
 	// Host is the upstream host that asked to wait.
 	Host string

@@ -125,7 +125,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		log.InfoContext(ctx, "restart workspace", "workspace", workspaceID) // your reload goes here
 		return nil
 	})
-	updater := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: cfg.applyTimeout, Logger: log})
+	updater, err := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: cfg.applyTimeout, Logger: log})
+	if err != nil {
+		return err
+	}
 	sweeper, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Schedule: cfg.schedule, Jitter: time.Minute, Logger: log})
 	if err != nil {
 		return err

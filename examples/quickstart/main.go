@@ -117,13 +117,16 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	installer := &drift.FetchInstaller{Fetcher: s.git, Dir: s.pluginDir}
-	s.updater = drift.NewUpdater(s.store, drift.InstallerFunc(func(ctx context.Context, req drift.InstallRequest) error {
+	s.updater, err = drift.NewUpdater(s.store, drift.InstallerFunc(func(ctx context.Context, req drift.InstallRequest) error {
 		fmt.Fprintf(out, "  installer: fetching %s at %s into %s\n", req.PluginName, short(req.SHA), s.rel(s.pluginDir(req.WorkspaceID, req.PluginName)))
 		return installer.Install(ctx, req)
 	}), drift.RestarterFunc(func(ctx context.Context, workspaceID string) error {
 		fmt.Fprintf(out, "  restarter: restarting workspace %s\n", workspaceID)
 		return nil
 	}), nil)
+	if err != nil {
+		return err
+	}
 	s.tracker = tracking.NewTracker(s.store, nil)
 
 	s.step("2. Four workspaces install hello v1.0.0")

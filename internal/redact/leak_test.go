@@ -110,8 +110,9 @@ func newLeakEnv(t *testing.T) *leakEnv {
 	require.NoError(t, err)
 	require.Len(t, us, 1)
 	e.pending = us[0].ID
-	up := drift.NewUpdater(e.store, drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil }), nil,
+	up, err := drift.NewUpdater(e.store, drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil }), nil,
 		&drift.UpdaterConfig{Logger: e.log})
+	require.NoError(t, err)
 	e.handler, err = adminhttp.NewHandler(adminhttp.Config{
 		Updater: up, Sweeper: sw, Store: e.store, AllowUnauthenticated: true, Logger: e.log,
 	})

@@ -167,7 +167,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		h.reached(stepAfterCommit, "workspace="+workspaceID)
 		return nil
 	})
-	updater := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: cfg.applyTimeout, Logger: log})
+	updater, err := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: cfg.applyTimeout, Logger: log})
+	if err != nil {
+		return err
+	}
 	sweeper, err := drift.NewSweeper(store, res, &drift.SweeperConfig{
 		Schedule: cfg.schedule, LeaseTTL: cfg.leaseTTL, ResolveTimeout: cfg.resolveTimeout,
 		Holder: cfg.holder, Logger: log,
