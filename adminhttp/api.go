@@ -312,6 +312,11 @@ func (h *handler) decisionError(ctx context.Context, op string, id int64, actor 
 	var e apiError
 	level := slog.LevelWarn
 	switch {
+	// First: a lost claim may come with a failed install that could not
+	// be recorded, which must not be reported as recorded.
+	case errors.Is(err, tracking.ErrClaimLost):
+		e = apiError{status: http.StatusConflict, code: codeClaimLost,
+			message: fmt.Sprintf("another apply took update %d over while this one was installing; this one's outcome was not recorded (the entry shows the current state)", id)}
 	case errors.Is(err, drift.ErrInstallFailed):
 		e = apiError{status: http.StatusBadGateway, code: codeInstallFailed,
 			message: fmt.Sprintf("the installer failed; update %d is pending again (its last_error says why)", id)}

@@ -16,6 +16,7 @@ const (
 	codeMethodNotAllowed     = "method_not_allowed"
 	codeConflict             = "conflict"
 	codeBusy                 = "busy"
+	codeClaimLost            = "claim_lost"
 	codePayloadTooLarge      = "payload_too_large"
 	codeUnsupportedMediaType = "unsupported_media_type"
 	codeInternal             = "internal"

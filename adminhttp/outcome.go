@@ -38,7 +38,7 @@ const (
 
 // decisionResults are the results an apply or dismiss outcome may name.
 var decisionResults = []string{resultOK, resultConfirmTagMoved, codeInstallFailed, codeRestartFailed,
-	codeNotFound, codeBusy, codeConflict, codeBadRequest, codeInternal}
+	codeNotFound, codeBusy, codeClaimLost, codeConflict, codeBadRequest, codeInternal}
 
 // outcome is what a form post did, as the redirect's query names it.
 type outcome struct {
@@ -167,6 +167,12 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 		if apply && u.Status == tracking.StatusApplied && u.RestartError != "" {
 			return flashError("Installed %s %s in workspace %s, but restarting the workspace failed. Use “Retry restart” in the history to try again.",
 				u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
+		}
+	case codeClaimLost:
+		// The store cannot confirm it afterwards: what is said stays
+		// within what is true of any apply that lost its claim.
+		if apply {
+			return flashError("Update #%d was taken over by another apply while this one was installing; this one's outcome was not recorded. The entry shows its current state.", u.ID)
 		}
 	case codeBusy:
 		if u.Status == tracking.StatusApplying {
