@@ -182,3 +182,42 @@ func TestApplyRetryInstallsTheReviewedCommit(t *testing.T) {
 		assert.Equal(t, sha(2), in.InstalledSHA)
 	})
 }
+
+// TestApplyCrashBeforeRestartIsRetried: the install is recorded and then
+// the process dies before the workspace restarts. The entry says a restart
+// is owed, and applying it again (here from a second Updater, as another
+// replica would) runs only the restart.
+func TestApplyCrashBeforeRestartIsRetried(t *testing.T) {
+	eachStore(t, func(t *testing.T, s storage.Store) {
+		c := newClock()
+		u := queueOne(t, s, c, "ws")
+		inRestart := make(chan struct{})
+		crashed := make(chan struct{})
+		dying := drift.RestarterFunc(func(ctx context.Context, ws string) error {
+			close(inRestart)
+			<-crashed // the process dies here: the restart never happens
+			return errors.New("unreachable")
+		})
+		rec := &recorder{}
+		first := newUpdater(t, s, rec, dying, &drift.UpdaterConfig{Now: c.Now})
+		go func() { _, _ = first.Apply(context.WithoutCancel(t.Context()), u.ID, "op") }()
+		<-inRestart
+		owed, err := s.GetUpdate(t.Context(), u.ID)
+		require.NoError(t, err)
+		assert.Equal(t, tracking.StatusApplied, owed.Status)
+		assert.Equal(t, drift.RestartPending, owed.RestartError, "a crash now must leave the restart owed")
+
+		var restarts atomic.Int32
+		second := newUpdater(t, s, rec, drift.RestarterFunc(func(context.Context, string) error {
+			restarts.Add(1)
+			return nil
+		}), &drift.UpdaterConfig{Now: c.Now})
+		got, err := second.Apply(t.Context(), u.ID, "op2")
+		require.NoError(t, err)
+		assert.Equal(t, int32(1), restarts.Load(), "only the restart is retried")
+		assert.Equal(t, 1, rec.count(), "no second install")
+		assert.Empty(t, got.RestartError)
+		assert.Equal(t, "op", got.DecidedBy)
+		close(crashed)
+	})
+}

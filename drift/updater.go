@@ -87,6 +87,12 @@ type UpdaterConfig struct {
 	MinAge time.Duration
 }
 
+// RestartPending is the RestartError an entry is recorded applied with
+// while its workspace still has to be restarted. The restart clears it;
+// if the process dies first, applying the entry again (from any replica)
+// runs only the restart.
+const RestartPending = "restart pending: the install is recorded, the workspace was not restarted yet"
+
 // AutoApplyActor is recorded as DecidedBy on entries applied by
 // [Updater.AutoApply].
 const AutoApplyActor = "plugindrift/auto-apply"
@@ -228,14 +234,18 @@ func (u *Updater) Apply(ctx context.Context, id int64, actor string) (tracking.U
 			return e, fmt.Errorf("drift: apply update %d: %w", id, err)
 		}
 		u.log.WarnContext(ctx, "plugindrift: install failed", "update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "sha", e.ToSHA, "error", err)
-		released, rerr := u.store.ReleaseClaim(rctx, storage.ReleaseClaimParams{ID: e.ID, Token: token, Message: err.Error(), At: u.clock()})
+		released, rerr := u.store.ReleaseClaim(rctx, storage.ReleaseClaimParams{ID: e.ID, Token: token, Message: redact.String(err.Error()), At: u.clock()})
 		if rerr != nil {
 			u.logLost(ctx, e, "failed install", rerr)
 			return e, fmt.Errorf("drift: apply update %d: %w: %v (and recording the failure failed: %w)", id, ErrInstallFailed, err, rerr)
 		}
 		return released, fmt.Errorf("drift: apply update %d: %w: %v", id, ErrInstallFailed, err)
 	}
-	done, err := u.store.CompleteApply(rctx, storage.CompleteApplyParams{ID: e.ID, Token: token, Actor: actor, At: u.clock()})
+	owed := ""
+	if u.restarter != nil {
+		owed = RestartPending // cleared once the restart succeeds
+	}
+	done, err := u.store.CompleteApply(rctx, storage.CompleteApplyParams{ID: e.ID, Token: token, Actor: actor, At: u.clock(), RestartError: owed})
 	if err != nil {
 		u.logLost(ctx, e, "successful install", err)
 		// The install happened but is not recorded. If the claim is still
@@ -338,7 +348,7 @@ func (u *Updater) restart(ctx context.Context, e tracking.Update) (tracking.Upda
 	err := u.restarter.Restart(ctx, e.WorkspaceID)
 	msg := ""
 	if err != nil {
-		msg = err.Error()
+		msg = redact.String(err.Error())
 		if msg == "" {
 			msg = "restart failed"
 		}

@@ -148,7 +148,7 @@ type Store interface {
 	// install row of the entry's (workspace, plugin) gets InstalledSHA =
 	// ToSHA, InstalledVersion = ToVersion, InstalledAt = UpdatedAt = p.At;
 	// the entry becomes applied with DecidedAt = p.At, DecidedBy = p.Actor,
-	// RestartError = "" and no claim. When the entry is not applying under
+	// RestartError = p.RestartError and no claim. When the entry is not applying under
 	// p.Token it changes nothing and returns tracking.ErrClaimLost, except
 	// that an entry already applied under p.Token (a retry after a lost
 	// answer) is returned unchanged with no error; a missing entry is
@@ -266,6 +266,10 @@ type CompleteApplyParams struct {
 	Token string
 	Actor string
 	At    time.Time
+	// RestartError is recorded with the completion, in the same
+	// transaction: the Updater records that a restart is still owed, so
+	// that a crash before the restart leaves it to be retried.
+	RestartError string
 }
 
 // ReleaseClaimParams hands back a claim after a failed install.

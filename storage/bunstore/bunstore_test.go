@@ -847,7 +847,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			s.q.listUpstreams:        {0, 100},
 			s.q.claimUpdate:          {1, 1, 2, "tok"},
 			s.q.extendClaim:          {1, "tok", 2},
-			s.q.completeUpdate:       {1, 1, "a", "tok"},
+			s.q.completeUpdate:       {1, 1, "a", "tok", ""},
 			s.q.releaseClaim:         {1, "m", "tok"},
 			s.q.acquireLease:         {"l", "h", int64(2)},
 		}

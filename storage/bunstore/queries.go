@@ -148,7 +148,7 @@ RETURNING ` + updateCols,
 		extendClaim: `UPDATE {updates} SET claimed_until = $3
 WHERE id = $1 AND status = 'applying' AND claim_token = $2
 RETURNING ` + updateCols,
-		completeUpdate: `UPDATE {updates} SET status = 'applied', decided_at = $2, decided_by = $3, restart_error = '', claimed_until = NULL
+		completeUpdate: `UPDATE {updates} SET status = 'applied', decided_at = $2, decided_by = $3, restart_error = $5, claimed_until = NULL
 WHERE id = $1 AND status = 'applying' AND claim_token = $4
 RETURNING ` + updateCols,
 		completeInstall: `UPDATE {installs} SET installed_sha = $3, installed_version = $4, installed_at = $5, updated_at = $5

@@ -483,7 +483,7 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 		}
 		u.Status = tracking.StatusApplied
 		u.DecidedAt, u.DecidedBy = at, p.Actor
-		u.RestartError = ""
+		u.RestartError = p.RestartError
 		u.ClaimedUntil = time.Time{}
 		delete(s.open, k)
 		return nil
