@@ -491,12 +491,11 @@ type sweepView struct {
 	Report               *reportView
 }
 
-// reportView is the part of a sweep report the page shows.
+// reportView is the part of a sweep report the page shows: the report as
+// the API sends it, with at most maxPageErrors of its errors.
 type reportView struct {
-	Upstreams, Resolved, Unchanged, Failed, Deferred int
-	Installs, Queued, Superseded, AutoApplied        int
-	Errors                                           []drift.UpstreamError
-	MoreErrors                                       int
+	reportJSON
+	MoreErrors int // failing upstreams not listed
 }
 
 // maxPageErrors is how many failing upstreams of a sweep the page lists.
@@ -507,23 +506,16 @@ func newSweepView(st drift.SweepStatus, now time.Time) *sweepView {
 	if v.State != sweepDone && v.State != sweepFailed {
 		return v
 	}
-	rep := shownReport(st.Report)
+	rv := &reportView{reportJSON: toReportJSON(st.Report)}
 	v.FinishedAt, v.Finished = exactTime(st.FinishedAt), age(now, st.FinishedAt)
-	v.Took = took(rep.Duration)
-	v.Skipped, v.Error = rep.Skipped, sweepFailure(st.Err)
-	rv := &reportView{
-		Upstreams: rep.Upstreams, Resolved: rep.Resolved, Unchanged: rep.Unchanged, Failed: rep.Failed,
-		Deferred: rep.Deferred, Installs: rep.Installs, Queued: rep.Queued, Superseded: rep.Superseded,
-		AutoApplied: rep.AutoApplied,
+	v.Took = took(rv.Duration)
+	v.Skipped, v.Error = rv.Skipped, sweepFailure(st.Err)
+	listed := rv.Errors[:min(len(rv.Errors), maxPageErrors)]
+	for i := range listed {
+		listed[i].Error = redact.Truncate(listed[i].Error, 300)
 	}
-	for i, ue := range rep.Errors {
-		if i == maxPageErrors {
-			break
-		}
-		ue.Error = redact.Truncate(ue.Error, 300)
-		rv.Errors = append(rv.Errors, ue)
-	}
-	rv.MoreErrors = max(rep.Failed, len(rep.Errors)) - len(rv.Errors)
+	rv.MoreErrors = max(rv.Failed, len(rv.Errors)) - len(listed)
+	rv.Errors = listed
 	v.Report = rv
 	return v
 }
