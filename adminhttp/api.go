@@ -96,21 +96,44 @@ type installsPage struct {
 }
 
 type reportBody struct {
-	Report drift.Report `json:"report"`
+	Report reportJSON `json:"report"`
 }
 
-// shownReport is rep as operators see it: its errors through errorText.
-func shownReport(rep drift.Report) drift.Report {
-	errs := make([]drift.UpstreamError, len(rep.Errors))
-	for i, ue := range rep.Errors {
-		ue.Error = errorText(ue.Error)
-		errs[i] = ue
+// reportJSON is the API shape of a [drift.Report]. The duration is in
+// nanoseconds; errors is left out when no upstream failed.
+type reportJSON struct {
+	Skipped    bool                `json:"skipped"`
+	Upstreams  int                 `json:"upstreams"`
+	Resolved   int                 `json:"resolved"`
+	Unchanged  int                 `json:"unchanged"`
+	Failed     int                 `json:"failed"`
+	Deferred   int                 `json:"deferred"`
+	Installs   int                 `json:"installs"`
+	Queued     int                 `json:"queued"`
+	Superseded int                 `json:"superseded"`
+	Duration   time.Duration       `json:"duration_ns"`
+	Errors     []upstreamErrorJSON `json:"errors,omitempty"`
+}
+
+// upstreamErrorJSON is the API shape of a [drift.UpstreamError].
+type upstreamErrorJSON struct {
+	Source string `json:"source"`
+	Ref    string `json:"ref"`
+	Error  string `json:"error"`
+}
+
+// toReportJSON is rep as operators see it, on the API and the page: its
+// errors through errorText.
+func toReportJSON(rep drift.Report) reportJSON {
+	v := reportJSON{
+		Skipped: rep.Skipped, Upstreams: rep.Upstreams, Resolved: rep.Resolved, Unchanged: rep.Unchanged,
+		Failed: rep.Failed, Deferred: rep.Deferred, Installs: rep.Installs, Queued: rep.Queued,
+		Superseded: rep.Superseded, Duration: rep.Duration,
 	}
-	if len(errs) == 0 {
-		errs = nil
+	for _, ue := range rep.Errors {
+		v.Errors = append(v.Errors, upstreamErrorJSON{Source: ue.Source, Ref: ue.Ref, Error: errorText(ue.Error)})
 	}
-	rep.Errors = errs
-	return rep
+	return v
 }
 
 // The states of a sweep in sweepJSON.
@@ -124,11 +147,11 @@ const (
 // sweepJSON is the API shape of the latest sweep. Every key is always
 // present; report is null until the sweep ends.
 type sweepJSON struct {
-	State      string        `json:"state"`
-	StartedAt  *time.Time    `json:"started_at"`
-	FinishedAt *time.Time    `json:"finished_at"`
-	Report     *drift.Report `json:"report"`
-	Error      string        `json:"error"`
+	State      string      `json:"state"`
+	StartedAt  *time.Time  `json:"started_at"`
+	FinishedAt *time.Time  `json:"finished_at"`
+	Report     *reportJSON `json:"report"`
+	Error      string      `json:"error"`
 }
 
 type sweepBody struct {
@@ -138,7 +161,7 @@ type sweepBody struct {
 func toSweepJSON(st drift.SweepStatus) sweepJSON {
 	v := sweepJSON{State: sweepState(st), StartedAt: jsonTime(st.StartedAt), FinishedAt: jsonTime(st.FinishedAt)}
 	if v.State == sweepDone || v.State == sweepFailed {
-		rep := shownReport(st.Report)
+		rep := toReportJSON(st.Report)
 		v.Report = &rep
 		v.Error = sweepFailure(st.Err)
 	}
@@ -388,7 +411,7 @@ func (h *handler) sweep(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "sweep", err)
 		return
 	}
-	h.writeJSON(w, r, http.StatusOK, reportBody{shownReport(rep)})
+	h.writeJSON(w, r, http.StatusOK, reportBody{toReportJSON(rep)})
 }
 
 // awaitSweep triggers a sweep, or joins the running one, and waits for it

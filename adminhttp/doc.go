@@ -125,8 +125,18 @@
 // and shown as described under Errors.
 // An install is {"workspace_id", "plugin_name", "source", "ref",
 // "tracked", "installed_sha", "installed_version", "installed_at",
-// "updated_at"}. A sweep report is [drift.Report] (duration in
-// nanoseconds).
+// "updated_at"}. A sweep report, on POST {prefix}/sweeps and under
+// "report" of {prefix}/sweeps/latest, is the counts of [drift.Report]:
+//
+//	{"skipped": false, "upstreams": 12, "resolved": 11, "unchanged": 9,
+//	 "failed": 1, "deferred": 0, "installs": 30, "queued": 2, "superseded": 1,
+//	 "duration_ns": 1840000000,
+//	 "errors": [{"source": "github://acme/chat", "ref": "tag:latest", "error": "…"}]}
+//
+// Every key but errors is always present; errors lists the first failing
+// upstreams, one error each, and is left out when none failed.
+// duration_ns is in nanoseconds. Each error is shown as described under
+// Errors.
 //
 // # Errors
 //

@@ -199,6 +199,15 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 	return nil
 }
 
+// versionOrSHA names a commit in a message: by its version when it has
+// one, else by its short SHA.
+func versionOrSHA(version, sha string) string {
+	if version != "" {
+		return version
+	}
+	return shortSHA(sha)
+}
+
 // sweepFlash words the state of the latest sweep after "Sweep now"; its
 // report is in the page's "Last sweep" panel.
 func sweepFlash(st drift.SweepStatus) *flash {

@@ -1,14 +1,8 @@
 package adminhttp
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"embed"
-	"encoding/hex"
 	"fmt"
-	"html/template"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,39 +14,8 @@ import (
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
-//go:embed templates/*.html static/admin.css
-var assets embed.FS
-
 // pageSize is how many rows each table of the page shows at a time.
 const pageSize = 50
-
-// contentSecurityPolicy allows the page nothing but its own stylesheet and
-// forms posting back to itself: no script runs, even injected.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
-func (h *handler) loadAssets() error {
-	var err error
-	if h.css, err = assets.ReadFile("static/admin.css"); err != nil {
-		return fmt.Errorf("adminhttp: read embedded stylesheet: %w", err)
-	}
-	if h.page, err = template.ParseFS(assets, "templates/page.html"); err != nil {
-		return fmt.Errorf("adminhttp: parse page template: %w", err)
-	}
-	if h.errors, err = template.ParseFS(assets, "templates/error.html"); err != nil {
-		return fmt.Errorf("adminhttp: parse error template: %w", err)
-	}
-	sum := sha256.Sum256(h.css)
-	h.cssURL = h.prefix + "/static/admin.css?v=" + hex.EncodeToString(sum[:6])
-	return nil
-}
-
-// serveCSS serves the embedded stylesheet. Its URL carries a hash of the
-// content, so it may be cached for long.
-func (h *handler) serveCSS(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	w.Header().Set("Cache-Control", "private, max-age=86400")
-	_, _ = w.Write(h.css)
-}
 
 // pageURL returns the page's URL with the given query (which may be nil).
 func (h *handler) pageURL(q url.Values) string {
@@ -359,127 +322,6 @@ func age(now, t time.Time) string {
 	return t.UTC().Format("2 Jan 2006")
 }
 
-// readForm caps, reads and parses an urlencoded form body.
-func (h *handler) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *apiError) {
-	body, e := readBody(w, r, h.maxBody)
-	if e != nil {
-		return nil, e
-	}
-	if len(body) == 0 {
-		return url.Values{}, nil
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType,
-			message: "submit the form from the admin page (application/x-www-form-urlencoded)"}
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, errBadRequest("the form data is malformed")
-	}
-	return form, nil
-}
-
-// back returns where a form post redirects to: the page with the filters
-// the form was posted from. Invalid filters are dropped; the target is
-// always built here, never taken from the request.
-func (h *handler) back(form url.Values, done outcome) string {
-	f, e := parseFilters(query{values: form})
-	if e != nil {
-		f = filters{}
-	}
-	q := f.values()
-	done.set(q)
-	return h.pageURL(q)
-}
-
-// formDecision reads what both decision forms post: the entry's id and
-// the form. On failure it has answered, and ok is false.
-func (h *handler) formDecision(w http.ResponseWriter, r *http.Request) (id int64, form url.Values, ok bool) {
-	id, e := pathID(r)
-	if e == nil {
-		form, e = h.readForm(w, r)
-	}
-	if e != nil {
-		h.fail(w, r, e)
-		return 0, nil, false
-	}
-	return id, form, true
-}
-
-// formApply serves POST {prefix}/ui/plugin-updates/{id}/apply.
-func (h *handler) formApply(w http.ResponseWriter, r *http.Request) {
-	id, form, ok := h.formDecision(w, r)
-	if !ok {
-		return
-	}
-	ctx, actor := r.Context(), actorOf(r.Context())
-	done := outcome{Op: opApply, ID: id, Result: resultOK}
-	// A moved tag is applied only with the confirmation box ticked, so the
-	// entry is read first unless the box was.
-	if form.Get("confirm") != "tag-moved" {
-		cur, err := h.store.GetUpdate(ctx, id)
-		if err != nil {
-			done.Result = h.decisionError(ctx, opApply, id, actor, tracking.Update{}, err).code
-			h.redirect(w, r, form, done)
-			return
-		}
-		if cur.Kind == tracking.KindTagMoved && cur.Status == tracking.StatusPending {
-			done.Result = resultConfirmTagMoved
-			h.redirect(w, r, form, done)
-			return
-		}
-	}
-	if u, err := h.updater.Apply(ctx, id, actor); err != nil {
-		done.Result = h.decisionError(ctx, opApply, id, actor, u, err).code
-	}
-	h.redirect(w, r, form, done)
-}
-
-// formDismiss serves POST {prefix}/ui/plugin-updates/{id}/dismiss. The
-// reason is held to the Updater's rules by the Updater itself.
-func (h *handler) formDismiss(w http.ResponseWriter, r *http.Request) {
-	id, form, ok := h.formDecision(w, r)
-	if !ok {
-		return
-	}
-	ctx, actor := r.Context(), actorOf(r.Context())
-	done := outcome{Op: opDismiss, ID: id, Result: resultOK}
-	if u, err := h.updater.Dismiss(ctx, id, actor, strings.TrimSpace(form.Get("reason"))); err != nil {
-		done.Result = h.decisionError(ctx, opDismiss, id, actor, u, err).code
-	}
-	h.redirect(w, r, form, done)
-}
-
-// formSweep serves POST {prefix}/ui/sweeps: it triggers a sweep, waits up
-// to SweepWait for it, and goes back to the page, which shows how the
-// latest sweep went (still running, or its report).
-func (h *handler) formSweep(w http.ResponseWriter, r *http.Request) {
-	if h.sweeper == nil {
-		h.fail(w, r, errNoSweeper)
-		return
-	}
-	form, e := h.readForm(w, r)
-	if e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	h.awaitSweep(r)
-	h.redirect(w, r, form, outcome{Op: opSweep})
-}
-
-func versionOrSHA(version, sha string) string {
-	if version != "" {
-		return version
-	}
-	return shortSHA(sha)
-}
-
-// redirect ends a form post with 303 to the page, its filters kept and
-// the outcome in the query (POST/redirect/GET).
-func (h *handler) redirect(w http.ResponseWriter, r *http.Request, form url.Values, done outcome) {
-	http.Redirect(w, r, h.back(form, done), http.StatusSeeOther)
-}
-
 // sweepView is the page's panel about the latest sweep.
 type sweepView struct {
 	State                string // sweepNone, sweepRunning, sweepDone or sweepFailed
@@ -491,12 +333,11 @@ type sweepView struct {
 	Report               *reportView
 }
 
-// reportView is the part of a sweep report the page shows.
+// reportView is the part of a sweep report the page shows: the report as
+// the API sends it, with at most maxPageErrors of its errors.
 type reportView struct {
-	Upstreams, Resolved, Unchanged, Failed, Deferred int
-	Installs, Queued, Superseded                     int
-	Errors                                           []drift.UpstreamError
-	MoreErrors                                       int
+	reportJSON
+	MoreErrors int // failing upstreams not listed
 }
 
 // maxPageErrors is how many failing upstreams of a sweep the page lists.
@@ -507,22 +348,16 @@ func newSweepView(st drift.SweepStatus, now time.Time) *sweepView {
 	if v.State != sweepDone && v.State != sweepFailed {
 		return v
 	}
-	rep := shownReport(st.Report)
+	rv := &reportView{reportJSON: toReportJSON(st.Report)}
 	v.FinishedAt, v.Finished = exactTime(st.FinishedAt), age(now, st.FinishedAt)
-	v.Took = took(rep.Duration)
-	v.Skipped, v.Error = rep.Skipped, sweepFailure(st.Err)
-	rv := &reportView{
-		Upstreams: rep.Upstreams, Resolved: rep.Resolved, Unchanged: rep.Unchanged, Failed: rep.Failed,
-		Deferred: rep.Deferred, Installs: rep.Installs, Queued: rep.Queued, Superseded: rep.Superseded,
+	v.Took = took(rv.Duration)
+	v.Skipped, v.Error = rv.Skipped, sweepFailure(st.Err)
+	listed := rv.Errors[:min(len(rv.Errors), maxPageErrors)]
+	for i := range listed {
+		listed[i].Error = redact.Truncate(listed[i].Error, 300)
 	}
-	for i, ue := range rep.Errors {
-		if i == maxPageErrors {
-			break
-		}
-		ue.Error = redact.Truncate(ue.Error, 300)
-		rv.Errors = append(rv.Errors, ue)
-	}
-	rv.MoreErrors = max(rep.Failed, len(rep.Errors)) - len(rv.Errors)
+	rv.MoreErrors = max(rv.Failed, len(rv.Errors)) - len(listed)
+	rv.Errors = listed
 	v.Report = rv
 	return v
 }
@@ -533,36 +368,4 @@ func took(d time.Duration) string {
 		return "under 1ms"
 	}
 	return d.Round(time.Millisecond).String()
-}
-
-type errorView struct {
-	CSSURL  string
-	PageURL string
-	Status  int
-	Title   string
-	Message string
-}
-
-// renderError shows e as a small HTML page.
-func (h *handler) renderError(w http.ResponseWriter, r *http.Request, e *apiError) {
-	h.renderHTML(w, r, e.status, h.errors, errorView{
-		CSSURL: h.cssURL, PageURL: h.pageURL(nil), Status: e.status, Title: http.StatusText(e.status), Message: e.message,
-	})
-}
-
-// renderHTML executes t into a buffer first, so a template failure is a
-// clean 500 rather than half a page.
-func (h *handler) renderHTML(w http.ResponseWriter, r *http.Request, status int, t *template.Template, data any) {
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
-		h.log.ErrorContext(r.Context(), "adminhttp: render page", "path", r.URL.Path, "error", err)
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString("<!doctype html><title>Internal error</title><p>Internal error; the server log has the details.</p>\n")
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
 }

@@ -2,10 +2,13 @@ package adminhttp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -194,4 +197,67 @@ func TestSweepWaitDefaultAndValidation(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "SweepWait")
 	assert.Equal(t, 5*time.Second, adminhttp.DefaultSweepWait)
+}
+
+// TestSweepReportKeys pins the JSON shape of a sweep report, the same on
+// POST /sweeps and GET /sweeps/latest: snake_case keys, the duration in
+// nanoseconds, errors only when an upstream failed.
+func TestSweepReportKeys(t *testing.T) {
+	counts := []string{"skipped", "upstreams", "resolved", "unchanged", "failed", "deferred",
+		"installs", "queued", "superseded", "duration_ns"}
+	e := newEnv(t)
+	reports := func() (posted, latest map[string]any) {
+		t.Helper()
+		w := e.do(req{method: "POST", path: path("/sweeps")})
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		posted = decode[struct {
+			Report map[string]any `json:"report"`
+		}](t, w).Report
+		latest = decode[sweepBody](t, e.do(req{method: "GET", path: path("/sweeps/latest")})).Sweep.Report
+		assert.Equal(t, posted, latest, "both routes send the same report")
+		return posted, latest
+	}
+
+	posted, _ := reports()
+	assert.ElementsMatch(t, counts, slices.Collect(maps.Keys(posted)), "without failures there is no errors key")
+	assert.Equal(t, false, posted["skipped"])
+	assert.Equal(t, float64(3), posted["upstreams"])
+	assert.Equal(t, float64(3), posted["unchanged"], "nothing moved since the setup's sweep")
+	assert.IsType(t, float64(0), posted["duration_ns"])
+
+	e.resolver.fail(srcBeta, "branch:main", errors.New("git ls-remote: fatal: could not read Username"))
+	posted, _ = reports()
+	assert.ElementsMatch(t, append(counts, "errors"), slices.Collect(maps.Keys(posted)))
+	assert.Equal(t, float64(1), posted["failed"])
+	assert.Equal(t, []any{map[string]any{"source": srcBeta, "ref": "branch:main", "error": "git ls-remote: fatal: could not read Username"}},
+		posted["errors"])
+}
+
+// TestPageListsTheFirstSweepErrors: the page lists five failing upstreams,
+// each error cut to 300 bytes, and counts the rest; the API sends them all.
+func TestPageListsTheFirstSweepErrors(t *testing.T) {
+	e := newEnv(t)
+	tr := tracking.NewTracker(e.store, &tracking.TrackerConfig{Now: e.clock.Now})
+	long := "git ls-remote: " + strings.Repeat("x", 400)
+	for i := range 7 {
+		src := fmt.Sprintf("github://acme/broken-%d", i)
+		_, err := tr.RecordInstall(t.Context(), tracking.InstallRecord{
+			WorkspaceID: "ws-c", PluginName: fmt.Sprintf("broken-%d", i), Source: src, Ref: "branch:main", SHA: shaHex(300 + i),
+		})
+		require.NoError(t, err)
+		e.resolver.fail(src, "branch:main", errors.New(long))
+	}
+	w := e.do(req{method: "POST", path: path("/sweeps")})
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	errs := decode[struct {
+		Report map[string]any `json:"report"`
+	}](t, w).Report["errors"]
+	require.Len(t, errs, 7, "the API sends every error")
+	assert.Equal(t, long, errs.([]any)[0].(map[string]any)["error"], "and each whole")
+
+	last := section(e.page(""), "last-sweep")
+	assert.Equal(t, 5, strings.Count(last, "<li><code>"), last)
+	assert.Contains(t, last, "… and 2 more (see the server log).")
+	assert.Equal(t, 5, strings.Count(last, ": "+long[:297]+"…</li>"), "each error is cut to 300 bytes")
+	assert.NotContains(t, last, long)
 }

@@ -89,32 +89,33 @@ func DefaultBackoff(failures int) time.Duration {
 type Report struct {
 	// Skipped is set when another replica held the sweeper lease; nothing
 	// else was done.
-	Skipped bool `json:"skipped"`
+	Skipped bool
 	// Upstreams is how many distinct (source, ref) pairs were listed.
-	Upstreams int `json:"upstreams"`
+	Upstreams int
 	// Resolved counts successful resolutions; Unchanged counts those among
 	// them that a conditional request answered as unchanged.
-	Resolved  int `json:"resolved"`
-	Unchanged int `json:"unchanged"`
+	Resolved  int
+	Unchanged int
 	// Failed counts failed resolutions; Deferred counts upstreams left
 	// alone this time (backing off after failures, or their host asked to
 	// wait).
-	Failed   int `json:"failed"`
-	Deferred int `json:"deferred"`
+	Failed   int
+	Deferred int
 	// Installs, Queued and Superseded add up the reconciles.
-	Installs   int           `json:"installs"`
-	Queued     int           `json:"queued"`
-	Superseded int           `json:"superseded"`
-	Duration   time.Duration `json:"duration_ns"`
+	Installs   int
+	Queued     int
+	Superseded int
+	// Duration is how long the sweep took.
+	Duration time.Duration
 	// Errors holds the first failures, one per upstream.
-	Errors []UpstreamError `json:"errors,omitempty"`
+	Errors []UpstreamError
 }
 
 // UpstreamError is one failed upstream in a Report.
 type UpstreamError struct {
-	Source string `json:"source"`
-	Ref    string `json:"ref"`
-	Error  string `json:"error"`
+	Source string
+	Ref    string
+	Error  string
 }
 
 // Sweeper finds drift: it resolves every tracked upstream once and
