@@ -21,7 +21,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/plugindrift/plugindrift/drift"
 )
 
 const adminToken = "reliability-admin-token"
@@ -222,11 +221,30 @@ type apiUpdate struct {
 	Status      string `json:"status"`
 }
 
+// apiReport is a sweep report as the admin API sends it.
+type apiReport struct {
+	Skipped    bool          `json:"skipped"`
+	Upstreams  int           `json:"upstreams"`
+	Resolved   int           `json:"resolved"`
+	Unchanged  int           `json:"unchanged"`
+	Failed     int           `json:"failed"`
+	Deferred   int           `json:"deferred"`
+	Installs   int           `json:"installs"`
+	Queued     int           `json:"queued"`
+	Superseded int           `json:"superseded"`
+	Duration   time.Duration `json:"duration_ns"`
+	Errors     []struct {
+		Source string `json:"source"`
+		Ref    string `json:"ref"`
+		Error  string `json:"error"`
+	} `json:"errors"`
+}
+
 type apiBody struct {
-	Update     *apiUpdate   `json:"update"`
-	Updates    []apiUpdate  `json:"updates"`
-	NextCursor string       `json:"next_cursor"`
-	Report     drift.Report `json:"report"`
+	Update     *apiUpdate  `json:"update"`
+	Updates    []apiUpdate `json:"updates"`
+	NextCursor string      `json:"next_cursor"`
+	Report     apiReport   `json:"report"`
 	Error      *struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
@@ -276,7 +294,7 @@ func (r *replica) dismiss(ctx context.Context, id int64) (int, apiBody, error) {
 }
 
 // sweep runs a sweep on the replica. A non-200 answer is an error.
-func (r *replica) sweep(ctx context.Context) (drift.Report, error) {
+func (r *replica) sweep(ctx context.Context) (apiReport, error) {
 	status, b, err := r.call(ctx, http.MethodPost, "/sweeps", "")
 	if err == nil && status != http.StatusOK {
 		err = fmt.Errorf("replica %s: sweep answered %d %+v", r.name, status, b.Error)
