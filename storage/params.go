@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -63,17 +64,9 @@ func (p ReconcileParams) Validate() error {
 // Validate checks that the lease has a name, a holder and a positive TTL.
 func (p LeaseParams) Validate() error {
 	if p.Name == "" || p.Holder == "" || p.TTL <= 0 {
-		return fmt.Errorf("storage: lease: want a name, a holder and a positive TTL, got %q, %q, %s: %w", trim(p.Name), trim(p.Holder), p.TTL, tracking.ErrInvalidArgument)
+		return fmt.Errorf("storage: lease: want a name, a holder and a positive TTL, got %s, %s, %s: %w", redact.Quote(p.Name), redact.Quote(p.Holder), p.TTL, tracking.ErrInvalidArgument)
 	}
 	return nil
-}
-
-// trim shortens hostile input before it is quoted in an error.
-func trim(s string) string {
-	if len(s) <= 64 {
-		return s
-	}
-	return s[:64] + "…"
 }
 
 // ValidateClaimToken checks a claim token: 1 to 128 bytes.
