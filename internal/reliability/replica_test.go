@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
 )
 
 const adminToken = "reliability-admin-token"
