@@ -102,7 +102,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		return err
 	}
 
-	git := gitcli.New(nil)
+	git, err := gitcli.New(nil)
+	if err != nil {
+		return err
+	}
 	byScheme := map[tracking.SourceScheme]resolver.Resolver{
 		tracking.SchemeGit:    git,
 		tracking.SchemeGitHub: git, // anonymous git over https…

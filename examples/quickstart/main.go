@@ -112,7 +112,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "store  %s (migrated)\n", redact.String(dsn))
 
-	s.git = gitcli.New(nil)
+	if s.git, err = gitcli.New(nil); err != nil {
+		return err
+	}
 	if s.sweeper, err = drift.NewSweeper(s.store, s.git, &drift.SweeperConfig{Schedule: "@every 30m"}); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugindrift/plugindrift/internal/pgtest"
+	"github.com/plugindrift/plugindrift/resolver/gitcli"
 	"github.com/plugindrift/plugindrift/storage/bunstore"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -60,6 +61,14 @@ func newStore(t *testing.T) (*bunstore.Store, string) {
 	t.Cleanup(func() { _ = store.Close() })
 	require.NoError(t, store.Migrate(ctx))
 	return store, dsn
+}
+
+// mustGitcli returns a gitcli resolver with the defaults.
+func mustGitcli(t *testing.T) *gitcli.Resolver {
+	t.Helper()
+	r, err := gitcli.New(nil)
+	require.NoError(t, err)
+	return r
 }
 
 // seedInstalls records perUpstream installs of every repository of f, in

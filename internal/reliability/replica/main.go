@@ -160,7 +160,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer logFile.Close()
 
 	store := &hookedStore{Store: inner, hooks: h}
-	git := gitcli.New(&gitcli.Config{Timeout: cfg.resolveTimeout})
+	git, err := gitcli.New(&gitcli.Config{Timeout: cfg.resolveTimeout})
+	if err != nil {
+		return err
+	}
 	res := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: git})
 	installer := &logInstaller{file: logFile, delay: cfg.installDelay, hooks: h}
 	restarter := drift.RestarterFunc(func(ctx context.Context, workspaceID string) error {

@@ -81,7 +81,9 @@ func TestSweepBacksOffARateLimitedHost(t *testing.T) {
 	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	gh, err := github.New(&github.Config{BaseURL: api.BaseURL(), HTTPClient: api.Client(), Now: clock.Now})
 	require.NoError(t, err)
-	res := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGitHub: gh, tracking.SchemeGit: gitcli.New(nil)})
+	git, err := gitcli.New(nil)
+	require.NoError(t, err)
+	res := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGitHub: gh, tracking.SchemeGit: git})
 	s, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Concurrency: concurrency, Now: clock.Now})
 	require.NoError(t, err)
 	sweep := func() (drift.Report, int) {
