@@ -129,7 +129,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s.tracker = tracking.NewTracker(s.store, nil)
+	if s.tracker, err = tracking.NewTracker(s.store, nil); err != nil {
+		return err
+	}
 
 	s.step("2. Four workspaces install hello v1.0.0")
 	for _, w := range []struct{ ws, ref string }{

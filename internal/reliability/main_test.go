@@ -76,7 +76,8 @@ func mustGitcli(t *testing.T) *gitcli.Resolver {
 // the repository's ref (see farm.ref).
 func seedInstalls(t *testing.T, store *bunstore.Store, f *farm, perUpstream int) {
 	t.Helper()
-	tr := tracking.NewTracker(store, nil)
+	tr, err := tracking.NewTracker(store, nil)
+	require.NoError(t, err)
 	for i := range f.len() {
 		for w := range perUpstream {
 			_, err := tr.RecordInstall(context.Background(), tracking.InstallRecord{

@@ -72,7 +72,8 @@ func TestSweepBacksOffARateLimitedHost(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
 	require.NoError(t, store.Migrate(ctx))
-	tr := tracking.NewTracker(store, nil)
+	tr, err := tracking.NewTracker(store, nil)
+	require.NoError(t, err)
 	for i, r := range repos {
 		_, err := tr.RecordInstall(ctx, tracking.InstallRecord{WorkspaceID: "ws", PluginName: fmt.Sprintf("r%02d", i), Source: r.source, Ref: ref(i), SHA: r.at, Version: "v1.0.0"})
 		require.NoError(t, err)
