@@ -117,7 +117,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		}
 		byScheme[tracking.SchemeGitHub] = gh
 	}
-	res := resolver.NewRegistry(byScheme)
+	res, err := resolver.NewRegistry(byScheme)
+	if err != nil {
+		return err
+	}
 
 	// Plugins live in <plugins-dir>/<workspace>/<plugin>; the installer
 	// fetches exactly the reviewed commit and swaps it in.

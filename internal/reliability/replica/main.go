@@ -164,7 +164,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	res := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: git})
+	res, err := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: git})
+	if err != nil {
+		return err
+	}
 	installer := &logInstaller{file: logFile, delay: cfg.installDelay, hooks: h}
 	restarter := drift.RestarterFunc(func(ctx context.Context, workspaceID string) error {
 		h.reached(stepAfterCommit, "workspace="+workspaceID)

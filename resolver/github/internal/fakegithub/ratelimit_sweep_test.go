@@ -84,7 +84,8 @@ func TestSweepBacksOffARateLimitedHost(t *testing.T) {
 	require.NoError(t, err)
 	git, err := gitcli.New(nil)
 	require.NoError(t, err)
-	res := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGitHub: gh, tracking.SchemeGit: git})
+	res, err := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGitHub: gh, tracking.SchemeGit: git})
+	require.NoError(t, err)
 	s, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Concurrency: concurrency, Now: clock.Now})
 	require.NoError(t, err)
 	sweep := func() (drift.Report, int) {
