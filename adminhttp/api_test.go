@@ -146,7 +146,7 @@ func TestListUpdatesPagination(t *testing.T) {
 func TestListUpdatesLimitDefaultAndMax(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	tr := tracking.NewTracker(e.store, &tracking.TrackerConfig{Now: e.clock.Now})
+	tr := mustTracker(e.t, e.store, e.clock.Now)
 	for i := range 250 {
 		_, err := tr.RecordInstall(ctx, tracking.InstallRecord{
 			WorkspaceID: fmt.Sprintf("bulk-%03d", i), PluginName: "alpha", Source: srcAlpha, Ref: "tag:latest", SHA: shaHex(1),

@@ -139,7 +139,7 @@ func benchNow() time.Time { return time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC) }
 func seedPending(b *testing.B, s storage.Store) storage.Store {
 	b.Helper()
 	ctx := context.Background()
-	tr := tracking.NewTracker(s, &tracking.TrackerConfig{Now: benchNow})
+	tr := mustTracker(b, s, benchNow)
 	var in tracking.Install
 	var err error
 	for i := range benchPending {

@@ -200,6 +200,14 @@ func bearerAuthorize(r *http.Request) (string, error) {
 	return actor, nil
 }
 
+// mustTracker returns a Tracker on s whose clock is now.
+func mustTracker(t testing.TB, s tracking.TrackerStore, now func() time.Time) *tracking.Tracker {
+	t.Helper()
+	tr, err := tracking.NewTracker(s, &tracking.TrackerConfig{Now: now})
+	require.NoError(t, err)
+	return tr
+}
+
 type envOption func(*adminhttp.Config)
 
 func newEnv(t *testing.T, opts ...envOption) *env {
@@ -216,7 +224,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		logs:      &syncBuffer{},
 	}
 	ctx := t.Context()
-	tr := tracking.NewTracker(e.store, &tracking.TrackerConfig{Now: e.clock.Now})
+	tr := mustTracker(e.t, e.store, e.clock.Now)
 	for _, rec := range []tracking.InstallRecord{
 		{WorkspaceID: "ws-a", PluginName: "alpha", Source: srcAlpha, Ref: "tag:latest", SHA: shaHex(1), Version: "v1.0.0"},
 		{WorkspaceID: "ws-a", PluginName: "beta", Source: srcBeta, Ref: "branch:main", SHA: shaHex(3)},

@@ -26,7 +26,11 @@ func ExampleNewHandler() {
 	// A store with one queued update: ws-1 runs acme/chat v1.0.0, and
 	// upstream has released v1.1.0.
 	store := memstore.New()
-	in, err := tracking.NewTracker(store, &tracking.TrackerConfig{Now: now}).RecordInstall(ctx, tracking.InstallRecord{
+	tracker, err := tracking.NewTracker(store, &tracking.TrackerConfig{Now: now})
+	if err != nil {
+		panic(err)
+	}
+	in, err := tracker.RecordInstall(ctx, tracking.InstallRecord{
 		WorkspaceID: "ws-1", PluginName: "chat", Source: "github://acme/chat", Ref: "tag:latest",
 		SHA: strings.Repeat("a", 40), Version: "v1.0.0",
 	})

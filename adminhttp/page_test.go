@@ -302,7 +302,7 @@ func TestPageRedirectNeverLeavesThePage(t *testing.T) {
 
 func TestPagePagination(t *testing.T) {
 	e := newEnv(t)
-	tr := tracking.NewTracker(e.store, &tracking.TrackerConfig{Now: e.clock.Now})
+	tr := mustTracker(e.t, e.store, e.clock.Now)
 	for i := range 60 {
 		_, err := tr.RecordInstall(t.Context(), tracking.InstallRecord{
 			WorkspaceID: fmt.Sprintf("bulk-%02d", i), PluginName: "alpha", Source: srcAlpha, Ref: "tag:latest", SHA: shaHex(1),
@@ -440,7 +440,7 @@ func TestPageEscapesEveryUpstreamField(t *testing.T) {
 	src := "github://acme/x#tag:" + payload("source")
 	ref := "tag:" + payload("ref")
 	failing := "github://acme/y#tag:" + payload("failingSource")
-	tr := tracking.NewTracker(e.store, &tracking.TrackerConfig{Now: e.clock.Now})
+	tr := mustTracker(e.t, e.store, e.clock.Now)
 	for _, rec := range []tracking.InstallRecord{
 		{WorkspaceID: "ws-x", PluginName: "pending", Source: src, Ref: ref, SHA: shaHex(50), Version: "v1" + payload("fromVersion")},
 		{WorkspaceID: "ws-x", PluginName: "restarted", Source: src, Ref: ref, SHA: shaHex(50), Version: "v1" + payload("fromVersion")},

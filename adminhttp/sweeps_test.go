@@ -30,7 +30,7 @@ const slowHost = "slow.example.com"
 // whose upstream moved. entered receives once per hanging resolution.
 func (e *env) hangingUpstreams(n int) (entered chan struct{}, release chan struct{}) {
 	e.t.Helper()
-	tr := tracking.NewTracker(e.store, &tracking.TrackerConfig{Now: e.clock.Now})
+	tr := mustTracker(e.t, e.store, e.clock.Now)
 	for i := range n {
 		_, err := tr.RecordInstall(e.t.Context(), tracking.InstallRecord{
 			WorkspaceID: "ws-slow", PluginName: fmt.Sprintf("slow-%02d", i),
@@ -237,7 +237,7 @@ func TestSweepReportKeys(t *testing.T) {
 // each error cut to 300 bytes, and counts the rest; the API sends them all.
 func TestPageListsTheFirstSweepErrors(t *testing.T) {
 	e := newEnv(t)
-	tr := tracking.NewTracker(e.store, &tracking.TrackerConfig{Now: e.clock.Now})
+	tr := mustTracker(e.t, e.store, e.clock.Now)
 	long := "git ls-remote: " + strings.Repeat("x", 400)
 	for i := range 7 {
 		src := fmt.Sprintf("github://acme/broken-%d", i)

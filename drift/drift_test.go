@@ -134,10 +134,17 @@ func eachStore(t *testing.T, f func(t *testing.T, s storage.Store)) {
 	}
 }
 
+func mustTracker(t testing.TB, s storage.Store, cfg *tracking.TrackerConfig) *tracking.Tracker {
+	t.Helper()
+	tr, err := tracking.NewTracker(s, cfg)
+	require.NoError(t, err)
+	return tr
+}
+
 // record installs workspace/plugin at commit following ref on src.
 func record(t *testing.T, s storage.Store, c *clock, ws, plugin, src, ref, commit, version string) {
 	t.Helper()
-	_, err := tracking.NewTracker(s, &tracking.TrackerConfig{Now: c.Now}).RecordInstall(t.Context(), tracking.InstallRecord{
+	_, err := mustTracker(t, s, &tracking.TrackerConfig{Now: c.Now}).RecordInstall(t.Context(), tracking.InstallRecord{
 		WorkspaceID: ws, PluginName: plugin, Source: src, Ref: ref, SHA: commit, Version: version,
 	})
 	require.NoError(t, err)

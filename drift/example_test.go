@@ -25,8 +25,11 @@ func Example() {
 	store := memstore.New()
 
 	// The host records what it installed.
-	tracker := tracking.NewTracker(store, nil)
-	_, err := tracker.RecordInstall(ctx, tracking.InstallRecord{
+	tracker, err := tracking.NewTracker(store, nil)
+	if err != nil {
+		panic(err)
+	}
+	_, err = tracker.RecordInstall(ctx, tracking.InstallRecord{
 		WorkspaceID: "acme", PluginName: "hello",
 		Source: "github://acme/hello-plugin", Ref: "tag:latest",
 		SHA: "1111111111111111111111111111111111111111", Version: "v1.0.0",
@@ -82,7 +85,11 @@ func Example() {
 func ExampleUpdater_Dismiss() {
 	ctx := context.Background()
 	store := memstore.New()
-	_, _ = tracking.NewTracker(store, nil).RecordInstall(ctx, tracking.InstallRecord{
+	tracker, err := tracking.NewTracker(store, nil)
+	if err != nil {
+		panic(err)
+	}
+	_, _ = tracker.RecordInstall(ctx, tracking.InstallRecord{
 		WorkspaceID: "acme", PluginName: "hello", Source: "github://acme/hello-plugin",
 		Ref: "tag:latest", SHA: "1111111111111111111111111111111111111111", Version: "v1.0.0",
 	})
@@ -111,7 +118,11 @@ func ExampleUpdater_Dismiss() {
 func ExampleUpdater_AutoApply() {
 	ctx := context.Background()
 	store := memstore.New()
-	_, _ = tracking.NewTracker(store, nil).RecordInstall(ctx, tracking.InstallRecord{
+	tracker, err := tracking.NewTracker(store, nil)
+	if err != nil {
+		panic(err)
+	}
+	_, _ = tracker.RecordInstall(ctx, tracking.InstallRecord{
 		WorkspaceID: "acme", PluginName: "hello", Source: "github://acme/hello-plugin",
 		Ref: "tag:latest", SHA: "1111111111111111111111111111111111111111", Version: "v1.0.0",
 	})

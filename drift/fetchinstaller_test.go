@@ -100,7 +100,9 @@ func TestFetchInstallerInstallsTheReviewedCommit(t *testing.T) {
 	newer := repos.Commit(t, resolvertest.RepoPlugin, "main")
 	require.NotEqual(t, reviewed, newer)
 
-	git := &recordingFetcher{Resolver: gitcli.New(&gitcli.Config{AllowFile: true})}
+	gc, err := gitcli.New(&gitcli.Config{AllowFile: true})
+	require.NoError(t, err)
+	git := &recordingFetcher{Resolver: gc}
 	root := t.TempDir()
 	inst := &drift.FetchInstaller{Fetcher: git, Dir: func(ws, p string) string { return filepath.Join(root, ws, p) }}
 	require.NoError(t, inst.Install(t.Context(), drift.InstallRequest{

@@ -257,7 +257,7 @@ func TestApplyAndDismissConflicts(t *testing.T) {
 		assert.ErrorIs(t, err, tracking.ErrConflict)
 
 		sup := queueOne(t, s, c, "ws-s")
-		require.NoError(t, tracking.NewTracker(s, nil).RecordUninstall(t.Context(), "ws-s", "p"))
+		require.NoError(t, mustTracker(t, s, nil).RecordUninstall(t.Context(), "ws-s", "p"))
 		_, err = up.Apply(t.Context(), sup.ID, "op")
 		assert.ErrorIs(t, err, tracking.ErrConflict)
 

@@ -22,9 +22,12 @@ func (p pinned) Resolve(_ context.Context, req resolver.Request) (resolver.Resul
 // host wires gitcli.New for git sources and the github resolver for
 // github sources; local sources have no upstream and no resolver.
 func ExampleRegistry() {
-	reg := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{
+	reg, err := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{
 		tracking.SchemeGit: pinned("0123456789abcdef0123456789abcdef01234567"),
 	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	ref, err := tracking.ParseRef("branch:main")
 	if err != nil {
 		log.Fatal(err)

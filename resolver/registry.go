@@ -19,15 +19,21 @@ var _ Resolver = (*Registry)(nil)
 
 // NewRegistry returns a Registry. byScheme maps a source scheme
 // (tracking.SchemeGitHub, tracking.SchemeGit) to its resolver; the map is
-// copied.
-func NewRegistry(byScheme map[tracking.SourceScheme]Resolver) *Registry {
+// copied, and a scheme left out has no resolver. A nil resolver, or a
+// scheme without an upstream (tracking.SchemeLocal, an unknown one),
+// returns an error wrapping tracking.ErrInvalidArgument.
+func NewRegistry(byScheme map[tracking.SourceScheme]Resolver) (*Registry, error) {
 	m := make(map[tracking.SourceScheme]Resolver, len(byScheme))
-	for k, v := range byScheme {
-		if v != nil {
-			m[k] = v
+	for scheme, res := range byScheme {
+		if !scheme.HasUpstream() {
+			return nil, fmt.Errorf("resolver: NewRegistry: scheme %s has no upstream to resolve; map tracking.SchemeGitHub or tracking.SchemeGit: %w", redact.Quote(string(scheme)), tracking.ErrInvalidArgument)
 		}
+		if res == nil {
+			return nil, fmt.Errorf("resolver: NewRegistry: the resolver for %s is nil; leave the scheme out to have no resolver for it: %w", redact.Quote(string(scheme)), tracking.ErrInvalidArgument)
+		}
+		m[scheme] = res
 	}
-	return &Registry{byScheme: m}
+	return &Registry{byScheme: m}, nil
 }
 
 // Resolve implements Resolver. A scheme with no resolver returns

@@ -43,9 +43,38 @@ func must[T any](v T, err error) T {
 	return v
 }
 
+func mustRegistry(t *testing.T, byScheme map[tracking.SourceScheme]resolver.Resolver) *resolver.Registry {
+	t.Helper()
+	reg, err := resolver.NewRegistry(byScheme)
+	require.NoError(t, err)
+	return reg
+}
+
+func TestNewRegistryRefusesNonsense(t *testing.T) {
+	git := &recorder{sha: "git"}
+	for name, tc := range map[string]struct {
+		byScheme map[tracking.SourceScheme]resolver.Resolver
+		want     string
+	}{
+		"nil resolver":   {map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: git, tracking.SchemeGitHub: nil}, `the resolver for "github" is nil`},
+		"local scheme":   {map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeLocal: git}, `scheme "local" has no upstream`},
+		"unknown scheme": {map[tracking.SourceScheme]resolver.Resolver{"svn": git}, `scheme "svn" has no upstream`},
+		"empty scheme":   {map[tracking.SourceScheme]resolver.Resolver{"": git}, `scheme "" has no upstream`},
+		"url scheme":     {map[tracking.SourceScheme]resolver.Resolver{"git+https": git}, `scheme "git+https" has no upstream`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			reg, err := resolver.NewRegistry(tc.byScheme)
+			require.ErrorIs(t, err, tracking.ErrInvalidArgument)
+			assert.Nil(t, reg)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	assert.Empty(t, git.seen)
+}
+
 func TestRegistryRoutesByScheme(t *testing.T) {
 	git, gh := &recorder{sha: "git"}, &recorder{sha: "github"}
-	reg := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{
+	reg := mustRegistry(t, map[tracking.SourceScheme]resolver.Resolver{
 		tracking.SchemeGit:    git,
 		tracking.SchemeGitHub: gh,
 	})
@@ -65,9 +94,8 @@ func TestRegistryRoutesByScheme(t *testing.T) {
 
 func TestRegistryUnsupportedScheme(t *testing.T) {
 	git := &recorder{sha: "git"}
-	reg := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{
-		tracking.SchemeGit:    git,
-		tracking.SchemeGitHub: nil, // nil entries are dropped
+	reg := mustRegistry(t, map[tracking.SourceScheme]resolver.Resolver{
+		tracking.SchemeGit: git,
 	})
 	for _, src := range []tracking.Source{githubSource, localSource, {}} {
 		_, err := reg.Resolve(t.Context(), resolver.Request{Source: src, Ref: mainBranch})
@@ -75,13 +103,13 @@ func TestRegistryUnsupportedScheme(t *testing.T) {
 	}
 	assert.Empty(t, git.seen)
 
-	_, err := resolver.NewRegistry(nil).Resolve(t.Context(), resolver.Request{Source: gitSource, Ref: mainBranch})
+	_, err := mustRegistry(t, nil).Resolve(t.Context(), resolver.Request{Source: gitSource, Ref: mainBranch})
 	require.ErrorIs(t, err, resolver.ErrUnsupported)
 }
 
 func TestRegistryCopiesItsMap(t *testing.T) {
 	m := map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: &recorder{sha: "first"}}
-	reg := resolver.NewRegistry(m)
+	reg := mustRegistry(t, m)
 	m[tracking.SchemeGit] = &recorder{sha: "second"}
 	m[tracking.SchemeGitHub] = &recorder{sha: "github"}
 
@@ -94,7 +122,7 @@ func TestRegistryCopiesItsMap(t *testing.T) {
 
 func TestRegistryConcurrentUse(t *testing.T) {
 	git := &recorder{sha: "git"}
-	reg := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: git})
+	reg := mustRegistry(t, map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: git})
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {

@@ -22,6 +22,10 @@ const (
 	SchemeLocal  SourceScheme = "local"  // local://name; no upstream
 )
 
+// HasUpstream reports whether sources of the scheme can drift (github and
+// git): the schemes a resolver answers for.
+func (s SourceScheme) HasUpstream() bool { return s == SchemeGitHub || s == SchemeGit }
+
 // Source is a parsed plugin source: an immutable, comparable value (usable
 // as a map key, compared with ==) made only by [ParseSource] and
 // [GitHubSource], so every Source other than the zero one is valid. The
@@ -595,7 +599,7 @@ func (s Source) String() string {
 }
 
 // HasUpstream reports whether the source can drift (github and git).
-func (s Source) HasUpstream() bool { return s.scheme == SchemeGitHub || s.scheme == SchemeGit }
+func (s Source) HasUpstream() bool { return s.scheme.HasUpstream() }
 
 // Transport is the URL scheme of a git source ("https", "http", "ssh",
 // "file"); "https" for GitHub; "" for local.

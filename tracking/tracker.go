@@ -35,13 +35,17 @@ type Tracker struct {
 	now   func() time.Time
 }
 
-// NewTracker returns a Tracker writing to store. cfg may be nil.
-func NewTracker(store TrackerStore, cfg *TrackerConfig) *Tracker {
+// NewTracker returns a Tracker writing to store. cfg may be nil. A nil
+// store returns an error wrapping ErrInvalidArgument.
+func NewTracker(store TrackerStore, cfg *TrackerConfig) (*Tracker, error) {
+	if store == nil {
+		return nil, fmt.Errorf("tracking: NewTracker needs a store (any storage.Store, such as memstore.New() or a bunstore.Store): %w", ErrInvalidArgument)
+	}
 	t := &Tracker{store: store, now: time.Now}
 	if cfg != nil && cfg.Now != nil {
 		t.now = cfg.Now
 	}
-	return t
+	return t, nil
 }
 
 // InstallRecord is what a host reports after installing a plugin, as raw

@@ -16,15 +16,35 @@ import (
 
 var now = time.Date(2026, 1, 2, 3, 4, 5, 678901234, time.UTC)
 
-func newTracker() (*tracking.Tracker, *memstore.Store) {
+func newTracker(t *testing.T) (*tracking.Tracker, *memstore.Store) {
+	t.Helper()
 	s := memstore.New()
-	return tracking.NewTracker(s, &tracking.TrackerConfig{Now: func() time.Time { return now }}), s
+	tr, err := tracking.NewTracker(s, &tracking.TrackerConfig{Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	return tr, s
+}
+
+func TestNewTrackerRefusesNonsense(t *testing.T) {
+	for name, tc := range map[string]struct {
+		store tracking.TrackerStore
+		cfg   *tracking.TrackerConfig
+	}{
+		"nil store":             {nil, nil},
+		"nil store with config": {nil, &tracking.TrackerConfig{Now: func() time.Time { return now }}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tr, err := tracking.NewTracker(tc.store, tc.cfg)
+			require.ErrorIs(t, err, tracking.ErrInvalidArgument)
+			assert.Nil(t, tr)
+			assert.Contains(t, err.Error(), "NewTracker needs a store")
+		})
+	}
 }
 
 const commit = "0123456789abcdef0123456789abcdef01234567"
 
 func TestRecordInstallCanonicalises(t *testing.T) {
-	tr, s := newTracker()
+	tr, s := newTracker(t)
 	in, err := tr.RecordInstall(t.Context(), tracking.InstallRecord{
 		WorkspaceID: "acme", PluginName: "hello",
 		Source: "github://acme/hello.git#v1.0.0", Ref: "main",
@@ -66,7 +86,7 @@ func TestRecordInstallRejectsBadInputAndWritesNothing(t *testing.T) {
 		"file source with host": {func(r *tracking.InstallRecord) { r.Source = "git+file://host/x" }, tracking.ErrInvalidSource},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tr, s := newTracker()
+			tr, s := newTracker(t)
 			rec := good
 			c.mut(&rec)
 			_, err := tr.RecordInstall(t.Context(), rec)
@@ -80,7 +100,7 @@ func TestRecordInstallRejectsBadInputAndWritesNothing(t *testing.T) {
 }
 
 func TestRecordInstallLocalWithoutCommit(t *testing.T) {
-	tr, _ := newTracker()
+	tr, _ := newTracker(t)
 	in, err := tr.RecordInstall(t.Context(), tracking.InstallRecord{WorkspaceID: "ws", PluginName: "notes", Source: "notes"})
 	require.NoError(t, err)
 	assert.Equal(t, "local://notes", in.Source.String())
@@ -88,7 +108,7 @@ func TestRecordInstallLocalWithoutCommit(t *testing.T) {
 }
 
 func TestRecordUninstall(t *testing.T) {
-	tr, s := newTracker()
+	tr, s := newTracker(t)
 	_, err := tr.RecordInstall(t.Context(), tracking.InstallRecord{WorkspaceID: "ws", PluginName: "p", Source: "github://a/b", Ref: "head", SHA: commit})
 	require.NoError(t, err)
 	require.NoError(t, tr.RecordUninstall(t.Context(), "ws", "p"))

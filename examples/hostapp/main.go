@@ -102,7 +102,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		return err
 	}
 
-	git := gitcli.New(nil)
+	git, err := gitcli.New(nil)
+	if err != nil {
+		return err
+	}
 	byScheme := map[tracking.SourceScheme]resolver.Resolver{
 		tracking.SchemeGit:    git,
 		tracking.SchemeGitHub: git, // anonymous git over https…
@@ -114,7 +117,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		}
 		byScheme[tracking.SchemeGitHub] = gh
 	}
-	res := resolver.NewRegistry(byScheme)
+	res, err := resolver.NewRegistry(byScheme)
+	if err != nil {
+		return err
+	}
 
 	// Plugins live in <plugins-dir>/<workspace>/<plugin>; the installer
 	// fetches exactly the reviewed commit and swaps it in.

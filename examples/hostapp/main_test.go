@@ -165,7 +165,9 @@ func TestApplyWithDefaultFlags(t *testing.T) {
 	from := repos.SHA(resolvertest.RepoPlugin, "refs/tags/v1.2.0")
 	to := repos.SHA(resolvertest.RepoPlugin, "refs/heads/main")
 	require.NotEqual(t, from, to)
-	_, err = tracking.NewTracker(store, nil).RecordInstall(t.Context(), tracking.InstallRecord{
+	tracker, err := tracking.NewTracker(store, nil)
+	require.NoError(t, err)
+	_, err = tracker.RecordInstall(t.Context(), tracking.InstallRecord{
 		WorkspaceID: "acme", PluginName: "hello",
 		Source: "git+" + upstream + "/" + resolvertest.RepoPlugin + ".git", Ref: "branch:main", SHA: from,
 	})

@@ -112,7 +112,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "store  %s (migrated)\n", redact.String(dsn))
 
-	s.git = gitcli.New(nil)
+	if s.git, err = gitcli.New(nil); err != nil {
+		return err
+	}
 	if s.sweeper, err = drift.NewSweeper(s.store, s.git, &drift.SweeperConfig{Schedule: "@every 30m"}); err != nil {
 		return err
 	}
@@ -127,7 +129,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s.tracker = tracking.NewTracker(s.store, nil)
+	if s.tracker, err = tracking.NewTracker(s.store, nil); err != nil {
+		return err
+	}
 
 	s.step("2. Four workspaces install hello v1.0.0")
 	for _, w := range []struct{ ws, ref string }{

@@ -96,8 +96,10 @@ func newLeakEnv(t *testing.T) *leakEnv {
 		logs:  logs,
 		log:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
-	e.tracker = tracking.NewTracker(e.store, nil)
-	_, err := e.tracker.RecordInstall(t.Context(), tracking.InstallRecord{
+	tr, err := tracking.NewTracker(e.store, nil)
+	require.NoError(t, err)
+	e.tracker = tr
+	_, err = e.tracker.RecordInstall(t.Context(), tracking.InstallRecord{
 		WorkspaceID: "ws", PluginName: "alpha", Source: "github://acme/alpha", Ref: "branch:main", SHA: installedSHA,
 	})
 	require.NoError(t, err)

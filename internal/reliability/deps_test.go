@@ -17,7 +17,6 @@ import (
 	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/internal/pgtest"
 	"github.com/plugindrift/plugindrift/resolver"
-	"github.com/plugindrift/plugindrift/resolver/gitcli"
 )
 
 // stallingResolver stops the at'th resolution until proceed is closed,
@@ -56,7 +55,7 @@ func TestPostgresRestartMidSweep(t *testing.T) {
 	for i := range f.len() {
 		f.move(i, true)
 	}
-	res := &stallingResolver{Resolver: gitcli.New(nil), at: 4, reached: make(chan struct{}), proceed: make(chan struct{})}
+	res := &stallingResolver{Resolver: mustGitcli(t), at: 4, reached: make(chan struct{}), proceed: make(chan struct{})}
 	s, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Concurrency: 2, Holder: "sweeper", LeaseTTL: 10 * time.Second})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
@@ -190,7 +189,7 @@ func TestFailingGitUpstreams(t *testing.T) {
 	for i := range f.len() {
 		f.move(i, true)
 	}
-	s, err := drift.NewSweeper(store, gitcli.New(nil), &drift.SweeperConfig{
+	s, err := drift.NewSweeper(store, mustGitcli(t), &drift.SweeperConfig{
 		Concurrency: concurrency, ResolveTimeout: resolveTimeout,
 		// Longer than any sweep here, so the second sweep meets them all
 		// still backing off.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugindrift/plugindrift/internal/pgtest"
+	"github.com/plugindrift/plugindrift/resolver/gitcli"
 	"github.com/plugindrift/plugindrift/storage/bunstore"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -62,12 +63,21 @@ func newStore(t *testing.T) (*bunstore.Store, string) {
 	return store, dsn
 }
 
+// mustGitcli returns a gitcli resolver with the defaults.
+func mustGitcli(t *testing.T) *gitcli.Resolver {
+	t.Helper()
+	r, err := gitcli.New(nil)
+	require.NoError(t, err)
+	return r
+}
+
 // seedInstalls records perUpstream installs of every repository of f, in
 // workspaces ws-00, ws-01, …, at the repository's first commit, following
 // the repository's ref (see farm.ref).
 func seedInstalls(t *testing.T, store *bunstore.Store, f *farm, perUpstream int) {
 	t.Helper()
-	tr := tracking.NewTracker(store, nil)
+	tr, err := tracking.NewTracker(store, nil)
+	require.NoError(t, err)
 	for i := range f.len() {
 		for w := range perUpstream {
 			_, err := tr.RecordInstall(context.Background(), tracking.InstallRecord{

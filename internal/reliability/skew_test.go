@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugindrift/plugindrift/drift"
-	"github.com/plugindrift/plugindrift/resolver/gitcli"
 	"github.com/plugindrift/plugindrift/storage"
 )
 
@@ -74,7 +73,7 @@ func TestSkewedSweepersNeverOverlap(t *testing.T) {
 	store, _ := newStore(t)
 	f := newFarm(t, 6)
 	seedInstalls(t, store, f, 2)
-	res := gitcli.New(nil)
+	res := mustGitcli(t)
 	log := &leaseLog{open: map[string]int{}}
 	sweeper := func(holder string, skew time.Duration) *drift.Sweeper {
 		s, err := drift.NewSweeper(&leaseRecordingStore{Store: store, holder: holder, log: log}, res, &drift.SweeperConfig{

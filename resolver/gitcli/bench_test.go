@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/plugindrift/plugindrift/resolver"
-	"github.com/plugindrift/plugindrift/resolver/gitcli"
 	"github.com/plugindrift/plugindrift/resolver/resolvertest"
 )
 
@@ -58,7 +57,7 @@ func BenchmarkBranchLsRemoteVsShallowFetch(b *testing.B) {
 	}
 
 	b.Run("ls-remote", func(b *testing.B) {
-		r := gitcli.New(nil)
+		r := mustNew(b, nil)
 		req := resolver.Request{Source: mustSource(b, "git+"+url), Ref: mustRef(b, "branch:main")}
 		for b.Loop() {
 			res, err := r.Resolve(b.Context(), req)

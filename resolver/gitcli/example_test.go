@@ -62,7 +62,10 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	r := gitcli.New(&gitcli.Config{AllowFile: true})
+	r, err := gitcli.New(&gitcli.Config{AllowFile: true})
+	if err != nil {
+		log.Fatal(err)
+	}
 	res, err := r.Resolve(context.Background(), resolver.Request{Source: src, Ref: ref})
 	if err != nil {
 		log.Fatal(err)
@@ -90,7 +93,10 @@ func ExampleResolver_Fetch() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	r := gitcli.New(&gitcli.Config{AllowFile: true})
+	r, err := gitcli.New(&gitcli.Config{AllowFile: true})
+	if err != nil {
+		log.Fatal(err)
+	}
 	res, err := r.Resolve(context.Background(), resolver.Request{Source: src, Ref: ref})
 	if err != nil {
 		log.Fatal(err)

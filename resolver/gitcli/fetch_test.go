@@ -45,7 +45,7 @@ func TestFetch(t *testing.T) {
 		"file": mustSource(t, "git+file://"+repos.Path(resolvertest.RepoPlugin)),
 		"http": mustSource(t, "git+"+base+"/"+resolvertest.RepoPlugin+".git"),
 	}
-	r := gitcli.New(&gitcli.Config{AllowFile: true})
+	r := mustNew(t, &gitcli.Config{AllowFile: true})
 	for name, src := range sources {
 		t.Run(name, func(t *testing.T) {
 			// An older commit than the tip, reachable only through history.
@@ -80,7 +80,7 @@ func TestFetchRelativeTarget(t *testing.T) {
 	work := t.TempDir()
 	t.Chdir(work)
 	sha := repos.SHA(resolvertest.RepoPlugin, "refs/tags/v1.2.0")
-	require.NoError(t, gitcli.New(&gitcli.Config{AllowFile: true}).Fetch(t.Context(), src, sha, filepath.Join("plugins", "ws1", "plugin")))
+	require.NoError(t, mustNew(t, &gitcli.Config{AllowFile: true}).Fetch(t.Context(), src, sha, filepath.Join("plugins", "ws1", "plugin")))
 
 	dir := filepath.Join(work, "plugins", "ws1", "plugin")
 	changelog, err := os.ReadFile(filepath.Join(dir, "CHANGELOG.md"))
@@ -109,7 +109,7 @@ func TestFetchFailuresLeaveNothing(t *testing.T) {
 	writeRepo(t, zeros, []map[string][]byte{{"zeros.bin": make([]byte, 1<<20)}})
 	noise := filepath.Join(t.TempDir(), "noise.git")
 	writeRepo(t, noise, []map[string][]byte{{"noise.bin": pseudoRandom(256 << 10)}})
-	limited := gitcli.New(&gitcli.Config{AllowFile: true, MaxFetchBytes: 64 << 10})
+	limited := mustNew(t, &gitcli.Config{AllowFile: true, MaxFetchBytes: 64 << 10})
 
 	tests := []struct {
 		name  string
@@ -120,12 +120,12 @@ func TestFetchFailuresLeaveNothing(t *testing.T) {
 		match error
 		says  string
 	}{
-		{"unknown commit", gitcli.New(&gitcli.Config{AllowFile: true}), t.Context(), src, "0123456789abcdef0123456789abcdef01234567", resolver.ErrNotFound, "not our ref 0123456789abcdef0123456789abcdef01234567"},
-		{"missing repository", gitcli.New(&gitcli.Config{AllowFile: true}), t.Context(), mustSource(t, "git+file://"+repos.Path(resolvertest.RepoMissing)), tip, resolver.ErrNotFound, "missing.git' does not appear to be a git repository"},
+		{"unknown commit", mustNew(t, &gitcli.Config{AllowFile: true}), t.Context(), src, "0123456789abcdef0123456789abcdef01234567", resolver.ErrNotFound, "not our ref 0123456789abcdef0123456789abcdef01234567"},
+		{"missing repository", mustNew(t, &gitcli.Config{AllowFile: true}), t.Context(), mustSource(t, "git+file://"+repos.Path(resolvertest.RepoMissing)), tip, resolver.ErrNotFound, "missing.git' does not appear to be a git repository"},
 		{"tree over the limit", limited, t.Context(), mustSource(t, "git+file://"+zeros), revParse(t, zeros, "main"), tracking.ErrInvalidArgument, "tree of"},
 		{"download over the limit", limited, t.Context(), mustSource(t, "git+file://"+noise), revParse(t, noise, "main"), tracking.ErrInvalidArgument, "download"},
-		{"cancelled", gitcli.New(&gitcli.Config{AllowFile: true}), cancelled, src, tip, context.Canceled, ""},
-		{"invalid sha", gitcli.New(&gitcli.Config{AllowFile: true}), t.Context(), src, "HEAD", tracking.ErrInvalidSHA, ""},
+		{"cancelled", mustNew(t, &gitcli.Config{AllowFile: true}), cancelled, src, tip, context.Canceled, ""},
+		{"invalid sha", mustNew(t, &gitcli.Config{AllowFile: true}), t.Context(), src, "HEAD", tracking.ErrInvalidSHA, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,7 +143,7 @@ func TestFetchFailuresLeaveNothing(t *testing.T) {
 	t.Run("target not empty", func(t *testing.T) {
 		dir := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "keep"), []byte("x"), 0o644))
-		err := gitcli.New(&gitcli.Config{AllowFile: true}).Fetch(t.Context(), src, tip, dir)
+		err := mustNew(t, &gitcli.Config{AllowFile: true}).Fetch(t.Context(), src, tip, dir)
 		require.ErrorIs(t, err, tracking.ErrInvalidArgument)
 		assert.Equal(t, []string{"keep"}, keys(listTree(t, dir)))
 		siblings, err := os.ReadDir(filepath.Dir(dir))

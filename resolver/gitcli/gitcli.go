@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/plugindrift/plugindrift/internal/gitexec"
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/internal/tagselect"
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -27,7 +28,7 @@ type Config struct {
 	// GitPath is the git binary. Defaults to "git", looked up in PATH.
 	GitPath string
 	// Timeout bounds each git call, the download of a Fetch included.
-	// Defaults to 30s.
+	// Defaults to 30s; negative is refused.
 	Timeout time.Duration
 	// AllowFile lets the resolver read git+file sources (local
 	// repositories: tests, air-gapped mirrors). Defaults to false, which
@@ -40,10 +41,11 @@ type Config struct {
 	// Env holds extra "KEY=value" variables for git, such as
 	// GIT_SSH_COMMAND to name a key (it defaults to "ssh -o BatchMode=yes").
 	// They cannot override the variables that harden the call (prompts,
-	// protocols, configuration files).
+	// protocols, configuration files). An entry that is not KEY=value is
+	// refused.
 	Env []string
 	// MaxFetchBytes bounds what Fetch downloads and what it writes. Defaults
-	// to 512 MiB.
+	// to 512 MiB; negative is refused.
 	MaxFetchBytes int64
 }
 
@@ -61,10 +63,7 @@ type Resolver struct {
 	// githubHost is the host of github, lowercase: github sources naming
 	// it, or no host, are read from github; others from their own host.
 	githubHost string
-	// githubErr is why GitHubBaseURL is unusable, reported by every call
-	// for a github source; nil when it is usable.
-	githubErr error
-	maxFetch  int64
+	maxFetch   int64
 }
 
 var (
@@ -72,19 +71,38 @@ var (
 	_ resolver.Fetcher  = (*Resolver)(nil)
 )
 
-// New returns a Resolver; nil cfg means defaults.
-func New(cfg *Config) *Resolver {
+// New returns a Resolver; nil cfg means defaults. A negative Timeout or
+// MaxFetchBytes, a GitHubBaseURL that is not an http or https URL without
+// credentials, query or fragment, or an Env entry that is not KEY=value
+// returns an error wrapping tracking.ErrInvalidArgument.
+func New(cfg *Config) (*Resolver, error) {
 	var c Config
 	if cfg != nil {
 		c = *cfg
 	}
+	if c.Timeout < 0 {
+		return nil, fmt.Errorf("gitcli: Config.Timeout is negative (%s); use 0 for the default of %s: %w", c.Timeout, DefaultTimeout, tracking.ErrInvalidArgument)
+	}
+	if c.MaxFetchBytes < 0 {
+		return nil, fmt.Errorf("gitcli: Config.MaxFetchBytes is negative (%d); use 0 for the default of %d bytes: %w", c.MaxFetchBytes, DefaultMaxFetchBytes, tracking.ErrInvalidArgument)
+	}
+	for i, kv := range c.Env {
+		// The entry is not quoted: its value may be a credential.
+		if key, _, ok := strings.Cut(kv, "="); !ok || key == "" || strings.ContainsRune(kv, 0) {
+			return nil, fmt.Errorf("gitcli: Config.Env[%d] is not KEY=value; write each variable as NAME=value, such as GIT_SSH_COMMAND=ssh -i key: %w", i, tracking.ErrInvalidArgument)
+		}
+	}
 	if c.GitHubBaseURL == "" {
 		c.GitHubBaseURL = DefaultGitHubBaseURL
 	}
-	if c.MaxFetchBytes <= 0 {
+	if c.MaxFetchBytes == 0 {
 		c.MaxFetchBytes = DefaultMaxFetchBytes
 	}
 	github := strings.TrimSuffix(c.GitHubBaseURL, "/")
+	host, err := baseHost(github)
+	if err != nil {
+		return nil, err
+	}
 	return &Resolver{
 		git: gitexec.New(&gitexec.Config{
 			Path:      c.GitPath,
@@ -94,10 +112,9 @@ func New(cfg *Config) *Resolver {
 		}),
 		allowFile:  c.AllowFile,
 		github:     github,
-		githubHost: hostOf(github),
-		githubErr:  checkBaseURL(github),
+		githubHost: host,
 		maxFetch:   c.MaxFetchBytes,
-	}
+	}, nil
 }
 
 // Resolve implements resolver.Resolver with one git ls-remote. It returns
@@ -190,9 +207,6 @@ func (r *Resolver) remote(src tracking.Source) (string, error) {
 		}
 		return src.URL(), nil
 	case tracking.SchemeGitHub:
-		if r.githubErr != nil {
-			return "", r.githubErr
-		}
 		base := r.github
 		if host := src.Host(); host != "" && host != r.githubHost {
 			// Another GitHub (Enterprise) host serves git over https at
@@ -205,23 +219,14 @@ func (r *Resolver) remote(src tracking.Source) (string, error) {
 	}
 }
 
-// checkBaseURL validates Config.GitHubBaseURL.
-func checkBaseURL(base string) error {
+// baseHost validates Config.GitHubBaseURL and returns its host (with
+// port), lowercase.
+func baseHost(base string) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("gitcli: Config.GitHubBaseURL %q: want an http or https URL without credentials, query or fragment: %w", base, tracking.ErrInvalidArgument)
+		return "", fmt.Errorf("gitcli: Config.GitHubBaseURL %s: want an http or https URL without credentials, query or fragment, such as %q: %w", redact.Quote(base), DefaultGitHubBaseURL, tracking.ErrInvalidArgument)
 	}
-	return nil
-}
-
-// hostOf is the lowercase host (with port) of a base URL, "" when it does
-// not parse (checkBaseURL reports that).
-func hostOf(base string) string {
-	u, err := url.Parse(base)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Host)
+	return strings.ToLower(u.Host), nil
 }
 
 // refList is the answer of ls-remote: full ref name (peeled entries end

@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugindrift/plugindrift/resolver"
@@ -27,11 +29,53 @@ func mustRef(t testing.TB, s string) tracking.Ref {
 	return r
 }
 
+func mustNew(t testing.TB, cfg *gitcli.Config) *gitcli.Resolver {
+	t.Helper()
+	r, err := gitcli.New(cfg)
+	require.NoError(t, err)
+	return r
+}
+
+func TestNewRefusesNonsense(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		cfg  gitcli.Config
+		want string
+	}{
+		{"negative timeout", gitcli.Config{Timeout: -time.Second}, "Config.Timeout is negative (-1s); use 0 for the default"},
+		{"negative max fetch bytes", gitcli.Config{MaxFetchBytes: -1}, "Config.MaxFetchBytes is negative (-1); use 0 for the default"},
+		{"base url not a url", gitcli.Config{GitHubBaseURL: "ext::sh -c x"}, `Config.GitHubBaseURL "ext::sh -c x": want an http or https URL`},
+		{"base url without host", gitcli.Config{GitHubBaseURL: "https://"}, "Config.GitHubBaseURL"},
+		{"base url of another scheme", gitcli.Config{GitHubBaseURL: "ssh://github.com"}, "Config.GitHubBaseURL"},
+		{"base url with query", gitcli.Config{GitHubBaseURL: "https://github.com/?x=1"}, "Config.GitHubBaseURL"},
+		{"base url with fragment", gitcli.Config{GitHubBaseURL: "https://github.com/#x"}, "Config.GitHubBaseURL"},
+		{"base url with credentials", gitcli.Config{GitHubBaseURL: "https://user:hunter2@github.com"}, "without credentials"},
+		{"env without =", gitcli.Config{Env: []string{"A=1", "GIT_SSH_COMMAND"}}, "Config.Env[1] is not KEY=value"},
+		{"env without key", gitcli.Config{Env: []string{"=value"}}, "Config.Env[0] is not KEY=value"},
+		{"env with NUL", gitcli.Config{Env: []string{"A=1\x00B=2"}}, "Config.Env[0] is not KEY=value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := gitcli.New(&tc.cfg)
+			require.ErrorIs(t, err, tracking.ErrInvalidArgument)
+			assert.Nil(t, r)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), "hunter2", "a credential is echoed")
+		})
+	}
+	// The defaults, and zero values that mean them, are accepted.
+	for _, cfg := range []*gitcli.Config{nil, {}, {GitHubBaseURL: "http://127.0.0.1:8080/gh/", Env: []string{"GIT_SSH_COMMAND=ssh -i key", "EMPTY="}}} {
+		_, err := gitcli.New(cfg)
+		assert.NoError(t, err, "%+v", cfg)
+	}
+}
+
 func TestConformanceFile(t *testing.T) {
 	t.Parallel()
 	resolvertest.Run(t, resolvertest.Harness{
 		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			return gitcli.New(&gitcli.Config{AllowFile: true}), func(repo string) tracking.Source {
+			return mustNew(t, &gitcli.Config{AllowFile: true}), func(repo string) tracking.Source {
 				return mustSource(t, "git+file://"+repos.Path(repo))
 			}
 		},
@@ -43,7 +87,7 @@ func TestConformanceSmartHTTP(t *testing.T) {
 	resolvertest.Run(t, resolvertest.Harness{
 		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
 			base := resolvertest.ServeSmartHTTP(t, repos.Dir())
-			return gitcli.New(nil), func(repo string) tracking.Source {
+			return mustNew(t, nil), func(repo string) tracking.Source {
 				return mustSource(t, "git+"+base+"/"+repo+".git")
 			}
 		},
@@ -59,7 +103,7 @@ func TestConformanceGitHubScheme(t *testing.T) {
 			root := t.TempDir()
 			require.NoError(t, os.Symlink(repos.Dir(), filepath.Join(root, "fixtures")))
 			base := resolvertest.ServeSmartHTTP(t, root)
-			return gitcli.New(&gitcli.Config{GitHubBaseURL: base}), func(repo string) tracking.Source {
+			return mustNew(t, &gitcli.Config{GitHubBaseURL: base}), func(repo string) tracking.Source {
 				return mustSource(t, "github://fixtures/"+repo)
 			}
 		},

@@ -9,7 +9,9 @@
 //		resolvertest.Run(t, resolvertest.Harness{
 //			New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
 //				base := resolvertest.ServeSmartHTTP(t, repos.Dir())
-//				return gitcli.New(nil), func(repo string) tracking.Source {
+//				git, err := gitcli.New(nil)
+//				require.NoError(t, err)
+//				return git, func(repo string) tracking.Source {
 //					src, err := tracking.ParseSource("git+" + base + "/" + repo + ".git")
 //					require.NoError(t, err)
 //					return src

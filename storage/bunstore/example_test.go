@@ -23,7 +23,10 @@ func Example() {
 	}
 
 	// A host records what it installed, through a Tracker.
-	tracker := tracking.NewTracker(store, nil)
+	tracker, err := tracking.NewTracker(store, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
 	_, err = tracker.RecordInstall(ctx, tracking.InstallRecord{
 		WorkspaceID: "acme", PluginName: "billing",
 		Source: "github://example/billing", Ref: "tag:latest",

@@ -160,8 +160,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer logFile.Close()
 
 	store := &hookedStore{Store: inner, hooks: h}
-	git := gitcli.New(&gitcli.Config{Timeout: cfg.resolveTimeout})
-	res := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: git})
+	git, err := gitcli.New(&gitcli.Config{Timeout: cfg.resolveTimeout})
+	if err != nil {
+		return err
+	}
+	res, err := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGit: git})
+	if err != nil {
+		return err
+	}
 	installer := &logInstaller{file: logFile, delay: cfg.installDelay, hooks: h}
 	restarter := drift.RestarterFunc(func(ctx context.Context, workspaceID string) error {
 		h.reached(stepAfterCommit, "workspace="+workspaceID)

@@ -72,7 +72,8 @@ func TestSweepBacksOffARateLimitedHost(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
 	require.NoError(t, store.Migrate(ctx))
-	tr := tracking.NewTracker(store, nil)
+	tr, err := tracking.NewTracker(store, nil)
+	require.NoError(t, err)
 	for i, r := range repos {
 		_, err := tr.RecordInstall(ctx, tracking.InstallRecord{WorkspaceID: "ws", PluginName: fmt.Sprintf("r%02d", i), Source: r.source, Ref: ref(i), SHA: r.at, Version: "v1.0.0"})
 		require.NoError(t, err)
@@ -81,7 +82,10 @@ func TestSweepBacksOffARateLimitedHost(t *testing.T) {
 	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	gh, err := github.New(&github.Config{BaseURL: api.BaseURL(), HTTPClient: api.Client(), Now: clock.Now})
 	require.NoError(t, err)
-	res := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGitHub: gh, tracking.SchemeGit: gitcli.New(nil)})
+	git, err := gitcli.New(nil)
+	require.NoError(t, err)
+	res, err := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{tracking.SchemeGitHub: gh, tracking.SchemeGit: git})
+	require.NoError(t, err)
 	s, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Concurrency: concurrency, Now: clock.Now})
 	require.NoError(t, err)
 	sweep := func() (drift.Report, int) {
