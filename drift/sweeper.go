@@ -138,7 +138,7 @@ type Sweeper struct {
 // failure later. cfg may be nil.
 func NewSweeper(store storage.Store, res resolver.Resolver, cfg *SweeperConfig) (*Sweeper, error) {
 	if store == nil || res == nil {
-		return nil, errors.New("drift: NewSweeper needs a store and a resolver")
+		return nil, fmt.Errorf("drift: NewSweeper needs a store and a resolver: %w", tracking.ErrInvalidArgument)
 	}
 	var c SweeperConfig
 	if cfg != nil {
