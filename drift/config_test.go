@@ -45,3 +45,22 @@ func TestNewUpdaterRefusesNonsense(t *testing.T) {
 	assert.NoError(t, err)
 	assert.Zero(t, n, "without a rule AutoApply applies nothing")
 }
+
+// TestStartAgainSurvivesTheFirstContext: the context of an earlier Start
+// ending must not stop a schedule a later Start began.
+func TestStartAgainSurvivesTheFirstContext(t *testing.T) {
+	sw, err := drift.NewSweeper(memstore.New(), newFakeResolver(), &drift.SweeperConfig{Schedule: "@hourly"})
+	if !assert.NoError(t, err) {
+		return
+	}
+	first, cancelFirst := context.WithCancel(t.Context())
+	assert.NoError(t, sw.Start(first))
+	sw.Stop()
+	assert.NoError(t, sw.Start(t.Context()))
+	t.Cleanup(sw.Stop)
+	cancelFirst()
+	// Before the fix the first context's watcher stopped the second
+	// schedule, so Start succeeded again.
+	assert.Never(t, func() bool { return sw.Start(t.Context()) == nil }, 300*time.Millisecond, 10*time.Millisecond,
+		"the second schedule was stopped by the first Start's context")
+}

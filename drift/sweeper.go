@@ -228,9 +228,10 @@ func (s *Sweeper) Start(ctx context.Context) error {
 	}))
 	c.Start()
 	s.cron = c
+	// ctx ending stops this schedule, not one a later Start began.
 	go func() {
 		<-ctx.Done()
-		s.Stop()
+		s.stop(c)
 	}()
 	return nil
 }
@@ -238,9 +239,17 @@ func (s *Sweeper) Start(ctx context.Context) error {
 // Stop stops the schedule and waits for a running scheduled sweep to end.
 // It also ends the Sweeper's lifetime, which cancels a triggered sweep and
 // waits for it (see Trigger).
-func (s *Sweeper) Stop() {
+func (s *Sweeper) Stop() { s.stop(nil) }
+
+// stop stops the running schedule; when only is set, only if that is the
+// one running.
+func (s *Sweeper) stop(only *cron.Cron) {
 	s.mu.Lock()
 	c := s.cron
+	if only != nil && c != only {
+		s.mu.Unlock()
+		return
+	}
 	s.cron = nil
 	s.mu.Unlock()
 	if c != nil {
@@ -253,8 +262,8 @@ func (s *Sweeper) Stop() {
 // running in this Sweeper (started by RunOnce, Trigger or the schedule),
 // RunOnce waits for it and returns its report rather than starting
 // another. The sweep stops early only when all who want it are gone: every
-// RunOnce caller's ctx has ended, and no Trigger asked for it. If another replica holds the lease, the
-// report has Skipped set. The error is non-nil only when the sweep could not
+// RunOnce caller's ctx has ended, and no Trigger asked for it. If another
+// replica holds the lease, the report has Skipped set. The error is non-nil only when the sweep could not
 // run or had to stop (the store failed, ctx ended, the lease was lost);
 // failing upstreams are in the report, not in the error. A sweep stopped
 // midway still returns the report of what it did.
