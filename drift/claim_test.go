@@ -13,6 +13,7 @@ import (
 
 	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/storage/memstore"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -220,4 +221,42 @@ func TestApplyCrashBeforeRestartIsRetried(t *testing.T) {
 		assert.Equal(t, "op", got.DecidedBy)
 		close(crashed)
 	})
+}
+
+// extendRecorder records the deadline of the context of every renewal.
+type extendRecorder struct {
+	storage.Store
+	mu        sync.Mutex
+	deadlines []time.Time
+}
+
+func (r *extendRecorder) ExtendClaim(ctx context.Context, p storage.ExtendClaimParams) (tracking.Update, error) {
+	d, _ := ctx.Deadline()
+	r.mu.Lock()
+	r.deadlines = append(r.deadlines, d)
+	r.mu.Unlock()
+	return r.Store.ExtendClaim(ctx, p)
+}
+
+// TestApplyRenewalsEachGetTheirOwnDeadline: every renewal of a claim runs
+// under a fresh bounded context. (When the whole renewal loop shared one,
+// it ran out 30 s into an install and every renewal after it failed, so a
+// long install lost its claim.)
+func TestApplyRenewalsEachGetTheirOwnDeadline(t *testing.T) {
+	s := &extendRecorder{Store: memstore.New()}
+	c := newClock()
+	u := queueOne(t, s, c, "ws")
+	inst := drift.InstallerFunc(func(ctx context.Context, req drift.InstallRequest) error {
+		time.Sleep(500 * time.Millisecond) // long enough for several renewals
+		return nil
+	})
+	up := newUpdater(t, s, inst, nil, &drift.UpdaterConfig{ApplyTimeout: 90 * time.Millisecond, Now: c.Now})
+	_, err := up.Apply(t.Context(), u.ID, "op")
+	require.NoError(t, err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.GreaterOrEqual(t, len(s.deadlines), 3, "renewals while the install ran")
+	for i := 1; i < len(s.deadlines); i++ {
+		assert.True(t, s.deadlines[i].After(s.deadlines[i-1]), "renewal %d shares the deadline of the one before", i)
+	}
 }

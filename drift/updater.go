@@ -295,8 +295,6 @@ func (u *Updater) install(ctx context.Context, e tracking.Update, token string) 
 func (u *Updater) keepClaim(ctx context.Context, e tracking.Update, token string, finished <-chan struct{}, lose context.CancelCauseFunc) error {
 	t := time.NewTicker(max(u.timeout/3, time.Millisecond))
 	defer t.Stop()
-	rctx, cancel := detached(ctx)
-	defer cancel()
 	overdue := time.After(u.timeout)
 	for {
 		select {
@@ -309,7 +307,12 @@ func (u *Updater) keepClaim(ctx context.Context, e tracking.Update, token string
 			continue
 		case <-t.C:
 		}
+		// Each renewal has its own bounded context: one shared by the
+		// whole loop would run out during a long install, and every later
+		// renewal would fail with it.
+		rctx, cancel := detached(ctx)
 		_, err := u.store.ExtendClaim(rctx, storage.ExtendClaimParams{ID: e.ID, Token: token, Until: u.clock().Add(u.timeout)})
+		cancel()
 		if errors.Is(err, tracking.ErrClaimLost) {
 			lose(err)
 			return err
