@@ -263,7 +263,8 @@ func (s *Sweeper) stop(only *cron.Cron) {
 // RunOnce waits for it and returns its report rather than starting
 // another. The sweep stops early only when all who want it are gone: every
 // RunOnce caller's ctx has ended, and no Trigger asked for it. If another
-// replica holds the lease, the report has Skipped set. The error is non-nil only when the sweep could not
+// replica holds the lease, the report has Skipped set. The error is non-nil
+// only when the sweep could not
 // run or had to stop (the store failed, ctx ended, the lease was lost);
 // failing upstreams are in the report, not in the error. A sweep stopped
 // midway still returns the report of what it did.
@@ -471,6 +472,11 @@ func (rep *Report) add(o outcome, maxErrors int) {
 	}
 }
 
+// errResolveTimedOut is the cause of a resolution's context when
+// ResolveTimeout ran out; the message naming the upstream is built only
+// then, not for every resolution.
+var errResolveTimedOut = errors.New("drift: resolve timed out")
+
 // resolve asks upstream about one upstream, unless it is backing off or
 // its host asked to wait.
 func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream) outcome {
@@ -479,16 +485,15 @@ func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream) outcome {
 		o.deferred = true
 		return o
 	}
-	timedOut := fmt.Errorf("drift: resolve %s: timed out after %s (SweeperConfig.ResolveTimeout): %w", up.Key, s.cfg.ResolveTimeout, context.DeadlineExceeded)
-	rctx, cancel := context.WithTimeoutCause(ctx, s.cfg.ResolveTimeout, timedOut)
+	rctx, cancel := context.WithTimeoutCause(ctx, s.cfg.ResolveTimeout, errResolveTimedOut)
 	defer cancel()
 	res, err := s.resolver.Resolve(rctx, resolver.Request{
 		Source: up.Key.Source, Ref: up.Key.Ref,
 		Known: resolver.Known{SHA: up.LastSHA, Version: up.LastVersion, Validator: up.Validator},
 	})
-	if err != nil && ctx.Err() == nil && context.Cause(rctx) == timedOut {
+	if err != nil && ctx.Err() == nil && context.Cause(rctx) == errResolveTimedOut {
 		// Whatever the resolver made of its deadline, say what happened.
-		err = timedOut
+		err = fmt.Errorf("drift: resolve %s: timed out after %s (SweeperConfig.ResolveTimeout): %w", up.Key, s.cfg.ResolveTimeout, context.DeadlineExceeded)
 	}
 	if errors.Is(err, resolver.ErrRateLimited) {
 		// The host asked to wait: not this upstream's failure. The
