@@ -127,9 +127,6 @@ func (s *Store) conditional(ctx context.Context, op, query string, id int64, ok 
 	if ok != nil && ok(u) {
 		return u, nil
 	}
-	if sentinel == tracking.ErrClaimLost {
-		return u, fmt.Errorf("bunstore: %s: it is %s under another claim or none: %w", op, u.Status, sentinel)
-	}
 	return u, fmt.Errorf("bunstore: %s: it is %s: %w", op, u.Status, sentinel)
 }
 
