@@ -1,7 +1,10 @@
 package drift_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -63,4 +66,49 @@ func TestStartAgainSurvivesTheFirstContext(t *testing.T) {
 	// schedule, so Start succeeded again.
 	assert.Never(t, func() bool { return sw.Start(t.Context()) == nil }, 300*time.Millisecond, 10*time.Millisecond,
 		"the second schedule was stopped by the first Start's context")
+}
+
+// TestHostAndUpstreamTextIsRedacted: an installer's, a restarter's or a
+// resolver's error carrying a credential is masked before it reaches the
+// store, the report or the log.
+func TestHostAndUpstreamTextIsRedacted(t *testing.T) {
+	const secret = "hunter22hunter22"
+	leaky := errors.New("git fetch https://bob:" + secret + "@git.example.com/p.git: exit 128")
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	s := memstore.New()
+	c := newClock()
+	u := queueOne(t, s, c, "ws")
+
+	up := newUpdater(t, s, drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return leaky }),
+		drift.RestarterFunc(func(context.Context, string) error { return leaky }), &drift.UpdaterConfig{Now: c.Now, Logger: log})
+	_, err := up.Apply(t.Context(), u.ID, "op")
+	assert.ErrorIs(t, err, drift.ErrInstallFailed)
+	assert.NotContains(t, err.Error(), secret)
+	got, gerr := s.GetUpdate(t.Context(), u.ID)
+	assert.NoError(t, gerr)
+	assert.Contains(t, got.LastError, "***@git.example.com")
+	assert.NotContains(t, got.LastError, secret)
+
+	up = newUpdater(t, s, drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil }),
+		drift.RestarterFunc(func(context.Context, string) error { return leaky }), &drift.UpdaterConfig{Now: c.Now, Logger: log})
+	_, err = up.Apply(t.Context(), u.ID, "op")
+	assert.ErrorIs(t, err, drift.ErrRestartFailed)
+	got, _ = s.GetUpdate(t.Context(), u.ID)
+	assert.NotContains(t, got.RestartError, secret)
+	assert.Contains(t, got.RestartError, "***@git.example.com")
+
+	res := newFakeResolver()
+	res.fail(srcA, "tag:latest", leaky)
+	rep, err := drift.NewSweeper(s, res, &drift.SweeperConfig{Now: c.Now, Logger: log})
+	assert.NoError(t, err)
+	report, err := rep.RunOnce(t.Context())
+	assert.NoError(t, err)
+	if assert.Len(t, report.Errors, 1) {
+		assert.NotContains(t, report.Errors[0].Error, secret)
+	}
+	row, err := s.GetUpstream(t.Context(), tracking.UpstreamKey{Source: mustSource(srcA), Ref: mustRef("tag:latest")})
+	assert.NoError(t, err)
+	assert.NotContains(t, row.LastError, secret)
+	assert.NotContains(t, logs.String(), secret)
 }

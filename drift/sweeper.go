@@ -15,6 +15,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -487,10 +488,13 @@ func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream) outcome {
 	}
 	rctx, cancel := context.WithTimeoutCause(ctx, s.cfg.ResolveTimeout, errResolveTimedOut)
 	defer cancel()
+	// A resolver's text is redacted once, here, for the upstream row, the
+	// report and the log.
 	res, err := s.resolver.Resolve(rctx, resolver.Request{
 		Source: up.Key.Source, Ref: up.Key.Ref,
 		Known: resolver.Known{SHA: up.LastSHA, Version: up.LastVersion, Validator: up.Validator},
 	})
+	err = redact.Error(err)
 	if err != nil && ctx.Err() == nil && context.Cause(rctx) == errResolveTimedOut {
 		// Whatever the resolver made of its deadline, say what happened.
 		err = fmt.Errorf("drift: resolve %s: timed out after %s (SweeperConfig.ResolveTimeout): %w", up.Key, s.cfg.ResolveTimeout, context.DeadlineExceeded)

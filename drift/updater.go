@@ -234,7 +234,7 @@ func (u *Updater) Apply(ctx context.Context, id int64, actor string) (tracking.U
 			return e, fmt.Errorf("drift: apply update %d: %w", id, err)
 		}
 		u.log.WarnContext(ctx, "plugindrift: install failed", "update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "sha", e.ToSHA, "error", err)
-		released, rerr := u.store.ReleaseClaim(rctx, storage.ReleaseClaimParams{ID: e.ID, Token: token, Message: redact.String(err.Error()), At: u.clock()})
+		released, rerr := u.store.ReleaseClaim(rctx, storage.ReleaseClaimParams{ID: e.ID, Token: token, Message: err.Error(), At: u.clock()})
 		if rerr != nil {
 			u.logLost(ctx, e, "failed install", rerr)
 			return e, fmt.Errorf("drift: apply update %d: %w: %v (and recording the failure failed: %w)", id, ErrInstallFailed, err, rerr)
@@ -274,10 +274,12 @@ func (u *Updater) install(ctx context.Context, e tracking.Update, token string) 
 	go func() {
 		renewed <- u.keepClaim(ctx, e, token, finished, lose)
 	}()
-	err := u.installer.Install(lostCtx, InstallRequest{
+	// The host's text is redacted once, here, for every log line and the
+	// stored LastError.
+	err := redact.Error(u.installer.Install(lostCtx, InstallRequest{
 		UpdateID: e.ID, WorkspaceID: e.WorkspaceID, PluginName: e.PluginName,
 		Source: e.Source, Ref: e.Ref, SHA: e.ToSHA, Version: e.ToVersion, FromSHA: e.FromSHA,
-	})
+	}))
 	close(finished)
 	if lost := <-renewed; lost != nil {
 		u.logLost(ctx, e, "install", lost)
@@ -348,10 +350,10 @@ func (u *Updater) restart(ctx context.Context, e tracking.Update) (tracking.Upda
 	if u.restarter == nil {
 		return e, nil
 	}
-	err := u.restarter.Restart(ctx, e.WorkspaceID)
+	err := redact.Error(u.restarter.Restart(ctx, e.WorkspaceID))
 	msg := ""
 	if err != nil {
-		msg = redact.String(err.Error())
+		msg = err.Error()
 		if msg == "" {
 			msg = "restart failed"
 		}

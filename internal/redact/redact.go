@@ -485,3 +485,20 @@ func maskTokens(s string) string {
 	}
 	return e.String()
 }
+
+// Error returns err with its message passed through [String]; errors.Is and
+// errors.As still see err. It is nil when err is nil. Use it where error
+// text from outside the module (an Installer, a Restarter, a Resolver)
+// enters plugindrift, so every log line, stored message and report that
+// carries it is redacted.
+func Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	return redacted{err}
+}
+
+type redacted struct{ err error }
+
+func (r redacted) Error() string { return String(r.err.Error()) }
+func (r redacted) Unwrap() error { return r.err }

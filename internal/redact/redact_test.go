@@ -1,7 +1,9 @@
 package redact_test
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -167,5 +169,19 @@ func BenchmarkString(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+func TestErrorMasksAndUnwraps(t *testing.T) {
+	inner := fmt.Errorf("clone https://bob:hunter22@git.example.com/r.git: %w", os.ErrNotExist)
+	err := redact.Error(inner)
+	if strings.Contains(err.Error(), "hunter22") {
+		t.Fatalf("Error(%q) = %q: the password survived", inner, err)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Error(%q) no longer matches os.ErrNotExist", inner)
+	}
+	if redact.Error(nil) != nil {
+		t.Fatal("Error(nil) is not nil")
 	}
 }
