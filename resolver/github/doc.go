@@ -1,7 +1,27 @@
 // Package github resolves refs of github:// sources through the GitHub REST
-// API (github.com or GitHub Enterprise Server), using go-github v62. Build a
-// [Resolver] with [New]; it implements [resolver.Resolver] and is safe for
-// concurrent use.
+// API (github.com and GitHub Enterprise Server hosts, side by side), using
+// go-github v62. Build a [Resolver] with [New]; it implements
+// [resolver.Resolver] and is safe for concurrent use.
+//
+// # Hosts
+//
+// Config.Hosts, a [resolver.GitHubHosts], lists the GitHub hosts served and
+// where each one's API is; github://owner/repo is on the first (github.com
+// by default), github://host/owner/repo on the host it names. Pass the same
+// value to gitcli's Config.GitHubHosts, so the API and git read a host from
+// one setting:
+//
+//	hosts, err := resolver.NewGitHubHosts(
+//		resolver.DefaultGitHubHost,                   // github.com
+//		resolver.GitHubHost{Name: "ghe.example.com"}, // API at https://ghe.example.com/api/v3/
+//	)
+//	r, err := github.New(&github.Config{Hosts: hosts, Auth: map[string]github.Auth{
+//		"github.com":      {Client: hostsOwnClient}, // the *gogithub.Client the host already has
+//		"ghe.example.com": {App: app},               // a GitHub App installation, see NewApp
+//	}})
+//
+// Each host has its own authentication (Config.Auth), its own requests and
+// its own rate-limit state; nothing of one is sent to another.
 //
 // # Requests
 //
@@ -32,8 +52,11 @@
 //
 // A missing repository (404), an unknown ref (GitHub answers 422 "No commit
 // found for SHA"), an empty repository (409) and a tag list with no
-// qualifying tag all match [resolver.ErrNotFound]. Other failures (5xx, 401,
-// a broken connection) are described in the error without a sentinel;
+// qualifying tag all match [resolver.ErrNotFound]. A 401, a 403 that is not
+// a rate limit, and an App whose installation token could not be minted
+// match [resolver.ErrUnauthorized]. (GitHub answers 404, not 401, for a
+// private repository asked without credentials.) Other failures (5xx, a
+// broken connection) are described in the error without a sentinel;
 // go-github's error types are never part of the chain. No request is
 // retried.
 //
@@ -41,10 +64,8 @@
 // parsers and constructors), so they are not re-validated. Before anything
 // is sent, sources other than github:// and refs that are not tracked
 // (none, sha:) return [resolver.ErrUnsupported], and a source naming a
-// GitHub host other than the one Config.BaseURL serves (github.com for
-// api.github.com, the API root's host for Enterprise) returns
-// [resolver.ErrOtherHost]: it is never sent to this host. Route such
-// sources to a resolver configured with their host's API root.
+// GitHub host not in Config.Hosts returns [resolver.ErrOtherHost]: it is
+// never sent to another host.
 //
 // # Rate limits
 //
@@ -66,8 +87,14 @@
 //
 // # Credentials
 //
-// Authentication is the host's: pass an [http.Client] whose transport
-// authenticates (oauth2, a GitHub App installation transport), or set
-// Config.Token. The token is sent only to the API host, never logged and
-// never part of an error.
+// Authentication is the host application's, per GitHub host
+// (Config.Auth): its own *gogithub.Client (Auth.Client: its HTTP client,
+// and so its authentication, carries the requests), an [http.Client] whose
+// transport authenticates (Auth.HTTPClient), a token (Auth.Token, sent as
+// a bearer token), or a GitHub App installation (Auth.App, made with
+// [NewApp] through github.com/bradleyfalzon/ghinstallation/v2, its
+// installation tokens refreshed before they expire). The same [App] is
+// gitcli's Config.Credentials for git over https, so one installation
+// reaches private repositories both ways. Tokens are sent only to the
+// host's API, never logged and never part of an error.
 package github

@@ -22,11 +22,27 @@ func ServeSmartHTTP(t testing.TB, root string) string {
 }
 
 // HTTPAuth is what a private smart HTTP server demands. Set Username and
-// Password for basic authentication, BearerToken for a bearer token, or
+// Password (or Basic, for credentials that change, such as short-lived
+// tokens) for basic authentication, BearerToken for a bearer token, or
 // both to accept either.
 type HTTPAuth struct {
 	Username, Password string
-	BearerToken        string
+	// Basic, when set, decides basic credentials instead of Username and
+	// Password.
+	Basic       func(username, password string) bool
+	BearerToken string
+}
+
+// demands reports whether auth asks for anything.
+func (a HTTPAuth) demands() bool { return a.Username != "" || a.Basic != nil || a.BearerToken != "" }
+
+// basicOK reports whether basic credentials are accepted.
+func (a HTTPAuth) basicOK(user, pass string) bool {
+	if a.Basic != nil {
+		return a.Basic(user, pass)
+	}
+	same := func(x, y string) bool { return subtle.ConstantTimeCompare([]byte(x), []byte(y)) == 1 }
+	return a.Username != "" && same(user, a.Username) && same(pass, a.Password)
 }
 
 // ServePrivateSmartHTTP is ServeSmartHTTP for a server that demands auth:
@@ -35,8 +51,8 @@ type HTTPAuth struct {
 // answer. It fails t when auth demands nothing.
 func ServePrivateSmartHTTP(t testing.TB, root string, auth HTTPAuth) string {
 	t.Helper()
-	if auth.Username == "" && auth.BearerToken == "" {
-		t.Fatalf("resolvertest: ServePrivateSmartHTTP needs a user name and password or a bearer token")
+	if !auth.demands() {
+		t.Fatalf("resolvertest: ServePrivateSmartHTTP needs basic credentials or a bearer token")
 	}
 	return serveSmartHTTP(t, root, auth)
 }
@@ -61,7 +77,7 @@ func serveSmartHTTP(t testing.TB, root string, auth HTTPAuth) string {
 		},
 		Stderr: logWriter{t, "git http-backend"},
 	}
-	if auth.Username != "" || auth.BearerToken != "" {
+	if auth.demands() {
 		backend = authenticated(auth, backend)
 	}
 	srv := httptest.NewServer(backend)
@@ -79,7 +95,7 @@ func authenticated(auth HTTPAuth, next http.Handler) http.Handler {
 		case header == "":
 			w.Header().Set("WWW-Authenticate", `Basic realm="resolvertest"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
-		case isBasic && auth.Username != "" && same(user, auth.Username) && same(pass, auth.Password):
+		case isBasic && auth.basicOK(user, pass):
 			next.ServeHTTP(w, req)
 		case isBasic:
 			w.Header().Set("WWW-Authenticate", `Basic realm="resolvertest"`)
