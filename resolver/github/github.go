@@ -238,11 +238,19 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 	case tracking.RefTag:
 		return r.resolveCommit(ctx, ep, req, "tags/"+req.Ref.Name(), req.Ref.Name(), req.Ref.Name())
 	case tracking.RefHead:
-		branch, err := r.defaultBranch(ctx, ep, req.Source)
+		branch, validator, err := r.defaultBranch(ctx, ep, req)
 		if err != nil {
 			return resolver.Result{}, err
 		}
-		return r.resolveCommit(ctx, ep, req, "heads/"+branch, branch, "")
+		res, err := r.resolveCommit(ctx, ep, req, "heads/"+branch, branch, "")
+		if err != nil {
+			return resolver.Result{}, err
+		}
+		// Unchanged echoes Known, validator included; a new repository
+		// ETag with the same commit is a result, not an echo.
+		res.Unchanged = res.Unchanged && validator == req.Known.Validator
+		res.Validator = validator
+		return res, nil
 	default: // RefLatest, RefSemver: checkRequest admits nothing else.
 		return r.resolveTags(ctx, ep, req)
 	}
@@ -282,66 +290,133 @@ func (r *Resolver) resolveCommit(ctx context.Context, ep *endpoint, req resolver
 	return resolver.Result{SHA: sha, Version: version, Revision: resolver.Revision(name, sha)}, nil
 }
 
-// defaultBranch returns the repository's default branch.
-func (r *Resolver) defaultBranch(ctx context.Context, ep *endpoint, src tracking.Source) (string, error) {
+// defaultBranch returns the repository's default branch and the validator
+// of a head resolution that names it. With the validator of the last head
+// resolution the lookup is conditional on the repository's ETag: a 304
+// costs no rate limit and means the default branch is the one the
+// validator names.
+func (r *Resolver) defaultBranch(ctx context.Context, ep *endpoint, req resolver.Request) (branch, validator string, err error) {
+	src := req.Source
 	op := src.Owner() + "/" + src.Repo() + " default branch"
+	knownBranch, etag, ok := decodeHead(req.Known.Validator)
+	if !ok {
+		etag = ""
+	}
 	var repo *gogithub.Repository
+	var resp *gogithub.Response
 	notModified, err := r.call(ctx, ep, op, func(c *gogithub.Client) (*gogithub.Response, error) {
-		rp, resp, err := c.Repositories.Get(ctx, src.Owner(), src.Repo())
-		repo = rp
+		hreq, err := c.NewRequest(http.MethodGet, "repos/"+src.Owner()+"/"+src.Repo(), nil)
+		if err != nil {
+			return nil, err
+		}
+		if etag != "" {
+			hreq.Header.Set("If-None-Match", etag)
+		}
+		repo = new(gogithub.Repository)
+		resp, err = c.Do(ctx, hreq, repo)
 		return resp, err
 	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	if notModified || repo == nil {
-		return "", fmt.Errorf("github: %s: the API sent no repository", op)
+	if notModified {
+		if etag == "" {
+			return "", "", fmt.Errorf("github: %s: 304 Not Modified to an unconditional request", op)
+		}
+		return knownBranch, req.Known.Validator, nil
 	}
-	branch := repo.GetDefaultBranch()
+	branch = repo.GetDefaultBranch()
 	if branch == "" {
-		return "", fmt.Errorf("github: %s: the repository has no default branch: %w", op, resolver.ErrNotFound)
+		return "", "", fmt.Errorf("github: %s: the repository has no default branch: %w", op, resolver.ErrNotFound)
 	}
 	if err := tracking.ValidateRefName(branch); err != nil {
-		return "", fmt.Errorf("github: %s: the API named default branch %s, which is not a valid branch name", op, redact.Quote(branch))
+		return "", "", fmt.Errorf("github: %s: the API named default branch %s, which is not a valid branch name", op, redact.Quote(branch))
 	}
-	return branch, nil
+	return branch, encodeHead(branch, resp.Header.Get("ETag")), nil
 }
 
-// resolveTags lists every tag and selects the one req.Ref follows.
+// resolveTags lists every tag and selects the one req.Ref follows. With a
+// tag-list validator from the last resolution every page is asked for
+// conditionally, each with its own ETag; when every page answers 304 the
+// list, and so the selection, did not change, and nothing counted against
+// the rate limit. The first page that did change ends the conditional
+// pass, and the list is read in full from the pages that answered 304
+// (asked again without a condition) and the rest.
 func (r *Resolver) resolveTags(ctx context.Context, ep *endpoint, req resolver.Request) (resolver.Result, error) {
 	known := req.Known
-	etag := ""
-	if isSHA(known.SHA) && known.Version != "" && validETag(known.Validator) {
-		etag = known.Validator
+	var etags []string
+	if isSHA(known.SHA) && known.Version != "" {
+		etags = decodeTags(known.Validator)
 	}
 	owner, repo := req.Source.Owner(), req.Source.Repo()
 	op := describe(req)
 
-	var names []string
-	shaOf := make(map[string]string)
-	validator := ""
-	for page, n := 1, 0; ; n++ {
-		if n == maxPages {
-			return resolver.Result{}, fmt.Errorf("github: %s: more than %d tags; refusing to page further", op, maxPages*perPage)
-		}
-		ifNoneMatch := ""
-		if page == 1 {
-			ifNoneMatch = etag
-		}
-		var tags []*gogithub.RepositoryTag
-		var resp *gogithub.Response
-		notModified, err := r.call(ctx, ep, op, func(c *gogithub.Client) (*gogithub.Response, error) {
-			var err error
-			tags, resp, err = listTags(ctx, c, owner, repo, page, ifNoneMatch)
-			return resp, err
-		})
+	var pages []tagPage
+	for i, etag := range etags {
+		p, notModified, err := r.tagPage(ctx, ep, op, owner, repo, i+1, etag)
 		if err != nil {
 			return resolver.Result{}, err
 		}
-		if notModified {
-			return unchanged(op, ifNoneMatch, known, known.Version)
+		if !notModified {
+			pages = append(pages, p)
+			break
 		}
-		for _, t := range tags {
+		if i == len(etags)-1 {
+			return unchanged(op, etag, known, known.Version)
+		}
+	}
+	// pages holds the first changed page, if any; read the ones before it
+	// again, then everything after it.
+	if len(pages) == 1 {
+		changed := pages[0]
+		pages = pages[:0]
+		for page := 1; page < changed.page; page++ {
+			p, _, err := r.tagPage(ctx, ep, op, owner, repo, page, "")
+			if err != nil {
+				return resolver.Result{}, err
+			}
+			pages = append(pages, p)
+		}
+		pages = append(pages, changed)
+	}
+	next := 1
+	if len(pages) > 0 {
+		next = pages[len(pages)-1].next
+	}
+	for next != 0 {
+		if len(pages) == maxPages {
+			return resolver.Result{}, fmt.Errorf("github: %s: more than %d tags; refusing to page further", op, maxPages*perPage)
+		}
+		if len(pages) > 0 && next <= pages[len(pages)-1].page {
+			return resolver.Result{}, fmt.Errorf("github: %s: the API paginated from page %d back to page %d", op, pages[len(pages)-1].page, next)
+		}
+		p, _, err := r.tagPage(ctx, ep, op, owner, repo, next, "")
+		if err != nil {
+			return resolver.Result{}, err
+		}
+		pages = append(pages, p)
+		next = p.next
+		if next == 0 && len(p.tags) == perPage && len(pages) < maxValidatorPages {
+			// A full last page: a tag added after it would go to a page
+			// no ETag covers, so the empty page after it is asked for
+			// too, and its ETag kept.
+			p, _, err := r.tagPage(ctx, ep, op, owner, repo, p.page+1, "")
+			if err != nil {
+				return resolver.Result{}, err
+			}
+			if len(p.tags) > 0 || p.next != 0 {
+				return resolver.Result{}, fmt.Errorf("github: %s: the API listed tags on page %d past its last page", op, p.page)
+			}
+			pages = append(pages, p)
+		}
+	}
+
+	var names []string
+	shaOf := make(map[string]string)
+	etags = etags[:0]
+	for _, p := range pages {
+		etags = append(etags, p.etag)
+		for _, t := range p.tags {
 			name := t.GetName()
 			if name == "" {
 				continue
@@ -351,20 +426,6 @@ func (r *Resolver) resolveTags(ctx context.Context, ep *endpoint, req resolver.R
 			}
 			shaOf[name] = t.GetCommit().GetSHA()
 		}
-		// One partly filled page is the whole list, so its ETag covers
-		// every tag: adding, deleting or moving one changes the page.
-		if page == 1 && resp.NextPage == 0 && len(tags) < perPage {
-			if v := resp.Header.Get("ETag"); validETag(v) {
-				validator = v
-			}
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		if resp.NextPage <= page {
-			return resolver.Result{}, fmt.Errorf("github: %s: the API paginated from page %d back to page %d", op, page, resp.NextPage)
-		}
-		page = resp.NextPage
 	}
 
 	name, err := tagselect.Select(req.Ref, names)
@@ -378,7 +439,37 @@ func (r *Resolver) resolveTags(ctx context.Context, ep *endpoint, req resolver.R
 	if !isSHA(sha) {
 		return resolver.Result{}, fmt.Errorf("github: %s: the API listed tag %s with commit %s, not a commit id", op, redact.Quote(name), redact.Quote(sha))
 	}
-	return resolver.Result{SHA: sha, Version: name, Revision: resolver.Revision(name, sha), Validator: validator}, nil
+	return resolver.Result{SHA: sha, Version: name, Revision: resolver.Revision(name, sha), Validator: encodeTags(etags)}, nil
+}
+
+// tagPage is one page of a tag listing.
+type tagPage struct {
+	page int
+	tags []*gogithub.RepositoryTag
+	// etag is the page's ETag, "" when it had none.
+	etag string
+	// next is the next page, 0 after the last.
+	next int
+}
+
+// tagPage fetches one page of tags, conditionally when ifNoneMatch is
+// set; notModified reports a 304.
+func (r *Resolver) tagPage(ctx context.Context, ep *endpoint, op, owner, repo string, page int, ifNoneMatch string) (tagPage, bool, error) {
+	p := tagPage{page: page}
+	var resp *gogithub.Response
+	notModified, err := r.call(ctx, ep, op, func(c *gogithub.Client) (*gogithub.Response, error) {
+		var err error
+		p.tags, resp, err = listTags(ctx, c, owner, repo, page, ifNoneMatch)
+		return resp, err
+	})
+	if err != nil || notModified {
+		return p, notModified, err
+	}
+	p.next = resp.NextPage
+	if v := resp.Header.Get("ETag"); validETag(v) {
+		p.etag = v
+	}
+	return p, false, nil
 }
 
 // unchanged answers a 304 to a request sent with condition (the SHA or
@@ -525,20 +616,6 @@ func (r *Resolver) checkRequest(req resolver.Request) (*endpoint, error) {
 
 // isSHA reports whether s is a full lowercase commit id (SHA-1 or SHA-256).
 func isSHA(s string) bool { return tracking.ValidateSHA(s) == nil }
-
-// validETag reports whether v can be sent back as If-None-Match: a short,
-// printable, quoted value.
-func validETag(v string) bool {
-	if v == "" || len(v) > 256 || !strings.HasSuffix(v, `"`) {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < 0x20 || v[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
 
 // validToken reports whether a token can be sent in a header: printable
 // ASCII without spaces.

@@ -253,12 +253,33 @@ func TestHeadFollowsTheDefaultBranch(t *testing.T) {
 	assert.Equal(t, "/repos/acme/widget", log[0].Path)
 	assert.Equal(t, "/repos/acme/widget/commits/heads/main", log[1].Path)
 
-	unchanged := e.mustResolve("widget", head, resolver.Known{SHA: c1})
+	require.NotEmpty(t, res.Validator, "the repository's ETag is kept")
+
+	// Both requests are conditional: the repository on its ETag, the
+	// commit on the SHA; neither costs rate limit.
+	e.srv.ResetRequests()
+	known := resolver.Known{SHA: c1, Validator: res.Validator}
+	unchanged := e.mustResolve("widget", head, known)
 	assert.True(t, unchanged.Unchanged)
 	assert.Equal(t, "main@sha1:"+c1, unchanged.Revision)
+	assert.Equal(t, res.Validator, unchanged.Validator)
+	log = e.srv.Requests()
+	require.Len(t, log, 2)
+	for _, req := range log {
+		assert.Equal(t, http.StatusNotModified, req.Status, req.Path)
+	}
 
+	// Without the validator the repository is asked for again; the answer
+	// has a validator Known lacks, so it is not an echo of Known.
+	again := e.mustResolve("widget", head, resolver.Known{SHA: c1})
+	assert.Equal(t, c1, again.SHA)
+	assert.False(t, again.Unchanged)
+	assert.Equal(t, res.Validator, again.Validator)
+
+	// A renamed default branch changes the repository's ETag: followed at
+	// once.
 	require.NoError(t, repo.SetDefaultBranch("dev"))
-	res = e.mustResolve("widget", head, resolver.Known{SHA: c1})
+	res = e.mustResolve("widget", head, known)
 	assert.Equal(t, dev, res.SHA)
 	assert.Equal(t, "dev@sha1:"+dev, res.Revision)
 	assert.False(t, res.Unchanged)
@@ -279,7 +300,7 @@ func TestTagListIsConditional(t *testing.T) {
 	assert.Equal(t, resolver.Result{SHA: c1, Version: "v1.0.0", Revision: "v1.0.0@sha1:" + c1, Unchanged: true, Validator: first.Validator}, second)
 	log := e.srv.Requests()
 	require.Len(t, log, 2)
-	assert.Equal(t, first.Validator, log[1].IfNoneMatch)
+	assert.Equal(t, strings.TrimPrefix(first.Validator, "tags1 "), log[1].IfNoneMatch, "the page's own ETag is sent")
 	assert.Equal(t, http.StatusNotModified, log[1].Status)
 
 	c2 := commit(t, repo, "main", "two")
@@ -308,7 +329,7 @@ func TestTagListPaginates(t *testing.T) {
 	res := e.mustResolve("many", latest, resolver.Known{})
 	assert.Equal(t, "0.250.0", res.Version)
 	assert.Equal(t, top, res.SHA)
-	assert.Empty(t, res.Validator, "one page's ETag cannot vouch for a multi-page list")
+	assert.Len(t, strings.Fields(res.Validator), 4, "the validator keeps every page's ETag")
 
 	var pages []string
 	for _, r := range e.srv.Requests() {
@@ -329,6 +350,70 @@ func TestTagListPaginates(t *testing.T) {
 	_, err = buf.ReadFrom(resp.Body)
 	require.NoError(t, err)
 	assert.False(t, strings.Contains(buf.String(), `"0.250.0"`), "the highest version is not on page 1")
+
+	// Unchanged: every page answers 304 to its own ETag.
+	e.srv.ResetRequests()
+	known := resolver.Known{SHA: res.SHA, Version: res.Version, Validator: res.Validator}
+	same := e.mustResolve("many", latest, known)
+	assert.True(t, same.Unchanged)
+	assert.Equal(t, res.Validator, same.Validator)
+	etags := strings.Fields(res.Validator)[1:]
+	log := e.srv.Requests()
+	require.Len(t, log, 3)
+	for i, req := range log {
+		assert.Equal(t, http.StatusNotModified, req.Status)
+		assert.Equal(t, etags[i], req.IfNoneMatch)
+	}
+
+	// A tag that lands on the last page: pages 1 and 2 answer 304, the
+	// third changed; the first two are read again and the list is whole.
+	newer := commit(t, repo, "main", "newer")
+	require.NoError(t, repo.Tag("0.251.0", newer))
+	e.srv.ResetRequests()
+	moved := e.mustResolve("many", latest, known)
+	assert.False(t, moved.Unchanged)
+	assert.Equal(t, "0.251.0", moved.Version)
+	assert.Equal(t, newer, moved.SHA)
+	var statuses []int
+	for _, req := range e.srv.Requests() {
+		statuses = append(statuses, req.Status)
+	}
+	assert.Equal(t, []int{304, 304, 200, 200, 200}, statuses)
+}
+
+// TestTagListFullLastPage: a list that fills its last page also keeps the
+// ETag of the empty page after it, so a tag added there is seen.
+func TestTagListFullLastPage(t *testing.T) {
+	e := newEnv(t)
+	repo := e.repo("exact", "main")
+	c1 := commit(t, repo, "main", "one")
+	targets := map[string]string{}
+	for i := range 200 {
+		targets[fmt.Sprintf("v1.%d.0", i)] = c1
+	}
+	require.NoError(t, repo.Tags(targets))
+	res := e.mustResolve("exact", latest, resolver.Known{})
+	assert.Equal(t, "v1.199.0", res.Version)
+	require.Len(t, e.srv.Requests(), 3, "pages 1 and 2, and the empty page 3")
+	assert.Len(t, strings.Fields(res.Validator), 4)
+
+	known := resolver.Known{SHA: res.SHA, Version: res.Version, Validator: res.Validator}
+	assert.True(t, e.mustResolve("exact", latest, known).Unchanged)
+
+	// "v0.0.1" sorts after every v1 tag: it alone goes to page 3.
+	c2 := commit(t, repo, "main", "two")
+	require.NoError(t, repo.Tag("v0.0.1", c2))
+	e.srv.ResetRequests()
+	again := e.mustResolve("exact", latest, known)
+	assert.False(t, again.Unchanged, "the tag on the new page was seen")
+	assert.Equal(t, "v1.199.0", again.Version)
+	var statuses []int
+	for _, req := range e.srv.Requests() {
+		statuses = append(statuses, req.Status)
+	}
+	assert.Equal(t, []int{304, 304, 200, 200, 200}, statuses, "pages 1 and 2 unchanged, page 3 new")
+	got := e.mustResolve("exact", semverRef("<1"), resolver.Known{})
+	assert.Equal(t, "v0.0.1", got.Version)
 }
 
 func TestNotFound(t *testing.T) {

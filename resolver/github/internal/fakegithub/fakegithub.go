@@ -6,7 +6,7 @@
 // Served (under an optional path prefix, as GitHub Enterprise Server's
 // /api/v3):
 //
-//	GET /repos/{owner}/{repo}                 default_branch; 404 when the repository is missing
+//	GET /repos/{owner}/{repo}                 default_branch, ETag/304; 404 when the repository is missing
 //	GET /repos/{owner}/{repo}/commits/{ref}   Accept: application/vnd.github.sha: the peeled commit id as text,
 //	                                          ETag "<sha>", 304 on a matching If-None-Match,
 //	                                          422 "No commit found for SHA: <ref>" for an unknown ref,
@@ -313,7 +313,7 @@ func (s *Server) route(w http.ResponseWriter, req *http.Request) {
 
 	switch {
 	case len(parts) == 2:
-		s.getRepo(w, repo)
+		s.getRepo(w, req, repo)
 	case len(parts) == 3 && parts[2] == "tags":
 		s.listTags(w, req, repo)
 	case len(parts) == 4 && parts[2] == "commits":
@@ -441,12 +441,12 @@ type repoRef struct {
 	owner, name, dir string
 }
 
-func (s *Server) getRepo(w http.ResponseWriter, repo repoRef) {
+func (s *Server) getRepo(w http.ResponseWriter, req *http.Request, repo repoRef) {
 	branch, err := git(repo.dir, "symbolic-ref", "--quiet", "--short", "HEAD")
 	if err != nil {
 		branch = "main"
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeTaggedJSON(w, req, map[string]any{
 		"id":             1,
 		"name":           repo.name,
 		"full_name":      repo.owner + "/" + repo.name,
@@ -549,7 +549,13 @@ func (s *Server) listTags(w http.ResponseWriter, req *http.Request, repo repoRef
 	if len(links) > 0 {
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
-	data, err := json.Marshal(body)
+	writeTaggedJSON(w, req, body)
+}
+
+// writeTaggedJSON answers v as JSON with a weak ETag of the body, as
+// GitHub does, or 304 when If-None-Match names it.
+func writeTaggedJSON(w http.ResponseWriter, req *http.Request, v any) {
+	data, err := json.Marshal(v)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "Server Error", "")
 		return
