@@ -30,7 +30,8 @@ const sizePoll = 50 * time.Millisecond
 // sha must be a full lowercase commit id (tracking.ValidateSHA); source is
 // validated as in Resolve. The remote must serve a commit by id (git's
 // protocol v2 does, as does GitHub); a commit it does not have matches
-// resolver.ErrNotFound. Fetch fails with an error wrapping
+// resolver.ErrNotFound, and refused credentials resolver.ErrUnauthorized,
+// as in Resolve. Fetch fails with an error wrapping
 // tracking.ErrInvalidArgument when dir is not empty or when the download
 // or the tree exceeds Config.MaxFetchBytes. Submodules are not fetched.
 func (r *Resolver) Fetch(ctx context.Context, source tracking.Source, sha, dir string) error {

@@ -103,8 +103,9 @@ func New(cfg *Config) (*Resolver, error) {
 // fails validation and resolver.ErrUnsupported for an untracked ref, a
 // local source or a transport not allowed, all before running git;
 // resolver.ErrNotFound when the repository, the ref or a qualifying tag
-// does not exist (an empty repository has none); an error wrapping ctx's
-// error when ctx ends.
+// does not exist (an empty repository has none); resolver.ErrUnauthorized
+// when the remote wants credentials Config.Credentials did not give or
+// refuses the ones it gave; an error wrapping ctx's error when ctx ends.
 //
 // git has no conditional ls-remote: every call asks the remote. Unchanged
 // is set when the answer's SHA and Version equal req.Known's and
