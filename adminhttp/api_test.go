@@ -666,7 +666,7 @@ func TestAuthorizeReturningUnusableActorIsDenied(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, func(c *adminhttp.Config) {
-				c.Authorize = func(*http.Request) (string, error) { return actor, nil }
+				c.Authorize = func(*http.Request, adminhttp.Operation) (string, error) { return actor, nil }
 			})
 			requireError(t, e.do(req{method: "POST", path: path("/plugin-updates/%d/apply", e.alpha.ID)}), 403, "forbidden")
 			assert.Zero(t, e.installer.count())

@@ -26,16 +26,37 @@
 //
 // # Authorization
 //
-// [Config].Authorize runs first, on every request: API routes, the page,
-// its form posts, its stylesheet, and paths that do not exist (so an
-// unauthorized caller learns nothing, not even which routes exist). It
-// returns the actor, recorded as decided_by on the entries the request
-// applies or dismisses, or an error:
+// [Config].Authorize runs first, on every request but the stylesheet's:
+// API routes, the page, its form posts, and paths that do not exist (so
+// an unauthorized caller learns nothing, not even which routes exist). It
+// is told the [Operation] the route performs, so a host can grant some
+// and refuse others; a read-only role is one granted [OpRead] alone:
+//
+//	read      GET plugin-updates, plugin-updates/{id}, plugin-updates-pending,
+//	          sweeps/latest, installs; GET {prefix}/; any path that does not
+//	          exist, has a bad method or is not canonical
+//	apply     POST plugin-updates/{id}/apply, ui/plugin-updates/{id}/apply
+//	dismiss   POST plugin-updates/{id}/dismiss, ui/plugin-updates/{id}/dismiss
+//	sweep     POST sweeps, ui/sweeps
+//
+// ([OpRollback], [OpHolds] and [OpEvents] name the routes of those
+// features.) Authorize returns the actor, recorded as decided_by on the
+// entries the request applies or dismisses, or an error:
 //
 //   - [ErrUnauthenticated] (or an error wrapping it): 401 "unauthorized",
-//     with the WWW-Authenticate header of [Config].AuthChallenge;
-//   - [ErrForbidden]: 403 "forbidden";
+//     with the WWW-Authenticate header of [Config].AuthChallenge; on the
+//     page's paths, [Config].OnUnauthenticated answers instead when set
+//     (to redirect to the host's login, say);
+//   - [ErrForbidden]: 403 "forbidden", saying which operation was refused;
 //   - any other error: logged, and 403 "forbidden" (deny by default).
+//
+// The page asks Authorize once more per operation its controls perform
+// (apply, dismiss, sweep) and leaves out the controls the actor may not
+// use: a read-only operator sees the queue without buttons. The
+// stylesheet, which holds nothing but style, is served to anyone, so that
+// the error pages of refused requests are styled too; an error page links
+// back to the page only when the caller may read it, so a refused page
+// never links to itself.
 //
 // An empty actor, or one the Updater cannot record (over
 // drift.MaxActorLen bytes, invalid UTF-8, control characters), is logged
@@ -47,7 +68,7 @@
 // [net/http.CrossOriginProtection], on the API and the page alike: a POST
 // whose Sec-Fetch-Site is not same-origin (or none), or, from older
 // browsers, whose Origin does not match the Host, is refused with 403
-// "forbidden" before anything happens. Clients that send neither header,
+// "forbidden" right after authorization, before anything happens. Clients that send neither header,
 // such as curl or a Go program, are unaffected. [Config].TrustedOrigins
 // admits named cross-origin callers.
 //

@@ -57,7 +57,7 @@ func ExampleNewHandler() {
 	admin, err := adminhttp.NewHandler(adminhttp.Config{
 		Updater: updater,
 		Store:   store,
-		Authorize: func(r *http.Request) (string, error) {
+		Authorize: func(r *http.Request, _ adminhttp.Operation) (string, error) {
 			token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok {
 				return "", adminhttp.ErrUnauthenticated

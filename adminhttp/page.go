@@ -74,18 +74,20 @@ type statusOption struct {
 }
 
 type pageView struct {
-	Actor     string
-	CSSURL    string
-	PageURL   string
-	SweepURL  string
-	CanSweep  bool
-	Flash     *flash
-	LastSweep *sweepView
-	Filter    filters
-	Filtered  bool
-	Statuses  []statusOption
-	Queue     *sectionView
-	History   *sectionView
+	Actor      string
+	CSSURL     string
+	PageURL    string
+	SweepURL   string
+	CanSweep   bool // a Sweeper is configured and the actor may sweep
+	CanApply   bool
+	CanDismiss bool
+	Flash      *flash
+	LastSweep  *sweepView
+	Filter     filters
+	Filtered   bool
+	Statuses   []statusOption
+	Queue      *sectionView
+	History    *sectionView
 }
 
 type sectionView struct {
@@ -147,7 +149,8 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 	now := h.now()
 	v := pageView{
 		Actor: actorOf(r.Context()), CSSURL: h.cssURL, PageURL: h.pageURL(nil),
-		SweepURL: h.prefix + "/ui/sweeps", CanSweep: h.sweeper != nil,
+		SweepURL: h.prefix + "/ui/sweeps", CanSweep: h.sweeper != nil && h.may(r, OpSweep),
+		CanApply: h.may(r, OpApply), CanDismiss: h.may(r, OpDismiss),
 		Flash: h.outcomeFlash(r.Context(), done), Filter: f, Filtered: f != filters{},
 	}
 	if h.sweeper != nil {

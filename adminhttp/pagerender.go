@@ -46,7 +46,7 @@ func (h *handler) serveCSS(w http.ResponseWriter, r *http.Request) {
 // errorView is what the error page shows.
 type errorView struct {
 	CSSURL  string
-	PageURL string
+	PageURL string // "" when the caller may not see the page
 	Status  int
 	Title   string
 	Message string
@@ -54,9 +54,11 @@ type errorView struct {
 
 // renderError shows e as a small HTML page.
 func (h *handler) renderError(w http.ResponseWriter, r *http.Request, e *apiError) {
-	h.renderHTML(w, r, e.status, h.errors, errorView{
-		CSSURL: h.cssURL, PageURL: h.pageURL(nil), Status: e.status, Title: http.StatusText(e.status), Message: e.message,
-	})
+	v := errorView{CSSURL: h.cssURL, PageURL: h.pageURL(nil), Status: e.status, Title: http.StatusText(e.status), Message: e.message}
+	if e.noBack {
+		v.PageURL = ""
+	}
+	h.renderHTML(w, r, e.status, h.errors, v)
 }
 
 // renderHTML executes t into a buffer first, so a template failure is a
