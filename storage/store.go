@@ -185,6 +185,20 @@ type Store interface {
 	// ReleaseLease gives up the lease when holder holds it; otherwise it does
 	// nothing.
 	ReleaseLease(ctx context.Context, name, holder string) error
+
+	// Restoring dismissed entries (the operator's triage page).
+
+	// RestoreUpdate moves a dismissed entry back to pending (no DecidedAt,
+	// DecidedBy or Reason; LastSeenAt = p.At), in one atomic step, only
+	// while its change is still current (RestoreCurrent: the install is
+	// still at FromSHA with the entry's source and ref, and the upstream
+	// was last resolved to ToSHA) and no other entry is open for its
+	// (workspace, plugin); otherwise it changes nothing and returns the
+	// entry and tracking.ErrConflict. A pending entry is returned
+	// unchanged with no error; any other status returns the entry and
+	// tracking.ErrConflict; a missing one tracking.ErrNotFound. Params
+	// that fail p.Validate() must be refused with its error.
+	RestoreUpdate(ctx context.Context, p RestoreUpdateParams) (tracking.Update, error)
 }
 
 // ListInstallsParams selects installs.

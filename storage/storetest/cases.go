@@ -60,6 +60,8 @@ var cases = []testCase{
 	{"TextStoredLiterally", testLiteral},
 	{"CancelledContext", testCancelled},
 	{"InvalidInputChangesNothing", testInvalidInput},
+	{"RestoreDismissed", testRestore},
+	{"RestoreOnlyWhileCurrent", testRestoreNotCurrent},
 }
 
 func testInstallRoundTrip(t *testing.T, e *env) {
