@@ -287,46 +287,11 @@ func notFound(id int64) *apiError {
 }
 
 // apply serves POST {prefix}/plugin-updates/{id}/apply.
-func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
-	id, e := pathID(r)
-	if e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	if e := h.readJSON(w, r, "", nil); e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	actor := actorOf(r.Context())
-	u, err := h.updater.Apply(r.Context(), id, actor)
-	if err != nil {
-		h.fail(w, r, h.decisionError(r.Context(), opApply, id, actor, u, err))
-		return
-	}
-	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
-}
+func (h *handler) apply(w http.ResponseWriter, r *http.Request) { h.decideOne(w, r, opApply) }
 
 // dismiss serves POST {prefix}/plugin-updates/{id}/dismiss. The reason is
 // held to the Updater's rules by the Updater itself.
-func (h *handler) dismiss(w http.ResponseWriter, r *http.Request) {
-	id, e := pathID(r)
-	if e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	var reason string
-	if e := h.readJSON(w, r, dismissShape, map[string]any{"reason": &reason}); e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	actor := actorOf(r.Context())
-	u, err := h.updater.Dismiss(r.Context(), id, actor, reason)
-	if err != nil {
-		h.fail(w, r, h.decisionError(r.Context(), opDismiss, id, actor, u, err))
-		return
-	}
-	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
-}
+func (h *handler) dismiss(w http.ResponseWriter, r *http.Request) { h.decideOne(w, r, opDismiss) }
 
 // decisionError classifies an error of Updater.Apply or Dismiss, logs it
 // with its full text, and returns the response: a message written here,
@@ -351,6 +316,8 @@ func (h *handler) decisionError(ctx context.Context, op string, id int64, actor 
 	case errors.Is(err, tracking.ErrBusy):
 		e, level = apiError{status: http.StatusConflict, code: codeBusy,
 			message: fmt.Sprintf("update %d is being applied by another request; try again when it is done", id)}, slog.LevelInfo
+	case isNotCurrent(op, u, err):
+		e, level = apiError{status: http.StatusConflict, code: codeConflict, message: notCurrentMessage(id)}, slog.LevelInfo
 	case errors.Is(err, tracking.ErrConflict):
 		e, level = apiError{status: http.StatusConflict, code: codeConflict,
 			message: fmt.Sprintf("update %d is %s and cannot be %s", id, statusOr(u, "in another state"), pastTense(op))}, slog.LevelInfo
@@ -381,8 +348,11 @@ func statusOr(u tracking.Update, fallback string) string {
 var reasonRule = fmt.Sprintf("the reason must be at most %d bytes of UTF-8 text, with no control characters but newline and tab", drift.MaxReasonLen)
 
 func pastTense(op string) string {
-	if op == opApply {
+	switch op {
+	case opApply:
 		return "applied"
+	case opRestore:
+		return "restored"
 	}
 	return op + "ed"
 }

@@ -2,6 +2,7 @@ package adminhttp_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -39,12 +40,18 @@ type routeCase struct {
 // allRoutes lists every route the handler serves, once.
 func allRoutes(e *env) []routeCase {
 	id := func(format string) string { return path(format, e.alpha.ID) }
+	ids := func() string { return fmt.Sprintf(`{"ids":[%d,%d]}`, e.alpha.ID, e.beta.ID) }
+	form := func() string { return fmt.Sprintf("id=%d&id=%d", e.alpha.ID, e.beta.ID) }
 	return []routeCase{
 		{method: "GET", path: path("/plugin-updates"), op: adminhttp.OpRead},
 		{method: "GET", path: path("/plugin-updates-pending"), op: adminhttp.OpRead},
 		{method: "GET", path: id("/plugin-updates/%d"), op: adminhttp.OpRead},
 		{method: "POST", path: id("/plugin-updates/%d/apply"), op: adminhttp.OpApply},
 		{method: "POST", path: id("/plugin-updates/%d/dismiss"), body: `{"reason":"x"}`, contentType: "application/json", op: adminhttp.OpDismiss},
+		{method: "POST", path: id("/plugin-updates/%d/restore"), op: adminhttp.OpDismiss},
+		{method: "POST", path: path("/bulk/apply"), body: ids(), op: adminhttp.OpApply},
+		{method: "POST", path: path("/bulk/dismiss"), body: ids(), op: adminhttp.OpDismiss},
+		{method: "POST", path: path("/bulk/restore"), body: ids(), op: adminhttp.OpDismiss},
 		{method: "POST", path: path("/sweeps"), op: adminhttp.OpSweep},
 		{method: "GET", path: path("/sweeps/latest"), op: adminhttp.OpRead},
 		{method: "GET", path: path("/installs"), op: adminhttp.OpRead},
@@ -52,6 +59,9 @@ func allRoutes(e *env) []routeCase {
 		{method: "GET", path: path("/static/admin.css"), page: true},
 		{method: "POST", path: id("/ui/plugin-updates/%d/apply"), page: true, op: adminhttp.OpApply},
 		{method: "POST", path: id("/ui/plugin-updates/%d/dismiss"), body: "reason=x", contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpDismiss},
+		{method: "POST", path: id("/ui/plugin-updates/%d/restore"), page: true, op: adminhttp.OpDismiss},
+		{method: "POST", path: path("/ui/bulk/apply"), body: form(), contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpApply},
+		{method: "POST", path: path("/ui/bulk/dismiss"), body: form(), contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpDismiss},
 		{method: "POST", path: path("/ui/sweeps"), page: true, op: adminhttp.OpSweep},
 	}
 }

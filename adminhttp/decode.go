@@ -136,9 +136,13 @@ func (h *handler) readJSON(w http.ResponseWriter, r *http.Request, shape string,
 	return decodeJSON(r.Header.Get("Content-Type"), body, shape, fields)
 }
 
-// dismissShape is the body of POST …/dismiss; POST …/apply and POST
-// …/sweeps take nothing, or an empty object.
-const dismissShape = `"reason": "…"`
+// dismissShape is the body of POST …/dismiss, applyShape of POST
+// …/apply; POST …/restore and POST …/sweeps take nothing, or an empty
+// object.
+const (
+	dismissShape = `"reason": "…"`
+	applyShape   = `"confirm_tag_moved": true`
+)
 
 // query holds the parameters of a list request, each given at most once.
 type query struct {

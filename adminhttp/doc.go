@@ -76,8 +76,12 @@
 //
 //	GET  {prefix}/plugin-updates                200 {"updates":[…], "next_cursor":"…"}
 //	GET  {prefix}/plugin-updates/{id}           200 {"update":{…}}; 404
-//	POST {prefix}/plugin-updates/{id}/apply     200 {"update":{…}}; 404; 409 conflict, busy; 502 install_failed, restart_failed
+//	POST {prefix}/plugin-updates/{id}/apply     200 {"update":{…}}; 404; 409 conflict, busy, confirmation_required; 502 install_failed, restart_failed
 //	POST {prefix}/plugin-updates/{id}/dismiss   200 {"update":{…}}; 404; 409 conflict
+//	POST {prefix}/plugin-updates/{id}/restore   200 {"update":{…}}; 404; 409 conflict
+//	POST {prefix}/bulk/apply                    200 {"results":[…], "succeeded":n, "failed":m}
+//	POST {prefix}/bulk/dismiss                  200 the same
+//	POST {prefix}/bulk/restore                  200 the same
 //	POST {prefix}/sweeps                        200 {"report":{…}}; 202 {"sweep":{…}}; 501 not_implemented without a Sweeper
 //	GET  {prefix}/sweeps/latest                 200 {"sweep":{…}}; 501 not_implemented without a Sweeper
 //	GET  {prefix}/installs                      200 {"installs":[…], "next_cursor":"…"}
@@ -102,10 +106,32 @@
 // retried. busy means another request is installing it right now. The
 // bodies of 409 and 502 answers carry the entry's current state under
 // "update" (for restart_failed, the applied entry with its
-// restart_error). Dismiss takes an optional body {"reason": "…"}
+// restart_error). An integrity alarm (kind tag-moved) is applied only
+// with the body {"confirm_tag_moved": true}, saying the caller compared
+// the commits, as the page's confirmation box does; without it the
+// answer is 409 confirmation_required and nothing is installed.
+// Restore puts a dismissed entry back to pending while its change is
+// still current (the install is still at from_sha and upstream still
+// resolves to to_sha); otherwise it is 409 conflict. Restoring a pending
+// entry returns it unchanged. Dismiss takes an optional body {"reason": "…"}
 // (at most drift.MaxReasonLen bytes of UTF-8; newline and tab are the
 // only control characters allowed); dismissing a dismissed entry returns
-// it unchanged. Apply and sweeps take no body, or {}.
+// it unchanged. Restore and sweeps take no body, or {}.
+//
+// The bulk routes make one decision on many entries: {"ids": [1, 2, …]}
+// (1 to [MaxBulk] ids, each once), plus "confirm_tag_moved" for apply and
+// "reason" for dismiss, with the meanings above. Each entry is decided on
+// its own, in the order given, exactly as its single route would; one
+// that fails neither stops nor undoes the others. The answer is 200
+// whenever the request was valid, with one result per id, in order:
+//
+//	{"id": 7, "ok": false, "error": {"code": "conflict", "message": "…"}, "update": {…}}
+//
+// ok is true and error null on success; on failure error has the code and
+// message the single route would have answered, and update the entry's
+// current state (null when it does not exist). "succeeded" and "failed"
+// count the results. Each action is its own route, so that its operation
+// is known, and authorized, before the body is read.
 //
 // # Sweeps
 //

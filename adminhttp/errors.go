@@ -23,6 +23,9 @@ const (
 	codeNotImplemented       = "not_implemented"
 	codeInstallFailed        = "install_failed"
 	codeRestartFailed        = "restart_failed"
+	// codeConfirmationRequired: applying an integrity alarm (a moved tag)
+	// needs {"confirm_tag_moved": true}.
+	codeConfirmationRequired = "confirmation_required"
 )
 
 // apiError is a response error: status, stable code and a message written

@@ -66,7 +66,7 @@ func parseFilters(q query) (filters, *apiError) {
 
 // pageParams are the query parameters of the page: the filters, the two
 // tables' cursors and the outcome of a form post.
-var pageParams = []string{"workspace", "status", "qc", "hc", "op", "result", "id"}
+var pageParams = []string{"workspace", "status", "qc", "hc", "op", "result", "id", "ids"}
 
 type statusOption struct {
 	Value, Label string
@@ -116,6 +116,8 @@ type rowView struct {
 	LastError              string
 	RestartError           string
 	ApplyURL, DismissURL   string
+	RestoreURL             string // for a dismissed entry
+	Dismissed              bool
 }
 
 // showPage serves GET {prefix}/. Its query is read by the API's parser,
@@ -248,6 +250,8 @@ func (h *handler) row(u tracking.Update, now time.Time) rowView {
 		Attempts: u.Attempts, LastError: errorText(u.LastError), RestartError: errorText(u.RestartError),
 		ApplyURL:   fmt.Sprintf("%s/ui/plugin-updates/%d/apply", h.prefix, u.ID),
 		DismissURL: fmt.Sprintf("%s/ui/plugin-updates/%d/dismiss", h.prefix, u.ID),
+		RestoreURL: fmt.Sprintf("%s/ui/plugin-updates/%d/restore", h.prefix, u.ID),
+		Dismissed:  u.Status == tracking.StatusDismissed,
 	}
 	if !u.DecidedAt.IsZero() {
 		rv.DecidedAt, rv.Decided = exactTime(u.DecidedAt), age(now, u.DecidedAt)
