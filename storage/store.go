@@ -212,6 +212,10 @@ type Store interface {
 type ListInstallsParams struct {
 	// WorkspaceID, when set, keeps only that workspace's installs.
 	WorkspaceID string
+	// WorkspacePrefix, when set, keeps installs whose workspace id begins
+	// with it; PluginName, when set, those of that plugin.
+	WorkspacePrefix string
+	PluginName      string
 	// AfterWorkspaceID and AfterPluginName form the keyset cursor: results
 	// start strictly after that (workspace, plugin). Empty: from the start.
 	AfterWorkspaceID string
@@ -234,10 +238,25 @@ type ListUpdatesParams struct {
 	// WorkspaceID and PluginName, when set, filter on equality.
 	WorkspaceID string
 	PluginName  string
+	// WorkspacePrefix, when set, keeps entries whose workspace id begins
+	// with it (a valid workspace id prefix: ASCII letters, digits and
+	// ._:@-).
+	WorkspacePrefix string
+	// Kinds keeps only entries of one of these kinds (empty: all).
+	Kinds []tracking.UpdateKind
+	// Source, when valid, keeps only entries of that source.
+	Source tracking.Source
 	// AfterID is the keyset cursor (0: from the start).
 	AfterID int64
 	// Newest orders by descending ID (newest first).
 	Newest bool
+	// ByDecision orders by DecidedAt, newest first (then by descending
+	// ID), for the history: every status in Statuses must then be
+	// terminal, and Newest is ignored. The cursor is (AfterDecidedAt,
+	// AfterID): results start strictly after it in that order; a zero
+	// AfterID starts from the newest decision.
+	ByDecision     bool
+	AfterDecidedAt time.Time
 	// Limit caps the result. Must be between 1 and MaxLimit.
 	Limit int
 }

@@ -64,6 +64,8 @@ var cases = []testCase{
 	{"InvalidInputChangesNothing", testInvalidInput},
 	{"RestoreDismissed", testRestore},
 	{"RestoreOnlyWhileCurrent", testRestoreNotCurrent},
+	{"ListTriageFilters", testListTriageFilters},
+	{"ListByDecision", testListByDecision},
 }
 
 func testInstallRoundTrip(t *testing.T, e *env) {
