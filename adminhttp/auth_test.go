@@ -3,6 +3,7 @@ package adminhttp_test
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"io"
 	"log/slog"
 	"net/http"
@@ -54,6 +55,7 @@ func allRoutes(e *env) []routeCase {
 		{method: "POST", path: path("/bulk/restore"), body: ids(), op: adminhttp.OpDismiss},
 		{method: "POST", path: path("/sweeps"), op: adminhttp.OpSweep},
 		{method: "GET", path: path("/sweeps/latest"), op: adminhttp.OpRead},
+		{method: "POST", path: path("/upstreams/check"), body: `{"source":"` + srcAlpha + `","ref":"tag:latest"}`, op: adminhttp.OpSweep},
 		{method: "GET", path: path("/installs"), op: adminhttp.OpRead},
 		{method: "GET", path: path("/"), page: true, op: adminhttp.OpRead},
 		{method: "GET", path: path("/static/admin.css"), page: true},
@@ -63,6 +65,7 @@ func allRoutes(e *env) []routeCase {
 		{method: "POST", path: path("/ui/bulk/apply"), body: form(), contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpApply},
 		{method: "POST", path: path("/ui/bulk/dismiss"), body: form(), contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpDismiss},
 		{method: "POST", path: path("/ui/sweeps"), page: true, op: adminhttp.OpSweep},
+		{method: "POST", path: path("/ui/upstreams/check"), body: "source=" + url.QueryEscape(srcAlpha) + "&ref=tag%3Alatest", contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpSweep},
 	}
 }
 

@@ -51,10 +51,12 @@ func roles() []role {
 // otherwise it answers 401 (signed out) or 403, and nothing changes.
 func TestAuthorizationTable(t *testing.T) {
 	for _, ro := range roles() {
-		probe := newEnv(t)
-		for _, rt := range guardedRoutes(probe) {
-			t.Run(ro.name+" "+rt.method+" "+rt.path, func(t *testing.T) {
+		// Entry ids depend on the order of a sweep: each case takes its
+		// route from its own env.
+		for i, probe := range guardedRoutes(newEnv(t)) {
+			t.Run(ro.name+" "+probe.method+" "+probe.path, func(t *testing.T) {
 				e := newEnv(t, func(c *adminhttp.Config) { c.Authorize = ro.authorize })
+				rt := guardedRoutes(e)[i]
 				before := e.all()
 				w := e.do(req{method: rt.method, path: rt.path, body: rt.body, contentType: rt.contentType, noAuth: true})
 				granted := slices.Contains(ro.grants, rt.op)

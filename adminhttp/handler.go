@@ -104,6 +104,17 @@ type Config struct {
 	// MaxBodyBytes caps request bodies; a larger one is answered 413.
 	// Defaults to DefaultMaxBodyBytes (64 KiB).
 	MaxBodyBytes int64
+	// GitHubURL is the web address of GitHub sources written without a
+	// host (github://owner/repo), for the page's compare and commit links;
+	// a source with a host (GitHub Enterprise) links to https://<host>.
+	// Defaults to DefaultGitHubURL ("https://github.com").
+	GitHubURL string
+	// GitHosts says how to link to the compare and commit pages of git
+	// sources, by their host as tracking.Source.Host gives it
+	// ("gitlab.example.com"); see GitHost. Entries of other git hosts
+	// have no links. Defaults to none.
+	GitHosts map[string]GitHost
+
 	// Now returns the current time, for the ages shown on the page.
 	// Defaults to time.Now.
 	Now func() time.Time
@@ -123,6 +134,7 @@ type handler struct {
 	sweepWait         time.Duration
 	now               func() time.Time
 
+	links  links
 	routes http.Handler // the ServeMux; each route authorizes its own operation
 	cop    *http.CrossOriginProtection
 	page   *template.Template
@@ -188,6 +200,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.links, err = newLinks(cfg.GitHubURL, cfg.GitHosts); err != nil {
+		return nil, err
 	}
 	if err := h.loadAssets(); err != nil {
 		return nil, err
@@ -303,6 +318,7 @@ func (h *handler) mux() *http.ServeMux {
 		{"/bulk/restore", map[string]opHandler{http.MethodPost: {OpDismiss, h.bulk(opRestore)}}},
 		{"/sweeps", map[string]opHandler{http.MethodPost: {OpSweep, h.sweep}}},
 		{"/sweeps/latest", map[string]opHandler{http.MethodGet: {OpRead, h.latestSweep}}},
+		{"/upstreams/check", map[string]opHandler{http.MethodPost: {OpSweep, h.checkUpstream}}},
 		{"/installs", map[string]opHandler{http.MethodGet: {OpRead, h.listInstalls}}},
 
 		{"/{$}", map[string]opHandler{http.MethodGet: {OpRead, h.showPage}}},
@@ -312,6 +328,7 @@ func (h *handler) mux() *http.ServeMux {
 		{"/ui/bulk/apply", map[string]opHandler{http.MethodPost: {OpApply, h.formBulk(opApply)}}},
 		{"/ui/bulk/dismiss", map[string]opHandler{http.MethodPost: {OpDismiss, h.formBulk(opDismiss)}}},
 		{"/ui/sweeps", map[string]opHandler{http.MethodPost: {OpSweep, h.formSweep}}},
+		{"/ui/upstreams/check", map[string]opHandler{http.MethodPost: {OpSweep, h.formCheck}}},
 		{"/static/admin.css", map[string]opHandler{http.MethodGet: {"", h.serveCSS}}},
 	}
 	mux := http.NewServeMux()
