@@ -3,10 +3,10 @@ package adminhttp_test
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"

@@ -71,16 +71,16 @@ type upstreamsView struct {
 }
 
 type upstreamRow struct {
-	Source, Ref          string
-	LastSHA, Short, URL  string
-	Version              string
-	CheckedAt, Checked   string
-	Failing              bool
-	Failures             int
-	RetryAt, Retry       string // "" when not backing off
-	LastError            string
-	LongError            bool
-	CheckLabel           string
+	Source, Ref         string
+	LastSHA, Short, URL string
+	Version             string
+	CheckedAt, Checked  string
+	Failing             bool
+	Failures            int
+	RetryAt, Retry      string // "" when not backing off
+	LastError           string
+	LongError           bool
+	CheckLabel          string
 }
 
 // maxHealthRows caps the rows of the health tab.
@@ -121,7 +121,7 @@ func (h *handler) upstreamsTab(ctx context.Context, f filters, now time.Time) (*
 			LastSHA: up.LastSHA, Short: shortSHA(up.LastSHA), URL: h.links.commitURL(up.Key.Source, up.LastSHA),
 			Version: up.LastVersion, CheckedAt: exactTime(up.LastCheckedAt), Checked: age(now, up.LastCheckedAt),
 			Failing: up.ConsecutiveFailures > 0, Failures: up.ConsecutiveFailures,
-			LastError: errorText(up.LastError),
+			LastError:  errorText(up.LastError),
 			CheckLabel: "Check " + up.Key.String() + " now",
 		}
 		row.LongError = len(row.LastError) > longError
