@@ -229,10 +229,14 @@ func (q query) source(key string) (tracking.Source, *apiError) {
 	return src, nil
 }
 
-// kinds parses every value of key, each a comma-separated list of kinds.
+// kinds parses every value of key, each a comma-separated list of kinds;
+// an empty value filters nothing.
 func (q query) kinds(key string) ([]tracking.UpdateKind, *apiError) {
 	var out []tracking.UpdateKind
 	for _, v := range q.values[key] {
+		if v == "" {
+			continue // an empty field of a GET form: no filter
+		}
 		for part := range strings.SplitSeq(v, ",") {
 			k := tracking.UpdateKind(strings.TrimSpace(part))
 			if !storage.KnownKind(k) {
@@ -246,10 +250,14 @@ func (q query) kinds(key string) ([]tracking.UpdateKind, *apiError) {
 	return out, nil
 }
 
-// statuses parses every "status" value, each a comma-separated list.
+// statuses parses every "status" value, each a comma-separated list; an
+// empty value filters nothing.
 func (q query) statuses() ([]tracking.UpdateStatus, *apiError) {
 	var out []tracking.UpdateStatus
 	for _, v := range q.values["status"] {
+		if v == "" {
+			continue // an empty field of a GET form: no filter
+		}
 		for part := range strings.SplitSeq(v, ",") {
 			st := tracking.UpdateStatus(strings.TrimSpace(part))
 			if !st.Valid() {
