@@ -131,6 +131,6 @@ func (h *handler) deny(w http.ResponseWriter, r *http.Request, op Operation, err
 	e.message = "you may not " + opWords(op)
 	// The error page links back to the page only when the caller may
 	// read it; a link from a refused page to itself would loop.
-	e.noBack = op == OpRead || !h.may(r, OpRead)
+	e.noBack = h.isPagePath(r.URL.Path) && (op == OpRead || !h.may(r, OpRead))
 	h.fail(w, r, &e)
 }
