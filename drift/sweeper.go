@@ -482,7 +482,7 @@ var errResolveTimedOut = errors.New("drift: resolve timed out")
 // (force: ask anyway) or its host asked to wait.
 func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream, force bool) outcome {
 	o := outcome{up: up, at: s.now()}
-	if !force && up.ConsecutiveFailures > 0 && o.at.Before(up.LastCheckedAt.Add(s.cfg.Backoff(up.ConsecutiveFailures))) {
+	if !force && o.at.Before(s.RetryAt(up)) {
 		o.deferred = true
 		return o
 	}

@@ -192,12 +192,30 @@ type Store interface {
 	// ReleaseLease gives up the lease when holder holds it; otherwise it does
 	// nothing.
 	ReleaseLease(ctx context.Context, name, holder string) error
+
+	// Restoring dismissed entries (the operator's triage page).
+
+	// RestoreUpdate moves a dismissed entry back to pending (no DecidedAt,
+	// DecidedBy or Reason; LastSeenAt = p.At), in one atomic step, only
+	// while its change is still current (RestoreCurrent: the install is
+	// still at FromSHA with the entry's source and ref, and the upstream
+	// was last resolved to ToSHA) and no other entry is open for its
+	// (workspace, plugin); otherwise it changes nothing and returns the
+	// entry and tracking.ErrConflict. A pending entry is returned
+	// unchanged with no error; any other status returns the entry and
+	// tracking.ErrConflict; a missing one tracking.ErrNotFound. Params
+	// that fail p.Validate() must be refused with its error.
+	RestoreUpdate(ctx context.Context, p RestoreUpdateParams) (tracking.Update, error)
 }
 
 // ListInstallsParams selects installs.
 type ListInstallsParams struct {
 	// WorkspaceID, when set, keeps only that workspace's installs.
 	WorkspaceID string
+	// WorkspacePrefix, when set, keeps installs whose workspace id begins
+	// with it; PluginName, when set, those of that plugin.
+	WorkspacePrefix string
+	PluginName      string
 	// AfterWorkspaceID and AfterPluginName form the keyset cursor: results
 	// start strictly after that (workspace, plugin). Empty: from the start.
 	AfterWorkspaceID string
@@ -220,10 +238,25 @@ type ListUpdatesParams struct {
 	// WorkspaceID and PluginName, when set, filter on equality.
 	WorkspaceID string
 	PluginName  string
+	// WorkspacePrefix, when set, keeps entries whose workspace id begins
+	// with it (a valid workspace id prefix: ASCII letters, digits and
+	// ._:@-).
+	WorkspacePrefix string
+	// Kinds keeps only entries of one of these kinds (empty: all).
+	Kinds []tracking.UpdateKind
+	// Source, when valid, keeps only entries of that source.
+	Source tracking.Source
 	// AfterID is the keyset cursor (0: from the start).
 	AfterID int64
 	// Newest orders by descending ID (newest first).
 	Newest bool
+	// ByDecision orders by DecidedAt, newest first (then by descending
+	// ID), for the history: every status in Statuses must then be
+	// terminal, and Newest is ignored. The cursor is (AfterDecidedAt,
+	// AfterID): results start strictly after it in that order; a zero
+	// AfterID starts from the newest decision.
+	ByDecision     bool
+	AfterDecidedAt time.Time
 	// Limit caps the result. Must be between 1 and MaxLimit.
 	Limit int
 }

@@ -180,8 +180,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 // bearer authorizes requests that carry "Authorization: Bearer <token>".
 // Replace it with your own session or SSO check; the actor it returns is
 // recorded as decided_by.
-func bearer(token string) func(*http.Request) (string, error) {
-	return func(r *http.Request) (string, error) {
+func bearer(token string) func(*http.Request, adminhttp.Operation) (string, error) {
+	return func(r *http.Request, _ adminhttp.Operation) (string, error) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			return "", adminhttp.ErrUnauthenticated

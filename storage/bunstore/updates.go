@@ -68,6 +68,14 @@ func (s *Store) listUpdatesSQL(p storage.ListUpdatesParams) (string, []any) {
 	if p.PluginName != "" {
 		w.add("plugin_name = ?", p.PluginName)
 	}
+	filterUpdates(&w, p)
+	if p.ByDecision {
+		if p.AfterID > 0 {
+			w.add("(decided_at < ? OR (decided_at = ? AND id < ?))", micros(utc(p.AfterDecidedAt)), micros(utc(p.AfterDecidedAt)), p.AfterID)
+		}
+		limit := w.arg(p.Limit)
+		return "SELECT " + updateCols + " FROM " + s.t.updates + w.String() + " ORDER BY decided_at DESC, id DESC LIMIT " + limit, w.args
+	}
 	order := "ASC"
 	switch {
 	case p.Newest && p.AfterID > 0:

@@ -196,7 +196,7 @@ func (s *Store) ListInstalls(ctx context.Context, p storage.ListInstallsParams) 
 	defer s.mu.Unlock()
 	var out []tracking.Install
 	for k, in := range s.installs {
-		if p.WorkspaceID != "" && k.workspace != p.WorkspaceID {
+		if p.WorkspaceID != "" && k.workspace != p.WorkspaceID || !installMatches(p, k.workspace, k.plugin) {
 			continue
 		}
 		if cmp.Or(cmp.Compare(k.workspace, p.AfterWorkspaceID), cmp.Compare(k.plugin, p.AfterPluginName)) <= 0 {
@@ -378,7 +378,11 @@ func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([
 	match := func(u *tracking.Update) bool {
 		return (len(p.Statuses) == 0 || slices.Contains(p.Statuses, u.Status)) &&
 			(p.WorkspaceID == "" || u.WorkspaceID == p.WorkspaceID) &&
-			(p.PluginName == "" || u.PluginName == p.PluginName)
+			(p.PluginName == "" || u.PluginName == p.PluginName) &&
+			updateMatches(p, u)
+	}
+	if p.ByDecision {
+		return s.byDecision(p, match), nil
 	}
 	n := int64(len(s.updates))
 	if p.Newest {
