@@ -333,7 +333,13 @@ func (s *Sweeper) renew(ctx context.Context, cancel context.CancelCauseFunc, don
 			return
 		case <-t.C:
 		}
-		ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, TTL: s.cfg.LeaseTTL})
+		// A renewal runs to its end even when the sweep ends meanwhile (the
+		// sweep waits for this loop before it releases the lease): cut off
+		// mid-statement, it could still commit on the database server after
+		// the release and keep other replicas out for one more LeaseTTL.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LeaseTTL)
+		ok, err := s.store.AcquireLease(rctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, TTL: s.cfg.LeaseTTL})
+		rcancel()
 		if ctx.Err() != nil {
 			return
 		}
