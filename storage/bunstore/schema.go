@@ -46,6 +46,7 @@ func newMigrations(t tables) *migrate.Migrations {
 			return execDDL(ctx, db, []string{fmt.Sprintf(`ALTER TABLE %s DROP COLUMN claim_token`, t.updates)})
 		}),
 	})
+	addPushMigrations(ms, t)
 	return ms
 }
 
