@@ -379,7 +379,7 @@ func (s *Sweeper) resolveAll(ctx context.Context, rep *Report) error {
 				if ctx.Err() != nil {
 					continue // stopping: ask upstream nothing more
 				}
-				o := s.resolve(ctx, up)
+				o := s.resolve(ctx, up, false)
 				if ctx.Err() != nil {
 					continue // the sweep was stopped: record nothing more
 				}
@@ -478,11 +478,11 @@ func (rep *Report) add(o outcome, maxErrors int) {
 // then, not for every resolution.
 var errResolveTimedOut = errors.New("drift: resolve timed out")
 
-// resolve asks upstream about one upstream, unless it is backing off or
-// its host asked to wait.
-func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream) outcome {
+// resolve asks upstream about one upstream, unless it is backing off
+// (force: ask anyway) or its host asked to wait.
+func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream, force bool) outcome {
 	o := outcome{up: up, at: s.now()}
-	if up.ConsecutiveFailures > 0 && o.at.Before(up.LastCheckedAt.Add(s.cfg.Backoff(up.ConsecutiveFailures))) {
+	if !force && up.ConsecutiveFailures > 0 && o.at.Before(up.LastCheckedAt.Add(s.cfg.Backoff(up.ConsecutiveFailures))) {
 		o.deferred = true
 		return o
 	}

@@ -112,6 +112,13 @@ type Store interface {
 	// added between pages.
 	ListUpdates(ctx context.Context, p ListUpdatesParams) ([]tracking.Update, error)
 
+	// CountOpenUpdates counts the open entries (pending and applying),
+	// grouped by status and kind, in no particular order; groups with no
+	// entry are left out. Open entries number at most one per install,
+	// so this stays cheap however long the history grows: it is what
+	// dashboards and metrics poll.
+	CountOpenUpdates(ctx context.Context) ([]UpdateCount, error)
+
 	// ClaimUpdate takes the apply claim on entry p.ID for the caller that
 	// names it p.Token:
 	//   - pending, or applying with ClaimedUntil <= p.Now (an expired claim:
@@ -260,6 +267,13 @@ type ListUpdatesParams struct {
 	Newest bool
 	// Limit caps the result. Must be between 1 and MaxLimit.
 	Limit int
+}
+
+// UpdateCount is one group of CountOpenUpdates.
+type UpdateCount struct {
+	Status tracking.UpdateStatus
+	Kind   tracking.UpdateKind
+	Count  int
 }
 
 // MaxLimit is the largest page any List method returns.

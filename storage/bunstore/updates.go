@@ -34,6 +34,15 @@ func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([
 	return queryAll(ctx, s, "list updates", scanUpdate, query, args...)
 }
 
+// CountOpenUpdates implements storage.Store.
+func (s *Store) CountOpenUpdates(ctx context.Context) ([]storage.UpdateCount, error) {
+	return queryAll(ctx, s, "count open updates", func(r scanner) (storage.UpdateCount, error) {
+		var c storage.UpdateCount
+		err := r.Scan(&c.Status, &c.Kind, &c.Count)
+		return c, err
+	}, s.q.countOpenUpdates)
+}
+
 // listUpdatesSQL builds ListUpdates' query: a status filter uses index
 // updates_status, a workspace filter index updates_install.
 func (s *Store) listUpdatesSQL(p storage.ListUpdatesParams) (string, []any) {

@@ -403,6 +403,29 @@ func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([
 	return out, nil
 }
 
+// CountOpenUpdates implements storage.Store.
+func (s *Store) CountOpenUpdates(ctx context.Context) ([]storage.UpdateCount, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type group struct {
+		status tracking.UpdateStatus
+		kind   tracking.UpdateKind
+	}
+	counts := map[group]int{}
+	for _, id := range s.open {
+		u := s.updates[id-1]
+		counts[group{u.Status, u.Kind}]++
+	}
+	out := make([]storage.UpdateCount, 0, len(counts))
+	for g, n := range counts {
+		out = append(out, storage.UpdateCount{Status: g.status, Kind: g.kind, Count: n})
+	}
+	return out, nil
+}
+
 // change runs fn on entry id under the lock and returns the entry as fn
 // left it, with fn's error.
 func (s *Store) change(ctx context.Context, id int64, fn func(u *tracking.Update) error) (tracking.Update, error) {
