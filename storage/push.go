@@ -125,7 +125,9 @@ func (p ClaimCheckRequestsParams) Validate() error {
 
 // CompleteCheckRequestParams ends the claim on one check request.
 type CompleteCheckRequestParams struct {
-	Key        tracking.UpstreamKey
-	Holder     string
+	Key    tracking.UpstreamKey
+	Holder string
+	// Generation is the claimed request's: the check covered the pushes
+	// up to it. 0 hands the request back unchecked.
 	Generation int64
 }

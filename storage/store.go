@@ -227,12 +227,13 @@ type Store interface {
 
 	// CompleteCheckRequest ends p.Holder's claim on the request for p.Key
 	// after a check: it deletes the request when its Generation is still
-	// p.Generation, and otherwise (pushes arrived during the check) leaves
-	// it unclaimed with its Generation, to be claimed again. A claim that
-	// expired but that nobody took over is still its holder's. When
-	// another holder claimed the request, or it is gone, it changes
-	// nothing and returns tracking.ErrClaimLost.
-	CompleteCheckRequest(ctx context.Context, p CompleteCheckRequestParams) error
+	// p.Generation, and otherwise (pushes arrived during the check, or
+	// p.Generation is 0, which hands a request back unchecked) leaves it
+	// unclaimed with its Generation, to be claimed again, and reports
+	// again = true. A claim that expired but that nobody took over is
+	// still its holder's. When another holder claimed the request, or it
+	// is gone, it changes nothing and returns tracking.ErrClaimLost.
+	CompleteCheckRequest(ctx context.Context, p CompleteCheckRequestParams) (again bool, err error)
 }
 
 // ListInstallsParams selects installs.

@@ -282,26 +282,26 @@ func scanCheckRequest(row scanner) (storage.CheckRequest, error) {
 // CompleteCheckRequest implements storage.Store: a conditional DELETE,
 // and when the generation moved, a conditional release; both name the
 // holder, which fences them.
-func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteCheckRequestParams) error {
+func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteCheckRequestParams) (bool, error) {
 	pt := newPushTables(s.t)
 	source, ref := p.Key.Source.String(), p.Key.Ref.String()
 	op := "complete check of " + p.Key.String()
 	defer s.lockWriter()()
 	res, err := s.pool.exec(ctx, `DELETE FROM `+pt.requests+` WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> '' AND generation = $4`,
 		source, ref, p.Holder, p.Generation)
-	if n, rerr := affected(res, err); rerr != nil || n == 1 {
-		return interpretError(ctx, op, rerr)
+	if n, err := affected(res, err); err != nil || n == 1 {
+		return false, interpretError(ctx, op, err)
 	}
 	res, err = s.pool.exec(ctx, `UPDATE `+pt.requests+` SET holder = '', claimed_until = NULL WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> ''`,
 		source, ref, p.Holder)
 	n, err := affected(res, err)
 	if err != nil {
-		return interpretError(ctx, op, err)
+		return false, interpretError(ctx, op, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("bunstore: %s: not claimed by %s: %w", op, redact.Quote(p.Holder), tracking.ErrClaimLost)
+		return false, fmt.Errorf("bunstore: %s: not claimed by %s: %w", op, redact.Quote(p.Holder), tracking.ErrClaimLost)
 	}
-	return nil
+	return true, nil
 }
 
 func affected(res sql.Result, err error) (int64, error) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -117,21 +118,21 @@ func (s *Store) ClaimCheckRequests(ctx context.Context, p storage.ClaimCheckRequ
 }
 
 // CompleteCheckRequest implements storage.Store.
-func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteCheckRequestParams) error {
+func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteCheckRequestParams) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	uk := upstreamKeyOf(p.Key)
 	r := s.push.requests[uk]
 	if r == nil || r.holder != p.Holder || p.Holder == "" {
-		return fmt.Errorf("memstore: complete check of %s: not claimed by %q: %w", p.Key, p.Holder, tracking.ErrClaimLost)
+		return false, fmt.Errorf("memstore: complete check of %s: not claimed by %s: %w", p.Key, redact.Quote(p.Holder), tracking.ErrClaimLost)
 	}
 	if r.Generation == p.Generation {
 		delete(s.push.requests, uk)
-		return nil
+		return false, nil
 	}
 	r.holder, r.claimedUntil = "", time.Time{}
-	return nil
+	return true, nil
 }

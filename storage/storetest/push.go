@@ -20,6 +20,7 @@ var pushCases = []testCase{
 	{"PushDeliveryExpires", testPushDeliveryExpires},
 	{"PushClaimCompleteLifecycle", testPushClaimLifecycle},
 	{"PushDuringCheckAsksAgain", testPushDuringCheck},
+	{"PushHandBackUnchecked", testPushHandBack},
 	{"PushExpiredClaimIsRetaken", testPushClaimExpired},
 	{"PushClaimRace", testPushClaimRace},
 	{"PushInvalidInputChangesNothing", testPushInvalid},
@@ -55,6 +56,13 @@ func (e *env) claimChecks(holder string, ttl time.Duration, limit int) []storage
 	rs, err := e.store.ClaimCheckRequests(e.ctx, storage.ClaimCheckRequestsParams{Holder: holder, TTL: ttl, Limit: limit})
 	require.NoError(e.t, err)
 	return rs
+}
+
+// complete completes a claimed request and says whether it stays for
+// another check.
+func (e *env) complete(p storage.CompleteCheckRequestParams) error {
+	_, err := e.store.CompleteCheckRequest(e.ctx, p)
+	return err
 }
 
 func testPushListRepositoryUpstreams(t *testing.T, e *env) {
@@ -124,7 +132,7 @@ func testPushReplay(t *testing.T, e *env) {
 	e.push(storage.RecordPushParams{DeliveryID: "github:d-1", DeliveryExpires: t0.Add(time.Hour), Keys: []tracking.UpstreamKey{a}, At: t0})
 	r := e.claimChecks("r1", time.Minute, 10)
 	require.Len(t, r, 1)
-	require.NoError(t, e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Holder: "r1", Generation: r[0].Generation}))
+	require.NoError(t, e.complete(storage.CompleteCheckRequestParams{Key: a, Holder: "r1", Generation: r[0].Generation}))
 
 	res := e.push(storage.RecordPushParams{DeliveryID: "github:d-1", DeliveryExpires: t0.Add(2 * time.Hour), Keys: []tracking.UpstreamKey{a, b}, At: t0.Add(time.Minute)})
 	assert.Equal(t, storage.RecordPushResult{Replayed: true}, res)
@@ -163,10 +171,10 @@ func testPushClaimLifecycle(t *testing.T, e *env) {
 	assert.Equal(t, a, second[0].Key)
 	assert.Empty(t, e.claimChecks("r3", time.Minute, 10))
 
-	err := e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: b, Holder: "r2", Generation: first[0].Generation})
+	_, err := e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: b, Holder: "r2", Generation: first[0].Generation})
 	assert.ErrorIs(t, err, tracking.ErrClaimLost, "r2 does not hold b")
-	require.NoError(t, e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: b, Holder: "r1", Generation: first[0].Generation}))
-	err = e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: b, Holder: "r1", Generation: first[0].Generation})
+	require.NoError(t, e.complete(storage.CompleteCheckRequestParams{Key: b, Holder: "r1", Generation: first[0].Generation}))
+	_, err = e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: b, Holder: "r1", Generation: first[0].Generation})
 	assert.ErrorIs(t, err, tracking.ErrClaimLost, "done already")
 
 	// A new push after the check asks for a new one.
@@ -191,12 +199,30 @@ func testPushDuringCheck(t *testing.T, e *env) {
 	e.push(storage.RecordPushParams{Keys: []tracking.UpstreamKey{a}, At: t0.Add(time.Second)})
 	e.push(storage.RecordPushParams{Keys: []tracking.UpstreamKey{a}, At: t0.Add(2 * time.Second)})
 	assert.Empty(t, e.claimChecks("r2", time.Minute, 10), "still r1's")
-	require.NoError(t, e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Holder: "r1", Generation: r[0].Generation}))
+	again, err := e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Holder: "r1", Generation: r[0].Generation})
+	require.NoError(t, err)
+	assert.True(t, again, "the request stays for another check")
 	next := e.claimChecks("r2", time.Minute, 10)
 	require.Len(t, next, 1, "one more check for the pushes during the first")
 	assert.Equal(t, int64(3), next[0].Generation)
-	require.NoError(t, e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Holder: "r2", Generation: next[0].Generation}))
+	again, err = e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Holder: "r2", Generation: next[0].Generation})
+	require.NoError(t, err)
+	assert.False(t, again, "done")
 	assert.Empty(t, e.claimChecks("r3", time.Minute, 10))
+}
+
+func testPushHandBack(t *testing.T, e *env) {
+	a := e.key(srcA, "branch:main")
+	e.install("ws", "a", a, sha(1), "", t0)
+	e.push(storage.RecordPushParams{Keys: []tracking.UpstreamKey{a}, At: t0})
+	r := e.claimChecks("r1", time.Minute, 10)
+	require.Len(t, r, 1)
+	again, err := e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Holder: "r1"})
+	require.NoError(t, err)
+	assert.True(t, again, "generation 0 hands the request back unchecked")
+	back := e.claimChecks("r2", time.Minute, 10)
+	require.Len(t, back, 1)
+	assert.Equal(t, r[0], back[0], "unchanged, for another holder")
 }
 
 func testPushClaimExpired(t *testing.T, e *env) {
@@ -217,9 +243,9 @@ func testPushClaimExpired(t *testing.T, e *env) {
 	}
 	assert.GreaterOrEqual(t, time.Since(start), ttl-20*time.Millisecond, "taken over before its TTL ran out")
 	assert.Equal(t, a, taken[0].Key)
-	err := e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Holder: "dead", Generation: dead[0].Generation})
+	_, err := e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Holder: "dead", Generation: dead[0].Generation})
 	assert.ErrorIs(t, err, tracking.ErrClaimLost, "the dead holder's late completion is fenced")
-	require.NoError(t, e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Holder: "alive", Generation: taken[0].Generation}))
+	require.NoError(t, e.complete(storage.CompleteCheckRequestParams{Key: a, Holder: "alive", Generation: taken[0].Generation}))
 }
 
 func testPushClaimRace(t *testing.T, e *env) {
