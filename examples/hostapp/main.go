@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/plugindrift/plugindrift/adminhttp"
+	"github.com/plugindrift/plugindrift/adminhttp/push"
 	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/resolver/gitcli"
@@ -46,6 +47,26 @@ type config struct {
 	githubToken  string
 	pluginsDir   string
 	applyTimeout time.Duration
+
+	// Push webhooks (README "Push webhooks"): the receiver is mounted at
+	// webhookRoute when at least one secret is set.
+	webhookRoute   string
+	webhookPoll    time.Duration
+	webhookSecrets push.Secrets
+}
+
+// Environment variables holding the webhook secrets, one per provider.
+const (
+	envWebhookGitHub  = "PLUGINDRIFT_WEBHOOK_SECRET_GITHUB"
+	envWebhookGitLab  = "PLUGINDRIFT_WEBHOOK_SECRET_GITLAB"
+	envWebhookGitea   = "PLUGINDRIFT_WEBHOOK_SECRET_GITEA"
+	envWebhookGeneric = "PLUGINDRIFT_WEBHOOK_SECRET"
+)
+
+// webhooksOn reports whether a webhook secret is set.
+func (c config) webhooksOn() bool {
+	s := c.webhookSecrets
+	return s.GitHub != "" || s.GitLab != "" || s.Gitea != "" || s.Generic != ""
 }
 
 // env returns the environment variable name, or def when it is unset.
@@ -64,8 +85,19 @@ func loadConfig(args []string) (config, error) {
 	fs.StringVar(&c.schedule, "schedule", env("PLUGINDRIFT_SCHEDULE", "@every 30m"), "sweep schedule, cron spec ($PLUGINDRIFT_SCHEDULE)")
 	fs.StringVar(&c.pluginsDir, "plugins-dir", env("PLUGINDRIFT_PLUGINS_DIR", "plugins"), "where workspaces' plugins live ($PLUGINDRIFT_PLUGINS_DIR)")
 	fs.DurationVar(&c.applyTimeout, "apply-timeout", 10*time.Minute, "longest an install may take")
+	// Push webhooks. The secrets are read from the environment below.
+	fs.StringVar(&c.webhookRoute, "webhook-route", env("PLUGINDRIFT_WEBHOOK_ROUTE", "/hooks/plugindrift"),
+		"path of the push webhook receiver, outside /admin/; on when "+envWebhookGitHub+", "+envWebhookGitLab+", "+envWebhookGitea+" or "+envWebhookGeneric+" is set ($PLUGINDRIFT_WEBHOOK_ROUTE)")
+	fs.DurationVar(&c.webhookPoll, "webhook-poll", 10*time.Second, "how often to look for checks other replicas received")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	c.webhookSecrets = push.Secrets{
+		GitHub: os.Getenv(envWebhookGitHub), GitLab: os.Getenv(envWebhookGitLab),
+		Gitea: os.Getenv(envWebhookGitea), Generic: os.Getenv(envWebhookGeneric),
+	}
+	if c.webhooksOn() && (!strings.HasPrefix(c.webhookRoute, "/") || strings.HasPrefix(c.webhookRoute, "/admin/")) {
+		return c, fmt.Errorf("-webhook-route %q: want a path such as /hooks/plugindrift, outside /admin/ (providers cannot pass the admin API's bearer token)", c.webhookRoute)
 	}
 	// Secrets come from the environment only, never from flags (ps shows flags).
 	c.adminToken = os.Getenv("PLUGINDRIFT_ADMIN_TOKEN")
@@ -150,6 +182,20 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 	mux := http.NewServeMux()
 	mux.Handle("/admin/", admin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+
+	// Push webhooks: the receiver records checks in the store and wakes
+	// the worker; the worker also performs checks other replicas received.
+	var checks *drift.CheckWorker
+	if cfg.webhooksOn() {
+		if checks, err = drift.NewCheckWorker(sweeper, &drift.CheckWorkerConfig{PollInterval: cfg.webhookPoll, Logger: log}); err != nil {
+			return err
+		}
+		receiver, err := push.NewHandler(push.Config{Store: store, Secrets: cfg.webhookSecrets, Wake: checks.Wake, Logger: log})
+		if err != nil {
+			return err
+		}
+		mux.Handle("POST "+cfg.webhookRoute, receiver)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -159,6 +205,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 	if err := sweeper.Start(ctx); err != nil {
 		ln.Close()
 		return err
+	}
+	if checks != nil {
+		if err := checks.Start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+		defer checks.Stop()
+		log.Info("push webhooks on", "route", cfg.webhookRoute)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
