@@ -27,6 +27,11 @@ type CheckWorkerConfig struct {
 	// Sweeper's ResolveTimeout plus LeaseTTL (3 minutes with the Sweeper's
 	// defaults).
 	ClaimTTL time.Duration
+	// RecheckDelay is how long a request that more pushes reached during
+	// its check waits before its next check, so that a burst of pushes to
+	// one upstream costs one check per RecheckDelay rather than one per
+	// push. Defaults to 1 second.
+	RecheckDelay time.Duration
 	// Holder names this worker in its claims. Defaults to the Sweeper's
 	// Holder.
 	Holder string
@@ -95,14 +100,17 @@ func NewCheckWorker(sweeper *Sweeper, cfg *CheckWorkerConfig) (*CheckWorker, err
 	if cfg != nil {
 		c = *cfg
 	}
-	if c.Concurrency < 0 || c.PollInterval < 0 || c.ClaimTTL < 0 {
-		return nil, fmt.Errorf("drift: CheckWorkerConfig.Concurrency, PollInterval and ClaimTTL must not be negative: %w", tracking.ErrInvalidArgument)
+	if c.Concurrency < 0 || c.PollInterval < 0 || c.ClaimTTL < 0 || c.RecheckDelay < 0 {
+		return nil, fmt.Errorf("drift: CheckWorkerConfig.Concurrency, PollInterval, ClaimTTL and RecheckDelay must not be negative: %w", tracking.ErrInvalidArgument)
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 4
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = 10 * time.Second
+	}
+	if c.RecheckDelay == 0 {
+		c.RecheckDelay = time.Second
 	}
 	if c.ClaimTTL == 0 {
 		c.ClaimTTL = 2 * (sweeper.cfg.ResolveTimeout + sweeper.cfg.LeaseTTL)
@@ -153,10 +161,17 @@ func (w *CheckWorker) loop(ctx context.Context, done chan struct{}) {
 		case <-w.wake:
 		case <-timer.C:
 		}
-		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
+		rep, err := w.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
 			w.log.ErrorContext(ctx, "plugindrift: push checks failed", "error", err)
 		}
-		timer.Reset(w.cfg.PollInterval)
+		next := w.cfg.PollInterval
+		if rep.Again > 0 || rep.Postponed > 0 {
+			// Requests handed back rest RecheckDelay: come back for them
+			// then, not at the next poll.
+			next = min(next, w.cfg.RecheckDelay)
+		}
+		timer.Reset(next)
 	}
 }
 
@@ -218,7 +233,7 @@ func (w *CheckWorker) RunOnce(ctx context.Context) (CheckReport, error) {
 	// them again while the other replica is still checking.
 	for _, r := range postponed {
 		rctx, cancel := detached(ctx)
-		_, err := w.sweeper.store.CompleteCheckRequest(rctx, storage.CompleteCheckRequestParams{Key: r.Key, Holder: w.cfg.Holder})
+		_, err := w.sweeper.store.CompleteCheckRequest(rctx, storage.CompleteCheckRequestParams{Key: r.Key, Holder: w.cfg.Holder, RecheckAfter: w.cfg.RecheckDelay})
 		cancel()
 		if err != nil && !errors.Is(err, tracking.ErrClaimLost) {
 			stop(fmt.Errorf("drift: hand back the check request of %s: %w", r.Key, err))
@@ -272,7 +287,7 @@ func (w *CheckWorker) check(ctx context.Context, r storage.CheckRequest) (checkR
 	// A completion that started is not abandoned half-way by a Stop.
 	cctx, cancel := detached(ctx)
 	defer cancel()
-	again, err := w.sweeper.store.CompleteCheckRequest(cctx, storage.CompleteCheckRequestParams{Key: r.Key, Holder: w.cfg.Holder, Generation: r.Generation})
+	again, err := w.sweeper.store.CompleteCheckRequest(cctx, storage.CompleteCheckRequestParams{Key: r.Key, Holder: w.cfg.Holder, Generation: r.Generation, RecheckAfter: w.cfg.RecheckDelay})
 	switch {
 	case errors.Is(err, tracking.ErrClaimLost):
 		res.status = checkLost

@@ -95,12 +95,24 @@ func TestCheckWorkerCoalescesABurstAndCatchesPushesDuringTheCheck(t *testing.T) 
 			})
 			return nil
 		}
-		w := newCheckWorker(t, newSweeper(t, s, res, c, nil), nil)
+		const rest = 200 * time.Millisecond
+		w := newCheckWorker(t, newSweeper(t, s, res, c, nil), &drift.CheckWorkerConfig{RecheckDelay: rest})
+		start := time.Now()
 		rep, err := w.RunOnce(t.Context())
 		require.NoError(t, err)
+		assert.Equal(t, 1, res.totalCalls(), "50 pushes, one check")
+		assert.Equal(t, 1, rep.Requests)
+		assert.Equal(t, 1, rep.Again, "the push during the check asks for one more")
+		// The request rests RecheckDelay by the store's clock: polled.
+		for rep.Requests == 0 || res.totalCalls() < 2 {
+			require.Less(t, time.Since(start), 20*time.Second, "no second check")
+			time.Sleep(20 * time.Millisecond)
+			rep, err = w.RunOnce(t.Context())
+			require.NoError(t, err)
+		}
+		assert.GreaterOrEqual(t, time.Since(start), rest-20*time.Millisecond, "the second check waited for the rest")
 		assert.Equal(t, 2, res.totalCalls(), "51 pushes, two checks")
-		assert.Equal(t, 2, rep.Requests)
-		assert.Equal(t, 1, rep.Again)
+		assert.Zero(t, rep.Again)
 		u := pending(t, s)
 		require.Len(t, u, 1)
 		assert.Equal(t, sha(3), u[0].ToSHA, "the second check saw the newest commit")
@@ -216,13 +228,17 @@ func TestCheckWorkerPostponesAnUpstreamAnotherReplicaIsChecking(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 
-	w := newCheckWorker(t, newSweeper(t, s, res, c, &drift.SweeperConfig{Holder: "me"}), &drift.CheckWorkerConfig{Concurrency: 3})
+	w := newCheckWorker(t, newSweeper(t, s, res, c, &drift.SweeperConfig{Holder: "me"}), &drift.CheckWorkerConfig{Concurrency: 3, RecheckDelay: time.Microsecond})
 	rep, err := w.RunOnce(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, 1, rep.Requests, "claimed once in the round, not again by its other slots")
 	assert.Equal(t, 1, rep.Postponed)
 	assert.Zero(t, res.totalCalls())
-	back := openRequests(t, s)
+	// Handed back resting RecheckDelay (1µs) by the store's clock.
+	var back []storage.CheckRequest
+	for deadline := time.Now().Add(10 * time.Second); len(back) == 0 && time.Now().Before(deadline); {
+		back = openRequests(t, s)
+	}
 	require.Len(t, back, 1, "handed back for a later round")
 	assert.Equal(t, k, back[0].Key)
 }
@@ -290,7 +306,7 @@ func TestNewCheckWorkerRefusesBadConfig(t *testing.T) {
 	_, err := drift.NewCheckWorker(nil, nil)
 	assert.ErrorIs(t, err, tracking.ErrInvalidArgument)
 	sw := newSweeper(t, memstore.New(), newFakeResolver(), newClock(), nil)
-	for _, cfg := range []drift.CheckWorkerConfig{{Concurrency: -1}, {PollInterval: -time.Second}, {ClaimTTL: -time.Second}} {
+	for _, cfg := range []drift.CheckWorkerConfig{{Concurrency: -1}, {PollInterval: -time.Second}, {ClaimTTL: -time.Second}, {RecheckDelay: -time.Second}} {
 		_, err := drift.NewCheckWorker(sw, &cfg)
 		assert.ErrorIs(t, err, tracking.ErrInvalidArgument, "%+v", cfg)
 	}

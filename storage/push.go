@@ -130,4 +130,17 @@ type CompleteCheckRequestParams struct {
 	// Generation is the claimed request's: the check covered the pushes
 	// up to it. 0 hands the request back unchecked.
 	Generation int64
+	// RecheckAfter is how long a request that stays (pushes arrived
+	// during the check) rests before it can be claimed again, by the
+	// store's clock: a burst of pushes then costs one check per
+	// RecheckAfter, not one per push. 0: at once. Must not be negative.
+	RecheckAfter time.Duration
+}
+
+// Validate checks the holder and RecheckAfter.
+func (p CompleteCheckRequestParams) Validate() error {
+	if p.Holder == "" || p.RecheckAfter < 0 {
+		return fmt.Errorf("storage: complete check request: want a holder and a RecheckAfter of at least 0, got %s, %s: %w", redact.Quote(p.Holder), p.RecheckAfter, tracking.ErrInvalidArgument)
+	}
+	return nil
 }

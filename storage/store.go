@@ -229,10 +229,12 @@ type Store interface {
 	// after a check: it deletes the request when its Generation is still
 	// p.Generation, and otherwise (pushes arrived during the check, or
 	// p.Generation is 0, which hands a request back unchecked) leaves it
-	// unclaimed with its Generation, to be claimed again, and reports
-	// again = true. A claim that expired but that nobody took over is
-	// still its holder's. When another holder claimed the request, or it
-	// is gone, it changes nothing and returns tracking.ErrClaimLost.
+	// unclaimed with its Generation, to be claimed again once
+	// p.RecheckAfter has passed by the store's clock, and reports again =
+	// true. A claim that expired but that nobody took over is still its
+	// holder's. When another holder claimed the request, or it is gone,
+	// it changes nothing and returns tracking.ErrClaimLost. Params that
+	// fail p.Validate() must be refused with its error.
 	CompleteCheckRequest(ctx context.Context, p CompleteCheckRequestParams) (again bool, err error)
 }
 

@@ -79,7 +79,9 @@ func pushSchema(t tables, pt pushTables, d dialect.Name) []string {
 		fmt.Sprintf(`ALTER TABLE %s ADD COLUMN last_push_at BIGINT`, t.upstreams),
 		fmt.Sprintf(`CREATE INDEX %[1]s_repository ON %[1]s (repository, id)`, t.upstreams),
 		// One request per upstream: pushes while one is open add to its
-		// generation. holder is '' when nobody claims it.
+		// generation. holder is '' when nobody claims it; claimed_until
+		// is the claim's expiry, or the end of the rest of a request
+		// handed back for another check (NULL: claimable).
 		fmt.Sprintf(`CREATE TABLE %[1]s (
 	source_raw    %[2]s NOT NULL,
 	tracked_ref   %[2]s NOT NULL,
@@ -247,7 +249,7 @@ func (s *Store) ClaimCheckRequests(ctx context.Context, p storage.ClaimCheckRequ
 	query := `UPDATE ` + pt.requests + ` SET holder = $1, claimed_until = ` + now + ` + $2
 WHERE (source_raw, tracked_ref) IN (
 	SELECT source_raw, tracked_ref FROM ` + pt.requests + `
-	WHERE holder = '' OR claimed_until IS NULL OR claimed_until <= ` + now + `
+	WHERE claimed_until IS NULL OR claimed_until <= ` + now + `
 	ORDER BY requested_at, source_raw, tracked_ref LIMIT $3` + skipLocked + `)
 RETURNING source_raw, tracked_ref, requested_at, generation`
 	unlock := s.lockWriter()
@@ -283,6 +285,9 @@ func scanCheckRequest(row scanner) (storage.CheckRequest, error) {
 // and when the generation moved, a conditional release; both name the
 // holder, which fences them.
 func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteCheckRequestParams) (bool, error) {
+	if err := p.Validate(); err != nil {
+		return false, fmt.Errorf("bunstore: complete check request: %w", err)
+	}
 	pt := newPushTables(s.t)
 	source, ref := p.Key.Source.String(), p.Key.Ref.String()
 	op := "complete check of " + p.Key.String()
@@ -292,8 +297,13 @@ func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteChec
 	if n, err := affected(res, err); err != nil || n == 1 {
 		return false, interpretError(ctx, op, err)
 	}
-	res, err = s.pool.exec(ctx, `UPDATE `+pt.requests+` SET holder = '', claimed_until = NULL WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> ''`,
-		source, ref, p.Holder)
+	var rest any // NULL: claimable at once
+	if p.RecheckAfter > 0 {
+		rest = p.RecheckAfter.Microseconds()
+	}
+	res, err = s.pool.exec(ctx, `UPDATE `+pt.requests+` SET holder = '', claimed_until = `+dbNow(s.dialect)+` + $4
+WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> ''`,
+		source, ref, p.Holder, rest)
 	n, err := affected(res, err)
 	if err != nil {
 		return false, interpretError(ctx, op, err)

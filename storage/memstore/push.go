@@ -102,7 +102,9 @@ func (s *Store) ClaimCheckRequests(ctx context.Context, p storage.ClaimCheckRequ
 	now := ts(time.Now())
 	var free []*checkRequest
 	for _, r := range s.push.requests {
-		if r.holder == "" || !r.claimedUntil.After(now) {
+		// claimedUntil is a claim's expiry, or the rest of a request
+		// handed back with RecheckAfter.
+		if !r.claimedUntil.After(now) {
 			free = append(free, r)
 		}
 	}
@@ -119,6 +121,9 @@ func (s *Store) ClaimCheckRequests(ctx context.Context, p storage.ClaimCheckRequ
 
 // CompleteCheckRequest implements storage.Store.
 func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteCheckRequestParams) (bool, error) {
+	if err := p.Validate(); err != nil {
+		return false, err
+	}
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -126,7 +131,7 @@ func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteChec
 	defer s.mu.Unlock()
 	uk := upstreamKeyOf(p.Key)
 	r := s.push.requests[uk]
-	if r == nil || r.holder != p.Holder || p.Holder == "" {
+	if r == nil || r.holder != p.Holder {
 		return false, fmt.Errorf("memstore: complete check of %s: not claimed by %s: %w", p.Key, redact.Quote(p.Holder), tracking.ErrClaimLost)
 	}
 	if r.Generation == p.Generation {
@@ -134,5 +139,8 @@ func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteChec
 		return false, nil
 	}
 	r.holder, r.claimedUntil = "", time.Time{}
+	if p.RecheckAfter > 0 {
+		r.claimedUntil = ts(time.Now().Add(p.RecheckAfter))
+	}
 	return true, nil
 }

@@ -21,6 +21,7 @@ var pushCases = []testCase{
 	{"PushClaimCompleteLifecycle", testPushClaimLifecycle},
 	{"PushDuringCheckAsksAgain", testPushDuringCheck},
 	{"PushHandBackUnchecked", testPushHandBack},
+	{"PushRecheckRests", testPushRecheckRests},
 	{"PushExpiredClaimIsRetaken", testPushClaimExpired},
 	{"PushClaimRace", testPushClaimRace},
 	{"PushInvalidInputChangesNothing", testPushInvalid},
@@ -209,6 +210,38 @@ func testPushDuringCheck(t *testing.T, e *env) {
 	require.NoError(t, err)
 	assert.False(t, again, "done")
 	assert.Empty(t, e.claimChecks("r3", time.Minute, 10))
+}
+
+func testPushRecheckRests(t *testing.T, e *env) {
+	a := e.key(srcA, "branch:main")
+	e.install("ws", "a", a, sha(1), "", t0)
+	e.push(storage.RecordPushParams{Keys: []tracking.UpstreamKey{a}, At: t0})
+	r := e.claimChecks("r1", time.Minute, 10)
+	require.Len(t, r, 1)
+	e.push(storage.RecordPushParams{Keys: []tracking.UpstreamKey{a}, At: t0.Add(time.Second)})
+	const rest = 300 * time.Millisecond
+	start := time.Now()
+	again, err := e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Holder: "r1", Generation: r[0].Generation, RecheckAfter: rest})
+	require.NoError(t, err)
+	require.True(t, again)
+	var next []storage.CheckRequest
+	// Polled: the rest ends by the store's clock, which the test cannot
+	// move.
+	for len(next) == 0 {
+		require.Less(t, time.Since(start), 20*time.Second, "the request never became claimable")
+		next = e.claimChecks("r2", time.Minute, 10)
+		if len(next) == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	assert.GreaterOrEqual(t, time.Since(start), rest-20*time.Millisecond, "claimed before its rest ended")
+	assert.Equal(t, int64(2), next[0].Generation)
+
+	_, err = e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Holder: "r2", Generation: 2, RecheckAfter: -time.Second})
+	assert.ErrorIs(t, err, tracking.ErrInvalidArgument)
+	_, err = e.store.CompleteCheckRequest(e.ctx, storage.CompleteCheckRequestParams{Key: a, Generation: 2})
+	assert.ErrorIs(t, err, tracking.ErrInvalidArgument, "no holder")
+	assert.Empty(t, e.claimChecks("r3", time.Minute, 10), "the refused completions changed nothing: r2 holds it")
 }
 
 func testPushHandBack(t *testing.T, e *env) {
