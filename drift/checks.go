@@ -154,6 +154,10 @@ func (w *CheckWorker) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// recheckAt is when requests handed back to rest are claimable again:
+	// the worker comes back for them then, not at its next poll, however
+	// many wake-ups of pushes that found them resting came in between.
+	var recheckAt time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -165,11 +169,18 @@ func (w *CheckWorker) loop(ctx context.Context, done chan struct{}) {
 		if err != nil && ctx.Err() == nil {
 			w.log.ErrorContext(ctx, "plugindrift: push checks failed", "error", err)
 		}
+		now := time.Now()
+		switch {
+		case rep.Again > 0 || rep.Postponed > 0:
+			// The rest ends by the store's clock, a moment after the
+			// completion: come back a little after it.
+			recheckAt = now.Add(w.cfg.RecheckDelay + w.cfg.RecheckDelay/10 + 10*time.Millisecond)
+		case !recheckAt.After(now):
+			recheckAt = time.Time{}
+		}
 		next := w.cfg.PollInterval
-		if rep.Again > 0 || rep.Postponed > 0 {
-			// Requests handed back rest RecheckDelay: come back for them
-			// then, not at the next poll.
-			next = min(next, w.cfg.RecheckDelay)
+		if !recheckAt.IsZero() {
+			next = min(next, recheckAt.Sub(now))
 		}
 		timer.Reset(next)
 	}

@@ -311,3 +311,40 @@ func TestNewCheckWorkerRefusesBadConfig(t *testing.T) {
 		assert.ErrorIs(t, err, tracking.ErrInvalidArgument, "%+v", cfg)
 	}
 }
+
+// TestCheckWorkerComesBackForRestingRequests: a request handed back to
+// rest is checked when its rest ends, though the poll interval is an
+// hour and wake-ups that found it resting came in between.
+func TestCheckWorkerComesBackForRestingRequests(t *testing.T) {
+	s := memstore.New()
+	c := newClock()
+	res := newFakeResolver()
+	k := key(srcA, "branch:main")
+	record(t, s, c, "ws", "p", srcA, "branch:main", sha(1), "")
+	res.set(srcA, "branch:main", sha(2), "")
+	resolved := make(chan struct{}, 10)
+	var once sync.Once
+	res.hook = func(context.Context, resolver.Request) error {
+		once.Do(func() { recordPush(t, s, c, k) }) // a push during the first check
+		resolved <- struct{}{}
+		return nil
+	}
+	rounds := make(roundsDone, 100)
+	w := newCheckWorker(t, newSweeper(t, s, res, c, nil), &drift.CheckWorkerConfig{PollInterval: time.Hour, RecheckDelay: 300 * time.Millisecond, Logger: slog.New(rounds)})
+	recordPush(t, s, c, k)
+	require.NoError(t, w.Start(t.Context()))
+	t.Cleanup(w.Stop)
+	<-resolved
+	first := <-rounds
+	require.Equal(t, 1, first.Requests)
+	// Pushes while it rests wake the worker, whose rounds find nothing.
+	for range 3 {
+		recordPush(t, s, c, k)
+		w.Wake()
+	}
+	select {
+	case <-resolved:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the resting request was not checked again")
+	}
+}
