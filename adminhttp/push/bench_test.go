@@ -136,17 +136,30 @@ func benchStores(b *testing.B, fn func(b *testing.B, s *bunstore.Store)) {
 	}
 }
 
-func genericPush(tb testing.TB, url, repo, ref string) {
+// genericPush posts a signed generic push and returns how long the
+// receiver took to answer 202: the check request was committed then.
+func genericPush(tb testing.TB, url, repo, ref string) time.Duration {
 	body := []byte(fmt.Sprintf(`{"repository":%q,"ref":%q}`, repo, ref))
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	require.NoError(tb, err)
 	req.Header.Set(push.GenericSignatureHeader, push.Signature(body, "generic-secret"))
+	start := time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if !assert.NoError(tb, err) {
-		return
+		return 0
 	}
 	resp.Body.Close()
 	assert.Equal(tb, http.StatusAccepted, resp.StatusCode)
+	return time.Since(start)
+}
+
+// percentiles reports p50 and p99 of ds as metrics named prefix-p50-ms
+// and prefix-p99-ms.
+func percentiles(b *testing.B, prefix string, ds []time.Duration) {
+	slices.Sort(ds)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(ds[len(ds)/2]), prefix+"-p50-ms")
+	b.ReportMetric(ms(ds[len(ds)*99/100]), prefix+"-p99-ms")
 }
 
 // BenchmarkPushToQueued measures push → entries queued: from sending a
@@ -155,12 +168,17 @@ func genericPush(tb testing.TB, url, repo, ref string) {
 // the receiver, the store's check requests, a started CheckWorker and git
 // ls-remote over smart HTTP. Sizes come from PUSH_BENCH (see
 // BENCHMARKS.md); the default is the issue's: 1,000 upstreams of 100
-// installs each, 100 pushes per second.
+// installs each, 100 pushes per second, one push per upstream. It also
+// reports how long the receiver took to answer 202 (the check request
+// committed).
 func BenchmarkPushToQueued(b *testing.B) {
-	repos, branches, perUpstream, rate := 10, 100, 100, 100
+	repos, branches, perUpstream, rate, pushes := 10, 100, 100, 100, 0
 	if v := os.Getenv("PUSH_BENCH"); v != "" {
-		_, err := fmt.Sscanf(v, "%d,%d,%d,%d", &repos, &branches, &perUpstream, &rate)
-		require.NoError(b, err, "PUSH_BENCH=repos,branches,installs-per-upstream,pushes-per-second")
+		_, err := fmt.Sscanf(v, "%d,%d,%d,%d,%d", &repos, &branches, &perUpstream, &rate, &pushes)
+		require.NoError(b, err, "PUSH_BENCH=repos,branches,installs-per-upstream,pushes-per-second,pushes (0: one per upstream)")
+	}
+	if pushes <= 0 || pushes > repos*branches {
+		pushes = repos * branches
 	}
 	benchStores(b, func(b *testing.B, bs *bunstore.Store) {
 		f := newBranchFarm(b, repos, branches)
@@ -192,9 +210,13 @@ func BenchmarkPushToQueued(b *testing.B) {
 		require.NoError(b, worker.Start(context.Background()))
 		b.Cleanup(worker.Stop)
 
-		n := repos * branches
+		n := pushes
 		sent := make(map[tracking.UpstreamKey]time.Time, n)
-		var wg sync.WaitGroup
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			answers []time.Duration
+		)
 		b.ResetTimer()
 		tick := time.NewTicker(time.Second / time.Duration(rate))
 		for i := range n {
@@ -202,7 +224,12 @@ func BenchmarkPushToQueued(b *testing.B) {
 			r, br := i%repos, i/repos
 			k := f.key(b, r, br)
 			sent[k] = time.Now()
-			wg.Go(func() { genericPush(b, srv.URL, strings.TrimPrefix(f.source(r), "git+"), "refs/heads/"+k.Ref.Name()) })
+			wg.Go(func() {
+				d := genericPush(b, srv.URL, strings.TrimPrefix(f.source(r), "git+"), "refs/heads/"+k.Ref.Name())
+				mu.Lock()
+				answers = append(answers, d)
+				mu.Unlock()
+			})
 		}
 		tick.Stop()
 		wg.Wait()
@@ -222,10 +249,8 @@ func BenchmarkPushToQueued(b *testing.B) {
 		for k, at := range sent {
 			lat = append(lat, store.done[k].Sub(at))
 		}
-		slices.Sort(lat)
-		b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), "p99-ms")
-		b.ReportMetric(float64(lat[len(lat)-1].Milliseconds()), "max-ms")
+		percentiles(b, "queued", lat)
+		percentiles(b, "answer", answers)
 		b.ReportMetric(float64(n), "pushes")
 		b.ReportMetric(float64(len(installs)), "installs")
 	})
