@@ -200,46 +200,67 @@ func (w *CheckWorker) Stop() {
 	}
 }
 
-// RunOnce runs one round under ctx: it claims and checks requests, at most
-// Concurrency at a time, until none is left to claim, and logs the round's
-// report when it checked anything. The error is a store failure (or
-// ctx's); requests it could not complete stay claimed until ClaimTTL ends.
+// RunOnce runs one round under ctx: it claims requests and checks them,
+// at most Concurrency at a time, claiming more as checks end and as Wake
+// says pushes arrived, until none is left to claim and none is being
+// checked, and logs the round's report when it checked anything. The
+// error is a store failure (or ctx's); requests it could not complete
+// stay claimed until ClaimTTL ends.
 func (w *CheckWorker) RunOnce(ctx context.Context) (CheckReport, error) {
 	start := time.Now()
 	var (
 		rep       CheckReport
-		mu        sync.Mutex
 		postponed []storage.CheckRequest
-		wg        sync.WaitGroup
+		inflight  int
 	)
+	type finished struct {
+		req storage.CheckRequest
+		res checkResult
+		err error
+	}
+	done := make(chan finished)
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	for range w.cfg.Concurrency {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				reqs, err := w.sweeper.store.ClaimCheckRequests(ctx, storage.ClaimCheckRequestsParams{Holder: w.cfg.Holder, TTL: w.cfg.ClaimTTL, Limit: 1})
-				if err != nil {
-					stop(fmt.Errorf("drift: claim check requests: %w", err))
-					return
-				}
-				if len(reqs) == 0 {
-					return
-				}
-				res, err := w.check(ctx, reqs[0])
-				mu.Lock()
-				rep.add(res, w.sweeper.cfg.MaxReportErrors)
-				if res.status == checkPostponed {
-					postponed = append(postponed, reqs[0])
-				}
-				mu.Unlock()
-				if err != nil {
-					stop(err)
-					return
-				}
-			}
-		})
+	collect := func(f finished) {
+		inflight--
+		rep.add(f.res, w.sweeper.cfg.MaxReportErrors)
+		if f.res.status == checkPostponed {
+			postponed = append(postponed, f.req)
+		}
+		if f.err != nil {
+			stop(f.err)
+		}
 	}
-	wg.Wait()
+	for ctx.Err() == nil {
+		if inflight < w.cfg.Concurrency {
+			reqs, err := w.sweeper.store.ClaimCheckRequests(ctx, storage.ClaimCheckRequestsParams{Holder: w.cfg.Holder, TTL: w.cfg.ClaimTTL, Limit: w.cfg.Concurrency - inflight})
+			if err != nil {
+				stop(fmt.Errorf("drift: claim check requests: %w", err))
+				break
+			}
+			for _, r := range reqs {
+				inflight++
+				go func() {
+					res, err := w.check(ctx, r)
+					done <- finished{r, res, err}
+				}()
+			}
+			if len(reqs) > 0 {
+				continue // maybe more to claim for the free slots
+			}
+		}
+		if inflight == 0 {
+			break // nothing to claim, nothing running: the round is over
+		}
+		select {
+		case f := <-done:
+			collect(f)
+		case <-w.wake: // pushes arrived: claim them beside the running checks
+		}
+	}
+	for inflight > 0 {
+		collect(<-done)
+	}
 	// Postponed requests go back only now, so no slot of this round claims
 	// them again while the other replica is still checking.
 	for _, r := range postponed {
