@@ -30,7 +30,6 @@ import (
 	"time"
 
 	"github.com/plugindrift/plugindrift/adminhttp"
-	"github.com/plugindrift/plugindrift/adminhttp/push"
 	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/resolver/gitcli"
@@ -40,6 +39,7 @@ import (
 )
 
 type config struct {
+	webhooks     webhookConfig // push webhooks; see push.go
 	addr         string
 	db           string
 	schedule     string
@@ -47,26 +47,6 @@ type config struct {
 	githubToken  string
 	pluginsDir   string
 	applyTimeout time.Duration
-
-	// Push webhooks (README "Push webhooks"): the receiver is mounted at
-	// webhookRoute when at least one secret is set.
-	webhookRoute   string
-	webhookPoll    time.Duration
-	webhookSecrets push.Secrets
-}
-
-// Environment variables holding the webhook secrets, one per provider.
-const (
-	envWebhookGitHub  = "PLUGINDRIFT_WEBHOOK_SECRET_GITHUB"
-	envWebhookGitLab  = "PLUGINDRIFT_WEBHOOK_SECRET_GITLAB"
-	envWebhookGitea   = "PLUGINDRIFT_WEBHOOK_SECRET_GITEA"
-	envWebhookGeneric = "PLUGINDRIFT_WEBHOOK_SECRET"
-)
-
-// webhooksOn reports whether a webhook secret is set.
-func (c config) webhooksOn() bool {
-	s := c.webhookSecrets
-	return s.GitHub != "" || s.GitLab != "" || s.Gitea != "" || s.Generic != ""
 }
 
 // env returns the environment variable name, or def when it is unset.
@@ -80,24 +60,17 @@ func env(name, def string) string {
 func loadConfig(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("hostapp", flag.ContinueOnError)
+	c.webhooks.flags(fs)
 	fs.StringVar(&c.addr, "addr", env("PLUGINDRIFT_ADDR", "127.0.0.1:8080"), "listen address ($PLUGINDRIFT_ADDR)")
 	fs.StringVar(&c.db, "db", env("PLUGINDRIFT_DB", "sqlite://plugindrift.db"), "store DSN: sqlite:///path.db or postgres://… ($PLUGINDRIFT_DB)")
 	fs.StringVar(&c.schedule, "schedule", env("PLUGINDRIFT_SCHEDULE", "@every 30m"), "sweep schedule, cron spec ($PLUGINDRIFT_SCHEDULE)")
 	fs.StringVar(&c.pluginsDir, "plugins-dir", env("PLUGINDRIFT_PLUGINS_DIR", "plugins"), "where workspaces' plugins live ($PLUGINDRIFT_PLUGINS_DIR)")
 	fs.DurationVar(&c.applyTimeout, "apply-timeout", 10*time.Minute, "longest an install may take")
-	// Push webhooks. The secrets are read from the environment below.
-	fs.StringVar(&c.webhookRoute, "webhook-route", env("PLUGINDRIFT_WEBHOOK_ROUTE", "/hooks/plugindrift"),
-		"path of the push webhook receiver, outside /admin/; on when "+envWebhookGitHub+", "+envWebhookGitLab+", "+envWebhookGitea+" or "+envWebhookGeneric+" is set ($PLUGINDRIFT_WEBHOOK_ROUTE)")
-	fs.DurationVar(&c.webhookPoll, "webhook-poll", 10*time.Second, "how often to look for checks other replicas received")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	c.webhookSecrets = push.Secrets{
-		GitHub: os.Getenv(envWebhookGitHub), GitLab: os.Getenv(envWebhookGitLab),
-		Gitea: os.Getenv(envWebhookGitea), Generic: os.Getenv(envWebhookGeneric),
-	}
-	if c.webhooksOn() && (!strings.HasPrefix(c.webhookRoute, "/") || strings.HasPrefix(c.webhookRoute, "/admin/")) {
-		return c, fmt.Errorf("-webhook-route %q: want a path such as /hooks/plugindrift, outside /admin/ (providers cannot pass the admin API's bearer token)", c.webhookRoute)
+	if err := c.webhooks.load(); err != nil {
+		return c, err
 	}
 	// Secrets come from the environment only, never from flags (ps shows flags).
 	c.adminToken = os.Getenv("PLUGINDRIFT_ADMIN_TOKEN")
@@ -182,19 +155,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 	mux := http.NewServeMux()
 	mux.Handle("/admin/", admin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-
-	// Push webhooks: the receiver records checks in the store and wakes
-	// the worker; the worker also performs checks other replicas received.
-	var checks *drift.CheckWorker
-	if cfg.webhooksOn() {
-		if checks, err = drift.NewCheckWorker(sweeper, &drift.CheckWorkerConfig{PollInterval: cfg.webhookPoll, Logger: log}); err != nil {
-			return err
-		}
-		receiver, err := push.NewHandler(push.Config{Store: store, Secrets: cfg.webhookSecrets, Wake: checks.Wake, Logger: log})
-		if err != nil {
-			return err
-		}
-		mux.Handle("POST "+cfg.webhookRoute, receiver)
+	checks, err := cfg.webhooks.mount(mux, store, sweeper, log)
+	if err != nil {
+		return err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -212,7 +175,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 			return err
 		}
 		defer checks.Stop()
-		log.Info("push webhooks on", "route", cfg.webhookRoute)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -23,14 +23,14 @@ func TestWebhookConfig(t *testing.T) {
 	t.Setenv(envWebhookGeneric, "")
 	cfg, err := loadConfig(nil)
 	require.NoError(t, err)
-	assert.False(t, cfg.webhooksOn(), "off without a secret")
-	assert.Equal(t, "/hooks/plugindrift", cfg.webhookRoute)
+	assert.False(t, cfg.webhooks.on(), "off without a secret")
+	assert.Equal(t, "/hooks/plugindrift", cfg.webhooks.route)
 
 	t.Setenv(envWebhookGitHub, "gh-secret")
 	cfg, err = loadConfig([]string{"-webhook-route", "/github"})
 	require.NoError(t, err)
-	assert.True(t, cfg.webhooksOn())
-	assert.Equal(t, "gh-secret", cfg.webhookSecrets.GitHub)
+	assert.True(t, cfg.webhooks.on())
+	assert.Equal(t, "gh-secret", cfg.webhooks.secrets.GitHub)
 	for _, route := range []string{"/admin/hooks", "hooks"} {
 		_, err = loadConfig([]string{"-webhook-route", route})
 		assert.ErrorContains(t, err, "-webhook-route", route)
@@ -46,7 +46,7 @@ func TestWebhookQueuesTheUpdate(t *testing.T) {
 	db := "sqlite://" + filepath.Join(t.TempDir(), "host.db")
 	cfg := config{
 		addr: "127.0.0.1:0", db: db, schedule: "@yearly", adminToken: "s3cret-token", pluginsDir: t.TempDir(), applyTimeout: time.Minute,
-		webhookRoute: "/hooks/plugindrift", webhookPoll: time.Hour, webhookSecrets: push.Secrets{Generic: "webhook-secret"},
+		webhooks: webhookConfig{route: "/hooks/plugindrift", poll: time.Hour, secrets: push.Secrets{Generic: "webhook-secret"}},
 	}
 	a := start(t, cfg)
 	store, err := bunstore.Open(t.Context(), db, nil)
