@@ -138,8 +138,19 @@ func fillRepositories(ctx context.Context, tx *sql.Tx, t tables, limit int) erro
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
-		for _, r := range todo {
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET repository = $1 WHERE id = $2`, t.upstreams), r.repo, r.id); err != nil {
+		if len(todo) > 0 {
+			// One statement per batch. "repository = ''" again: a
+			// concurrent filler that committed first leaves nothing to do.
+			values := make([]string, len(todo))
+			args := make([]any, 0, 2*len(todo))
+			for i, r := range todo {
+				values[i] = fmt.Sprintf("(CAST($%d AS BIGINT), CAST($%d AS TEXT))", 2*i+1, 2*i+2)
+				args = append(args, r.id, r.repo)
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`WITH v(id, repo) AS (VALUES %[2]s)
+UPDATE %[1]s SET repository = (SELECT v.repo FROM v WHERE v.id = %[1]s.id)
+WHERE id IN (SELECT v.id FROM v) AND repository = ''`,
+				t.upstreams, strings.Join(values, ", ")), args...); err != nil {
 				return err
 			}
 		}
