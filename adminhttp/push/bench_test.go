@@ -22,6 +22,7 @@ import (
 	"github.com/plugindrift/plugindrift/adminhttp/push"
 	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/internal/pgtest"
+	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/resolver/gitcli"
 	"github.com/plugindrift/plugindrift/resolver/resolvertest"
 	"github.com/plugindrift/plugindrift/storage"
@@ -98,6 +99,15 @@ func (f *branchFarm) key(tb testing.TB, r, b int) tracking.UpstreamKey {
 	ref, err := tracking.BranchRef(fmt.Sprintf("b%03d", b))
 	require.NoError(tb, err)
 	return tracking.UpstreamKey{Source: src, Ref: ref}
+}
+
+// instantResolver answers every branch with one commit at once: with
+// PUSH_BENCH_GIT=0 the benchmark measures plugindrift's own part (the
+// receiver, the store and the worker) without git's.
+type instantResolver struct{ sha string }
+
+func (r instantResolver) Resolve(context.Context, resolver.Request) (resolver.Result, error) {
+	return resolver.Result{SHA: r.sha}, nil
 }
 
 // reconcileClock is the store with the time each upstream's Reconcile
@@ -197,9 +207,13 @@ func BenchmarkPushToQueued(b *testing.B) {
 		}
 		f.move(b)
 		store := &reconcileClock{Store: bs, done: map[tracking.UpstreamKey]time.Time{}}
-		git, err := gitcli.New(nil)
-		require.NoError(b, err)
-		sw, err := drift.NewSweeper(store, git, nil)
+		var res resolver.Resolver = instantResolver{sha: f.to}
+		if os.Getenv("PUSH_BENCH_GIT") != "0" {
+			git, err := gitcli.New(nil)
+			require.NoError(b, err)
+			res = git
+		}
+		sw, err := drift.NewSweeper(store, res, nil)
 		require.NoError(b, err)
 		worker, err := drift.NewCheckWorker(sw, &drift.CheckWorkerConfig{Concurrency: 8})
 		require.NoError(b, err)
