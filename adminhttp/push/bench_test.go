@@ -37,12 +37,10 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // one commit, served over smart HTTP: upstreams = repos × branches. move
 // re-points every branch at a second commit.
 type branchFarm struct {
-	base           string
-	repos          int
-	branches       int
-	dir, from, to  string
-	commitsByRepo  map[int]string
-	movedCommitFor map[int]string
+	base          string
+	repos         int
+	branches      int
+	dir, from, to string
 }
 
 func farmGit(tb testing.TB, dir string, stdin string, args ...string) string {

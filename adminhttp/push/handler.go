@@ -286,9 +286,7 @@ type reply struct {
 	Upstreams int    `json:"upstreams,omitempty"`
 }
 
-func (h *Handler) reply(w http.ResponseWriter, status int, v reply) {
-	writeJSON(w, status, v)
-}
+func (h *Handler) reply(w http.ResponseWriter, status int, v reply) { writeJSON(w, status, v) }
 
 // fail writes an error in the admin API's shape.
 func (h *Handler) fail(w http.ResponseWriter, a answer) {
