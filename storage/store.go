@@ -206,6 +206,50 @@ type Store interface {
 	// tracking.ErrConflict; a missing one tracking.ErrNotFound. Params
 	// that fail p.Validate() must be refused with its error.
 	RestoreUpdate(ctx context.Context, p RestoreUpdateParams) (tracking.Update, error)
+
+	// Push webhooks: finding the upstreams of a pushed repository and the
+	// durable check requests a push leaves for the drift engine.
+
+	// ListRepositoryUpstreams returns the upstreams whose source's
+	// Repository() is p.Repository and that at least one Tracked install
+	// follows, ordered by ID, with ID > p.AfterID, at most p.Limit of
+	// them. SQL backends find them through an index on the repository
+	// identity, never by scanning installs. Params that fail p.Validate()
+	// must be refused with its error.
+	ListRepositoryUpstreams(ctx context.Context, p ListRepositoryUpstreamsParams) ([]tracking.Upstream, error)
+
+	// RecordPush records a received push in one transaction. When
+	// p.DeliveryID is set and recorded with an expiry after p.At, it
+	// changes nothing and returns Replayed. Otherwise it records the
+	// delivery id (expiring at p.DeliveryExpires) and, for each key, sets
+	// LastPushAt = p.At on the key's upstream row (when there is one) and
+	// asks for a check: it creates a check request (RequestedAt = p.At,
+	// Generation 1) when the key has none, and otherwise adds 1 to the
+	// request's Generation, keeping RequestedAt and any claim: one request
+	// per upstream, however many pushes arrive. It also forgets delivery
+	// ids that expired by p.At. Params that fail p.Validate() must be
+	// refused with its error, writing nothing.
+	RecordPush(ctx context.Context, p RecordPushParams) (RecordPushResult, error)
+
+	// ClaimCheckRequests claims up to p.Limit check requests that no
+	// holder claims or whose claim expired, oldest RequestedAt first: each
+	// is claimed by p.Holder for p.TTL and returned with its Generation.
+	// Expiry is judged by the store's own clock, as for leases. Of
+	// concurrent callers, each request goes to exactly one. Params that
+	// fail p.Validate() must be refused with its error.
+	ClaimCheckRequests(ctx context.Context, p ClaimCheckRequestsParams) ([]CheckRequest, error)
+
+	// CompleteCheckRequest ends p.Holder's claim on the request for p.Key
+	// after a check: it deletes the request when its Generation is still
+	// p.Generation, and otherwise (pushes arrived during the check, or
+	// p.Generation is 0, which hands a request back unchecked) leaves it
+	// unclaimed with its Generation, to be claimed again once
+	// p.RecheckAfter has passed by the store's clock, and reports again =
+	// true. A claim that expired but that nobody took over is still its
+	// holder's. When another holder claimed the request, or it is gone,
+	// it changes nothing and returns tracking.ErrClaimLost. Params that
+	// fail p.Validate() must be refused with its error.
+	CompleteCheckRequest(ctx context.Context, p CompleteCheckRequestParams) (again bool, err error)
 }
 
 // ListInstallsParams selects installs.

@@ -38,6 +38,7 @@ import (
 )
 
 type config struct {
+	webhooks     webhookConfig // push webhooks; see push.go
 	addr         string
 	db           string
 	schedule     string
@@ -58,6 +59,7 @@ func env(name, def string) string {
 func loadConfig(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("hostapp", flag.ContinueOnError)
+	c.webhooks.flags(fs)
 	fs.StringVar(&c.addr, "addr", env("PLUGINDRIFT_ADDR", "127.0.0.1:8080"), "listen address ($PLUGINDRIFT_ADDR)")
 	fs.StringVar(&c.db, "db", env("PLUGINDRIFT_DB", "sqlite://plugindrift.db"), "store DSN: sqlite:///path.db or postgres://… ($PLUGINDRIFT_DB)")
 	fs.StringVar(&c.schedule, "schedule", env("PLUGINDRIFT_SCHEDULE", "@every 30m"), "sweep schedule, cron spec ($PLUGINDRIFT_SCHEDULE)")
@@ -65,6 +67,9 @@ func loadConfig(args []string) (config, error) {
 	fs.DurationVar(&c.applyTimeout, "apply-timeout", 10*time.Minute, "longest an install may take")
 	c.private.flags(fs)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.webhooks.load(); err != nil {
 		return c, err
 	}
 	// Secrets come from the environment only, never from flags (ps shows flags).
@@ -144,6 +149,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 	mux := http.NewServeMux()
 	mux.Handle("/admin/", admin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	checks, err := cfg.webhooks.mount(mux, store, sweeper, log)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -153,6 +162,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 	if err := sweeper.Start(ctx); err != nil {
 		ln.Close()
 		return err
+	}
+	if checks != nil {
+		if err := checks.Start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+		defer checks.Stop()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -15,7 +15,7 @@ import (
 
 const (
 	installCols  = "workspace_id, plugin_name, source_raw, tracked_ref, installed_sha, installed_version, installed_at, updated_at"
-	upstreamCols = "id, source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures"
+	upstreamCols = "id, source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures, last_push_at"
 	updateCols   = "id, workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at, decided_at, decided_by, reason, attempts, last_error, restart_error, claimed_until"
 
 	// openStatus is written exactly as in the partial unique index, so
@@ -40,14 +40,8 @@ type queries struct {
 }
 
 func newQueries(t tables, d dialect.Name) queries {
-	// nowMicros is the database server's clock in µs since the epoch: lease
-	// expiry is judged by it, never by a caller's clock.
-	nowMicros := "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
-	if d == dialect.SQLite {
-		nowMicros = "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
-	}
 	r := strings.NewReplacer(
-		"{db_now}", nowMicros,
+		"{db_now}", dbNow(d),
 		"{installs}", t.installs,
 		"{upstreams}", t.upstreams,
 		"{updates}", t.updates,
@@ -184,6 +178,15 @@ RETURNING holder`,
 		*p = r.Replace(*p)
 	}
 	return q
+}
+
+// dbNow is the database server's clock in µs since the epoch: lease and
+// claim expiry are judged by it, never by a caller's clock.
+func dbNow(d dialect.Name) string {
+	if d == dialect.SQLite {
+		return "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
+	}
+	return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
 }
 
 // reconcileStatsSQL: $1 source, $2 ref, $3 upstream SHA, $4 now (µs).

@@ -47,6 +47,7 @@ func newMigrations(t tables) *migrate.Migrations {
 		}),
 	})
 	addListMigrations(ms, t)
+	addPushMigrations(ms, t)
 	return ms
 }
 

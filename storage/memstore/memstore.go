@@ -38,6 +38,8 @@ type Store struct {
 	// ends, so a holder's retried completion is recognised).
 	tokens map[int64]string
 	leases map[string]lease
+
+	push pushState // check requests and delivery ids; see push.go
 }
 
 var _ storage.Store = (*Store)(nil)

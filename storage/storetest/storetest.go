@@ -27,7 +27,7 @@ type Harness func(t *testing.T) storage.Store
 // subtest only.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	for _, c := range cases {
+	for _, c := range append(cases, pushCases...) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.run(t, newEnv(t, h(t)))
