@@ -267,8 +267,9 @@
 //
 // The installs tab lists installs by workspace and plugin, with the
 // commit installed; the health tab lists upstreams, failing first, with
-// when each was last checked, its last result, consecutive failures, when
-// a sweep next retries it (the Sweeper's Backoff) and its last error, and
+// when each was last checked, when a push webhook last named it (see
+// package push), its last result, consecutive failures, when a sweep
+// next retries it (the Sweeper's Backoff) and its last error, and
 // "Check now", which checks it at once past its backoff.
 //
 // Compare and commit links: GitHub sources link to [Config].GitHubURL

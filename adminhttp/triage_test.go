@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/plugindrift/plugindrift/adminhttp"
+	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -131,6 +132,20 @@ func TestHealthTab(t *testing.T) {
 	assert.Contains(t, ups, "repository not found")
 	assert.Contains(t, ups, "in 1m", "the next retry, from the sweeper's backoff")
 	assert.Contains(t, ups, `aria-label="Check git&#43;https://git.example.com/acme/beta.git @ branch:main now"`)
+	assert.NotContains(t, ups, "5m ago", "no push recorded yet")
+
+	// A push webhook naming beta shows when it came.
+	src, err := tracking.ParseSource(srcBeta)
+	require.NoError(t, err)
+	ref, err := tracking.ParseRef("branch:main")
+	require.NoError(t, err)
+	_, err = e.store.RecordPush(t.Context(), storage.RecordPushParams{
+		Keys: []tracking.UpstreamKey{{Source: src, Ref: ref}},
+		At:   e.clock.Now().Add(-5 * time.Minute),
+	})
+	require.NoError(t, err)
+	ups = section(e.page("?view=upstreams"), "upstreams")
+	assert.Regexp(t, `data-label="Last push"><time datetime="[^"]+" title="[^"]+">5m ago</time>`, ups)
 
 	// A sweep now leaves it alone (backing off); Check now does not.
 	calls := e.resolver.callCount()

@@ -75,6 +75,7 @@ type upstreamRow struct {
 	LastSHA, Short, URL string
 	Version             string
 	CheckedAt, Checked  string
+	PushedAt, Pushed    string // the last push webhook naming it; "" when none
 	Failing             bool
 	Failures            int
 	RetryAt, Retry      string // "" when not backing off
@@ -123,6 +124,9 @@ func (h *handler) upstreamsTab(ctx context.Context, f filters, now time.Time) (*
 			Failing: up.ConsecutiveFailures > 0, Failures: up.ConsecutiveFailures,
 			LastError:  errorText(up.LastError),
 			CheckLabel: "Check " + up.Key.String() + " now",
+		}
+		if !up.LastPushAt.IsZero() {
+			row.PushedAt, row.Pushed = exactTime(up.LastPushAt), age(now, up.LastPushAt)
 		}
 		row.LongError = len(row.LastError) > longError
 		if h.sweeper != nil {
