@@ -100,6 +100,7 @@ type Store struct {
 	cfg     settings
 	t       tables
 	q       queries
+	eq      eventQueries // the outbox's (events.go)
 	pool    *stmtCache // statements on the pool, prepared once
 	// writer serialises this process's writes on SQLite, which allows one
 	// writer at a time: waiting here costs nothing, while waiting in
@@ -267,6 +268,7 @@ func newStore(db *bun.DB, set settings) (*Store, error) {
 		cfg:     set,
 		t:       t,
 		q:       newQueries(t, name),
+		eq:      newEventQueries(t, name),
 		pool:    &stmtCache{db: db.DB},
 	}, nil
 }
