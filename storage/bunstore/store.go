@@ -101,7 +101,7 @@ type Store struct {
 	t       tables
 	q       queries
 	eq      eventQueries // the outbox's (events.go)
-	pool    *stmtCache // statements on the pool, prepared once
+	pool    *stmtCache   // statements on the pool, prepared once
 	// writer serialises this process's writes on SQLite, which allows one
 	// writer at a time: waiting here costs nothing, while waiting in
 	// SQLite's busy handler sleeps in growing steps. See lockWriter.
