@@ -360,3 +360,207 @@ func (d *Dispatcher) call(ctx context.Context, sub Subscriber, ev tracking.Event
 	}
 	return redact.Error(err)
 }
+
+// # Observers
+//
+// An Observer watches sweeps and applies as they happen, for metrics and
+// traces (drift/driftprom and drift/drifttrace implement it; a host may
+// plug in its own). Each method is called when a step begins and returns
+// the context the step runs under (a tracer puts its span there) and a
+// function the Sweeper or Updater calls exactly once when the step ends.
+// Observers must be safe for concurrent use and quick: they run on the
+// sweep's and the apply's own goroutines. Embed NopObserver to implement
+// only some methods.
+type Observer interface {
+	// Sweep: a sweep that took the sweeper lease begins; end gets its
+	// report and error.
+	Sweep(ctx context.Context) (context.Context, func(rep Report, err error))
+	// Resolve: one upstream of a sweep is resolved (or deferred).
+	Resolve(ctx context.Context, key tracking.UpstreamKey) (context.Context, func(ResolveOutcome))
+	// Reconcile: the answer of a resolved upstream is written to the
+	// queue. Its context descends from the upstream's Resolve.
+	Reconcile(ctx context.Context, key tracking.UpstreamKey) (context.Context, func(storage.ReconcileResult, error))
+	// Apply: Updater.Apply of entry id begins; end gets what Apply
+	// returned (see ApplyOutcome).
+	Apply(ctx context.Context, id int64) (context.Context, func(tracking.Update, error))
+	// ApplyStep: one step of an apply that holds the claim.
+	ApplyStep(ctx context.Context, step ApplyStep, e tracking.Update) (context.Context, func(error))
+}
+
+// ApplyStep names a step of Updater.Apply.
+type ApplyStep string
+
+const (
+	// StepInstall runs the Installer.
+	StepInstall ApplyStep = "install"
+	// StepRecord writes the outcome of the install to the store.
+	StepRecord ApplyStep = "record"
+	// StepRestart runs the Restarter.
+	StepRestart ApplyStep = "restart"
+)
+
+// Results of ResolveOutcome, the Report's counters by name.
+const (
+	ResolveResolved  = "resolved"
+	ResolveUnchanged = "unchanged"
+	ResolveFailed    = "failed"
+	ResolveDeferred  = "deferred"
+)
+
+// ResolveOutcome is how one upstream's resolution ended.
+type ResolveOutcome struct {
+	// Result is ResolveResolved, ResolveUnchanged, ResolveFailed or
+	// ResolveDeferred.
+	Result string
+	// SHA and Version are the answer when resolved; Err the failure
+	// (redacted).
+	SHA, Version string
+	Err          error
+}
+
+// ApplyOutcome names what an Updater.Apply error means, for metrics and
+// traces: "applied" (nil), "install_failed", "restart_failed",
+// "claim_lost", "busy", "conflict", "not_found" or "error".
+func ApplyOutcome(err error) string {
+	switch {
+	case err == nil:
+		return "applied"
+	case errors.Is(err, ErrInstallFailed):
+		return "install_failed"
+	case errors.Is(err, ErrRestartFailed):
+		return "restart_failed"
+	case errors.Is(err, tracking.ErrClaimLost):
+		return "claim_lost"
+	case errors.Is(err, tracking.ErrBusy):
+		return "busy"
+	case errors.Is(err, tracking.ErrConflict):
+		return "conflict"
+	case errors.Is(err, tracking.ErrNotFound):
+		return "not_found"
+	}
+	return "error"
+}
+
+// NopObserver observes nothing; embed it to implement part of Observer.
+type NopObserver struct{}
+
+// Sweep implements Observer.
+func (NopObserver) Sweep(ctx context.Context) (context.Context, func(Report, error)) {
+	return ctx, func(Report, error) {}
+}
+
+// Resolve implements Observer.
+func (NopObserver) Resolve(ctx context.Context, _ tracking.UpstreamKey) (context.Context, func(ResolveOutcome)) {
+	return ctx, func(ResolveOutcome) {}
+}
+
+// Reconcile implements Observer.
+func (NopObserver) Reconcile(ctx context.Context, _ tracking.UpstreamKey) (context.Context, func(storage.ReconcileResult, error)) {
+	return ctx, func(storage.ReconcileResult, error) {}
+}
+
+// Apply implements Observer.
+func (NopObserver) Apply(ctx context.Context, _ int64) (context.Context, func(tracking.Update, error)) {
+	return ctx, func(tracking.Update, error) {}
+}
+
+// ApplyStep implements Observer.
+func (NopObserver) ApplyStep(ctx context.Context, _ ApplyStep, _ tracking.Update) (context.Context, func(error)) {
+	return ctx, func(error) {}
+}
+
+// Observers combines several observers into one: each step is shown to
+// each, in order, and each one's context is handed to the next. nil
+// entries are skipped.
+func Observers(obs ...Observer) Observer {
+	var list multiObserver
+	for _, o := range obs {
+		if o != nil {
+			list = append(list, o)
+		}
+	}
+	return list
+}
+
+type multiObserver []Observer
+
+func (m multiObserver) Sweep(ctx context.Context) (context.Context, func(Report, error)) {
+	ends := make([]func(Report, error), len(m))
+	for i, o := range m {
+		ctx, ends[i] = o.Sweep(ctx)
+	}
+	return ctx, func(r Report, err error) {
+		for i := len(ends) - 1; i >= 0; i-- {
+			ends[i](r, err)
+		}
+	}
+}
+
+func (m multiObserver) Resolve(ctx context.Context, k tracking.UpstreamKey) (context.Context, func(ResolveOutcome)) {
+	ends := make([]func(ResolveOutcome), len(m))
+	for i, o := range m {
+		ctx, ends[i] = o.Resolve(ctx, k)
+	}
+	return ctx, func(out ResolveOutcome) {
+		for i := len(ends) - 1; i >= 0; i-- {
+			ends[i](out)
+		}
+	}
+}
+
+func (m multiObserver) Reconcile(ctx context.Context, k tracking.UpstreamKey) (context.Context, func(storage.ReconcileResult, error)) {
+	ends := make([]func(storage.ReconcileResult, error), len(m))
+	for i, o := range m {
+		ctx, ends[i] = o.Reconcile(ctx, k)
+	}
+	return ctx, func(r storage.ReconcileResult, err error) {
+		for i := len(ends) - 1; i >= 0; i-- {
+			ends[i](r, err)
+		}
+	}
+}
+
+func (m multiObserver) Apply(ctx context.Context, id int64) (context.Context, func(tracking.Update, error)) {
+	ends := make([]func(tracking.Update, error), len(m))
+	for i, o := range m {
+		ctx, ends[i] = o.Apply(ctx, id)
+	}
+	return ctx, func(u tracking.Update, err error) {
+		for i := len(ends) - 1; i >= 0; i-- {
+			ends[i](u, err)
+		}
+	}
+}
+
+func (m multiObserver) ApplyStep(ctx context.Context, step ApplyStep, e tracking.Update) (context.Context, func(error)) {
+	ends := make([]func(error), len(m))
+	for i, o := range m {
+		ctx, ends[i] = o.ApplyStep(ctx, step, e)
+	}
+	return ctx, func(err error) {
+		for i := len(ends) - 1; i >= 0; i-- {
+			ends[i](err)
+		}
+	}
+}
+
+// observerOr returns o, or NopObserver when o is nil.
+func observerOr(o Observer) Observer {
+	if o == nil {
+		return NopObserver{}
+	}
+	return o
+}
+
+// observed is how the outcome of a resolution is shown to an Observer.
+func (o outcome) observed() ResolveOutcome {
+	switch {
+	case o.deferred:
+		return ResolveOutcome{Result: ResolveDeferred}
+	case o.err != nil:
+		return ResolveOutcome{Result: ResolveFailed, Err: o.err}
+	case o.result.Unchanged:
+		return ResolveOutcome{Result: ResolveUnchanged, SHA: o.result.SHA, Version: o.result.Version}
+	}
+	return ResolveOutcome{Result: ResolveResolved, SHA: o.result.SHA, Version: o.result.Version}
+}
