@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -260,4 +262,26 @@ func TestNewDispatcherRejectsBadSubscribers(t *testing.T) {
 	}
 	_, err := drift.NewDispatcher(nil, nil, nil)
 	assert.True(t, errors.Is(err, tracking.ErrInvalidArgument))
+}
+
+// TestCoreImportsNoTelemetry holds DESIGN §10: Prometheus and
+// OpenTelemetry stay in drift/driftprom and drift/drifttrace, which the
+// core never imports.
+func TestCoreImportsNoTelemetry(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to list dependencies with")
+	}
+	core := []string{"tracking", "storage", "storage/memstore", "storage/bunstore", "resolver", "drift", "drift/notify", "adminhttp"}
+	args := []string{"list", "-deps"}
+	for _, p := range core {
+		args = append(args, "github.com/plugindrift/plugindrift/"+p)
+	}
+	out, err := exec.CommandContext(t.Context(), gobin, args...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"github.com/prometheus/", "go.opentelemetry.io/", "plugindrift/drift/driftprom", "plugindrift/drift/drifttrace"} {
+			assert.NotContains(t, dep, banned, "a core package depends on %s", dep)
+		}
+	}
 }
