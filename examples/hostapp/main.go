@@ -46,6 +46,7 @@ type config struct {
 	githubToken  string
 	pluginsDir   string
 	applyTimeout time.Duration
+	events       eventsConfig // events.go
 }
 
 // env returns the environment variable name, or def when it is unset.
@@ -64,6 +65,7 @@ func loadConfig(args []string) (config, error) {
 	fs.StringVar(&c.schedule, "schedule", env("PLUGINDRIFT_SCHEDULE", "@every 30m"), "sweep schedule, cron spec ($PLUGINDRIFT_SCHEDULE)")
 	fs.StringVar(&c.pluginsDir, "plugins-dir", env("PLUGINDRIFT_PLUGINS_DIR", "plugins"), "where workspaces' plugins live ($PLUGINDRIFT_PLUGINS_DIR)")
 	fs.DurationVar(&c.applyTimeout, "apply-timeout", 10*time.Minute, "longest an install may take")
+	c.events.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -73,7 +75,7 @@ func loadConfig(args []string) (config, error) {
 	if len(c.adminToken) < 8 {
 		return c, errors.New("set PLUGINDRIFT_ADMIN_TOKEN to a secret of at least 8 characters: the admin API needs it")
 	}
-	return c, nil
+	return c, c.events.check()
 }
 
 func main() {
@@ -131,11 +133,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		log.InfoContext(ctx, "restart workspace", "workspace", workspaceID) // your reload goes here
 		return nil
 	})
-	updater, err := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: cfg.applyTimeout, Logger: log})
+	mux := http.NewServeMux()
+	tel, err := newTelemetry(cfg.events, store, mux, log)
 	if err != nil {
 		return err
 	}
-	sweeper, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Schedule: cfg.schedule, Jitter: time.Minute, Logger: log})
+	updater, err := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: cfg.applyTimeout, Logger: log, Observer: tel.observer})
+	if err != nil {
+		return err
+	}
+	sweeper, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Schedule: cfg.schedule, Jitter: time.Minute, Logger: log, Observer: tel.observer})
 	if err != nil {
 		return err
 	}
@@ -147,7 +154,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
 	mux.Handle("/admin/", admin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -160,6 +166,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		ln.Close()
 		return err
 	}
+	eventsCtx, stopEvents := context.WithCancel(ctx)
+	waitEvents := tel.start(eventsCtx)
+	defer func() { stopEvents(); waitEvents() }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("hostapp listening", "addr", ln.Addr().String(), "admin", "/admin/", "schedule", cfg.schedule)
