@@ -92,9 +92,10 @@ type DispatchReport struct {
 // written. An event that fails is retried, with Backoff, before any later
 // one; after MaxAttempts failures it becomes dead for that subscriber (the
 // admin API lists it and can retry it) and delivery goes on with the next.
-// The cursor moves only after Deliver returned, so a crash between the two
-// redelivers that one event: delivery is at least once, never skipping, and
-// a redelivery carries the same event ID.
+// The cursor moves only after Deliver returned: it is recorded once per
+// batch of successes (and before any failure is recorded), so a crash
+// redelivers at most BatchSize events: delivery is at least once, never
+// skipping, and a redelivery carries the same event ID.
 //
 // At most one process delivers to a subscriber at a time: the store lease
 // EventLeasePrefix+name, renewed before every batch. A replica that finds
@@ -272,11 +273,41 @@ func (d *Dispatcher) runSubscriber(ctx context.Context, sub Subscriber, rep *Dis
 		if err != nil || len(evs) == 0 {
 			return err
 		}
+		// Successes are recorded once per batch, and before a failure is.
+		var done int64 // the last event delivered and not recorded yet
+		flush := func() error {
+			if done == 0 {
+				return nil
+			}
+			rctx, cancel := detached(ctx)
+			defer cancel()
+			next, err := d.store.RecordDelivery(rctx, storage.RecordDeliveryParams{Subscriber: sub.Name, EventID: done, Outcome: storage.Delivered, At: d.now()})
+			if err == nil {
+				state, done = next, 0
+			}
+			return err
+		}
 		for _, ev := range evs {
-			var failed bool
-			if state, failed, err = d.deliver(ctx, sub, ev, state, rep); err != nil || failed {
+			err := d.call(ctx, sub, ev)
+			if ctx.Err() != nil {
+				// Stopping: this event is delivered again later.
+				return errors.Join(ctx.Err(), flush())
+			}
+			if err == nil {
+				rep.Delivered++
+				done = ev.ID
+				continue
+			}
+			if err := flush(); err != nil {
 				return err
 			}
+			var failed bool
+			if state, failed, err = d.fail(ctx, sub, ev, state, err, rep); err != nil || failed {
+				return err
+			}
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		// Renew before the next batch; a lost lease hands the rest over.
 		if ok, err := d.store.AcquireLease(ctx, lease); err != nil || !ok {
@@ -285,28 +316,20 @@ func (d *Dispatcher) runSubscriber(ctx context.Context, sub Subscriber, rep *Dis
 	}
 }
 
-// deliver delivers one event after the cursor and records the outcome. It
-// reports whether the delivery failed (the subscriber waits then).
-func (d *Dispatcher) deliver(ctx context.Context, sub Subscriber, ev tracking.Event, state storage.Subscription, rep *DispatchReport) (storage.Subscription, bool, error) {
-	err := d.call(ctx, sub, ev)
-	if ctx.Err() != nil {
-		return state, true, ctx.Err() // stopping: the event is delivered again later
-	}
-	p := storage.RecordDeliveryParams{Subscriber: sub.Name, EventID: ev.ID, Outcome: storage.Delivered, At: d.now()}
-	if err != nil {
-		rep.Failed++
-		p.Message = err.Error()
-		failures := state.Attempts + 1
-		if failures >= d.cfg.MaxAttempts {
-			p.Outcome = storage.Dead
-			rep.Dead++
-			d.log.ErrorContext(ctx, "plugindrift: event dead", "subscriber", sub.Name, "event", ev.ID, "type", ev.Type, "attempts", failures, "error", p.Message)
-		} else {
-			p.Outcome, p.RetryAt = storage.Failed, p.At.Add(d.cfg.Backoff(failures))
-			d.log.WarnContext(ctx, "plugindrift: event delivery failed", "subscriber", sub.Name, "event", ev.ID, "type", ev.Type, "attempts", failures, "retry_at", p.RetryAt, "error", p.Message)
-		}
+// fail records a failed delivery of ev, the next event after the cursor:
+// failed again, or dead after MaxAttempts. It reports whether the
+// subscriber waits now (failed, not dead).
+func (d *Dispatcher) fail(ctx context.Context, sub Subscriber, ev tracking.Event, state storage.Subscription, err error, rep *DispatchReport) (storage.Subscription, bool, error) {
+	p := storage.RecordDeliveryParams{Subscriber: sub.Name, EventID: ev.ID, Message: err.Error(), At: d.now()}
+	rep.Failed++
+	failures := state.Attempts + 1
+	if failures >= d.cfg.MaxAttempts {
+		p.Outcome = storage.Dead
+		rep.Dead++
+		d.log.ErrorContext(ctx, "plugindrift: event dead", "subscriber", sub.Name, "event", ev.ID, "type", ev.Type, "attempts", failures, "error", p.Message)
 	} else {
-		rep.Delivered++
+		p.Outcome, p.RetryAt = storage.Failed, p.At.Add(d.cfg.Backoff(failures))
+		d.log.WarnContext(ctx, "plugindrift: event delivery failed", "subscriber", sub.Name, "event", ev.ID, "type", ev.Type, "attempts", failures, "retry_at", p.RetryAt, "error", p.Message)
 	}
 	rctx, cancel := detached(ctx)
 	defer cancel()
