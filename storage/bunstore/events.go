@@ -98,7 +98,7 @@ func eventsSchema(t tables, d dialect.Name) []string {
 
 // eventQueries holds the outbox's SQL.
 type eventQueries struct {
-	lock                                                       string // "" on SQLite
+	lock, insertEventsPG                                       string // "" on SQLite
 	listEvents, getEvent                                       string
 	ensureSub, getSub, listSubs                                string
 	subDelivered, subFailed, insertDead, getDead, deadRetryEnd string
@@ -139,6 +139,11 @@ WHERE d.subscriber = $1 AND d.event_id > $2 AND d.retrying ORDER BY d.event_id L
 	}
 	if d == dialect.PG {
 		q.lock = `SELECT pg_advisory_xact_lock($1)`
+		q.insertEventsPG = r.Replace(`INSERT INTO {events} (type, at, workspace_id, plugin_name, update_id, payload)
+SELECT e.type, e.at, e.ws, e.plugin, e.upd, e.payload
+FROM unnest(CAST($1 AS TEXT[]), CAST($2 AS BIGINT[]), CAST($3 AS TEXT[]), CAST($4 AS TEXT[]), CAST($5 AS BIGINT[]), CAST($6 AS TEXT[]))
+	WITH ORDINALITY AS e(type, at, ws, plugin, upd, payload, n)
+ORDER BY e.n`)
 	}
 	for _, p := range []*string{
 		&q.listEvents, &q.getEvent, &q.ensureSub, &q.getSub, &q.listSubs,
@@ -167,6 +172,21 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, evs []tracking.Eve
 		if _, err := tx.ExecContext(ctx, s.eq.lock, eventLockKey(s.t)); err != nil {
 			return err
 		}
+	}
+	if s.dialect == dialect.PG {
+		// One statement, prepared once, whatever the number of events:
+		// the columns travel as arrays, and ids follow their order.
+		types, ws, plugins, payloads := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
+		ats, updates := make([]int64, len(evs)), make([]int64, len(evs))
+		for i, ev := range evs {
+			types[i], ats[i], ws[i], plugins[i], updates[i], payloads[i] = string(ev.Type), utc(ev.At).UnixMicro(), ev.WorkspaceID, ev.PluginName, ev.UpdateID, string(ev.Payload)
+		}
+		st, err := s.pool.stmt(ctx, s.eq.insertEventsPG)
+		if err != nil {
+			return err
+		}
+		_, err = tx.StmtContext(ctx, st).ExecContext(ctx, types, ats, ws, plugins, updates, payloads)
+		return err
 	}
 	for batch := range slices.Chunk(evs, eventBatch) {
 		args := make([]any, 0, 6*len(batch))
