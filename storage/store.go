@@ -199,7 +199,11 @@ type Store interface {
 	// (update.dismissed, only when it dismisses), RecordUpstreamFailure
 	// (upstream.failing when the count reaches
 	// tracking.FailingThreshold). A call that changes nothing writes
-	// nothing. An event's At is the time the change names (p.Now, p.At).
+	// nothing. An event's At is the time the change names (p.Now, p.At;
+	// for update.restart_failed, which SetRestartError dates by no
+	// parameter, the entry's DecidedAt). A completion recorded with a
+	// RestartError is update.applied only: that error says a restart is
+	// still owed (drift.RestartPending), not that one failed.
 	//
 	// Event IDs grow in commit order: an event that becomes visible
 	// later never has a smaller ID than one already visible (on Postgres,
