@@ -182,20 +182,25 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// tokens is the test Authorize: a bearer token names the actor.
-var tokens = map[string]string{"alice-token": "alice", "bob-token": "bob"}
+// tokens is the test Authorize: a bearer token names the actor. alice
+// and bob are admins (every operation); viewer may only read; nobody is
+// known but may do nothing.
+var tokens = map[string]string{"alice-token": "alice", "bob-token": "bob", "viewer-token": "viewer"}
 
-func bearerAuthorize(r *http.Request) (string, error) {
+func bearerAuthorize(r *http.Request, op adminhttp.Operation) (string, error) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return "", adminhttp.ErrUnauthenticated
 	}
-	if tok == "viewer-token" {
+	if tok == "nobody-token" {
 		return "", adminhttp.ErrForbidden
 	}
 	actor, ok := tokens[tok]
 	if !ok {
 		return "", adminhttp.ErrUnauthenticated
+	}
+	if actor == "viewer" && op != adminhttp.OpRead {
+		return "", adminhttp.ErrForbidden
 	}
 	return actor, nil
 }

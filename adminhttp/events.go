@@ -27,9 +27,9 @@ import (
 // eventRoutes are registered by mux.
 func (h *handler) eventRoutes() []route {
 	return []route{
-		{"/events/subscribers", map[string]http.HandlerFunc{http.MethodGet: h.listSubscribers}},
-		{"/events/subscribers/{name}/dead", map[string]http.HandlerFunc{http.MethodGet: h.listDeadEvents}},
-		{"/events/subscribers/{name}/dead/{id}/retry", map[string]http.HandlerFunc{http.MethodPost: h.retryDeadEvent}},
+		{"/events/subscribers", map[string]opHandler{http.MethodGet: {OpEvents, h.listSubscribers}}},
+		{"/events/subscribers/{name}/dead", map[string]opHandler{http.MethodGet: {OpEvents, h.listDeadEvents}}},
+		{"/events/subscribers/{name}/dead/{id}/retry", map[string]opHandler{http.MethodPost: {OpEvents, h.retryDeadEvent}}},
 	}
 }
 

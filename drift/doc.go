@@ -64,4 +64,8 @@
 // completes or rolls back as a unit under its own bounded context, and the
 // report counts exactly what was committed. With k upstreams that hang, a
 // sweep takes at most about ceil(k/Concurrency) × ResolveTimeout longer.
+//
+// [Sweeper.Check] resolves and reconciles chosen upstreams now, with the
+// sweep's rules, one replica at a time per upstream: for pushes and for an
+// operator's "check now". The schedule stays the safety net.
 package drift

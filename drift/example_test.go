@@ -152,3 +152,35 @@ func ExampleUpdater_AutoApply() {
 	// auto-applied: 0 <nil>
 	// queued: 1
 }
+
+// Check looks at chosen upstreams now, between scheduled sweeps: after a
+// push webhook, or when an operator asks.
+func ExampleSweeper_Check() {
+	ctx := context.Background()
+	store := memstore.New()
+	tracker, err := tracking.NewTracker(store, nil)
+	if err != nil {
+		panic(err)
+	}
+	_, err = tracker.RecordInstall(ctx, tracking.InstallRecord{
+		WorkspaceID: "acme", PluginName: "hello",
+		Source: "github://acme/hello-plugin", Ref: "tag:latest",
+		SHA: "1111111111111111111111111111111111111111", Version: "v1.0.0",
+	})
+	if err != nil {
+		panic(err)
+	}
+	sweeper, err := drift.NewSweeper(store, upstream{}, nil)
+	if err != nil {
+		panic(err)
+	}
+	src, _ := tracking.ParseSource("github://acme/hello-plugin")
+	ref, _ := tracking.ParseRef("tag:latest")
+	report, err := sweeper.Check(ctx, tracking.UpstreamKey{Source: src, Ref: ref})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("upstreams=%d resolved=%d queued=%d\n", report.Upstreams, report.Resolved, report.Queued)
+	// Output:
+	// upstreams=1 resolved=1 queued=1
+}

@@ -385,7 +385,7 @@ func (s *Sweeper) resolveAll(ctx context.Context, rep *Report) error {
 				if ctx.Err() != nil {
 					continue // stopping: ask upstream nothing more
 				}
-				o := s.resolve(ctx, up)
+				o := s.resolve(ctx, up, false)
 				if ctx.Err() != nil {
 					continue // the sweep was stopped: record nothing more
 				}
@@ -487,19 +487,19 @@ func (rep *Report) add(o outcome, maxErrors int) {
 var errResolveTimedOut = errors.New("drift: resolve timed out")
 
 // resolve resolves one upstream under the Observer.
-func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream) outcome {
+func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream, force bool) outcome {
 	ctx, end := observerOr(s.cfg.Observer).Resolve(ctx, up.Key)
-	o := s.resolveUpstream(ctx, up)
+	o := s.resolveUpstream(ctx, up, force)
 	o.ctx = ctx
 	end(o.observed())
 	return o
 }
 
 // resolveUpstream asks upstream about one upstream, unless it is backing
-// off or its host asked to wait.
-func (s *Sweeper) resolveUpstream(ctx context.Context, up tracking.Upstream) outcome {
+// off (force: ask anyway) or its host asked to wait.
+func (s *Sweeper) resolveUpstream(ctx context.Context, up tracking.Upstream, force bool) outcome {
 	o := outcome{up: up, at: s.now()}
-	if up.ConsecutiveFailures > 0 && o.at.Before(up.LastCheckedAt.Add(s.cfg.Backoff(up.ConsecutiveFailures))) {
+	if !force && o.at.Before(s.RetryAt(up)) {
 		o.deferred = true
 		return o
 	}

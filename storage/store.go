@@ -112,6 +112,13 @@ type Store interface {
 	// added between pages.
 	ListUpdates(ctx context.Context, p ListUpdatesParams) ([]tracking.Update, error)
 
+	// CountOpenUpdates counts the open entries (pending and applying),
+	// grouped by status and kind, in no particular order; groups with no
+	// entry are left out. Open entries number at most one per install,
+	// so this stays cheap however long the history grows: it is what
+	// dashboards and metrics poll.
+	CountOpenUpdates(ctx context.Context) ([]UpdateCount, error)
+
 	// ClaimUpdate takes the apply claim on entry p.ID for the caller that
 	// names it p.Token:
 	//   - pending, or applying with ClaimedUntil <= p.Now (an expired claim:
@@ -186,6 +193,19 @@ type Store interface {
 	// nothing.
 	ReleaseLease(ctx context.Context, name, holder string) error
 
+	// Restoring dismissed entries (the operator's triage page).
+
+	// RestoreUpdate moves a dismissed entry back to pending (no DecidedAt,
+	// DecidedBy or Reason; LastSeenAt = p.At), in one atomic step, only
+	// while its change is still current (RestoreCurrent: the install is
+	// still at FromSHA with the entry's source and ref, and the upstream
+	// was last resolved to ToSHA) and no other entry is open for its
+	// (workspace, plugin); otherwise it changes nothing and returns the
+	// entry and tracking.ErrConflict. A pending entry is returned
+	// unchanged with no error; any other status returns the entry and
+	// tracking.ErrConflict; a missing one tracking.ErrNotFound. Params
+	// that fail p.Validate() must be refused with its error.
+	RestoreUpdate(ctx context.Context, p RestoreUpdateParams) (tracking.Update, error)
 	// Events: the outbox and its delivery (issue 12; types in events.go).
 	//
 	// Every method above that changes the queue or an upstream's health
@@ -254,6 +274,10 @@ type Store interface {
 type ListInstallsParams struct {
 	// WorkspaceID, when set, keeps only that workspace's installs.
 	WorkspaceID string
+	// WorkspacePrefix, when set, keeps installs whose workspace id begins
+	// with it; PluginName, when set, those of that plugin.
+	WorkspacePrefix string
+	PluginName      string
 	// AfterWorkspaceID and AfterPluginName form the keyset cursor: results
 	// start strictly after that (workspace, plugin). Empty: from the start.
 	AfterWorkspaceID string
@@ -276,12 +300,34 @@ type ListUpdatesParams struct {
 	// WorkspaceID and PluginName, when set, filter on equality.
 	WorkspaceID string
 	PluginName  string
+	// WorkspacePrefix, when set, keeps entries whose workspace id begins
+	// with it (a valid workspace id prefix: ASCII letters, digits and
+	// ._:@-).
+	WorkspacePrefix string
+	// Kinds keeps only entries of one of these kinds (empty: all).
+	Kinds []tracking.UpdateKind
+	// Source, when valid, keeps only entries of that source.
+	Source tracking.Source
 	// AfterID is the keyset cursor (0: from the start).
 	AfterID int64
 	// Newest orders by descending ID (newest first).
 	Newest bool
+	// ByDecision orders by DecidedAt, newest first (then by descending
+	// ID), for the history: every status in Statuses must then be
+	// terminal, and Newest is ignored. The cursor is (AfterDecidedAt,
+	// AfterID): results start strictly after it in that order; a zero
+	// AfterID starts from the newest decision.
+	ByDecision     bool
+	AfterDecidedAt time.Time
 	// Limit caps the result. Must be between 1 and MaxLimit.
 	Limit int
+}
+
+// UpdateCount is one group of CountOpenUpdates.
+type UpdateCount struct {
+	Status tracking.UpdateStatus
+	Kind   tracking.UpdateKind
+	Count  int
 }
 
 // MaxLimit is the largest page any List method returns.

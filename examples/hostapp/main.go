@@ -1,7 +1,8 @@
 // Command hostapp is a small host application as a user of plugindrift
 // would write it: configuration from flags and the environment, a bunstore
 // (SQLite by default, Postgres by DSN) with its migrations, a resolver
-// registry (git, and GitHub's API when a token is given), a Sweeper on a
+// registry (git, and GitHub's API when a token or a GitHub App is given;
+// private repositories over HTTPS, SSH and GitHub Apps, see private.go), a Sweeper on a
 // cron schedule, the admin handler under /admin behind a bearer token, and
 // a graceful shutdown on SIGINT/SIGTERM.
 //
@@ -32,8 +33,6 @@ import (
 	"github.com/plugindrift/plugindrift/adminhttp"
 	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/resolver"
-	"github.com/plugindrift/plugindrift/resolver/gitcli"
-	"github.com/plugindrift/plugindrift/resolver/github"
 	"github.com/plugindrift/plugindrift/storage/bunstore"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -43,7 +42,7 @@ type config struct {
 	db           string
 	schedule     string
 	adminToken   string
-	githubToken  string
+	private      privateConfig
 	pluginsDir   string
 	applyTimeout time.Duration
 	events       eventsConfig // events.go
@@ -65,15 +64,18 @@ func loadConfig(args []string) (config, error) {
 	fs.StringVar(&c.schedule, "schedule", env("PLUGINDRIFT_SCHEDULE", "@every 30m"), "sweep schedule, cron spec ($PLUGINDRIFT_SCHEDULE)")
 	fs.StringVar(&c.pluginsDir, "plugins-dir", env("PLUGINDRIFT_PLUGINS_DIR", "plugins"), "where workspaces' plugins live ($PLUGINDRIFT_PLUGINS_DIR)")
 	fs.DurationVar(&c.applyTimeout, "apply-timeout", 10*time.Minute, "longest an install may take")
+	c.private.flags(fs)
 	c.events.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	// Secrets come from the environment only, never from flags (ps shows flags).
 	c.adminToken = os.Getenv("PLUGINDRIFT_ADMIN_TOKEN")
-	c.githubToken = os.Getenv("GITHUB_TOKEN")
 	if len(c.adminToken) < 8 {
 		return c, errors.New("set PLUGINDRIFT_ADMIN_TOKEN to a secret of at least 8 characters: the admin API needs it")
+	}
+	if err := c.private.load(); err != nil {
+		return c, err
 	}
 	return c, c.events.check()
 }
@@ -104,22 +106,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		return err
 	}
 
-	git, err := gitcli.New(nil)
+	git, gh, err := cfg.private.resolvers(log) // see private.go
 	if err != nil {
 		return err
 	}
-	byScheme := map[tracking.SourceScheme]resolver.Resolver{
+	res, err := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{
 		tracking.SchemeGit:    git,
-		tracking.SchemeGitHub: git, // anonymous git over https…
-	}
-	if cfg.githubToken != "" { // …or the REST API with conditional requests
-		gh, err := github.New(&github.Config{Token: cfg.githubToken, Logger: log})
-		if err != nil {
-			return err
-		}
-		byScheme[tracking.SchemeGitHub] = gh
-	}
-	res, err := resolver.NewRegistry(byScheme)
+		tracking.SchemeGitHub: gh,
+	})
 	if err != nil {
 		return err
 	}
@@ -195,8 +189,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 // bearer authorizes requests that carry "Authorization: Bearer <token>".
 // Replace it with your own session or SSO check; the actor it returns is
 // recorded as decided_by.
-func bearer(token string) func(*http.Request) (string, error) {
-	return func(r *http.Request) (string, error) {
+func bearer(token string) func(*http.Request, adminhttp.Operation) (string, error) {
+	return func(r *http.Request, _ adminhttp.Operation) (string, error) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			return "", adminhttp.ErrUnauthenticated

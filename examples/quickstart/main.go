@@ -352,7 +352,7 @@ func (s *story) serveAdmin(ctx context.Context, addr string) error {
 
 // demoAuthorize lets in requests from this machine only, as the actor
 // "demo-operator". A real host checks its own session or token here.
-func demoAuthorize(r *http.Request) (string, error) {
+func demoAuthorize(r *http.Request, _ adminhttp.Operation) (string, error) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return "", adminhttp.ErrForbidden

@@ -202,6 +202,12 @@ func (s *Store) listInstallsSQL(p storage.ListInstallsParams) (string, []any) {
 	if p.WorkspaceID != "" {
 		w.add("workspace_id = ?", p.WorkspaceID)
 	}
+	if p.WorkspacePrefix != "" {
+		w.add("workspace_id >= ? AND workspace_id < ?", p.WorkspacePrefix, storage.PrefixUpperBound(p.WorkspacePrefix))
+	}
+	if p.PluginName != "" {
+		w.add("plugin_name = ?", p.PluginName)
+	}
 	if p.AfterWorkspaceID != "" || p.AfterPluginName != "" {
 		w.add("(workspace_id, plugin_name) > (?, ?)", p.AfterWorkspaceID, p.AfterPluginName)
 	}

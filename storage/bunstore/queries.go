@@ -34,7 +34,7 @@ type queries struct {
 	// Reconcile.
 	upsertUpstream, reconcileStats, reconcileSupersede, reconcileTouch, reconcileQueue string
 	// Updates.
-	getUpdate, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate string
+	getUpdate, countOpenUpdates, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate string
 	// Leases.
 	acquireLease, releaseLease string
 }
@@ -146,8 +146,11 @@ ORDER BY i.workspace_id, i.plugin_name
 ON CONFLICT DO NOTHING
 RETURNING ` + updateCols,
 
-		getUpdate:     `SELECT ` + updateCols + ` FROM {updates} WHERE id = $1`,
-		getClaimToken: `SELECT claim_token FROM {updates} WHERE id = $1`,
+		getUpdate: `SELECT ` + updateCols + ` FROM {updates} WHERE id = $1`,
+		// At most one open entry per install: bounded by the installs,
+		// not by the history.
+		countOpenUpdates: `SELECT status, kind, COUNT(*) FROM {updates} WHERE {open} GROUP BY status, kind`,
+		getClaimToken:    `SELECT claim_token FROM {updates} WHERE id = $1`,
 		// $2 now, $3 until, $4 token. The token fences the holder's later
 		// writes: each names it in its WHERE clause.
 		claimUpdate: `UPDATE {updates} SET status = 'applying', claimed_until = $3, claim_token = $4
@@ -183,7 +186,7 @@ RETURNING holder`,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,
 		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure, &q.upstreamFailures,
 		&q.upsertUpstream, &q.reconcileStats, &q.reconcileSupersede, &q.reconcileTouch, &q.reconcileQueue,
-		&q.getUpdate, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate,
+		&q.getUpdate, &q.countOpenUpdates, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate,
 		&q.acquireLease, &q.releaseLease,
 	} {
 		*p = r.Replace(*p)

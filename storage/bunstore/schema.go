@@ -51,6 +51,7 @@ func newMigrations(t tables) *migrate.Migrations {
 			return execDDL(ctx, db, []string{fmt.Sprintf(`ALTER TABLE %s DROP COLUMN claim_token`, t.updates)})
 		}),
 	})
+	addListMigrations(ms, t)
 	addEventMigrations(ms, t)
 	return ms
 }

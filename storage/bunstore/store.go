@@ -217,6 +217,9 @@ func openSQLite(dsn string, set settings) (*bun.DB, error) {
 	} else if set.maxOpenConns > 0 {
 		sqldb.SetMaxOpenConns(set.maxOpenConns)
 	}
+	if !memory {
+		sqliteReadPool(sqldb, set.maxOpenConns)
+	}
 	return bun.NewDB(sqldb, sqlitedialect.New()), nil
 }
 

@@ -34,6 +34,15 @@ func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([
 	return queryAll(ctx, s, "list updates", scanUpdate, query, args...)
 }
 
+// CountOpenUpdates implements storage.Store.
+func (s *Store) CountOpenUpdates(ctx context.Context) ([]storage.UpdateCount, error) {
+	return queryAll(ctx, s, "count open updates", func(r scanner) (storage.UpdateCount, error) {
+		var c storage.UpdateCount
+		err := r.Scan(&c.Status, &c.Kind, &c.Count)
+		return c, err
+	}, s.q.countOpenUpdates)
+}
+
 // listUpdatesSQL builds ListUpdates' query: a status filter uses index
 // updates_status, a workspace filter index updates_install.
 func (s *Store) listUpdatesSQL(p storage.ListUpdatesParams) (string, []any) {
@@ -58,6 +67,14 @@ func (s *Store) listUpdatesSQL(p storage.ListUpdatesParams) (string, []any) {
 	}
 	if p.PluginName != "" {
 		w.add("plugin_name = ?", p.PluginName)
+	}
+	filterUpdates(&w, p)
+	if p.ByDecision {
+		if p.AfterID > 0 {
+			w.add("(decided_at < ? OR (decided_at = ? AND id < ?))", micros(utc(p.AfterDecidedAt)), micros(utc(p.AfterDecidedAt)), p.AfterID)
+		}
+		limit := w.arg(p.Limit)
+		return "SELECT " + updateCols + " FROM " + s.t.updates + w.String() + " ORDER BY decided_at DESC, id DESC LIMIT " + limit, w.args
 	}
 	order := "ASC"
 	switch {

@@ -200,7 +200,7 @@ func (s *Store) ListInstalls(ctx context.Context, p storage.ListInstallsParams) 
 	defer s.mu.Unlock()
 	var out []tracking.Install
 	for k, in := range s.installs {
-		if p.WorkspaceID != "" && k.workspace != p.WorkspaceID {
+		if p.WorkspaceID != "" && k.workspace != p.WorkspaceID || !installMatches(p, k.workspace, k.plugin) {
 			continue
 		}
 		if cmp.Or(cmp.Compare(k.workspace, p.AfterWorkspaceID), cmp.Compare(k.plugin, p.AfterPluginName)) <= 0 {
@@ -386,7 +386,11 @@ func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([
 	match := func(u *tracking.Update) bool {
 		return (len(p.Statuses) == 0 || slices.Contains(p.Statuses, u.Status)) &&
 			(p.WorkspaceID == "" || u.WorkspaceID == p.WorkspaceID) &&
-			(p.PluginName == "" || u.PluginName == p.PluginName)
+			(p.PluginName == "" || u.PluginName == p.PluginName) &&
+			updateMatches(p, u)
+	}
+	if p.ByDecision {
+		return s.byDecision(p, match), nil
 	}
 	n := int64(len(s.updates))
 	if p.Newest {
@@ -405,6 +409,29 @@ func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([
 		if u := s.updates[id-1]; match(u) {
 			out = append(out, *u)
 		}
+	}
+	return out, nil
+}
+
+// CountOpenUpdates implements storage.Store.
+func (s *Store) CountOpenUpdates(ctx context.Context) ([]storage.UpdateCount, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type group struct {
+		status tracking.UpdateStatus
+		kind   tracking.UpdateKind
+	}
+	counts := map[group]int{}
+	for _, id := range s.open {
+		u := s.updates[id-1]
+		counts[group{u.Status, u.Kind}]++
+	}
+	out := make([]storage.UpdateCount, 0, len(counts))
+	for g, n := range counts {
+		out = append(out, storage.UpdateCount{Status: g.status, Kind: g.kind, Count: n})
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -55,11 +56,16 @@ var cases = []testCase{
 	{"LeaseRace", testLeaseRace},
 	{"ListUpdatesPagination", testListUpdatesPagination},
 	{"ListUpdatesFilters", testListUpdatesFilters},
+	{"CountOpenUpdates", testCountOpenUpdates},
 	{"ListRejectsBadParams", testListBadParams},
 	{"UniqueOpenEntryUnderRace", testReconcileRace},
 	{"TextStoredLiterally", testLiteral},
 	{"CancelledContext", testCancelled},
 	{"InvalidInputChangesNothing", testInvalidInput},
+	{"RestoreDismissed", testRestore},
+	{"RestoreOnlyWhileCurrent", testRestoreNotCurrent},
+	{"ListTriageFilters", testListTriageFilters},
+	{"ListByDecision", testListByDecision},
 }
 
 func testInstallRoundTrip(t *testing.T, e *env) {
@@ -1004,4 +1010,51 @@ func testInvalidInput(t *testing.T, e *env) {
 		err := e.store.RecordUpstreamFailure(e.ctx, k, "x", t0)
 		assert.ErrorIs(t, err, tracking.ErrInvalidArgument, k.String())
 	}
+}
+
+func testCountOpenUpdates(t *testing.T, e *env) {
+	counts := func() map[string]int {
+		t.Helper()
+		cs, err := e.store.CountOpenUpdates(e.ctx)
+		require.NoError(t, err)
+		m := map[string]int{}
+		for _, c := range cs {
+			k := string(c.Status) + "/" + string(c.Kind)
+			assert.NotContains(t, m, k, "one group per status and kind")
+			assert.Positive(t, c.Count, k)
+			m[k] = c.Count
+		}
+		return m
+	}
+	assert.Empty(t, counts())
+
+	branch, tag, latest := e.key(srcA, "branch:main"), e.key(srcA, "tag:v1.0.0"), e.key(srcB, "tag:latest")
+	for i := range 3 {
+		e.install("ws", fmt.Sprintf("b%d", i), branch, sha(1), "", t0)
+	}
+	e.install("ws", "t", tag, sha(1), "", t0)
+	e.install("ws", "l1", latest, sha(1), "v1.0.0", t0)
+	e.install("ws", "l2", latest, sha(1), "v1.0.0", t0)
+	e.reconcile(branch, sha(2), "", t0)
+	e.reconcile(tag, sha(3), "", t0)
+	e.reconcile(latest, sha(4), "v1.1.0", t0)
+
+	// One branch entry is being applied, one applied, one latest dismissed:
+	// only open entries count.
+	b0, b1, l2 := e.only("ws", "b0"), e.only("ws", "b1"), e.only("ws", "l2")
+	_, err := e.claim(b0.ID, t0, time.Hour)
+	require.NoError(t, err)
+	_, err = e.claim(b1.ID, t0, time.Hour)
+	require.NoError(t, err)
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: b1.ID, Token: e.token(b1.ID), Actor: "op", At: t0})
+	require.NoError(t, err)
+	_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: l2.ID, Actor: "op", Reason: "no", At: t0})
+	require.NoError(t, err)
+
+	assert.Equal(t, map[string]int{
+		"applying/new-commit": 1,
+		"pending/new-commit":  1,
+		"pending/tag-moved":   1,
+		"pending/new-version": 1,
+	}, counts())
 }

@@ -220,8 +220,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	return srv.Shutdown(shutdownCtx)
 }
 
-func bearer(token string) func(*http.Request) (string, error) {
-	return func(r *http.Request) (string, error) {
+func bearer(token string) func(*http.Request, adminhttp.Operation) (string, error) {
+	return func(r *http.Request, _ adminhttp.Operation) (string, error) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			return "", adminhttp.ErrUnauthenticated
