@@ -15,15 +15,18 @@
 //	plugindrift_sweep_upstreams_total{result}              counter    resolved, unchanged, failed, deferred
 //	plugindrift_applies_total{outcome}                     counter    drift.ApplyOutcome: applied, install_failed, restart_failed, …
 //	plugindrift_apply_step_duration_seconds{step,result}   histogram  step: install, record, restart; result: ok, error
+//	plugindrift_updates_open{status,kind}                  gauge      open entries (pending, applying) by kind (read at scrape)
 //	plugindrift_events_pending{subscriber}                 gauge      events after the subscriber's cursor (read at scrape)
 //	plugindrift_events_dead{subscriber}                    gauge      events dead for the subscriber (read at scrape)
 //	plugindrift_events_delivery_attempts{subscriber}       gauge      failed attempts of the subscriber's next event
 //
 // Labels take only bounded values: results, outcomes, steps and the names
 // of the host's subscribers — never workspace ids, plugin names or
-// sources. The event gauges cost one store query per scrape
-// (storage.Store.ListSubscriptions: one row per subscriber, counting only
-// the events after its cursor), never a scan of installs. GitHub's
+// sources. The gauges cost two store queries per scrape:
+// storage.Store.CountOpenUpdates (open entries number at most one per
+// install, and are counted by index) and ListSubscriptions (one row per
+// subscriber, counting only the events after its cursor), never a scan of
+// installs or of the history. GitHub's
 // remaining rate limit is not exported: the github resolver does not
 // expose it.
 package driftprom
@@ -62,14 +65,14 @@ type Metrics struct {
 	applies       *prometheus.CounterVec
 	stepDuration  *prometheus.HistogramVec
 
-	pending, dead, attempts *prometheus.Desc
+	open, pending, dead, attempts *prometheus.Desc
 	scrapeErrors            prometheus.Counter
 }
 
 var _ drift.Observer = (*Metrics)(nil)
 
-// New returns Metrics reading event gauges from store (nil: no event
-// gauges). cfg may be nil.
+// New returns Metrics reading the queue and event gauges from store (nil:
+// none of those gauges). cfg may be nil.
 func New(store storage.Store, cfg *Config) (*Metrics, error) {
 	var c Config
 	if cfg != nil {
@@ -100,6 +103,7 @@ func New(store storage.Store, cfg *Config) (*Metrics, error) {
 			Name: "plugindrift_apply_step_duration_seconds", Help: "How long the steps of applies took (install, record, restart), by result (ok or error).",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
 		}, []string{"step", "result"}),
+		open:     prometheus.NewDesc("plugindrift_updates_open", "Open queue entries (pending or applying), by status and kind.", []string{"status", "kind"}, nil),
 		pending:  prometheus.NewDesc("plugindrift_events_pending", "Events after the subscriber's cursor, waiting for delivery.", []string{"subscriber"}, nil),
 		dead:     prometheus.NewDesc("plugindrift_events_dead", "Events dead for the subscriber (see the admin API's dead events).", []string{"subscriber"}, nil),
 		attempts: prometheus.NewDesc("plugindrift_events_delivery_attempts", "Failed delivery attempts of the subscriber's next event.", []string{"subscriber"}, nil),
@@ -150,6 +154,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.stepDuration.Describe(ch)
 	m.scrapeErrors.Describe(ch)
 	if m.store != nil {
+		ch <- m.open
 		ch <- m.pending
 		ch <- m.dead
 		ch <- m.attempts
@@ -171,6 +176,14 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 func (m *Metrics) collectEvents(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), m.timeout)
 	defer cancel()
+	counts, err := m.store.CountOpenUpdates(ctx)
+	if err != nil {
+		m.scrapeErrors.Inc()
+		return
+	}
+	for _, c := range counts {
+		ch <- prometheus.MustNewConstMetric(m.open, prometheus.GaugeValue, float64(c.Count), string(c.Status), string(c.Kind))
+	}
 	subs, err := m.store.ListSubscriptions(ctx)
 	if err != nil {
 		m.scrapeErrors.Inc()

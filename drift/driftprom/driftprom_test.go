@@ -99,6 +99,13 @@ plugindrift_applies_total{outcome="restart_failed"} 1
 	h = histogram(t, reg, "plugindrift_sweep_duration_seconds", map[string]string{"result": "ok"})
 	assert.Equal(t, uint64(1), h.GetSampleCount())
 
+	// One entry applied, the other still pending.
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP plugindrift_updates_open Open queue entries (pending or applying), by status and kind.
+# TYPE plugindrift_updates_open gauge
+plugindrift_updates_open{kind="new-commit",status="pending"} 1
+`), "plugindrift_updates_open"))
+
 	evs, err := store.ListEvents(ctx, storage.ListEventsParams{Limit: storage.MaxLimit})
 	require.NoError(t, err)
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
