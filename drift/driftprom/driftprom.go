@@ -66,7 +66,7 @@ type Metrics struct {
 	stepDuration  *prometheus.HistogramVec
 
 	open, pending, dead, attempts *prometheus.Desc
-	scrapeErrors            prometheus.Counter
+	scrapeErrors                  prometheus.Counter
 }
 
 var _ drift.Observer = (*Metrics)(nil)
