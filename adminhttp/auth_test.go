@@ -57,6 +57,8 @@ func allRoutes(e *env) []routeCase {
 		{method: "GET", path: path("/sweeps/latest"), op: adminhttp.OpRead},
 		{method: "POST", path: path("/upstreams/check"), body: `{"source":"` + srcAlpha + `","ref":"tag:latest"}`, op: adminhttp.OpSweep},
 		{method: "GET", path: path("/installs"), op: adminhttp.OpRead},
+		{method: "GET", path: path("/events/subscribers"), op: adminhttp.OpEvents},
+		{method: "GET", path: path("/events/subscribers/hook/dead"), op: adminhttp.OpEvents},
 		{method: "GET", path: path("/"), page: true, op: adminhttp.OpRead},
 		{method: "GET", path: path("/static/admin.css"), page: true},
 		{method: "POST", path: id("/ui/plugin-updates/%d/apply"), page: true, op: adminhttp.OpApply},

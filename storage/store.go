@@ -250,6 +250,69 @@ type Store interface {
 	// it changes nothing and returns tracking.ErrClaimLost. Params that
 	// fail p.Validate() must be refused with its error.
 	CompleteCheckRequest(ctx context.Context, p CompleteCheckRequestParams) (again bool, err error)
+
+	// Events: the outbox and its delivery (issue 12; types in events.go).
+	//
+	// Every method above that changes the queue or an upstream's health
+	// writes the events tracking.UpdateEvents and tracking.UpstreamEvent
+	// build for the change, in the same transaction as the change:
+	// Reconcile (update.queued, alarm.tag_moved beside a queued tag-moved
+	// entry, update.superseded, upstream.recovered), UpsertInstall and
+	// DeleteInstall (update.superseded), CompleteApply (update.applied),
+	// ReleaseClaim (update.apply_failed), SetRestartError with a
+	// non-empty message (update.restart_failed), DismissUpdate
+	// (update.dismissed, only when it dismisses), RecordUpstreamFailure
+	// (upstream.failing when the count reaches
+	// tracking.FailingThreshold). A call that changes nothing writes
+	// nothing. An event's At is the time the change names (p.Now, p.At;
+	// for update.restart_failed, which SetRestartError dates by no
+	// parameter, the entry's DecidedAt). A completion recorded with a
+	// RestartError is update.applied only: that error says a restart is
+	// still owed (drift.RestartPending), not that one failed.
+	//
+	// Event IDs grow in commit order: an event that becomes visible
+	// later never has a smaller ID than one already visible (on Postgres,
+	// where IDs are allocated before commit, the writers of events
+	// serialise on a transaction-level lock from their first event to
+	// their commit). That is what makes a cursor over IDs skip nothing.
+
+	// ListEvents returns events with ID > p.AfterID, ordered by ID, at
+	// most p.Limit of them.
+	ListEvents(ctx context.Context, p ListEventsParams) ([]tracking.Event, error)
+
+	// EnsureSubscription returns the delivery state of the named
+	// subscriber, creating it (at the start of the retained events) when
+	// missing. Names that fail ValidateSubscriberName are refused with its
+	// error.
+	EnsureSubscription(ctx context.Context, name string) (Subscription, error)
+
+	// ListSubscriptions returns every subscriber's state, ordered by name,
+	// with Pending and Dead counted.
+	ListSubscriptions(ctx context.Context) ([]Subscription, error)
+
+	// RecordDelivery records the outcome of delivering event p.EventID to
+	// p.Subscriber (see DeliveryOutcome for what each does) and returns
+	// the subscriber's state. The subscriber's cursor only moves forward:
+	// an outcome for an event at or before it changes nothing, unless the
+	// event is dead for that subscriber and an operator asked to retry it
+	// (RetryDeadEvent). A missing subscriber is tracking.ErrNotFound;
+	// params that fail p.Validate() are refused with its error.
+	RecordDelivery(ctx context.Context, p RecordDeliveryParams) (Subscription, error)
+
+	// ListDeadEvents returns the events dead for p.Subscriber, ordered by
+	// event ID, with ID > p.AfterID, at most p.Limit of them.
+	ListDeadEvents(ctx context.Context, p ListDeadEventsParams) ([]DeadEvent, error)
+
+	// RetryDeadEvent asks for one more delivery of a dead event: the
+	// subscriber's deliverer tries it again (ListDeadEvents with
+	// Retrying). It returns the dead event, or tracking.ErrNotFound when
+	// the event is not dead for that subscriber.
+	RetryDeadEvent(ctx context.Context, subscriber string, eventID int64) (DeadEvent, error)
+
+	// PruneEvents deletes events older than p.Before that every subscriber
+	// is past (delivered or dead) and that are not dead for anyone, and
+	// returns how many it deleted.
+	PruneEvents(ctx context.Context, p PruneEventsParams) (int, error)
 }
 
 // ListInstallsParams selects installs.

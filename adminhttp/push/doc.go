@@ -14,7 +14,7 @@
 //
 //	h, err := push.NewHandler(push.Config{
 //		Store:   store,
-//		Secrets: push.Secrets{GitHub: os.Getenv("PLUGINDRIFT_GITHUB_WEBHOOK_SECRET")},
+//		Secrets: push.Secrets{GitHub: os.Getenv("PLUGINDRIFT_PUSH_SECRET_GITHUB")},
 //		Wake:    worker.Wake, // a *drift.CheckWorker
 //	})
 //	mux.Handle("POST /hooks/plugindrift", h)

@@ -46,6 +46,7 @@ type config struct {
 	private      privateConfig
 	pluginsDir   string
 	applyTimeout time.Duration
+	events       eventsConfig // events.go
 }
 
 // env returns the environment variable name, or def when it is unset.
@@ -66,6 +67,7 @@ func loadConfig(args []string) (config, error) {
 	fs.StringVar(&c.pluginsDir, "plugins-dir", env("PLUGINDRIFT_PLUGINS_DIR", "plugins"), "where workspaces' plugins live ($PLUGINDRIFT_PLUGINS_DIR)")
 	fs.DurationVar(&c.applyTimeout, "apply-timeout", 10*time.Minute, "longest an install may take")
 	c.private.flags(fs)
+	c.events.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -80,7 +82,7 @@ func loadConfig(args []string) (config, error) {
 	if err := c.private.load(); err != nil {
 		return c, err
 	}
-	return c, nil
+	return c, c.events.check()
 }
 
 func main() {
@@ -130,11 +132,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		log.InfoContext(ctx, "restart workspace", "workspace", workspaceID) // your reload goes here
 		return nil
 	})
-	updater, err := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: cfg.applyTimeout, Logger: log})
+	mux := http.NewServeMux()
+	tel, err := newTelemetry(cfg.events, store, mux, log)
 	if err != nil {
 		return err
 	}
-	sweeper, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Schedule: cfg.schedule, Jitter: time.Minute, Logger: log})
+	updater, err := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: cfg.applyTimeout, Logger: log, Observer: tel.observer})
+	if err != nil {
+		return err
+	}
+	sweeper, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Schedule: cfg.schedule, Jitter: time.Minute, Logger: log, Observer: tel.observer})
 	if err != nil {
 		return err
 	}
@@ -146,7 +153,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
 	mux.Handle("/admin/", admin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	checks, err := cfg.webhooks.mount(mux, store, sweeper, log)
@@ -170,6 +176,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		}
 		defer checks.Stop()
 	}
+	eventsCtx, stopEvents := context.WithCancel(ctx)
+	waitEvents := tel.start(eventsCtx)
+	defer func() { stopEvents(); waitEvents() }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("hostapp listening", "addr", ln.Addr().String(), "admin", "/admin/", "schedule", cfg.schedule)

@@ -18,10 +18,10 @@ import (
 // Secrets come from the environment only, like the admin token: flags
 // show in ps.
 const (
-	envWebhookGitHub  = "PLUGINDRIFT_WEBHOOK_SECRET_GITHUB"
-	envWebhookGitLab  = "PLUGINDRIFT_WEBHOOK_SECRET_GITLAB"
-	envWebhookGitea   = "PLUGINDRIFT_WEBHOOK_SECRET_GITEA"
-	envWebhookGeneric = "PLUGINDRIFT_WEBHOOK_SECRET"
+	envWebhookGitHub  = "PLUGINDRIFT_PUSH_SECRET_GITHUB"
+	envWebhookGitLab  = "PLUGINDRIFT_PUSH_SECRET_GITLAB"
+	envWebhookGitea   = "PLUGINDRIFT_PUSH_SECRET_GITEA"
+	envWebhookGeneric = "PLUGINDRIFT_PUSH_SECRET"
 )
 
 // webhookConfig is the push webhook receiver's configuration (README
@@ -34,9 +34,9 @@ type webhookConfig struct {
 }
 
 func (c *webhookConfig) flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.route, "webhook-route", env("PLUGINDRIFT_WEBHOOK_ROUTE", "/hooks/plugindrift"),
-		"path of the push webhook receiver, outside /admin/; on when "+envWebhookGitHub+", "+envWebhookGitLab+", "+envWebhookGitea+" or "+envWebhookGeneric+" is set ($PLUGINDRIFT_WEBHOOK_ROUTE)")
-	fs.DurationVar(&c.poll, "webhook-poll", 10*time.Second, "how often to look for checks other replicas received")
+	fs.StringVar(&c.route, "push-route", env("PLUGINDRIFT_PUSH_ROUTE", "/hooks/plugindrift"),
+		"path of the push webhook receiver, outside /admin/; on when "+envWebhookGitHub+", "+envWebhookGitLab+", "+envWebhookGitea+" or "+envWebhookGeneric+" is set ($PLUGINDRIFT_PUSH_ROUTE)")
+	fs.DurationVar(&c.poll, "push-poll", 10*time.Second, "how often to look for checks other replicas received")
 }
 
 // load reads the secrets and checks the route.
@@ -46,7 +46,7 @@ func (c *webhookConfig) load() error {
 		Gitea: os.Getenv(envWebhookGitea), Generic: os.Getenv(envWebhookGeneric),
 	}
 	if c.on() && (!strings.HasPrefix(c.route, "/") || strings.HasPrefix(c.route, "/admin/")) {
-		return fmt.Errorf("-webhook-route %q: want a path such as /hooks/plugindrift, outside /admin/ (providers cannot pass the admin API's bearer token)", c.route)
+		return fmt.Errorf("-push-route %q: want a path such as /hooks/plugindrift, outside /admin/ (providers cannot pass the admin API's bearer token)", c.route)
 	}
 	return nil
 }

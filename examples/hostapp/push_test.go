@@ -27,13 +27,13 @@ func TestWebhookConfig(t *testing.T) {
 	assert.Equal(t, "/hooks/plugindrift", cfg.webhooks.route)
 
 	t.Setenv(envWebhookGitHub, "gh-secret")
-	cfg, err = loadConfig([]string{"-webhook-route", "/github"})
+	cfg, err = loadConfig([]string{"-push-route", "/github"})
 	require.NoError(t, err)
 	assert.True(t, cfg.webhooks.on())
 	assert.Equal(t, "gh-secret", cfg.webhooks.secrets.GitHub)
 	for _, route := range []string{"/admin/hooks", "hooks"} {
-		_, err = loadConfig([]string{"-webhook-route", route})
-		assert.ErrorContains(t, err, "-webhook-route", route)
+		_, err = loadConfig([]string{"-push-route", route})
+		assert.ErrorContains(t, err, "-push-route", route)
 	}
 }
 

@@ -226,6 +226,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := s.printInstalls(ctx); err != nil {
 		return err
 	}
+	if err := s.printEvents(ctx); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "\nacme runs v1.1.0, globex's dismissed commit is not queued again, initech's")
 	fmt.Fprintln(out, "tag-moved alarm waits for a human, and umbrella's pinned install never moved.")
 
@@ -358,4 +361,33 @@ func demoAuthorize(r *http.Request, _ adminhttp.Operation) (string, error) {
 		return "", adminhttp.ErrForbidden
 	}
 	return "demo-operator", nil
+}
+
+// printEvents delivers the events the story wrote to a subscriber that
+// prints them: what a host's webhook or Slack sink would have received.
+func (s *story) printEvents(ctx context.Context) error {
+	s.step("7. The events the story wrote (delivered to a printing subscriber)")
+	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "EVENT\tTYPE\tWORKSPACE\tUPDATE")
+	printer := drift.Subscriber{Name: "quickstart", Deliver: func(_ context.Context, ev tracking.Event) error {
+		ws, upd := ev.WorkspaceID, fmt.Sprint(ev.UpdateID)
+		if ev.UpdateID == 0 {
+			ws, upd = "-", "-"
+		}
+		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", ev.ID, ev.Type, ws, upd)
+		return err
+	}}
+	d, err := drift.NewDispatcher(s.store, []drift.Subscriber{printer}, nil)
+	if err != nil {
+		return err
+	}
+	rep, err := d.RunOnce(ctx)
+	if err != nil {
+		return err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "delivered %d events, each once, in order\n", rep.Delivered)
+	return nil
 }

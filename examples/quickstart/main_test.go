@@ -67,6 +67,18 @@ func TestQuickstartTellsTheStory(t *testing.T) {
 	assert.Contains(t, second, "pending queue (1):")
 	assert.Regexp(t, regexp.MustCompile(`acme\s+hello\s+tag:latest\s+\w{12} v1\.1\.0`), second)
 	assert.Regexp(t, regexp.MustCompile(`umbrella\s+hello\s+sha:\w{12}\s+\w{12} v1\.0\.0`), second)
+
+	// The events of the story, in the order they happened.
+	_, events, ok := strings.Cut(out, "== 7. The events the story wrote")
+	require.True(t, ok, "the story prints its events:\n%s", out)
+	for _, ws := range []string{"acme", "globex", "initech"} {
+		assert.Regexp(t, regexp.MustCompile(`update\.queued\s+`+ws), events)
+	}
+	assert.Regexp(t, regexp.MustCompile(`(?s)update\.queued\s+initech\s+(\d+)\s+\d+\s+alarm\.tag_moved\s+initech`), events, "the alarm beside its entry")
+	decisions := events[strings.LastIndex(events, "update.queued"):]
+	assert.Regexp(t, `update\.applied\s+acme`, decisions, "the operator's decisions come after the sweep's events")
+	assert.Regexp(t, `update\.dismissed\s+globex`, decisions)
+	assert.Contains(t, events, "delivered 6 events, each once, in order")
 }
 
 func TestQuickstartOnPostgres(t *testing.T) {

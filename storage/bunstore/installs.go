@@ -133,9 +133,11 @@ func (s *Store) UpsertInstall(ctx context.Context, in tracking.Install) (trackin
 			return err
 		}
 		if found && (old.sha != in.InstalledSHA || old.source != source || old.ref != ref) {
-			if _, err := tx.ExecContext(ctx, s.q.supersedeReinstalled, in.WorkspaceID, in.PluginName, in.InstalledSHA, micros(in.UpdatedAt)); err != nil {
+			us, err := queryUpdates(tx.QueryContext(ctx, s.q.supersedeReinstalled, in.WorkspaceID, in.PluginName, in.InstalledSHA, micros(in.UpdatedAt)))
+			if err != nil {
 				return err
 			}
+			return s.insertEvents(ctx, tx, updateEvents(tracking.EventUpdateSuperseded, us, decidedAt))
 		}
 		return nil
 	})
@@ -167,8 +169,11 @@ func (s *Store) DeleteInstall(ctx context.Context, workspaceID, pluginName strin
 		if _, err := tx.ExecContext(ctx, s.q.deleteInstall, workspaceID, pluginName); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q.supersedeUninstalled, workspaceID, pluginName, micros(utc(at)))
-		return err
+		us, err := queryUpdates(tx.QueryContext(ctx, s.q.supersedeUninstalled, workspaceID, pluginName, micros(utc(at))))
+		if err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, updateEvents(tracking.EventUpdateSuperseded, us, decidedAt))
 	})
 }
 

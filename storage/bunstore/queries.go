@@ -30,7 +30,7 @@ type queries struct {
 	getInstall, installKey, installKeyForUpdate, upsertInstall, deleteInstall string
 	supersedeReinstalled, supersedeUninstalled                                string
 	// Upstreams.
-	ensureUpstream, lockUpstream, getUpstream, listUpstreams, recordFailure string
+	ensureUpstream, lockUpstream, getUpstream, listUpstreams, recordFailure, upstreamFailures string
 	// Reconcile.
 	upsertUpstream, reconcileStats, reconcileSupersede, reconcileTouch, reconcileQueue string
 	// Updates.
@@ -74,9 +74,11 @@ ON CONFLICT (workspace_id, plugin_name) DO UPDATE SET
 		supersedeReinstalled: `UPDATE {updates} SET status = 'superseded',
 	reason = CASE WHEN to_sha = $3 THEN '{up-to-date}' ELSE '{reinstalled}' END,
 	decided_at = $4, claimed_until = NULL
-WHERE workspace_id = $1 AND plugin_name = $2 AND {open}`,
+WHERE workspace_id = $1 AND plugin_name = $2 AND {open}
+RETURNING ` + updateCols,
 		supersedeUninstalled: `UPDATE {updates} SET status = 'superseded', reason = '{uninstalled}', decided_at = $3, claimed_until = NULL
-WHERE workspace_id = $1 AND plugin_name = $2 AND {open}`,
+WHERE workspace_id = $1 AND plugin_name = $2 AND {open}
+RETURNING ` + updateCols,
 
 		ensureUpstream: `INSERT INTO {upstreams} (source_raw, tracked_ref) VALUES ($1, $2) ON CONFLICT (source_raw, tracked_ref) DO NOTHING`,
 		lockUpstream:   `SELECT id FROM {upstreams} WHERE source_raw = $1 AND tracked_ref = $2` + forUpdate,
@@ -90,7 +92,11 @@ VALUES ($1, $2, $3, 1, $4)
 ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET
 	last_error = excluded.last_error,
 	consecutive_failures = {upstreams}.consecutive_failures + 1,
-	last_checked_at = excluded.last_checked_at`,
+	last_checked_at = excluded.last_checked_at
+RETURNING ` + upstreamCols,
+		// The failure count before a Reconcile resets it, for the
+		// upstream.recovered event.
+		upstreamFailures: `SELECT consecutive_failures FROM {upstreams} WHERE source_raw = $1 AND tracked_ref = $2` + forUpdate,
 
 		// Reconcile: $1 source, $2 ref, $3 upstream SHA, $4 now (µs).
 		upsertUpstream: `INSERT INTO {upstreams} (source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures)
@@ -112,7 +118,8 @@ ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET
 	reason = CASE WHEN from_sha = $3 THEN '{up-to-date}' ELSE '{newer-upstream}' END,
 	decided_at = $4, claimed_until = NULL
 WHERE source_raw = $1 AND tracked_ref = $2 AND {open} AND {claim_expired}
-	AND (from_sha = $3 OR to_sha <> $3)`,
+	AND (from_sha = $3 OR to_sha <> $3)
+RETURNING ` + updateCols,
 		reconcileTouch: `UPDATE {updates} SET last_seen_at = $4
 WHERE source_raw = $1 AND tracked_ref = $2 AND {open} AND {claim_expired}
 	AND from_sha <> $3 AND to_sha = $3`,
@@ -130,7 +137,8 @@ WHERE i.source_raw = $1 AND i.tracked_ref = $2 AND i.installed_sha <> $3
 		WHERE d.status = 'dismissed' AND d.to_sha = $3
 			AND d.workspace_id = i.workspace_id AND d.plugin_name = i.plugin_name AND d.from_sha = i.installed_sha)
 ORDER BY i.workspace_id, i.plugin_name
-ON CONFLICT DO NOTHING`,
+ON CONFLICT DO NOTHING
+RETURNING ` + updateCols,
 
 		getUpdate: `SELECT ` + updateCols + ` FROM {updates} WHERE id = $1`,
 		// At most one open entry per install: bounded by the installs,
@@ -170,7 +178,7 @@ RETURNING holder`,
 	for _, p := range []*string{
 		&q.getInstall, &q.installKey, &q.installKeyForUpdate, &q.upsertInstall, &q.deleteInstall,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,
-		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure,
+		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure, &q.upstreamFailures,
 		&q.upsertUpstream, &q.reconcileStats, &q.reconcileSupersede, &q.reconcileTouch, &q.reconcileQueue,
 		&q.getUpdate, &q.countOpenUpdates, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate,
 		&q.acquireLease, &q.releaseLease,
@@ -191,7 +199,8 @@ func dbNow(d dialect.Name) string {
 
 // reconcileStatsSQL: $1 source, $2 ref, $3 upstream SHA, $4 now (µs).
 // Columns: installs; installs behind ($3); open entries to supersede; open
-// entries to touch; live claims of installs behind. Installs behind that
+// entries to touch; live claims of installs behind; the upstream's failure
+// count (a failing upstream's success writes an event). Installs behind that
 // keep no open entry get a new one: behind - touch - live (less those
 // dismissed, which the queue statement skips).
 const reconcileStatsSQL = `SELECT
@@ -199,7 +208,8 @@ const reconcileStatsSQL = `SELECT
 	(SELECT COUNT(*) FROM {installs} WHERE source_raw = $1 AND tracked_ref = $2 AND installed_sha <> $3),
 	COALESCE(SUM(CASE WHEN {claim_expired} AND (from_sha = $3 OR to_sha <> $3) THEN 1 ELSE 0 END), 0),
 	COALESCE(SUM(CASE WHEN {claim_expired} AND from_sha <> $3 AND to_sha = $3 THEN 1 ELSE 0 END), 0),
-	COALESCE(SUM(CASE WHEN {claim_expired} THEN 0 WHEN from_sha <> $3 THEN 1 ELSE 0 END), 0)
+	COALESCE(SUM(CASE WHEN {claim_expired} THEN 0 WHEN from_sha <> $3 THEN 1 ELSE 0 END), 0),
+	(SELECT COALESCE(MAX(consecutive_failures), 0) FROM {upstreams} WHERE source_raw = $1 AND tracked_ref = $2)
 FROM {updates}
 WHERE source_raw = $1 AND tracked_ref = $2 AND {open}`
 

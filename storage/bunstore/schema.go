@@ -13,6 +13,8 @@ import (
 // tablePrefixRE, so names are safe to splice into SQL.
 type tables struct {
 	installs, upstreams, updates, leases, migrations, migrationLocks string
+	// The events outbox (events.go).
+	events, subscriptions, deadEvents string
 }
 
 func newTables(prefix string) tables {
@@ -23,6 +25,9 @@ func newTables(prefix string) tables {
 		leases:         prefix + "leases",
 		migrations:     prefix + "migrations",
 		migrationLocks: prefix + "migration_locks",
+		events:         prefix + "events",
+		subscriptions:  prefix + "subscriptions",
+		deadEvents:     prefix + "dead_events",
 	}
 }
 
@@ -48,6 +53,7 @@ func newMigrations(t tables) *migrate.Migrations {
 	})
 	addListMigrations(ms, t)
 	addPushMigrations(ms, t)
+	addEventMigrations(ms, t)
 	return ms
 }
 

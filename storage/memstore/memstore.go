@@ -39,7 +39,8 @@ type Store struct {
 	tokens map[int64]string
 	leases map[string]lease
 
-	push pushState // check requests and delivery ids; see push.go
+	push   pushState // check requests and delivery ids; see push.go
+	outbox outbox    // events and their delivery (events.go)
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -60,6 +61,7 @@ func New() *Store {
 		open:       map[installKey]int64{},
 		tokens:     map[int64]string{},
 		leases:     map[string]lease{},
+		outbox:     newOutbox(),
 	}
 }
 
@@ -150,6 +152,7 @@ func (s *Store) supersede(u *tracking.Update, reason string, at time.Time) {
 	u.DecidedAt = at
 	u.ClaimedUntil = time.Time{}
 	delete(s.open, installKey{u.WorkspaceID, u.PluginName})
+	s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateSuperseded, *u, at)...)
 }
 
 // DeleteInstall implements storage.Store.
@@ -308,12 +311,15 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 		}
 		s.updates = append(s.updates, u)
 		s.open[k] = u.ID
+		s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateQueued, *u, now)...)
 		res.Queued++
 	}
 	up := s.upstream(p.Key)
+	failures := up.ConsecutiveFailures
 	up.LastSHA, up.LastVersion, up.Validator = p.SHA, p.Version, p.Validator
 	up.LastCheckedAt = now
 	up.LastError, up.ConsecutiveFailures = "", 0
+	s.healthEvent(up, failures, now)
 	return res, nil
 }
 
@@ -342,6 +348,7 @@ func (s *Store) RecordUpstreamFailure(ctx context.Context, key tracking.Upstream
 	up.LastError = message
 	up.ConsecutiveFailures++
 	up.LastCheckedAt = ts(at)
+	s.healthEvent(up, up.ConsecutiveFailures-1, up.LastCheckedAt)
 	return nil
 }
 
@@ -515,6 +522,7 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 		u.RestartError = p.RestartError
 		u.ClaimedUntil = time.Time{}
 		delete(s.open, k)
+		s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateApplied, *u, at)...)
 		return nil
 	})
 }
@@ -529,6 +537,7 @@ func (s *Store) ReleaseClaim(ctx context.Context, p storage.ReleaseClaimParams) 
 		u.Attempts++
 		u.LastError = p.Message
 		u.ClaimedUntil = time.Time{}
+		s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateApplyFailed, *u, ts(p.At))...)
 		return nil
 	})
 }
@@ -540,6 +549,9 @@ func (s *Store) SetRestartError(ctx context.Context, id int64, message string) (
 			return notIn("record restart of", u, tracking.StatusApplied)
 		}
 		u.RestartError = message
+		if message != "" {
+			s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateRestartFailed, *u, u.DecidedAt)...)
+		}
 		return nil
 	})
 }
@@ -554,6 +566,7 @@ func (s *Store) DismissUpdate(ctx context.Context, p storage.DismissUpdateParams
 			u.Status = tracking.StatusDismissed
 			u.DecidedAt, u.DecidedBy, u.Reason = ts(p.At), p.Actor, p.Reason
 			delete(s.open, installKey{u.WorkspaceID, u.PluginName})
+			s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateDismissed, *u, u.DecidedAt)...)
 			return nil
 		default:
 			return notIn("dismiss", u, tracking.StatusPending)
