@@ -30,6 +30,9 @@ const (
 	EventUpdateRestartFailed EventType = "update.restart_failed"
 	// EventUpdateDismissed: an operator dismissed a pending entry.
 	EventUpdateDismissed EventType = "update.dismissed"
+	// EventUpdateRestored: an operator put a dismissed entry back to
+	// pending, its change being still current.
+	EventUpdateRestored EventType = "update.restored"
 	// EventUpdateRolledBack: an applied entry was rolled back. Declared
 	// for rollback; nothing writes it yet.
 	EventUpdateRolledBack EventType = "update.rolled_back"

@@ -124,6 +124,8 @@ func (s *Slack) Message(ev tracking.Event) (string, bool) {
 		head = ":x: *Restart failed*: " + esc(redact.Truncate(u.RestartError, 300)) + ":"
 	case tracking.EventUpdateDismissed:
 		head = ":no_entry_sign: *Update dismissed* by " + esc(u.DecidedBy) + ":"
+	case tracking.EventUpdateRestored:
+		head = ":leftwards_arrow_with_hook: *Update restored* to pending:"
 	case tracking.EventUpdateSuperseded:
 		head = ":fast_forward: *Update superseded* (" + esc(u.Reason) + "):"
 	default:

@@ -26,6 +26,9 @@ WHERE id = $1 AND status = 'dismissed'
 			AND p.last_sha = {updates}.to_sha)
 RETURNING ` + updateCols
 
+// errNotRestored rolls back a restore that changed no row.
+var errNotRestored = errors.New("bunstore: restore changed nothing")
+
 // RestoreUpdate implements storage.Store.
 func (s *Store) RestoreUpdate(ctx context.Context, p storage.RestoreUpdateParams) (tracking.Update, error) {
 	op := fmt.Sprintf("restore update %d", p.ID)
@@ -33,14 +36,27 @@ func (s *Store) RestoreUpdate(ctx context.Context, p storage.RestoreUpdateParams
 		return tracking.Update{}, fmt.Errorf("bunstore: %s: %w", op, err)
 	}
 	query := strings.NewReplacer("{updates}", s.t.updates, "{installs}", s.t.installs, "{upstreams}", s.t.upstreams).Replace(restoreUpdateSQL)
-	defer s.lockWriter()()
-	u, err := scanUpdate(s.pool.queryRow(ctx, query, p.ID, micros(utc(p.At))))
+	var (
+		u       tracking.Update
+		refused bool
+	)
+	err := s.transact(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		u, err = scanUpdate(tx.QueryRowContext(ctx, query, p.ID, micros(utc(p.At))))
+		if errors.Is(err, sql.ErrNoRows) || (err != nil && isUniqueViolation(err)) {
+			refused = true
+			return errNotRestored // roll back
+		}
+		if err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, tracking.UpdateEvents(tracking.EventUpdateRestored, u, u.LastSeenAt))
+	})
 	if err == nil {
 		return u, nil
 	}
-	unique := isUniqueViolation(err)
-	if !unique && !errors.Is(err, sql.ErrNoRows) {
-		return tracking.Update{}, interpretError(ctx, op, err)
+	if !refused {
+		return tracking.Update{}, err
 	}
 	u, err = s.getUpdate(ctx, s.pool, p.ID)
 	if err != nil {

@@ -33,6 +33,7 @@ func (s *Store) RestoreUpdate(ctx context.Context, p storage.RestoreUpdateParams
 		u.DecidedAt, u.DecidedBy, u.Reason = time.Time{}, "", ""
 		u.LastSeenAt = ts(p.At)
 		s.open[k] = u.ID
+		s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateRestored, *u, u.LastSeenAt)...)
 		return nil
 	})
 }

@@ -23,6 +23,7 @@ var eventCases = []testCase{
 	{"EventsInstallChangesSupersede", testEventsInstallChanges},
 	{"EventsApplyLifecycle", testEventsApply},
 	{"EventsDismiss", testEventsDismiss},
+	{"EventsRestore", testEventsRestore},
 	{"EventsUpstreamHealth", testEventsUpstreamHealth},
 	{"EventsNothingForNoChange", testEventsNoChange},
 	{"EventsPayloadRedacted", testEventsRedacted},
@@ -243,6 +244,33 @@ func testEventsDismiss(t *testing.T, e *env) {
 	_, err = e.store.DismissUpdate(e.ctx, p)
 	require.NoError(t, err)
 	assert.Empty(t, e.events(mark), "dismissing again changes nothing")
+}
+
+func testEventsRestore(t *testing.T, e *env) {
+	u := e.queued("ws")
+	_, err := e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: u.ID, Actor: "carol", Reason: "later", At: t0.Add(time.Minute)})
+	require.NoError(t, err)
+	mark := e.mark()
+	at := t0.Add(time.Hour)
+	got, err := e.store.RestoreUpdate(e.ctx, storage.RestoreUpdateParams{ID: u.ID, At: at})
+	require.NoError(t, err)
+	evs := e.events(mark)
+	require.Equal(t, []eventShape{{tracking.EventUpdateRestored, u.ID, at}}, shapes(evs))
+	assert.Equal(t, got, payloadUpdate(t, evs[0]))
+
+	mark = e.mark()
+	_, err = e.store.RestoreUpdate(e.ctx, storage.RestoreUpdateParams{ID: u.ID, At: at.Add(time.Hour)})
+	require.NoError(t, err)
+	assert.Empty(t, e.events(mark), "restoring a pending entry changes nothing")
+
+	// A refused restore writes nothing either.
+	_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: u.ID, Actor: "carol", At: at})
+	require.NoError(t, err)
+	e.reconcile(e.key(srcA, "branch:main"), sha(9), "", at.Add(time.Minute))
+	mark = e.mark()
+	_, err = e.store.RestoreUpdate(e.ctx, storage.RestoreUpdateParams{ID: u.ID, At: at.Add(2 * time.Hour)})
+	require.ErrorIs(t, err, tracking.ErrConflict)
+	assert.Empty(t, e.events(mark), "a refused restore is no event")
 }
 
 func testEventsUpstreamHealth(t *testing.T, e *env) {
