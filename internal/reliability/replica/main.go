@@ -233,6 +233,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		ln.Close()
 		return err
 	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	// Before the worker starts: its first round may reach a -block step,
+	// whose marker the tests read only after this line.
+	fmt.Printf("listening %s\n", ln.Addr())
 	if worker != nil {
 		if err := worker.Start(ctx); err != nil {
 			ln.Close()
@@ -240,9 +245,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 		defer worker.Stop()
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	fmt.Printf("listening %s\n", ln.Addr())
 
 	select {
 	case err := <-errc:
