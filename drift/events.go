@@ -398,6 +398,10 @@ type Observer interface {
 	// Sweep: a sweep that took the sweeper lease begins; end gets its
 	// report and error.
 	Sweep(ctx context.Context) (context.Context, func(rep Report, err error))
+	// Check: Sweeper.Check of some upstreams begins (for a push webhook
+	// or an operator's "check now"); end gets its report and error. Its
+	// upstreams are shown to Resolve and Reconcile as a sweep's are.
+	Check(ctx context.Context) (context.Context, func(rep Report, err error))
 	// Resolve: one upstream of a sweep is resolved (or deferred).
 	Resolve(ctx context.Context, key tracking.UpstreamKey) (context.Context, func(ResolveOutcome))
 	// Reconcile: the answer of a resolved upstream is written to the
@@ -472,6 +476,11 @@ func (NopObserver) Sweep(ctx context.Context) (context.Context, func(Report, err
 	return ctx, func(Report, error) {}
 }
 
+// Check implements Observer.
+func (NopObserver) Check(ctx context.Context) (context.Context, func(Report, error)) {
+	return ctx, func(Report, error) {}
+}
+
 // Resolve implements Observer.
 func (NopObserver) Resolve(ctx context.Context, _ tracking.UpstreamKey) (context.Context, func(ResolveOutcome)) {
 	return ctx, func(ResolveOutcome) {}
@@ -511,6 +520,18 @@ func (m multiObserver) Sweep(ctx context.Context) (context.Context, func(Report,
 	ends := make([]func(Report, error), len(m))
 	for i, o := range m {
 		ctx, ends[i] = o.Sweep(ctx)
+	}
+	return ctx, func(r Report, err error) {
+		for i := len(ends) - 1; i >= 0; i-- {
+			ends[i](r, err)
+		}
+	}
+}
+
+func (m multiObserver) Check(ctx context.Context) (context.Context, func(Report, error)) {
+	ends := make([]func(Report, error), len(m))
+	for i, o := range m {
+		ctx, ends[i] = o.Check(ctx)
 	}
 	return ctx, func(r Report, err error) {
 		for i := len(ends) - 1; i >= 0; i-- {

@@ -12,7 +12,8 @@
 // # Metrics
 //
 //	plugindrift_sweep_duration_seconds{result}             histogram  result: ok, error
-//	plugindrift_sweep_upstreams_total{result}              counter    resolved, unchanged, failed, deferred
+//	plugindrift_sweep_upstreams_total{result}              counter    resolved, unchanged, failed, deferred (sweeps and checks)
+//	plugindrift_check_duration_seconds{result}             histogram  Sweeper.Check (push webhooks, "check now"); result: ok, error
 //	plugindrift_applies_total{outcome}                     counter    drift.ApplyOutcome: applied, install_failed, restart_failed, …
 //	plugindrift_apply_step_duration_seconds{step,result}   histogram  step: install, record, restart; result: ok, error
 //	plugindrift_updates_open{status,kind}                  gauge      open entries (pending, applying) by kind (read at scrape)
@@ -61,6 +62,7 @@ type Metrics struct {
 	now     func() time.Time
 
 	sweepDuration *prometheus.HistogramVec
+	checkDuration *prometheus.HistogramVec
 	upstreams     *prometheus.CounterVec
 	applies       *prometheus.CounterVec
 	stepDuration  *prometheus.HistogramVec
@@ -93,8 +95,12 @@ func New(store storage.Store, cfg *Config) (*Metrics, error) {
 			Name: "plugindrift_sweep_duration_seconds", Help: "How long sweeps took, by result (ok or error).",
 			Buckets: prometheus.ExponentialBuckets(0.1, 2, 14),
 		}, []string{"result"}),
+		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "plugindrift_check_duration_seconds", Help: "How long checks of chosen upstreams (push webhooks, check now) took, by result (ok or error).",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
+		}, []string{"result"}),
 		upstreams: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "plugindrift_sweep_upstreams_total", Help: "Upstreams looked at by sweeps, by result (resolved, unchanged, failed, deferred).",
+			Name: "plugindrift_sweep_upstreams_total", Help: "Upstreams looked at by sweeps and checks, by result (resolved, unchanged, failed, deferred).",
 		}, []string{"result"}),
 		applies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "plugindrift_applies_total", Help: "Updater.Apply calls, by outcome.",
@@ -128,6 +134,14 @@ func (m *Metrics) Sweep(ctx context.Context) (context.Context, func(drift.Report
 	}
 }
 
+// Check implements drift.Observer.
+func (m *Metrics) Check(ctx context.Context) (context.Context, func(drift.Report, error)) {
+	start := m.now()
+	return ctx, func(_ drift.Report, err error) {
+		m.checkDuration.WithLabelValues(result(err)).Observe(m.now().Sub(start).Seconds())
+	}
+}
+
 // Resolve implements drift.Observer.
 func (m *Metrics) Resolve(ctx context.Context, _ tracking.UpstreamKey) (context.Context, func(drift.ResolveOutcome)) {
 	return ctx, func(o drift.ResolveOutcome) { m.upstreams.WithLabelValues(o.Result).Inc() }
@@ -149,6 +163,7 @@ func (m *Metrics) ApplyStep(ctx context.Context, step drift.ApplyStep, _ trackin
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.sweepDuration.Describe(ch)
+	m.checkDuration.Describe(ch)
 	m.upstreams.Describe(ch)
 	m.applies.Describe(ch)
 	m.stepDuration.Describe(ch)
@@ -164,6 +179,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.sweepDuration.Collect(ch)
+	m.checkDuration.Collect(ch)
 	m.upstreams.Collect(ch)
 	m.applies.Collect(ch)
 	m.stepDuration.Collect(ch)

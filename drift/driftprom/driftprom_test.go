@@ -80,7 +80,7 @@ func TestMetricsOfAScriptedSweepAndApply(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP plugindrift_sweep_upstreams_total Upstreams looked at by sweeps, by result (resolved, unchanged, failed, deferred).
+# HELP plugindrift_sweep_upstreams_total Upstreams looked at by sweeps and checks, by result (resolved, unchanged, failed, deferred).
 # TYPE plugindrift_sweep_upstreams_total counter
 plugindrift_sweep_upstreams_total{result="failed"} 1
 plugindrift_sweep_upstreams_total{result="resolved"} 2
@@ -117,6 +117,23 @@ plugindrift_events_pending{subscriber="slack"} `+strconv.Itoa(len(evs))+`
 plugindrift_events_dead{subscriber="slack"} 0
 `), "plugindrift_events_pending", "plugindrift_events_dead"))
 	assert.Equal(t, 5, len(evs), "2 queued, apply_failed, applied, restart_failed")
+
+	// A check (a push webhook's, or "check now") is timed apart from
+	// sweeps; its upstream counts with the sweeps'.
+	src, err := tracking.ParseSource("github://acme/a")
+	require.NoError(t, err)
+	_, err = sweeper.Check(ctx, tracking.UpstreamKey{Source: src, Ref: ref})
+	require.NoError(t, err)
+	h = histogram(t, reg, "plugindrift_check_duration_seconds", map[string]string{"result": "ok"})
+	assert.Equal(t, uint64(1), h.GetSampleCount())
+	h = histogram(t, reg, "plugindrift_sweep_duration_seconds", map[string]string{"result": "ok"})
+	assert.Equal(t, uint64(1), h.GetSampleCount(), "a check is not a sweep")
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP plugindrift_sweep_upstreams_total Upstreams looked at by sweeps and checks, by result (resolved, unchanged, failed, deferred).
+# TYPE plugindrift_sweep_upstreams_total counter
+plugindrift_sweep_upstreams_total{result="failed"} 1
+plugindrift_sweep_upstreams_total{result="resolved"} 3
+`), "plugindrift_sweep_upstreams_total"), "the sweep's two and the check's one")
 }
 
 // histogram returns the one series of name with exactly labels.

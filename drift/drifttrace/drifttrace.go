@@ -10,7 +10,8 @@
 // # Spans
 //
 //	plugindrift.sweep                 one sweep that took the lease
-//	  plugindrift.resolve             one upstream (source, ref, result, sha, version)
+//	plugindrift.check                 Sweeper.Check of chosen upstreams (a push webhook, "check now")
+//	  plugindrift.resolve             one upstream of either (source, ref, result, sha, version)
 //	    plugindrift.reconcile         its queue write (installs, queued, superseded)
 //	plugindrift.apply                 Updater.Apply (update id, source, ref, kind, from/to, outcome)
 //	  plugindrift.install             the Installer
@@ -91,6 +92,16 @@ func updateAttrs(u tracking.Update) []attribute.KeyValue {
 // Sweep implements drift.Observer.
 func (t *Tracer) Sweep(ctx context.Context) (context.Context, func(drift.Report, error)) {
 	ctx, span := t.tr.Start(ctx, "plugindrift.sweep")
+	return ctx, func(rep drift.Report, err error) {
+		span.SetAttributes(AttrUpstreams.Int(rep.Upstreams), AttrFailed.Int(rep.Failed),
+			AttrQueued.Int(rep.Queued), AttrSuperseded.Int(rep.Superseded), AttrInstalls.Int(rep.Installs))
+		end(span, err)
+	}
+}
+
+// Check implements drift.Observer.
+func (t *Tracer) Check(ctx context.Context) (context.Context, func(drift.Report, error)) {
+	ctx, span := t.tr.Start(ctx, "plugindrift.check")
 	return ctx, func(rep drift.Report, err error) {
 		span.SetAttributes(AttrUpstreams.Int(rep.Upstreams), AttrFailed.Int(rep.Failed),
 			AttrQueued.Int(rep.Queued), AttrSuperseded.Int(rep.Superseded), AttrInstalls.Int(rep.Installs))

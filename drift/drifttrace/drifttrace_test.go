@@ -94,3 +94,29 @@ func TestSpansOfASweepAndAnApply(t *testing.T) {
 	assert.Equal(t, codes.Error, byName["plugindrift.restart"].Status().Code)
 	assert.Equal(t, codes.Unset, byName["plugindrift.install"].Status().Code)
 }
+
+func TestSpansOfACheck(t *testing.T) {
+	ctx := t.Context()
+	rec := tracetest.NewSpanRecorder()
+	tr := drifttrace.New(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	store := memstore.New()
+	src, _ := tracking.ParseSource("github://acme/theme")
+	ref, _ := tracking.ParseRef("tag:latest")
+	_, err := store.UpsertInstall(ctx, tracking.Install{WorkspaceID: "ws-1", PluginName: "theme", Source: src, Ref: ref,
+		InstalledSHA: strings.Repeat("a", 40), InstalledVersion: "v1.0.0", UpdatedAt: time.Now()})
+	require.NoError(t, err)
+	sw, err := drift.NewSweeper(store, oneCommit{}, &drift.SweeperConfig{Observer: tr})
+	require.NoError(t, err)
+	_, err = sw.Check(ctx, tracking.UpstreamKey{Source: src, Ref: ref})
+	require.NoError(t, err)
+
+	byName := map[string]sdktrace.ReadOnlySpan{}
+	for _, s := range rec.Ended() {
+		byName[s.Name()] = s
+	}
+	require.Contains(t, byName, "plugindrift.check")
+	require.Contains(t, byName, "plugindrift.resolve")
+	assert.NotContains(t, byName, "plugindrift.sweep")
+	assert.Equal(t, byName["plugindrift.check"].SpanContext().SpanID(), byName["plugindrift.resolve"].Parent().SpanID(), "the resolve is the check's")
+	assert.Equal(t, "1", attrs(byName["plugindrift.check"])[drifttrace.AttrQueued])
+}
