@@ -41,6 +41,7 @@ func CheckLeaseName(up tracking.Upstream) string {
 // counts the ones found); duplicate keys are checked once. At most
 // Concurrency upstreams are resolved at once. The error is a store failure
 // (or ctx's), not an upstream's; the report says what was done up to it.
+// The report is logged at Debug level, at Warn when something failed.
 func (s *Sweeper) Check(ctx context.Context, keys ...tracking.UpstreamKey) (Report, error) {
 	start := time.Now()
 	var rep Report
@@ -94,15 +95,9 @@ func (s *Sweeper) Check(ctx context.Context, keys ...tracking.UpstreamKey) (Repo
 	err := context.Cause(ctx)
 	rep.Duration = time.Since(start)
 	endCheck(rep, err)
-	level := slog.LevelInfo
-	if err != nil || rep.Failed > 0 {
-		level = slog.LevelWarn
-	}
-	s.log.Log(ctx, level, "plugindrift: check done",
-		"upstreams", rep.Upstreams, "resolved", rep.Resolved, "unchanged", rep.Unchanged,
-		"failed", rep.Failed, "deferred", rep.Deferred, "installs", rep.Installs,
-		"queued", rep.Queued, "superseded", rep.Superseded,
-		"duration", rep.Duration, "error", err)
+	// Debug: the caller (CheckWorker, the admin handler) reports the
+	// check; a failure is a warning here too.
+	s.logReport(ctx, slog.LevelDebug, "plugindrift: check done", rep, err)
 	return rep, err
 }
 

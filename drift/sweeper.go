@@ -311,20 +311,24 @@ func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
 		err = cause
 	}
 	rep.Duration = time.Since(start)
-	level := slog.LevelInfo
-	if err != nil || rep.Failed > 0 {
-		level = slog.LevelWarn
-	}
-	s.log.Log(ctx, level, "plugindrift: sweep done",
-		"upstreams", rep.Upstreams, "resolved", rep.Resolved, "unchanged", rep.Unchanged,
-		"failed", rep.Failed, "deferred", rep.Deferred, "installs", rep.Installs,
-		"queued", rep.Queued, "superseded", rep.Superseded,
-		"duration", rep.Duration, "error", err)
+	s.logReport(ctx, slog.LevelInfo, "plugindrift: sweep done", rep, err)
 	endSweep(rep, err)
 	if err != nil {
 		return rep, fmt.Errorf("drift: sweep: %w", err)
 	}
 	return rep, nil
+}
+
+// logReport logs a report at level, or at Warn when something failed.
+func (s *Sweeper) logReport(ctx context.Context, level slog.Level, msg string, rep Report, err error) {
+	if err != nil || rep.Failed > 0 {
+		level = slog.LevelWarn
+	}
+	s.log.Log(ctx, level, msg,
+		"upstreams", rep.Upstreams, "resolved", rep.Resolved, "unchanged", rep.Unchanged,
+		"failed", rep.Failed, "deferred", rep.Deferred, "installs", rep.Installs,
+		"queued", rep.Queued, "superseded", rep.Superseded,
+		"duration", rep.Duration, "error", err)
 }
 
 // renew keeps the lease while the sweep runs; losing it stops the sweep.
