@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,11 +91,11 @@ func TestCheckOneReplicaAtATimePerUpstream(t *testing.T) {
 		record(t, s, c, "ws", "p", srcA, "branch:main", sha(1), "")
 		res.set(srcA, "branch:main", sha(2), "")
 		entered, release := make(chan struct{}), make(chan struct{})
+		var calls atomic.Int32
 		res.hook = func(ctx context.Context, req resolver.Request) error {
-			select {
-			case entered <- struct{}{}:
+			if calls.Add(1) == 1 { // the first caller holds on; the others answer at once
+				close(entered)
 				<-release
-			default: // not the first caller: answer at once
 			}
 			return nil
 		}
