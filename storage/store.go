@@ -79,6 +79,7 @@ type Store interface {
 	//     - a dismissed entry S→p.SHA for the same (workspace, plugin)
 	//       means nothing is queued;
 	//     - otherwise a pending entry S→p.SHA is queued with Kind
+	//       tracking.KindHistoryRewritten when S is in p.Rewritten, else
 	//       p.Key.Ref.DriftKind(),
 	//       FromVersion = the install's version, ToVersion = p.Version,
 	//       DetectedAt = LastSeenAt = p.Now.
@@ -192,6 +193,15 @@ type Store interface {
 	// ReleaseLease gives up the lease when holder holds it; otherwise it does
 	// nothing.
 	ReleaseLease(ctx context.Context, name, holder string) error
+
+	// Integrity and rollout (see integrity.go).
+
+	// InstalledSHAs returns the distinct InstalledSHA values of the
+	// installs that follow key, in ascending order, at most MaxLimit of
+	// them: what the sweeper asks a resolver about when a branch moved,
+	// to tell which installs it was force-pushed away from. It is one
+	// index range scan. An unknown key has none.
+	InstalledSHAs(ctx context.Context, key tracking.UpstreamKey) ([]string, error)
 }
 
 // ListInstallsParams selects installs.
@@ -245,6 +255,10 @@ type ReconcileParams struct {
 	Version   string
 	Validator string
 	Now       time.Time
+	// Rewritten lists installed commits that SHA does not descend from
+	// (a force-push): entries queued from them are
+	// tracking.KindHistoryRewritten. Empty when unknown or not checked.
+	Rewritten []string
 }
 
 // ReconcileResult counts what one Reconcile did.

@@ -37,6 +37,8 @@ type queries struct {
 	getUpdate, countOpenUpdates, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate string
 	// Leases.
 	acquireLease, releaseLease string
+	// Integrity and rollout.
+	integrity integrityQueries
 }
 
 func newQueries(t tables, d dialect.Name) queries {
@@ -53,6 +55,7 @@ func newQueries(t tables, d dialect.Name) queries {
 		"{updates}", t.updates,
 		"{leases}", t.leases,
 		"{open}", openStatus,
+		"{queued_kind}", queuedKind(d),
 		// Not an applying entry with a live claim ($4 is now).
 		"{claim_expired}", "(status = 'pending' OR claimed_until IS NULL OR claimed_until <= $4)",
 		"'{up-to-date}'", lit(tracking.ReasonUpToDate),
@@ -122,11 +125,13 @@ WHERE source_raw = $1 AND tracked_ref = $2 AND {open} AND {claim_expired}
 		reconcileTouch: `UPDATE {updates} SET last_seen_at = $4
 WHERE source_raw = $1 AND tracked_ref = $2 AND {open} AND {claim_expired}
 	AND from_sha <> $3 AND to_sha = $3`,
-		// $5 version, $6 kind. Two concurrent calls may both find no open
+		// $5 version, $6 kind, $7 rewritten commits (see
+		// rewrittenList). Two concurrent calls may both find no open
 		// entry; the partial unique index lets only one insert, and ON
 		// CONFLICT DO NOTHING makes the other skip that row.
 		reconcileQueue: `INSERT INTO {updates} (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at)
-SELECT i.workspace_id, i.plugin_name, i.source_raw, i.tracked_ref, i.installed_sha, CAST($3 AS TEXT), i.installed_version, CAST($5 AS TEXT), CAST($6 AS TEXT), 'pending', CAST($4 AS BIGINT), CAST($4 AS BIGINT)
+SELECT i.workspace_id, i.plugin_name, i.source_raw, i.tracked_ref, i.installed_sha, CAST($3 AS TEXT), i.installed_version, CAST($5 AS TEXT),
+	{queued_kind}, 'pending', CAST($4 AS BIGINT), CAST($4 AS BIGINT)
 FROM {installs} AS i
 WHERE i.source_raw = $1 AND i.tracked_ref = $2 AND i.installed_sha <> $3
 	AND NOT EXISTS (SELECT 1 FROM {updates} AS o
@@ -173,6 +178,7 @@ WHERE {leases}.holder = excluded.holder OR {leases}.expires_at <= {db_now}
 RETURNING holder`,
 		releaseLease: `DELETE FROM {leases} WHERE name = $1 AND holder = $2`,
 	}
+	q.integrity = newIntegrityQueries(r)
 	for _, p := range []*string{
 		&q.getInstall, &q.installKey, &q.installKeyForUpdate, &q.upsertInstall, &q.deleteInstall,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,

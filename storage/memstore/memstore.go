@@ -299,7 +299,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 			ToSHA:       p.SHA,
 			FromVersion: in.InstalledVersion,
 			ToVersion:   p.Version,
-			Kind:        p.Key.Ref.DriftKind(),
+			Kind:        driftKind(p, in.InstalledSHA),
 			Status:      tracking.StatusPending,
 			DetectedAt:  now,
 			LastSeenAt:  now,

@@ -62,6 +62,10 @@ var cases = []testCase{
 	{"TextStoredLiterally", testLiteral},
 	{"CancelledContext", testCancelled},
 	{"InvalidInputChangesNothing", testInvalidInput},
+	// Integrity and rollout (integrity.go).
+	{"ReconcileRewrittenKind", testReconcileRewritten},
+	{"ReconcileRejectsBadRewritten", testReconcileRejectsBadRewritten},
+	{"InstalledSHAs", testInstalledSHAs},
 }
 
 func testInstallRoundTrip(t *testing.T, e *env) {
