@@ -27,6 +27,11 @@
 //     If-None-Match; a 304 means the tag list, and so the selection, did not
 //     change. Longer lists are fetched in full every time, because the ETag
 //     of one page says nothing about the others.
+//   - force-push detection ([Resolver.NotAncestors], asked by the sweeper
+//     only when a branch or head moved): one GET
+//     /repos/{owner}/{repo}/compare/{installed}...{tip} per distinct
+//     installed commit; status "diverged" or "behind" means the branch was
+//     rewritten under it.
 //
 // # Errors
 //

@@ -455,15 +455,23 @@ func describe(req resolver.Request) string {
 // never sent to this one), a ref that is not tracked. Sources and refs are
 // valid by construction and not re-validated.
 func checkRequest(req resolver.Request, sourceHost string) error {
-	src := req.Source
+	if err := checkSource(req.Source, sourceHost); err != nil {
+		return err
+	}
+	if !req.Ref.Tracked() {
+		return fmt.Errorf("github: ref %s is not tracked, so there is nothing to resolve; track a tag, tag:latest, semver:, branch or head: %w", req.Ref, resolver.ErrUnsupported)
+	}
+	return nil
+}
+
+// checkSource refuses a source other than github:// and one on another
+// GitHub host, which is never sent to this one.
+func checkSource(src tracking.Source, sourceHost string) error {
 	if src.Scheme() != tracking.SchemeGitHub {
 		return fmt.Errorf("github: cannot resolve %s sources, only github://owner/repo: %w", redact.Quote(string(src.Scheme())), resolver.ErrUnsupported)
 	}
 	if host := src.Host(); host != "" && host != sourceHost {
 		return fmt.Errorf("github: source %s is on GitHub host %q, but this resolver serves %q; configure another resolver with that host's API root as Config.BaseURL (e.g. https://%s/api/v3/): %w", src, host, sourceHost, host, resolver.ErrOtherHost)
-	}
-	if !req.Ref.Tracked() {
-		return fmt.Errorf("github: ref %s is not tracked, so there is nothing to resolve; track a tag, tag:latest, semver:, branch or head: %w", req.Ref, resolver.ErrUnsupported)
 	}
 	return nil
 }
