@@ -358,6 +358,7 @@ type outcome struct {
 	err       error // resolution failure, recorded on the upstream row
 	unchanged bool
 	res       storage.ReconcileResult
+	rewritten []string // installed commits the new tip does not descend from
 }
 
 // resolveAll pages through the upstreams and resolves and reconciles each
@@ -508,6 +509,9 @@ func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream, force bool)
 		return o
 	}
 	o.result, o.err = res, err
+	if err == nil {
+		s.checkAncestry(rctx, &o)
+	}
 	return o
 }
 
@@ -524,6 +528,7 @@ func (s *Sweeper) record(ctx context.Context, o *outcome) error {
 		var err error
 		o.res, err = s.store.Reconcile(ctx, storage.ReconcileParams{
 			Key: o.up.Key, SHA: res.SHA, Version: res.Version, Validator: res.Validator, Now: o.at,
+			Rewritten: o.rewritten,
 		})
 		if err == nil {
 			return nil

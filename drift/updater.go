@@ -76,7 +76,8 @@ type UpdaterConfig struct {
 
 	// AutoApply, when set, is the rule [Updater.AutoApply] asks about every
 	// pending entry; the entries it accepts are applied with DecidedBy
-	// AutoApplyActor. Integrity alarms (tag-moved) are never applied
+	// AutoApplyActor. Integrity alarms (tag-moved, history-rewritten:
+	// tracking.UpdateKind.Alarm) are never applied
 	// automatically, whatever it says. Defaults to nil: nothing is applied
 	// without an operator.
 	AutoApply func(tracking.Update) bool
@@ -435,7 +436,7 @@ func (u *Updater) AutoApply(ctx context.Context) (int, error) {
 		}
 		for _, e := range page {
 			after = e.ID
-			if e.Kind == tracking.KindTagMoved || u.clock().Before(e.DetectedAt.Add(u.minAge)) || !u.rule(e) {
+			if e.Kind.Alarm() || u.clock().Before(e.DetectedAt.Add(u.minAge)) || !u.rule(e) {
 				continue
 			}
 			if _, err := u.Apply(ctx, e.ID, AutoApplyActor); err != nil {
