@@ -2,7 +2,9 @@ package storage
 
 import (
 	"fmt"
+	"time"
 
+	"github.com/plugindrift/plugindrift/internal/tagselect"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -18,4 +20,95 @@ func validateRewritten(shas []string) error {
 		}
 	}
 	return nil
+}
+
+// QueueRollbackParams asks for a rollback of one install to an earlier
+// commit; see Store.QueueRollback.
+type QueueRollbackParams struct {
+	WorkspaceID string
+	PluginName  string
+	// ToSHA is the commit to go back to; ToVersion its tag name, if any.
+	ToSHA     string
+	ToVersion string
+	Actor     string
+	Reason    string
+	// Token names the apply claim the caller takes on the new entry, until
+	// Until, as with ClaimUpdate.
+	Token string
+	At    time.Time
+	Until time.Time
+}
+
+// Validate checks the identity, the commit, the version and the token.
+func (p QueueRollbackParams) Validate() error {
+	if err := tracking.ValidateWorkspaceID(p.WorkspaceID); err != nil {
+		return err
+	}
+	if err := tracking.ValidatePluginName(p.PluginName); err != nil {
+		return err
+	}
+	if err := tracking.ValidateSHA(p.ToSHA); err != nil {
+		return fmt.Errorf("storage: rollback target: %w", err)
+	}
+	if p.ToVersion != "" {
+		if err := tracking.ValidateRefName(p.ToVersion); err != nil {
+			return fmt.Errorf("storage: rollback version must be a tag name: %w", err)
+		}
+	}
+	return ValidateClaimToken(p.Token)
+}
+
+// ListHoldsParams selects holds, ordered by ID.
+type ListHoldsParams struct {
+	// WorkspaceID and PluginName, when set, filter on equality.
+	WorkspaceID string
+	PluginName  string
+	// Active keeps only holds not released.
+	Active bool
+	// AfterID is the keyset cursor (0: from the start).
+	AfterID int64
+	// Limit caps the result. Must be between 1 and MaxLimit.
+	Limit int
+}
+
+// Validate checks the limit and the cursor.
+func (p ListHoldsParams) Validate() error {
+	if p.AfterID < 0 {
+		return fmt.Errorf("storage: negative cursor %d: %w", p.AfterID, tracking.ErrInvalidArgument)
+	}
+	return validateLimit(p.Limit)
+}
+
+// ReleaseHoldParams releases one hold.
+type ReleaseHoldParams struct {
+	ID    int64
+	Actor string
+	At    time.Time
+}
+
+// HoldVersionKey orders versions for holds: a string that sorts byte-wise
+// as the versions do by semver precedence, except that the prereleases of
+// one MAJOR.MINOR.PATCH count as one (all below the release). It is "" for
+// a name that is not a version (which tags are versions is the tag
+// selector's rule). Stores compare it; this is the one place it is made.
+func HoldVersionKey(version string) string {
+	v, ok := tagselect.Version(version)
+	if !ok {
+		return ""
+	}
+	release := 1
+	if v.Prerelease() != "" {
+		release = 0
+	}
+	return fmt.Sprintf("%020d.%020d.%020d.%d", v.Major(), v.Minor(), v.Patch(), release)
+}
+
+// ReconcileVersionKey is the HoldVersionKey that Reconcile compares holds
+// with: p.Version's, for refs that select versions (tag:latest,
+// semver:), "" for the others, whose holds name only their commit.
+func (p ReconcileParams) ReconcileVersionKey() string {
+	if p.Key.Ref.Kind() != tracking.RefLatest && p.Key.Ref.Kind() != tracking.RefSemver {
+		return ""
+	}
+	return HoldVersionKey(p.Version)
 }

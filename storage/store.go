@@ -202,6 +202,36 @@ type Store interface {
 	// to tell which installs it was force-pushed away from. It is one
 	// index range scan. An unknown key has none.
 	InstalledSHAs(ctx context.Context, key tracking.UpstreamKey) ([]string, error)
+
+	// QueueRollback starts a rollback of install (p.WorkspaceID,
+	// p.PluginName) to p.ToSHA, in one transaction: its open entries
+	// become superseded (tracking.ReasonRolledBack); a new entry
+	// installed SHA→p.ToSHA of kind tracking.KindRollback is created
+	// already applying under p.Token until p.Until (DetectedAt =
+	// LastSeenAt = p.At), so that the caller goes on as after ClaimUpdate;
+	// and a hold on the installed commit (and version) is created with
+	// CreatedBy = p.Actor and Reason = p.Reason, or the active hold of
+	// that commit is kept. It returns the entry and the hold.
+	//
+	// It must return tracking.ErrNotFound when there is no such install,
+	// tracking.ErrConflict (changing nothing) when p.ToSHA is the
+	// installed commit, and tracking.ErrBusy when an open entry of the
+	// install is applying under a live claim. Params that fail p.Validate()
+	// must be refused with its error.
+	//
+	// Reconcile queues no entry S→U for an install with an active hold
+	// whose SHA is U or, when ReconcileParams.ReconcileVersionKey() is
+	// set, whose version's HoldVersionKey is not below it.
+	QueueRollback(ctx context.Context, p QueueRollbackParams) (tracking.Update, tracking.Hold, error)
+
+	// ListHolds returns holds matching p, ordered by ID, with ID >
+	// p.AfterID, at most p.Limit of them.
+	ListHolds(ctx context.Context, p ListHoldsParams) ([]tracking.Hold, error)
+
+	// ReleaseHold releases hold p.ID (ReleasedAt = p.At, ReleasedBy =
+	// p.Actor); a released hold is returned unchanged with no error; a
+	// missing one is tracking.ErrNotFound.
+	ReleaseHold(ctx context.Context, p ReleaseHoldParams) (tracking.Hold, error)
 }
 
 // ListInstallsParams selects installs.

@@ -1,5 +1,7 @@
 package tracking
 
+import "time"
+
 // KindHistoryRewritten: a followed branch (or head) moved to a commit that
 // does not descend from the installed one, so it was force-pushed and
 // what is installed is no longer in its history. Like [KindTagMoved] it is
@@ -15,3 +17,33 @@ func (k UpdateKind) Alarm() bool { return k == KindTagMoved || k == KindHistoryR
 // under an install: a branch or head, whose new tip may not descend from
 // the installed commit. Tags are judged by tag-moved instead.
 func (r Ref) Rewritable() bool { return r.kind == RefBranch || r.kind == RefHead }
+
+// KindRollback: an operator rolled the install back to an earlier commit
+// (drift.Updater.Rollback). It is installed at once and never offered to
+// auto-apply.
+const KindRollback UpdateKind = "rollback"
+
+// ReasonRolledBack is recorded on open entries that a rollback retired.
+const ReasonRolledBack = "rolled-back"
+
+// Hold keeps a commit an install was rolled back from from being queued
+// for it again; for version refs (tag:latest, semver:) it also holds any
+// version not newer than Version. A newer upstream is queued as usual.
+// Releasing the hold lets the next check queue the commit again.
+type Hold struct {
+	ID          int64  `json:"id"`
+	WorkspaceID string `json:"workspace_id"`
+	PluginName  string `json:"plugin_name"`
+	// SHA is the commit rolled back from, Version its tag name when known.
+	SHA       string    `json:"sha"`
+	Version   string    `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+	Reason    string    `json:"reason"`
+	// ReleasedAt and ReleasedBy are set when an operator released it.
+	ReleasedAt time.Time `json:"released_at"`
+	ReleasedBy string    `json:"released_by"`
+}
+
+// Active reports whether the hold still keeps its commit out of the queue.
+func (h Hold) Active() bool { return h.ReleasedAt.IsZero() }

@@ -2,10 +2,15 @@ package bunstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/migrate"
 
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -13,17 +18,90 @@ import (
 
 // integrityQueries holds the SQL of holds, rings and force-push checks.
 type integrityQueries struct {
-	installedSHAs string
+	installedSHAs                                    string
+	rollbackInstall, rollbackOpen, rollbackSupersede string
+	rollbackQueue, activeHold, insertHold            string
+	getHold, releaseHold                             string
 }
 
-func newIntegrityQueries(r *strings.Replacer) integrityQueries {
-	return integrityQueries{
-		// A range scan of the (source_raw, tracked_ref, installed_sha)
-		// index, whatever the number of installs.
-		installedSHAs: r.Replace(`SELECT DISTINCT installed_sha FROM {installs}
-WHERE source_raw = $1 AND tracked_ref = $2
-ORDER BY installed_sha LIMIT ` + strconv.Itoa(storage.MaxLimit)),
+const holdCols = "id, workspace_id, plugin_name, sha, version, created_at, created_by, reason, released_at, released_by"
+
+// notHeld is the condition of the reconcile queue statement that skips
+// installs an active hold covers: the upstream commit ($3) is the held
+// one or, for version refs, its version key ($8, "" otherwise) is not
+// above the held version's.
+const notHeld = `NOT EXISTS (SELECT 1 FROM {holds} AS h
+		WHERE h.released_at IS NULL AND h.sha = $3
+			AND h.workspace_id = i.workspace_id AND h.plugin_name = i.plugin_name)
+	AND NOT EXISTS (SELECT 1 FROM {holds} AS v
+		WHERE v.released_at IS NULL AND v.version_key <> '' AND v.version_key >= CAST($8 AS TEXT) AND CAST($8 AS TEXT) <> ''
+			AND v.workspace_id = i.workspace_id AND v.plugin_name = i.plugin_name)`
+
+// addIntegrityMigrations adds the schema of holds.
+func addIntegrityMigrations(ms *migrate.Migrations, t tables) {
+	ms.Add(migrate.Migration{
+		Name:    "20261202000401",
+		Comment: "plugindrift_holds",
+		Up: goMigration(func(ctx context.Context, db *bun.DB) error {
+			text, serial := `TEXT COLLATE "C"`, "BIGSERIAL PRIMARY KEY"
+			if db.Dialect().Name() == dialect.SQLite {
+				text, serial = "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT"
+			}
+			return execDDL(ctx, db, []string{
+				fmt.Sprintf(`CREATE TABLE %[1]s (
+	id           %[3]s,
+	workspace_id %[2]s NOT NULL,
+	plugin_name  %[2]s NOT NULL,
+	sha          TEXT NOT NULL,
+	version      TEXT NOT NULL DEFAULT '',
+	version_key  %[2]s NOT NULL DEFAULT '',
+	created_at   BIGINT,
+	created_by   TEXT NOT NULL DEFAULT '',
+	reason       TEXT NOT NULL DEFAULT '',
+	released_at  BIGINT,
+	released_by  TEXT NOT NULL DEFAULT ''
+)`, t.holds, text, serial),
+				// Reconcile looks active holds up by the upstream's commit and
+				// by its version key, then by install: both lookups start
+				// from a value of the statement, so they stay index searches.
+				fmt.Sprintf(`CREATE INDEX %[1]s_sha ON %[1]s (sha, workspace_id, plugin_name) WHERE released_at IS NULL`, t.holds),
+				fmt.Sprintf(`CREATE INDEX %[1]s_version ON %[1]s (version_key, workspace_id, plugin_name) WHERE released_at IS NULL AND version_key <> ''`, t.holds),
+				// ListHolds by install.
+				fmt.Sprintf(`CREATE INDEX %[1]s_install ON %[1]s (workspace_id, plugin_name, id)`, t.holds),
+			})
+		}),
+		Down: goMigration(func(ctx context.Context, db *bun.DB) error {
+			return execDDL(ctx, db, []string{"DROP TABLE IF EXISTS " + t.holds})
+		}),
+	})
+}
+
+func newIntegrityQueries(r *strings.Replacer, forUpdate string) integrityQueries {
+	q := integrityQueries{
+		rollbackInstall: `SELECT source_raw, tracked_ref, installed_sha, installed_version FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2` + forUpdate,
+		rollbackOpen:    `SELECT id, status, claimed_until FROM {updates} WHERE workspace_id = $1 AND plugin_name = $2 AND {open}`,
+		rollbackSupersede: `UPDATE {updates} SET status = 'superseded', reason = '{rolled-back}', decided_at = $3, claimed_until = NULL
+WHERE workspace_id = $1 AND plugin_name = $2 AND {open}`,
+		rollbackQueue: `INSERT INTO {updates} (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at, claimed_until, claim_token)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{rollback}', 'applying', $9, $9, $10, $11)
+RETURNING ` + updateCols,
+		activeHold: `SELECT ` + holdCols + ` FROM {holds} WHERE sha = $3 AND workspace_id = $1 AND plugin_name = $2 AND released_at IS NULL ORDER BY id LIMIT 1`,
+		insertHold: `INSERT INTO {holds} (workspace_id, plugin_name, sha, version, version_key, created_at, created_by, reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING ` + holdCols,
+		getHold:     `SELECT ` + holdCols + ` FROM {holds} WHERE id = $1`,
+		releaseHold: `UPDATE {holds} SET released_at = $2, released_by = $3 WHERE id = $1 AND released_at IS NULL RETURNING ` + holdCols,
 	}
+	for _, p := range []*string{&q.rollbackInstall, &q.rollbackOpen, &q.rollbackSupersede, &q.rollbackQueue, &q.activeHold, &q.insertHold, &q.getHold, &q.releaseHold} {
+		*p = r.Replace(*p)
+	}
+	q.installedSHAs = r.Replace(
+		// A range scan of the (source_raw, tracked_ref, installed_sha) index,
+		// whatever the number of installs.
+		`SELECT DISTINCT installed_sha FROM {installs}
+WHERE source_raw = $1 AND tracked_ref = $2
+ORDER BY installed_sha LIMIT ` + strconv.Itoa(storage.MaxLimit))
+	return q
 }
 
 // queuedKind is the kind column of an entry the reconcile queue statement
@@ -51,4 +129,98 @@ func (s *Store) InstalledSHAs(ctx context.Context, key tracking.UpstreamKey) ([]
 		err := row.Scan(&sha)
 		return sha, err
 	}, s.q.integrity.installedSHAs, key.Source.String(), key.Ref.String())
+}
+
+func scanHold(row scanner) (tracking.Hold, error) {
+	var h tracking.Hold
+	var created, released sql.NullInt64
+	err := row.Scan(&h.ID, &h.WorkspaceID, &h.PluginName, &h.SHA, &h.Version, &created, &h.CreatedBy, &h.Reason, &released, &h.ReleasedBy)
+	h.CreatedAt, h.ReleasedAt = fromMicros(created), fromMicros(released)
+	return h, err
+}
+
+// QueueRollback implements storage.Store: one transaction that locks the
+// install row (on Postgres; SQLite's write lock covers the rest).
+func (s *Store) QueueRollback(ctx context.Context, p storage.QueueRollbackParams) (tracking.Update, tracking.Hold, error) {
+	if err := p.Validate(); err != nil {
+		return tracking.Update{}, tracking.Hold{}, fmt.Errorf("bunstore: rollback: %w", err)
+	}
+	op := "rollback " + p.WorkspaceID + "/" + p.PluginName
+	q := s.q.integrity
+	at := micros(utc(p.At))
+	var entry tracking.Update
+	var hold tracking.Hold
+	err := s.transact(ctx, op, func(tx *sql.Tx) error {
+		var source, ref, installed, version string
+		if err := tx.QueryRowContext(ctx, q.rollbackInstall, p.WorkspaceID, p.PluginName).Scan(&source, &ref, &installed, &version); err != nil {
+			return err
+		}
+		if installed == p.ToSHA {
+			return fmt.Errorf("%s is already installed: %w", p.ToSHA, tracking.ErrConflict)
+		}
+		var id int64
+		var status string
+		var until sql.NullInt64
+		err := tx.QueryRowContext(ctx, q.rollbackOpen, p.WorkspaceID, p.PluginName).Scan(&id, &status, &until)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case status == string(tracking.StatusApplying) && fromMicros(until).After(utc(p.At)):
+			return fmt.Errorf("update %d is being applied: %w", id, tracking.ErrBusy)
+		default:
+			if _, err := tx.ExecContext(ctx, q.rollbackSupersede, p.WorkspaceID, p.PluginName, at); err != nil {
+				return err
+			}
+		}
+		if entry, err = scanUpdate(tx.QueryRowContext(ctx, q.rollbackQueue, p.WorkspaceID, p.PluginName, source, ref,
+			installed, p.ToSHA, version, p.ToVersion, at, micros(utc(p.Until)), p.Token)); err != nil {
+			return err
+		}
+		hold, err = scanHold(tx.QueryRowContext(ctx, q.activeHold, p.WorkspaceID, p.PluginName, installed))
+		if errors.Is(err, sql.ErrNoRows) {
+			hold, err = scanHold(tx.QueryRowContext(ctx, q.insertHold, p.WorkspaceID, p.PluginName, installed, version,
+				storage.HoldVersionKey(version), at, p.Actor, p.Reason))
+		}
+		return err
+	})
+	if err != nil {
+		return tracking.Update{}, tracking.Hold{}, err
+	}
+	return entry, hold, nil
+}
+
+// ListHolds implements storage.Store.
+func (s *Store) ListHolds(ctx context.Context, p storage.ListHoldsParams) ([]tracking.Hold, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("bunstore: list holds: %w", err)
+	}
+	var w where
+	w.add("id > ?", p.AfterID)
+	if p.WorkspaceID != "" {
+		w.add("workspace_id = ?", p.WorkspaceID)
+	}
+	if p.PluginName != "" {
+		w.add("plugin_name = ?", p.PluginName)
+	}
+	if p.Active {
+		w.add("released_at IS NULL")
+	}
+	query := "SELECT " + holdCols + " FROM " + s.t.holds + w.String() + " ORDER BY id LIMIT " + w.arg(p.Limit)
+	return queryAll(ctx, s, "list holds", scanHold, query, w.args...)
+}
+
+// ReleaseHold implements storage.Store.
+func (s *Store) ReleaseHold(ctx context.Context, p storage.ReleaseHoldParams) (tracking.Hold, error) {
+	op := fmt.Sprintf("release hold %d", p.ID)
+	var h tracking.Hold
+	err := s.transact(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		h, err = scanHold(tx.QueryRowContext(ctx, s.q.integrity.releaseHold, p.ID, micros(utc(p.At)), p.Actor))
+		if errors.Is(err, sql.ErrNoRows) {
+			h, err = scanHold(tx.QueryRowContext(ctx, s.q.integrity.getHold, p.ID)) // released already, or missing
+		}
+		return err
+	})
+	return h, err
 }

@@ -54,14 +54,18 @@ func newQueries(t tables, d dialect.Name) queries {
 		"{upstreams}", t.upstreams,
 		"{updates}", t.updates,
 		"{leases}", t.leases,
+		"{holds}", t.holds,
 		"{open}", openStatus,
 		"{queued_kind}", queuedKind(d),
+		"{not_held}", strings.ReplaceAll(notHeld, "{holds}", t.holds),
 		// Not an applying entry with a live claim ($4 is now).
 		"{claim_expired}", "(status = 'pending' OR claimed_until IS NULL OR claimed_until <= $4)",
 		"'{up-to-date}'", lit(tracking.ReasonUpToDate),
 		"'{newer-upstream}'", lit(tracking.ReasonNewerUpstream),
 		"'{reinstalled}'", lit(tracking.ReasonReinstalled),
 		"'{uninstalled}'", lit(tracking.ReasonUninstalled),
+		"'{rolled-back}'", lit(tracking.ReasonRolledBack),
+		"'{rollback}'", lit(string(tracking.KindRollback)),
 	)
 	// Row locks exist on Postgres only; SQLite's immediate transactions
 	// already hold the database's single write lock.
@@ -126,7 +130,7 @@ WHERE source_raw = $1 AND tracked_ref = $2 AND {open} AND {claim_expired}
 WHERE source_raw = $1 AND tracked_ref = $2 AND {open} AND {claim_expired}
 	AND from_sha <> $3 AND to_sha = $3`,
 		// $5 version, $6 kind, $7 rewritten commits (see
-		// rewrittenList). Two concurrent calls may both find no open
+		// rewrittenList), $8 version key (see notHeld). Two concurrent calls may both find no open
 		// entry; the partial unique index lets only one insert, and ON
 		// CONFLICT DO NOTHING makes the other skip that row.
 		reconcileQueue: `INSERT INTO {updates} (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at)
@@ -140,6 +144,7 @@ WHERE i.source_raw = $1 AND i.tracked_ref = $2 AND i.installed_sha <> $3
 	AND NOT EXISTS (SELECT 1 FROM {updates} AS d
 		WHERE d.status = 'dismissed' AND d.to_sha = $3
 			AND d.workspace_id = i.workspace_id AND d.plugin_name = i.plugin_name AND d.from_sha = i.installed_sha)
+	AND {not_held}
 ORDER BY i.workspace_id, i.plugin_name
 ON CONFLICT DO NOTHING`,
 
@@ -178,7 +183,7 @@ WHERE {leases}.holder = excluded.holder OR {leases}.expires_at <= {db_now}
 RETURNING holder`,
 		releaseLease: `DELETE FROM {leases} WHERE name = $1 AND holder = $2`,
 	}
-	q.integrity = newIntegrityQueries(r)
+	q.integrity = newIntegrityQueries(r, forUpdate)
 	for _, p := range []*string{
 		&q.getInstall, &q.installKey, &q.installKeyForUpdate, &q.upsertInstall, &q.deleteInstall,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,

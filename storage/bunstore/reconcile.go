@@ -119,7 +119,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 			}
 		}
 		if st.queue() > 0 {
-			if res.Queued, err = exec(queue, append(key, p.Version, string(p.Key.Ref.DriftKind()), rewrittenList(p.Rewritten))...); err != nil {
+			if res.Queued, err = exec(queue, append(key, p.Version, string(p.Key.Ref.DriftKind()), rewrittenList(p.Rewritten), p.ReconcileVersionKey())...); err != nil {
 				return err
 			}
 		}

@@ -13,6 +13,7 @@ import (
 // tablePrefixRE, so names are safe to splice into SQL.
 type tables struct {
 	installs, upstreams, updates, leases, migrations, migrationLocks string
+	holds                                                            string
 }
 
 func newTables(prefix string) tables {
@@ -23,6 +24,7 @@ func newTables(prefix string) tables {
 		leases:         prefix + "leases",
 		migrations:     prefix + "migrations",
 		migrationLocks: prefix + "migration_locks",
+		holds:          prefix + "holds",
 	}
 }
 
@@ -46,6 +48,7 @@ func newMigrations(t tables) *migrate.Migrations {
 			return execDDL(ctx, db, []string{fmt.Sprintf(`ALTER TABLE %s DROP COLUMN claim_token`, t.updates)})
 		}),
 	})
+	addIntegrityMigrations(ms, t)
 	return ms
 }
 

@@ -38,6 +38,8 @@ type Store struct {
 	// ends, so a holder's retried completion is recognised).
 	tokens map[int64]string
 	leases map[string]lease
+
+	holdList []*tracking.Hold // holdList[i].ID == i+1; see integrity.go
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -286,7 +288,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 			s.supersede(open, tracking.ReasonNewerUpstream, now)
 			res.Superseded++
 		}
-		if s.dismissed(k, in.InstalledSHA, p.SHA) {
+		if s.dismissed(k, in.InstalledSHA, p.SHA) || s.held(k, p) {
 			continue
 		}
 		u := &tracking.Update{

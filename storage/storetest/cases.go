@@ -66,6 +66,9 @@ var cases = []testCase{
 	{"ReconcileRewrittenKind", testReconcileRewritten},
 	{"ReconcileRejectsBadRewritten", testReconcileRejectsBadRewritten},
 	{"InstalledSHAs", testInstalledSHAs},
+	{"HoldStopsExactlyWhatItShould", testHoldStopsExactlyWhatItShould},
+	{"ReleaseHoldRequeues", testReleaseHoldRequeues},
+	{"QueueRollbackRules", testQueueRollbackRules},
 }
 
 func testInstallRoundTrip(t *testing.T, e *env) {

@@ -71,3 +71,131 @@ func testInstalledSHAs(t *testing.T, e *env) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{sha(3)}, shas)
 }
+
+// rollback rolls ws/p back to commit (version) under a new claim and
+// completes it, as the Updater does; it returns the hold.
+func (e *env) rollback(ws, p, commit, version string, at time.Time) tracking.Hold {
+	e.t.Helper()
+	u, h, err := e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{
+		WorkspaceID: ws, PluginName: p, ToSHA: commit, ToVersion: version,
+		Actor: "alice", Reason: "bad release", Token: "rb-" + ws + p, At: at, Until: at.Add(time.Hour),
+	})
+	require.NoError(e.t, err)
+	require.Equal(e.t, tracking.StatusApplying, u.Status)
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: "rb-" + ws + p, Actor: "alice", At: at})
+	require.NoError(e.t, err)
+	return h
+}
+
+func testHoldStopsExactlyWhatItShould(t *testing.T, e *env) {
+	key := e.key(srcA, "tag:latest")
+	e.install("ws", "p", key, sha(2), "v1.1.0", t0)
+	h := e.rollback("ws", "p", sha(1), "v1.0.0", t0.Add(time.Minute))
+	assert.Equal(t, tracking.Hold{ID: h.ID, WorkspaceID: "ws", PluginName: "p", SHA: sha(2), Version: "v1.1.0",
+		CreatedAt: t0.Add(time.Minute), CreatedBy: "alice", Reason: "bad release"}, h)
+	in, err := e.store.GetInstall(e.ctx, "ws", "p")
+	require.NoError(t, err)
+	assert.Equal(t, sha(1), in.InstalledSHA, "rolled back")
+
+	at := t0.Add(time.Hour)
+	assert.Zero(t, e.reconcile(key, sha(2), "v1.1.0", at).Queued, "the rolled-back commit is not queued again")
+	assert.Zero(t, e.reconcile(key, sha(9), "v1.1.0", at).Queued, "the same version re-tagged is not newer: held")
+	assert.Zero(t, e.reconcile(key, sha(8), "v1.1.0-rc.2", at).Queued, "a prerelease of it is older: held")
+	assert.Zero(t, e.reconcile(key, sha(7), "v1.0.5", at).Queued, "an older version: held")
+	assert.Empty(t, e.open("ws", "p"))
+	res := e.reconcile(key, sha(3), "v1.2.0", at)
+	assert.Equal(t, 1, res.Queued, "a newer upstream is queued")
+	open := e.open("ws", "p")
+	require.Len(t, open, 1)
+	assert.Equal(t, sha(1), open[0].FromSHA)
+	assert.Equal(t, sha(3), open[0].ToSHA)
+
+	// A branch's hold names its commit only.
+	bkey := e.key(srcB, "branch:main")
+	e.install("ws", "b", bkey, sha(5), "", t0)
+	e.rollback("ws", "b", sha(4), "", t0)
+	assert.Zero(t, e.reconcile(bkey, sha(5), "", at).Queued)
+	assert.Equal(t, 1, e.reconcile(bkey, sha(6), "", at).Queued)
+}
+
+func testReleaseHoldRequeues(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws", "p", key, sha(2), "", t0)
+	h := e.rollback("ws", "p", sha(1), "", t0)
+	assert.Zero(t, e.reconcile(key, sha(2), "", t0).Queued)
+
+	active, err := e.store.ListHolds(e.ctx, storage.ListHoldsParams{WorkspaceID: "ws", Active: true, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, active, 1)
+	assert.Equal(t, h, active[0])
+
+	released, err := e.store.ReleaseHold(e.ctx, storage.ReleaseHoldParams{ID: h.ID, Actor: "bob", At: t0.Add(time.Hour)})
+	require.NoError(t, err)
+	assert.False(t, released.Active())
+	assert.Equal(t, "bob", released.ReleasedBy)
+	again, err := e.store.ReleaseHold(e.ctx, storage.ReleaseHoldParams{ID: h.ID, Actor: "carol", At: t0.Add(2 * time.Hour)})
+	require.NoError(t, err)
+	assert.Equal(t, released, again, "releasing twice changes nothing")
+	_, err = e.store.ReleaseHold(e.ctx, storage.ReleaseHoldParams{ID: h.ID + 100, Actor: "bob", At: t0})
+	assert.ErrorIs(t, err, tracking.ErrNotFound)
+
+	active, err = e.store.ListHolds(e.ctx, storage.ListHoldsParams{Active: true, Limit: 10})
+	require.NoError(t, err)
+	assert.Empty(t, active)
+	all, err := e.store.ListHolds(e.ctx, storage.ListHoldsParams{Limit: 10})
+	require.NoError(t, err)
+	assert.Equal(t, []tracking.Hold{released}, all)
+
+	assert.Equal(t, 1, e.reconcile(key, sha(2), "", t0.Add(3*time.Hour)).Queued, "released: the next check queues it again")
+}
+
+func testQueueRollbackRules(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	base := storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), Actor: "alice", Token: "tok", At: t0, Until: t0.Add(time.Hour)}
+	_, _, err := e.store.QueueRollback(e.ctx, base)
+	assert.ErrorIs(t, err, tracking.ErrNotFound)
+
+	e.install("ws", "p", key, sha(1), "", t0)
+	_, _, err = e.store.QueueRollback(e.ctx, base)
+	assert.ErrorIs(t, err, tracking.ErrConflict, "already at that commit")
+
+	e.install("ws", "p", key, sha(2), "", t0)
+	e.reconcile(key, sha(3), "", t0)
+	pendingEntry := e.only("ws", "p")
+	for name, p := range map[string]storage.QueueRollbackParams{
+		"bad sha":    {WorkspaceID: "ws", PluginName: "p", ToSHA: "abc", Token: "tok", At: t0},
+		"no token":   {WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), At: t0},
+		"bad ws":     {WorkspaceID: "", PluginName: "p", ToSHA: sha(1), Token: "tok", At: t0},
+		"bad tag":    {WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), ToVersion: "-x", Token: "tok", At: t0},
+		"bad plugin": {WorkspaceID: "ws", PluginName: "../p", ToSHA: sha(1), Token: "tok", At: t0},
+	} {
+		_, _, err := e.store.QueueRollback(e.ctx, p)
+		assert.Error(t, err, name)
+	}
+	assert.Equal(t, pendingEntry, e.get(pendingEntry.ID), "refused params change nothing")
+
+	u, h, err := e.store.QueueRollback(e.ctx, base)
+	require.NoError(t, err)
+	assert.Equal(t, tracking.KindRollback, u.Kind)
+	assert.Equal(t, sha(2), u.FromSHA)
+	assert.Equal(t, sha(1), u.ToSHA)
+	assert.Equal(t, t0.Add(time.Hour), u.ClaimedUntil)
+	old := e.get(pendingEntry.ID)
+	assert.Equal(t, tracking.StatusSuperseded, old.Status)
+	assert.Equal(t, tracking.ReasonRolledBack, old.Reason)
+
+	// While it is applied, another rollback is refused.
+	_, _, err = e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(4), Token: "tok2", At: t0.Add(time.Minute), Until: t0.Add(2 * time.Hour)})
+	assert.ErrorIs(t, err, tracking.ErrBusy)
+	// The claim fences like any other.
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: "someone-else", Actor: "x", At: t0})
+	assert.ErrorIs(t, err, tracking.ErrClaimLost)
+
+	// Its claim expired and nobody took it: a new rollback of the same
+	// installed commit keeps the one hold.
+	u2, h2, err := e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(4), Token: "tok3", At: t0.Add(2 * time.Hour), Until: t0.Add(3 * time.Hour)})
+	require.NoError(t, err)
+	assert.Equal(t, h.ID, h2.ID)
+	assert.Equal(t, tracking.StatusSuperseded, e.get(u.ID).Status)
+	assert.NotEqual(t, u.ID, u2.ID)
+}
