@@ -225,8 +225,15 @@ func (u *Updater) Apply(ctx context.Context, id int64, actor string) (tracking.U
 		}
 		return u.restart(ctx, e)
 	}
+	return u.applyClaimed(ctx, e, token, actor)
+}
 
-	err = u.install(ctx, e, token)
+// applyClaimed installs entry e, which this caller claimed under token,
+// records the outcome and restarts the workspace: the part of Apply after
+// the claim, which Rollback shares.
+func (u *Updater) applyClaimed(ctx context.Context, e tracking.Update, token, actor string) (tracking.Update, error) {
+	id := e.ID
+	err := u.install(ctx, e, token)
 	// The outcome is recorded even when the caller has gone away.
 	rctx, rcancel := detached(ctx)
 	defer rcancel()
@@ -416,7 +423,7 @@ const autoApplyPage = 500
 
 // AutoApply offers every pending entry to the UpdaterConfig.AutoApply rule
 // and applies those it accepts that are at least MinAge old, never an
-// integrity alarm (tag-moved). It returns how many were applied (a failed
+// integrity alarm (tag-moved, history-rewritten) or a rollback. It returns how many were applied (a failed
 // restart counts: the install happened). A failed install is logged and
 // the others are still tried; an error is returned only when the store
 // fails or ctx ends. Without a rule it does nothing. Hosts call it after a
@@ -436,7 +443,7 @@ func (u *Updater) AutoApply(ctx context.Context) (int, error) {
 		}
 		for _, e := range page {
 			after = e.ID
-			if e.Kind.Alarm() || u.clock().Before(e.DetectedAt.Add(u.minAge)) || !u.rule(e) {
+			if e.Kind.Alarm() || e.Kind == tracking.KindRollback || u.clock().Before(e.DetectedAt.Add(u.minAge)) || !u.rule(e) {
 				continue
 			}
 			if _, err := u.Apply(ctx, e.ID, AutoApplyActor); err != nil {
