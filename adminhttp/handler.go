@@ -317,6 +317,7 @@ func (h *handler) mux() *http.ServeMux {
 		{"/ui/sweeps", map[string]http.HandlerFunc{http.MethodPost: h.formSweep}},
 		{"/static/admin.css", map[string]http.HandlerFunc{http.MethodGet: h.serveCSS}},
 	}
+	routes = append(routes, h.integrityRoutes()...) // integrity.go
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		path := h.prefix + rt.path
