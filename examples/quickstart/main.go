@@ -2,8 +2,9 @@
 // no network: a plugin's upstream as a real git repository served over
 // smart HTTP on 127.0.0.1, an embedded SQLite store, four workspaces that
 // follow it in different ways, a sweep that finds what moved, an operator
-// who applies one update and dismisses another, and a second sweep that
-// re-queues nothing.
+// who applies one update and dismisses another, a second sweep that
+// re-queues nothing, and then a force-push that raises an alarm and a bad
+// release that is rolled back and held until a good one comes.
 //
 //	go run ./examples/quickstart              # the story, then exit
 //	go run ./examples/quickstart -serve       # then keep the admin page up
@@ -112,7 +113,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "store  %s (migrated)\n", redact.String(dsn))
 
-	if s.git, err = gitcli.New(nil); err != nil {
+	// HistoryCacheDir turns on force-push detection (act 7).
+	if s.git, err = gitcli.New(&gitcli.Config{HistoryCacheDir: filepath.Join(root, "history")}); err != nil {
 		return err
 	}
 	if s.sweeper, err = drift.NewSweeper(s.store, s.git, &drift.SweeperConfig{Schedule: "@every 30m"}); err != nil {
@@ -229,6 +231,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintln(out, "\nacme runs v1.1.0, globex's dismissed commit is not queued again, initech's")
 	fmt.Fprintln(out, "tag-moved alarm waits for a human, and umbrella's pinned install never moved.")
 
+	if err := s.integrityAct(ctx, v110); err != nil {
+		return err
+	}
+
 	if o.serve {
 		return s.serveAdmin(ctx, o.addr)
 	}
@@ -281,8 +287,11 @@ func (s *story) printQueue(ctx context.Context) ([]tracking.Update, error) {
 	fmt.Fprintln(tw, "ID\tWORKSPACE\tTRACKS\tFROM → TO\tKIND")
 	for _, u := range us {
 		kind := string(u.Kind)
-		if u.Kind == tracking.KindTagMoved {
+		switch u.Kind {
+		case tracking.KindTagMoved:
 			kind = "⚠ tag-moved (a published tag was re-pointed: review before applying)"
+		case tracking.KindHistoryRewritten:
+			kind = "⚠ history-rewritten (the branch was force-pushed away from the installed commit)"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s → %s\t%s\n", u.ID, u.WorkspaceID, shortRef(u.Ref), withVersion(u.FromSHA, u.FromVersion), withVersion(u.ToSHA, u.ToVersion), kind)
 	}

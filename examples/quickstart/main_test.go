@@ -67,6 +67,20 @@ func TestQuickstartTellsTheStory(t *testing.T) {
 	assert.Contains(t, second, "pending queue (1):")
 	assert.Regexp(t, regexp.MustCompile(`acme\s+hello\s+tag:latest\s+\w{12} v1\.1\.0`), second)
 	assert.Regexp(t, regexp.MustCompile(`umbrella\s+hello\s+sha:\w{12}\s+\w{12} v1\.0\.0`), second)
+
+	// Act 7: the force-push raises the alarm, the bad release is rolled
+	// back and held, and the next good release is offered again.
+	_, act7, ok := strings.Cut(out, "== 7. A force-push")
+	require.True(t, ok, "the story has act 7:\n%s", out)
+	assert.Regexp(t, regexp.MustCompile(`globex\s+branch:main\s+\w{12} \(v1\.0\.0\) → \w{12}\s+⚠ history-rewritten`), act7)
+	assert.Regexp(t, regexp.MustCompile(`rollback \d+ applied: acme runs v1\.1\.0 again; hold \d+ keeps \w{12} \(v1\.2\.0\)`), act7)
+	_, afterRollback, ok := strings.Cut(act7, "rollback ")
+	require.True(t, ok)
+	held, next, ok := strings.Cut(afterRollback, "(the fix)")
+	require.True(t, ok)
+	assert.Contains(t, held, "queued=0")
+	assert.NotRegexp(t, regexp.MustCompile(`\d+\s+acme\s+tag:latest`), held, "the rolled-back release is not offered again")
+	assert.Regexp(t, regexp.MustCompile(`acme\s+tag:latest\s+\w{12} \(v1\.1\.0\) → \w{12} \(v1\.2\.1\)\s+new-version`), next)
 }
 
 func TestQuickstartOnPostgres(t *testing.T) {
