@@ -16,11 +16,13 @@ import (
 //	POST {prefix}/installs/{workspace}/{plugin}/rollback  {"to_sha": "…", "reason": "…"}
 //	GET  {prefix}/holds?workspace_id=…&plugin_name=…&active=true
 //	POST {prefix}/holds/{id}/release
+//	GET  {prefix}/installs/{workspace}/{plugin}/explain
 func (h *handler) integrityRoutes() []route {
 	return []route{
 		{"/installs/{workspace}/{plugin}/rollback", map[string]http.HandlerFunc{http.MethodPost: h.rollback}},
 		{"/holds", map[string]http.HandlerFunc{http.MethodGet: h.listHolds}},
 		{"/holds/{id}/release", map[string]http.HandlerFunc{http.MethodPost: h.releaseHold}},
+		{"/installs/{workspace}/{plugin}/explain", map[string]http.HandlerFunc{http.MethodGet: h.explain}},
 	}
 }
 
@@ -178,4 +180,73 @@ func (h *handler) releaseHold(w http.ResponseWriter, r *http.Request) {
 			Hold *holdJSON `json:"hold"`
 		}{toHoldJSON(hold)})
 	}
+}
+
+// upstreamJSON is the API shape of an upstream's last resolution.
+type upstreamJSON struct {
+	LastSHA             string     `json:"last_sha"`
+	LastVersion         string     `json:"last_version"`
+	LastCheckedAt       *time.Time `json:"last_checked_at"`
+	LastError           string     `json:"last_error"`
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+}
+
+// reasonJSON is one reason of an explanation.
+type reasonJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Change  string `json:"change"`
+}
+
+// explainJSON is the answer of GET …/explain.
+type explainJSON struct {
+	Install    installJSON   `json:"install"`
+	Upstream   *upstreamJSON `json:"upstream"`
+	OpenUpdate *updateJSON   `json:"open_update"`
+	Dismissed  []*updateJSON `json:"dismissed"`
+	Holds      []*holdJSON   `json:"holds"`
+	Reasons    []reasonJSON  `json:"reasons"`
+}
+
+// explain serves GET {prefix}/installs/{workspace}/{plugin}/explain: why
+// the install is or is not updating, each reason with what would change
+// it.
+func (h *handler) explain(w http.ResponseWriter, r *http.Request) {
+	ws, plugin, e := installPath(r)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	if _, e := parseQuery(r, nil); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	x, err := h.updater.Explain(r.Context(), ws, plugin)
+	switch {
+	case errors.Is(err, tracking.ErrNotFound):
+		h.fail(w, r, &apiError{status: http.StatusNotFound, code: codeNotFound, message: fmt.Sprintf("install %s does not exist", redact.Quote(ws+"/"+plugin))})
+		return
+	case err != nil:
+		h.internal(w, r, "explain", err)
+		return
+	}
+	body := explainJSON{Install: toInstallJSON(x.Install), Dismissed: []*updateJSON{}, Holds: []*holdJSON{}, Reasons: []reasonJSON{}}
+	if up := x.Upstream; up != nil {
+		body.Upstream = &upstreamJSON{LastSHA: up.LastSHA, LastVersion: up.LastVersion, LastCheckedAt: jsonTime(up.LastCheckedAt),
+			LastError: errorText(up.LastError), ConsecutiveFailures: up.ConsecutiveFailures}
+	}
+	if x.Open != nil {
+		body.OpenUpdate = toUpdateJSON(*x.Open)
+	}
+	for _, d := range x.Dismissed {
+		body.Dismissed = append(body.Dismissed, toUpdateJSON(d))
+	}
+	for _, hd := range x.Holds {
+		body.Holds = append(body.Holds, toHoldJSON(hd))
+	}
+	for _, rs := range x.Reasons {
+		// A failing resolution quotes its stored error: shown as every error is.
+		body.Reasons = append(body.Reasons, reasonJSON{Code: rs.Code, Message: errorText(rs.Message), Change: rs.Change})
+	}
+	h.writeJSON(w, r, http.StatusOK, body)
 }

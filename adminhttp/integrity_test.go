@@ -77,3 +77,30 @@ func TestRollbackAPIRefusals(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code)
 	assert.Empty(t, decode[holdsBody](t, w).Holds, "refused rollbacks hold nothing")
 }
+
+func TestExplainAPI(t *testing.T) {
+	e := newEnv(t)
+	w := e.do(req{method: "GET", path: path("/installs/ws-b/gamma/explain")})
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	x := decode[struct {
+		Install    map[string]any   `json:"install"`
+		Upstream   map[string]any   `json:"upstream"`
+		OpenUpdate map[string]any   `json:"open_update"`
+		Holds      []map[string]any `json:"holds"`
+		Reasons    []map[string]any `json:"reasons"`
+	}](t, w)
+	assert.Equal(t, "gamma", x.Install["plugin_name"])
+	assert.Equal(t, shaHex(6), x.Upstream["last_sha"])
+	assert.Equal(t, "tag-moved", x.OpenUpdate["kind"])
+	assert.Empty(t, x.Holds)
+	require.Len(t, x.Reasons, 1)
+	assert.Equal(t, "integrity-alarm", x.Reasons[0]["code"])
+	assert.NotEmpty(t, x.Reasons[0]["change"])
+
+	w = e.do(req{method: "GET", path: path("/installs/ws-b/nope/explain")})
+	assert.Equal(t, http.StatusNotFound, w.Code)
+	w = e.do(req{method: "GET", path: path("/installs/ws-b/gamma/explain?x=1")})
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	w = e.do(req{method: "GET", path: path("/installs/ws-b/gamma/explain"), noAuth: true})
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+}

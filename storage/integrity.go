@@ -112,3 +112,17 @@ func (p ReconcileParams) ReconcileVersionKey() string {
 	}
 	return HoldVersionKey(p.Version)
 }
+
+// HoldCovers reports whether hold h keeps the entry that p would queue
+// for h's install out of the queue: the rule of Store.QueueRollback, for
+// backends that check it in Go and for explanations.
+func HoldCovers(h tracking.Hold, p ReconcileParams) bool {
+	if !h.Active() {
+		return false
+	}
+	if h.SHA == p.SHA {
+		return true
+	}
+	key, held := p.ReconcileVersionKey(), HoldVersionKey(h.Version)
+	return key != "" && held != "" && key <= held
+}

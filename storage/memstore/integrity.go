@@ -36,12 +36,9 @@ func (s *Store) InstalledSHAs(ctx context.Context, key tracking.UpstreamKey) ([]
 // held reports whether an active hold of k keeps p's commit out of the
 // queue (see storage.Store.QueueRollback).
 func (s *Store) held(k installKey, p storage.ReconcileParams) bool {
-	key := p.ReconcileVersionKey()
 	for _, h := range s.holdList {
-		if h.Active() && h.WorkspaceID == k.workspace && h.PluginName == k.plugin {
-			if h.SHA == p.SHA || key != "" && storage.HoldVersionKey(h.Version) != "" && key <= storage.HoldVersionKey(h.Version) {
-				return true
-			}
+		if h.WorkspaceID == k.workspace && h.PluginName == k.plugin && storage.HoldCovers(*h, p) {
+			return true
 		}
 	}
 	return false
