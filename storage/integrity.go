@@ -126,3 +126,30 @@ func HoldCovers(h tracking.Hold, p ReconcileParams) bool {
 	key, held := p.ReconcileVersionKey(), HoldVersionKey(h.Version)
 	return key != "" && held != "" && key <= held
 }
+
+// RingEvidenceParams asks how one commit fared in one ring.
+type RingEvidenceParams struct {
+	SHA  string
+	Ring int
+}
+
+// Validate checks the commit and the ring.
+func (p RingEvidenceParams) Validate() error {
+	if err := tracking.ValidateSHA(p.SHA); err != nil {
+		return err
+	}
+	return tracking.ValidateRing(p.Ring)
+}
+
+// RingEvidence is what Store.RingEvidence found.
+type RingEvidence struct {
+	// FirstApplied is the earliest DecidedAt of an applied entry (not a
+	// rollback) to the commit; zero when it was never applied in the ring.
+	FirstApplied time.Time
+	// Rollbacks counts rollback entries away from the commit.
+	Rollbacks int
+	// FailedRestarts counts applied entries to the commit whose
+	// RestartError is set (a restart still owed counts: it has not
+	// succeeded).
+	FailedRestarts int
+}

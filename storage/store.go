@@ -41,7 +41,8 @@ type Store interface {
 	// ToSHA is "no longer ahead"; ls-remote gives no commit graph, so any
 	// change of the installed commit retires the entry, and the next sweep
 	// queues a fresh one from the new commit if upstream is still ahead.)
-	// It returns the stored install.
+	// in.Ring is the ring of a row it creates; an existing row keeps its
+	// ring (SetInstallRing changes it). It returns the stored install.
 	UpsertInstall(ctx context.Context, in tracking.Install) (tracking.Install, error)
 
 	// DeleteInstall removes an install and, in the same transaction,
@@ -232,6 +233,19 @@ type Store interface {
 	// p.Actor); a released hold is returned unchanged with no error; a
 	// missing one is tracking.ErrNotFound.
 	ReleaseHold(ctx context.Context, p ReleaseHoldParams) (tracking.Hold, error)
+
+	// SetInstallRing moves an install to rollout ring ring and returns it.
+	// It must return tracking.ErrNotFound when there is no such install
+	// and refuse a ring that fails tracking.ValidateRing with its error,
+	// changing nothing.
+	SetInstallRing(ctx context.Context, workspaceID, pluginName string, ring int) (tracking.Install, error)
+
+	// RingEvidence says how commit p.SHA fared among the installs now in
+	// ring p.Ring: when an entry (not a rollback) first installed it there,
+	// how many rollbacks away from it were asked for there, and how many
+	// of its applied entries there carry a restart error. The Updater's
+	// ring gate decides from it.
+	RingEvidence(ctx context.Context, p RingEvidenceParams) (RingEvidence, error)
 }
 
 // ListInstallsParams selects installs.

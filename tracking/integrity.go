@@ -1,6 +1,9 @@
 package tracking
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // KindHistoryRewritten: a followed branch (or head) moved to a commit that
 // does not descend from the installed one, so it was force-pushed and
@@ -47,3 +50,15 @@ type Hold struct {
 
 // Active reports whether the hold still keeps its commit out of the queue.
 func (h Hold) Active() bool { return h.ReleasedAt.IsZero() }
+
+// MaxRing is the highest rollout ring.
+const MaxRing = 99
+
+// ValidateRing checks a rollout ring: 0 (the canary) to MaxRing. Errors
+// wrap ErrInvalidArgument.
+func ValidateRing(ring int) error {
+	if ring < 0 || ring > MaxRing {
+		return fmt.Errorf("tracking: ring %d out of range: want 0 (the canary) to %d: %w", ring, MaxRing, ErrInvalidArgument)
+	}
+	return nil
+}

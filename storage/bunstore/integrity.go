@@ -22,6 +22,7 @@ type integrityQueries struct {
 	rollbackInstall, rollbackOpen, rollbackSupersede string
 	rollbackQueue, activeHold, insertHold            string
 	getHold, releaseHold                             string
+	setRing, ringEvidence                            string
 }
 
 const holdCols = "id, workspace_id, plugin_name, sha, version, created_at, created_by, reason, released_at, released_by"
@@ -74,6 +75,26 @@ func addIntegrityMigrations(ms *migrate.Migrations, t tables) {
 			return execDDL(ctx, db, []string{"DROP TABLE IF EXISTS " + t.holds})
 		}),
 	})
+	ms.Add(migrate.Migration{
+		Name:    "20261202000402",
+		Comment: "plugindrift_install_ring",
+		Up: goMigration(func(ctx context.Context, db *bun.DB) error {
+			return execDDL(ctx, db, []string{
+				fmt.Sprintf(`ALTER TABLE %s ADD COLUMN ring INTEGER NOT NULL DEFAULT 0`, t.installs),
+				// RingEvidence starts from the commit an entry installed or
+				// rolled back from.
+				fmt.Sprintf(`CREATE INDEX %[1]s_to_sha ON %[1]s (to_sha) WHERE status = 'applied'`, t.updates),
+				fmt.Sprintf(`CREATE INDEX %[1]s_rollback_from ON %[1]s (from_sha) WHERE kind = %[2]s`, t.updates, lit(string(tracking.KindRollback))),
+			})
+		}),
+		Down: goMigration(func(ctx context.Context, db *bun.DB) error {
+			return execDDL(ctx, db, []string{
+				fmt.Sprintf(`DROP INDEX IF EXISTS %s_rollback_from`, t.updates),
+				fmt.Sprintf(`DROP INDEX IF EXISTS %s_to_sha`, t.updates),
+				fmt.Sprintf(`ALTER TABLE %s DROP COLUMN ring`, t.installs),
+			})
+		}),
+	})
 }
 
 func newIntegrityQueries(r *strings.Replacer, forUpdate string) integrityQueries {
@@ -92,7 +113,14 @@ RETURNING ` + holdCols,
 		getHold:     `SELECT ` + holdCols + ` FROM {holds} WHERE id = $1`,
 		releaseHold: `UPDATE {holds} SET released_at = $2, released_by = $3 WHERE id = $1 AND released_at IS NULL RETURNING ` + holdCols,
 	}
-	for _, p := range []*string{&q.rollbackInstall, &q.rollbackOpen, &q.rollbackSupersede, &q.rollbackQueue, &q.activeHold, &q.insertHold, &q.getHold, &q.releaseHold} {
+	q.setRing = `UPDATE {installs} SET ring = $3 WHERE workspace_id = $1 AND plugin_name = $2 RETURNING ` + installCols
+	// $1 commit, $2 ring. Each count starts from an index on the commit.
+	join := ` AS u JOIN {installs} AS i ON i.workspace_id = u.workspace_id AND i.plugin_name = u.plugin_name WHERE i.ring = $2 AND `
+	q.ringEvidence = `SELECT
+	(SELECT MIN(u.decided_at) FROM {updates}` + join + `u.to_sha = $1 AND u.status = 'applied' AND u.kind <> '{rollback}'),
+	(SELECT COUNT(*) FROM {updates}` + join + `u.from_sha = $1 AND u.kind = '{rollback}'),
+	(SELECT COUNT(*) FROM {updates}` + join + `u.to_sha = $1 AND u.status = 'applied' AND u.kind <> '{rollback}' AND u.restart_error <> '')`
+	for _, p := range []*string{&q.setRing, &q.ringEvidence, &q.rollbackInstall, &q.rollbackOpen, &q.rollbackSupersede, &q.rollbackQueue, &q.activeHold, &q.insertHold, &q.getHold, &q.releaseHold} {
 		*p = r.Replace(*p)
 	}
 	q.installedSHAs = r.Replace(
@@ -223,4 +251,33 @@ func (s *Store) ReleaseHold(ctx context.Context, p storage.ReleaseHoldParams) (t
 		return err
 	})
 	return h, err
+}
+
+// SetInstallRing implements storage.Store.
+func (s *Store) SetInstallRing(ctx context.Context, workspaceID, pluginName string, ring int) (tracking.Install, error) {
+	if err := tracking.ValidateRing(ring); err != nil {
+		return tracking.Install{}, fmt.Errorf("bunstore: set ring: %w", err)
+	}
+	op := fmt.Sprintf("set ring of %s/%s", workspaceID, pluginName)
+	var in tracking.Install
+	err := s.transact(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		in, err = scanInstall(tx.QueryRowContext(ctx, s.q.integrity.setRing, workspaceID, pluginName, ring))
+		return err
+	})
+	return in, err
+}
+
+// RingEvidence implements storage.Store.
+func (s *Store) RingEvidence(ctx context.Context, p storage.RingEvidenceParams) (storage.RingEvidence, error) {
+	if err := p.Validate(); err != nil {
+		return storage.RingEvidence{}, fmt.Errorf("bunstore: ring evidence: %w", err)
+	}
+	var ev storage.RingEvidence
+	var first sql.NullInt64
+	if err := s.pool.queryRow(ctx, s.q.integrity.ringEvidence, p.SHA, p.Ring).Scan(&first, &ev.Rollbacks, &ev.FailedRestarts); err != nil {
+		return storage.RingEvidence{}, interpretError(ctx, fmt.Sprintf("ring evidence of %s in ring %d", p.SHA, p.Ring), err)
+	}
+	ev.FirstApplied = fromMicros(first)
+	return ev, nil
 }

@@ -14,7 +14,7 @@ import (
 // statement cache.
 
 const (
-	installCols  = "workspace_id, plugin_name, source_raw, tracked_ref, installed_sha, installed_version, installed_at, updated_at"
+	installCols  = "workspace_id, plugin_name, source_raw, tracked_ref, installed_sha, installed_version, installed_at, updated_at, ring"
 	upstreamCols = "id, source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures"
 	updateCols   = "id, workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at, decided_at, decided_by, reason, attempts, last_error, restart_error, claimed_until"
 
@@ -77,12 +77,15 @@ func newQueries(t tables, d dialect.Name) queries {
 		getInstall:          `SELECT ` + installCols + ` FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2`,
 		installKey:          `SELECT source_raw, tracked_ref, tracked, installed_sha, installed_at FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2`,
 		installKeyForUpdate: `SELECT source_raw, tracked_ref, tracked, installed_sha, installed_at FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2` + forUpdate,
-		upsertInstall: `INSERT INTO {installs} (workspace_id, plugin_name, source_raw, tracked_ref, tracked, installed_sha, installed_version, installed_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		// $10 ring: the ring of a new row; an existing row keeps its own
+		// (SetInstallRing changes it), which RETURNING reports.
+		upsertInstall: `INSERT INTO {installs} (workspace_id, plugin_name, source_raw, tracked_ref, tracked, installed_sha, installed_version, installed_at, updated_at, ring)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (workspace_id, plugin_name) DO UPDATE SET
 	source_raw = excluded.source_raw, tracked_ref = excluded.tracked_ref, tracked = excluded.tracked,
 	installed_sha = excluded.installed_sha, installed_version = excluded.installed_version,
-	installed_at = excluded.installed_at, updated_at = excluded.updated_at`,
+	installed_at = excluded.installed_at, updated_at = excluded.updated_at
+RETURNING ring`,
 		deleteInstall: `DELETE FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2`,
 		supersedeReinstalled: `UPDATE {updates} SET status = 'superseded',
 	reason = CASE WHEN to_sha = $3 THEN '{up-to-date}' ELSE '{reinstalled}' END,

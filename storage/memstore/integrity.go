@@ -133,3 +133,57 @@ func (s *Store) ReleaseHold(ctx context.Context, p storage.ReleaseHoldParams) (t
 	}
 	return *h, nil
 }
+
+// SetInstallRing implements storage.Store.
+func (s *Store) SetInstallRing(ctx context.Context, workspaceID, pluginName string, ring int) (tracking.Install, error) {
+	if err := tracking.ValidateRing(ring); err != nil {
+		return tracking.Install{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return tracking.Install{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := installKey{workspaceID, pluginName}
+	in, ok := s.installs[k]
+	if !ok {
+		return tracking.Install{}, fmt.Errorf("memstore: set ring of %s/%s: %w", workspaceID, pluginName, tracking.ErrNotFound)
+	}
+	in.Ring = ring
+	s.installs[k] = in
+	return in, nil
+}
+
+// RingEvidence implements storage.Store. A scan is fine for a fake; the
+// SQL backends use indexes.
+func (s *Store) RingEvidence(ctx context.Context, p storage.RingEvidenceParams) (storage.RingEvidence, error) {
+	if err := p.Validate(); err != nil {
+		return storage.RingEvidence{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return storage.RingEvidence{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ev storage.RingEvidence
+	for _, u := range s.updates {
+		in, ok := s.installs[installKey{u.WorkspaceID, u.PluginName}]
+		if !ok || in.Ring != p.Ring {
+			continue
+		}
+		switch {
+		case u.Kind == tracking.KindRollback:
+			if u.FromSHA == p.SHA {
+				ev.Rollbacks++
+			}
+		case u.ToSHA == p.SHA && u.Status == tracking.StatusApplied:
+			if ev.FirstApplied.IsZero() || u.DecidedAt.Before(ev.FirstApplied) {
+				ev.FirstApplied = u.DecidedAt
+			}
+			if u.RestartError != "" {
+				ev.FailedRestarts++
+			}
+		}
+	}
+	return ev, nil
+}

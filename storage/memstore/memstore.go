@@ -94,6 +94,7 @@ func (s *Store) UpsertInstall(ctx context.Context, in tracking.Install) (trackin
 	prev, existed := s.installs[k]
 	in.InstalledAt = now
 	if existed {
+		in.Ring = prev.Ring // changed only by SetInstallRing
 		if prev.InstalledSHA == in.InstalledSHA {
 			in.InstalledAt = prev.InstalledAt
 		}

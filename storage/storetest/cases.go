@@ -69,6 +69,8 @@ var cases = []testCase{
 	{"HoldStopsExactlyWhatItShould", testHoldStopsExactlyWhatItShould},
 	{"ReleaseHoldRequeues", testReleaseHoldRequeues},
 	{"QueueRollbackRules", testQueueRollbackRules},
+	{"InstallRing", testInstallRing},
+	{"RingEvidence", testRingEvidence},
 }
 
 func testInstallRoundTrip(t *testing.T, e *env) {

@@ -199,3 +199,74 @@ func testQueueRollbackRules(t *testing.T, e *env) {
 	assert.Equal(t, tracking.StatusSuperseded, e.get(u.ID).Status)
 	assert.NotEqual(t, u.ID, u2.ID)
 }
+
+func testInstallRing(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	in, err := e.store.UpsertInstall(e.ctx, tracking.Install{WorkspaceID: "ws", PluginName: "p", Source: key.Source, Ref: key.Ref, InstalledSHA: sha(1), UpdatedAt: t0, Ring: 2})
+	require.NoError(t, err)
+	assert.Equal(t, 2, in.Ring, "a new row takes the ring given")
+	in = e.install("ws", "p", key, sha(2), "", t0.Add(time.Minute))
+	assert.Equal(t, 2, in.Ring, "a reinstall keeps the ring")
+
+	in, err = e.store.SetInstallRing(e.ctx, "ws", "p", 1)
+	require.NoError(t, err)
+	assert.Equal(t, 1, in.Ring)
+	got, err := e.store.GetInstall(e.ctx, "ws", "p")
+	require.NoError(t, err)
+	assert.Equal(t, in, got)
+	list, err := e.store.ListInstalls(e.ctx, storage.ListInstallsParams{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, 1, list[0].Ring)
+
+	for _, ring := range []int{-1, tracking.MaxRing + 1} {
+		_, err = e.store.SetInstallRing(e.ctx, "ws", "p", ring)
+		assert.ErrorIs(t, err, tracking.ErrInvalidArgument, ring)
+	}
+	_, err = e.store.UpsertInstall(e.ctx, tracking.Install{WorkspaceID: "ws", PluginName: "q", Source: key.Source, Ref: key.Ref, InstalledSHA: sha(1), UpdatedAt: t0, Ring: -1})
+	assert.ErrorIs(t, err, tracking.ErrInvalidArgument)
+	_, err = e.store.SetInstallRing(e.ctx, "ws", "nope", 1)
+	assert.ErrorIs(t, err, tracking.ErrNotFound)
+	got, err = e.store.GetInstall(e.ctx, "ws", "p")
+	require.NoError(t, err)
+	assert.Equal(t, 1, got.Ring, "refused calls change nothing")
+}
+
+func testRingEvidence(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws-canary", "p", key, sha(1), "", t0)
+	e.install("ws-late", "p", key, sha(1), "", t0)
+	_, err := e.store.SetInstallRing(e.ctx, "ws-late", "p", 1)
+	require.NoError(t, err)
+	evidence := func(commit string, ring int) storage.RingEvidence {
+		t.Helper()
+		ev, err := e.store.RingEvidence(e.ctx, storage.RingEvidenceParams{SHA: commit, Ring: ring})
+		require.NoError(t, err)
+		return ev
+	}
+	e.reconcile(key, sha(2), "", t0)
+	assert.Equal(t, storage.RingEvidence{}, evidence(sha(2), 0), "queued is not applied")
+
+	canary := e.only("ws-canary", "p")
+	_, err = e.claim(canary.ID, t0, time.Hour)
+	require.NoError(t, err)
+	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: canary.ID, Token: e.token(canary.ID), Actor: "a", At: t0.Add(time.Minute)})
+	require.NoError(t, err)
+	assert.Equal(t, storage.RingEvidence{FirstApplied: t0.Add(time.Minute)}, evidence(sha(2), 0))
+	assert.Equal(t, storage.RingEvidence{}, evidence(sha(2), 1), "only the ring asked about")
+	assert.Equal(t, storage.RingEvidence{}, evidence(sha(3), 0), "only the commit asked about")
+
+	_, err = e.store.SetRestartError(e.ctx, canary.ID, "workspace did not come back")
+	require.NoError(t, err)
+	assert.Equal(t, 1, evidence(sha(2), 0).FailedRestarts)
+
+	e.rollback("ws-canary", "p", sha(1), "", t0.Add(time.Hour))
+	ev := evidence(sha(2), 0)
+	assert.Equal(t, 1, ev.Rollbacks)
+	assert.Equal(t, t0.Add(time.Minute), ev.FirstApplied, "the rollback itself is no application of the commit")
+
+	_, err = e.store.RingEvidence(e.ctx, storage.RingEvidenceParams{SHA: "x", Ring: 0})
+	assert.Error(t, err)
+	_, err = e.store.RingEvidence(e.ctx, storage.RingEvidenceParams{SHA: sha(2), Ring: -1})
+	assert.ErrorIs(t, err, tracking.ErrInvalidArgument)
+}
