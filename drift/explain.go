@@ -115,7 +115,9 @@ func (u *Updater) Explain(ctx context.Context, workspaceID, pluginName string) (
 			"fix what the error names; the sweeper retries with backoff, or check it now (Sweeper.Check)")
 	}
 	if x.Open != nil {
-		u.explainOpen(&x, *x.Open, add)
+		if err := u.explainOpen(ctx, *x.Open, add); err != nil {
+			return x, fmt.Errorf("%s: %w", op, err)
+		}
 		return x, nil
 	}
 	if x.Upstream == nil || x.Upstream.LastSHA == "" {
@@ -149,7 +151,7 @@ func (u *Updater) Explain(ctx context.Context, workspaceID, pluginName string) (
 
 // explainOpen adds the reasons of an open entry: what auto-apply, or an
 // operator, does with it.
-func (u *Updater) explainOpen(x *Explanation, e tracking.Update, add func(code, msg, change string)) {
+func (u *Updater) explainOpen(ctx context.Context, e tracking.Update, add func(code, msg, change string)) error {
 	switch {
 	case e.Status == tracking.StatusApplying:
 		add(ReasonApplying, fmt.Sprintf("update %d is being applied (claimed until %s)", e.ID, e.ClaimedUntil.Format(time.RFC3339)),
@@ -167,8 +169,17 @@ func (u *Updater) explainOpen(x *Explanation, e tracking.Update, add func(code, 
 		add(ReasonCooldown, fmt.Sprintf("update %d is in its cooldown until %s (UpdaterConfig.MinAge %s)", e.ID, e.DetectedAt.Add(u.minAge).Format(time.RFC3339), u.minAge),
 			"wait, or apply it by hand now")
 	default:
+		gate, err := u.ringGate(ctx, e)
+		if err != nil {
+			return err
+		}
+		if gate != nil {
+			add(gate.Code, gate.Message, gate.Change)
+			return nil
+		}
 		add(ReasonAutoApplies, fmt.Sprintf("update %d is taken by the next auto-apply run", e.ID), "nothing to do")
 	}
+	return nil
 }
 
 func versionSuffix(version string, ref tracking.Ref) string {

@@ -86,6 +86,12 @@ type UpdaterConfig struct {
 	// published never reaches a workspace). Requires AutoApply. Defaults
 	// to 0.
 	MinAge time.Duration
+	// Soak is how long an entry's commit must have been applied in ring
+	// n-1, without a rollback or a failed restart there, before
+	// AutoApply takes it in ring n (see rollout.go). Ring 0 is not
+	// gated; operators apply by hand in any ring. Defaults to 0: applied
+	// in ring n-1 is enough.
+	Soak time.Duration
 }
 
 // RestartPending is the RestartError an entry is recorded applied with
@@ -110,6 +116,7 @@ type Updater struct {
 	log       *slog.Logger
 	rule      func(tracking.Update) bool
 	minAge    time.Duration
+	soak      time.Duration
 }
 
 // NewUpdater returns an Updater. store and installer are required;
@@ -126,13 +133,13 @@ func NewUpdater(store storage.Store, installer Installer, restarter Restarter, c
 		c = *cfg
 	}
 	switch {
-	case c.ApplyTimeout < 0 || c.MinAge < 0:
-		return nil, fmt.Errorf("drift: UpdaterConfig.ApplyTimeout and MinAge must not be negative: %w", tracking.ErrInvalidArgument)
+	case c.ApplyTimeout < 0 || c.MinAge < 0 || c.Soak < 0:
+		return nil, fmt.Errorf("drift: UpdaterConfig.ApplyTimeout, MinAge and Soak must not be negative: %w", tracking.ErrInvalidArgument)
 	case c.MinAge > 0 && c.AutoApply == nil:
 		return nil, fmt.Errorf("drift: UpdaterConfig.MinAge is set but AutoApply is not: set the rule (e.g. drift.PatchOnly) or drop MinAge: %w", tracking.ErrInvalidArgument)
 	}
 	u := &Updater{store: store, installer: installer, restarter: restarter,
-		timeout: c.ApplyTimeout, now: c.Now, log: c.Logger, rule: c.AutoApply, minAge: c.MinAge}
+		timeout: c.ApplyTimeout, now: c.Now, log: c.Logger, rule: c.AutoApply, minAge: c.MinAge, soak: c.Soak}
 	if u.timeout == 0 {
 		u.timeout = 10 * time.Minute
 	}
@@ -444,6 +451,12 @@ func (u *Updater) AutoApply(ctx context.Context) (int, error) {
 		for _, e := range page {
 			after = e.ID
 			if e.Kind.Alarm() || e.Kind == tracking.KindRollback || u.clock().Before(e.DetectedAt.Add(u.minAge)) || !u.rule(e) {
+				continue
+			}
+			if gate, err := u.ringGate(ctx, e); err != nil {
+				return applied, err
+			} else if gate != nil {
+				u.log.InfoContext(ctx, "plugindrift: auto-apply waits for the ring before", "update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "reason", gate.Code, "why", gate.Message)
 				continue
 			}
 			if _, err := u.Apply(ctx, e.ID, AutoApplyActor); err != nil {
