@@ -200,7 +200,9 @@ type reasonJSON struct {
 
 // explainJSON is the answer of GET …/explain.
 type explainJSON struct {
-	Install    installJSON   `json:"install"`
+	Install installJSON `json:"install"`
+	// Ring is the install's rollout ring.
+	Ring       int           `json:"ring"`
 	Upstream   *upstreamJSON `json:"upstream"`
 	OpenUpdate *updateJSON   `json:"open_update"`
 	Dismissed  []*updateJSON `json:"dismissed"`
@@ -230,7 +232,7 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "explain", err)
 		return
 	}
-	body := explainJSON{Install: toInstallJSON(x.Install), Dismissed: []*updateJSON{}, Holds: []*holdJSON{}, Reasons: []reasonJSON{}}
+	body := explainJSON{Install: toInstallJSON(x.Install), Ring: x.Install.Ring, Dismissed: []*updateJSON{}, Holds: []*holdJSON{}, Reasons: []reasonJSON{}}
 	if up := x.Upstream; up != nil {
 		body.Upstream = &upstreamJSON{LastSHA: up.LastSHA, LastVersion: up.LastVersion, LastCheckedAt: jsonTime(up.LastCheckedAt),
 			LastError: errorText(up.LastError), ConsecutiveFailures: up.ConsecutiveFailures}
