@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/plugindrift/plugindrift/drift"
-	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -28,6 +27,7 @@ type updateJSON struct {
 	FromVersion  string     `json:"from_version"`
 	ToVersion    string     `json:"to_version"`
 	Kind         string     `json:"kind"`
+	Bump         string     `json:"bump"`
 	Status       string     `json:"status"`
 	DetectedAt   *time.Time `json:"detected_at"`
 	LastSeenAt   *time.Time `json:"last_seen_at"`
@@ -52,7 +52,7 @@ func toUpdateJSON(u tracking.Update) *updateJSON {
 		ID: u.ID, WorkspaceID: u.WorkspaceID, PluginName: u.PluginName,
 		Source: u.Source.String(), Ref: u.Ref.String(),
 		FromSHA: u.FromSHA, ToSHA: u.ToSHA, FromVersion: u.FromVersion, ToVersion: u.ToVersion,
-		Kind: string(u.Kind), Status: string(u.Status),
+		Kind: string(u.Kind), Bump: bump(u), Status: string(u.Status),
 		DetectedAt: jsonTime(u.DetectedAt), LastSeenAt: jsonTime(u.LastSeenAt), DecidedAt: jsonTime(u.DecidedAt),
 		DecidedBy: u.DecidedBy, Reason: u.Reason, Attempts: u.Attempts,
 		LastError: errorText(u.LastError), RestartError: errorText(u.RestartError),
@@ -194,7 +194,7 @@ func sweepFailure(err error) string {
 
 // listUpdates serves GET {prefix}/plugin-updates.
 func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
-	q, e := parseQuery(r, []string{"status", "workspace_id", "plugin_name", "order", "limit", "cursor"}, "status")
+	q, e := parseQuery(r, []string{"status", "workspace_id", "workspace_prefix", "plugin_name", "kind", "source", "order", "limit", "cursor"}, "status", "kind")
 	if e != nil {
 		h.fail(w, r, e)
 		return
@@ -210,7 +210,7 @@ func (h *handler) listUpdates(w http.ResponseWriter, r *http.Request) {
 // listPending serves GET {prefix}/plugin-updates-pending, the route of the
 // system plugindrift replaces: the pending list, oldest first.
 func (h *handler) listPending(w http.ResponseWriter, r *http.Request) {
-	q, e := parseQuery(r, []string{"workspace_id", "plugin_name", "order", "limit", "cursor"})
+	q, e := parseQuery(r, []string{"workspace_id", "workspace_prefix", "plugin_name", "kind", "source", "order", "limit", "cursor"}, "kind")
 	if e != nil {
 		h.fail(w, r, e)
 		return
@@ -219,22 +219,9 @@ func (h *handler) listPending(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) serveUpdates(w http.ResponseWriter, r *http.Request, q query, statuses []tracking.UpdateStatus) {
-	p := storage.ListUpdatesParams{Statuses: statuses}
-	var e *apiError
-	if p.WorkspaceID, e = q.workspace("workspace_id"); e != nil {
+	p, e := listParams(q, statuses)
+	if e != nil {
 		h.fail(w, r, e)
-		return
-	}
-	if p.PluginName = q.get("plugin_name"); p.PluginName != "" && tracking.ValidatePluginName(p.PluginName) != nil {
-		h.fail(w, r, errBadRequest(fmt.Sprintf("plugin_name %s is not a plugin name: 1 to 100 of a-z 0-9 . _ - starting with a letter or digit", redact.Quote(p.PluginName))))
-		return
-	}
-	switch q.get("order") {
-	case "", "oldest":
-	case "newest":
-		p.Newest = true
-	default:
-		h.fail(w, r, errBadRequest("order must be oldest (the default) or newest"))
 		return
 	}
 	limit, e := q.limit()
@@ -242,7 +229,13 @@ func (h *handler) serveUpdates(w http.ResponseWriter, r *http.Request, q query, 
 		h.fail(w, r, e)
 		return
 	}
-	if p.AfterID, e = decodeUpdateCursor(q.get("cursor"), p.Newest); e != nil {
+	cursor := q.get("cursor")
+	if p.ByDecision {
+		p.AfterDecidedAt, p.AfterID, e = decodeDecisionCursor(cursor)
+	} else {
+		p.AfterID, e = decodeUpdateCursor(cursor, p.Newest)
+	}
+	if e != nil {
 		h.fail(w, r, e)
 		return
 	}
@@ -255,12 +248,57 @@ func (h *handler) serveUpdates(w http.ResponseWriter, r *http.Request, q query, 
 	page := updatesPage{Updates: make([]*updateJSON, 0, min(len(us), limit))}
 	if len(us) > limit {
 		us = us[:limit]
-		page.NextCursor = encodeUpdateCursor(p.Newest, us[limit-1].ID)
+		last := us[limit-1]
+		if p.ByDecision {
+			page.NextCursor = encodeDecisionCursor(last.DecidedAt, last.ID)
+		} else {
+			page.NextCursor = encodeUpdateCursor(p.Newest, last.ID)
+		}
 	}
 	for _, u := range us {
 		page.Updates = append(page.Updates, toUpdateJSON(u))
 	}
 	h.writeJSON(w, r, http.StatusOK, page)
+}
+
+// listParams reads the filters and the order of an update list, with the
+// same per-value rules as the page's filters.
+func listParams(q query, statuses []tracking.UpdateStatus) (storage.ListUpdatesParams, *apiError) {
+	p := storage.ListUpdatesParams{Statuses: statuses}
+	var e *apiError
+	if p.WorkspaceID, e = q.workspace("workspace_id"); e != nil {
+		return p, e
+	}
+	if p.WorkspacePrefix, e = q.workspacePrefix("workspace_prefix"); e != nil {
+		return p, e
+	}
+	if p.PluginName, e = q.plugin("plugin_name"); e != nil {
+		return p, e
+	}
+	if p.Kinds, e = q.kinds("kind"); e != nil {
+		return p, e
+	}
+	if p.Source, e = q.source("source"); e != nil {
+		return p, e
+	}
+	switch q.get("order") {
+	case "", "oldest":
+	case "newest":
+		p.Newest = true
+	case "decided":
+		p.ByDecision = true
+		if len(p.Statuses) == 0 {
+			p.Statuses = []tracking.UpdateStatus{tracking.StatusApplied, tracking.StatusDismissed, tracking.StatusSuperseded}
+		}
+		for _, st := range p.Statuses {
+			if !st.Terminal() {
+				return p, errBadRequest("order=decided lists decided entries: use it with status applied, dismissed or superseded (or none)")
+			}
+		}
+	default:
+		return p, errBadRequest("order must be oldest (the default), newest or decided (newest decision first)")
+	}
+	return p, nil
 }
 
 // getUpdate serves GET {prefix}/plugin-updates/{id}.
@@ -287,46 +325,11 @@ func notFound(id int64) *apiError {
 }
 
 // apply serves POST {prefix}/plugin-updates/{id}/apply.
-func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
-	id, e := pathID(r)
-	if e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	if e := h.readJSON(w, r, "", nil); e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	actor := actorOf(r.Context())
-	u, err := h.updater.Apply(r.Context(), id, actor)
-	if err != nil {
-		h.fail(w, r, h.decisionError(r.Context(), opApply, id, actor, u, err))
-		return
-	}
-	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
-}
+func (h *handler) apply(w http.ResponseWriter, r *http.Request) { h.decideOne(w, r, opApply) }
 
 // dismiss serves POST {prefix}/plugin-updates/{id}/dismiss. The reason is
 // held to the Updater's rules by the Updater itself.
-func (h *handler) dismiss(w http.ResponseWriter, r *http.Request) {
-	id, e := pathID(r)
-	if e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	var reason string
-	if e := h.readJSON(w, r, dismissShape, map[string]any{"reason": &reason}); e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	actor := actorOf(r.Context())
-	u, err := h.updater.Dismiss(r.Context(), id, actor, reason)
-	if err != nil {
-		h.fail(w, r, h.decisionError(r.Context(), opDismiss, id, actor, u, err))
-		return
-	}
-	h.writeJSON(w, r, http.StatusOK, updateBody{toUpdateJSON(u)})
-}
+func (h *handler) dismiss(w http.ResponseWriter, r *http.Request) { h.decideOne(w, r, opDismiss) }
 
 // decisionError classifies an error of Updater.Apply or Dismiss, logs it
 // with its full text, and returns the response: a message written here,
@@ -351,6 +354,8 @@ func (h *handler) decisionError(ctx context.Context, op string, id int64, actor 
 	case errors.Is(err, tracking.ErrBusy):
 		e, level = apiError{status: http.StatusConflict, code: codeBusy,
 			message: fmt.Sprintf("update %d is being applied by another request; try again when it is done", id)}, slog.LevelInfo
+	case isNotCurrent(op, u, err):
+		e, level = apiError{status: http.StatusConflict, code: codeConflict, message: notCurrentMessage(id)}, slog.LevelInfo
 	case errors.Is(err, tracking.ErrConflict):
 		e, level = apiError{status: http.StatusConflict, code: codeConflict,
 			message: fmt.Sprintf("update %d is %s and cannot be %s", id, statusOr(u, "in another state"), pastTense(op))}, slog.LevelInfo
@@ -381,8 +386,11 @@ func statusOr(u tracking.Update, fallback string) string {
 var reasonRule = fmt.Sprintf("the reason must be at most %d bytes of UTF-8 text, with no control characters but newline and tab", drift.MaxReasonLen)
 
 func pastTense(op string) string {
-	if op == opApply {
+	switch op {
+	case opApply:
 		return "applied"
+	case opRestore:
+		return "restored"
 	}
 	return op + "ed"
 }
@@ -446,13 +454,21 @@ func (h *handler) latestSweep(w http.ResponseWriter, r *http.Request) {
 
 // listInstalls serves GET {prefix}/installs.
 func (h *handler) listInstalls(w http.ResponseWriter, r *http.Request) {
-	q, e := parseQuery(r, []string{"workspace_id", "limit", "cursor"})
+	q, e := parseQuery(r, []string{"workspace_id", "workspace_prefix", "plugin_name", "limit", "cursor"})
 	if e != nil {
 		h.fail(w, r, e)
 		return
 	}
 	var p storage.ListInstallsParams
 	if p.WorkspaceID, e = q.workspace("workspace_id"); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	if p.WorkspacePrefix, e = q.workspacePrefix("workspace_prefix"); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	if p.PluginName, e = q.plugin("plugin_name"); e != nil {
 		h.fail(w, r, e)
 		return
 	}

@@ -48,7 +48,7 @@ func TestUpdateJSONShape(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	assert.Equal(t, []string{"attempts", "decided_at", "decided_by", "detected_at", "from_sha", "from_version",
+	assert.Equal(t, []string{"attempts", "bump", "decided_at", "decided_by", "detected_at", "from_sha", "from_version",
 		"id", "kind", "last_error", "last_seen_at", "plugin_name", "reason", "ref", "restart_error",
 		"source", "status", "to_sha", "to_version", "workspace_id"}, keys, "every key is always present")
 
@@ -666,7 +666,7 @@ func TestAuthorizeReturningUnusableActorIsDenied(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, func(c *adminhttp.Config) {
-				c.Authorize = func(*http.Request) (string, error) { return actor, nil }
+				c.Authorize = func(*http.Request, adminhttp.Operation) (string, error) { return actor, nil }
 			})
 			requireError(t, e.do(req{method: "POST", path: path("/plugin-updates/%d/apply", e.alpha.ID)}), 403, "forbidden")
 			assert.Zero(t, e.installer.count())

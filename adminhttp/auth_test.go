@@ -2,9 +2,11 @@ package adminhttp_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -28,36 +30,66 @@ func driftUpdater(s storage.Store, e *env) *drift.Updater {
 }
 
 // routeCase is one route of the handler, with a request that would
-// succeed (and change something, for the POST routes) if authorized.
+// succeed (and change something, for the POST routes) if authorized, and
+// the operation the route names ("" for the stylesheet, served to anyone).
 type routeCase struct {
 	method, path, body, contentType string
 	page                            bool // answers in HTML
+	op                              adminhttp.Operation
 }
 
 // allRoutes lists every route the handler serves, once.
 func allRoutes(e *env) []routeCase {
 	id := func(format string) string { return path(format, e.alpha.ID) }
+	ids := func() string { return fmt.Sprintf(`{"ids":[%d,%d]}`, e.alpha.ID, e.beta.ID) }
+	form := func() string { return fmt.Sprintf("id=%d&id=%d", e.alpha.ID, e.beta.ID) }
 	return []routeCase{
-		{method: "GET", path: path("/plugin-updates")},
-		{method: "GET", path: path("/plugin-updates-pending")},
-		{method: "GET", path: id("/plugin-updates/%d")},
-		{method: "POST", path: id("/plugin-updates/%d/apply")},
-		{method: "POST", path: id("/plugin-updates/%d/dismiss"), body: `{"reason":"x"}`, contentType: "application/json"},
-		{method: "POST", path: path("/sweeps")},
-		{method: "GET", path: path("/sweeps/latest")},
-		{method: "GET", path: path("/installs")},
-		{method: "GET", path: path("/"), page: true},
+		{method: "GET", path: path("/plugin-updates"), op: adminhttp.OpRead},
+		{method: "GET", path: path("/plugin-updates-pending"), op: adminhttp.OpRead},
+		{method: "GET", path: id("/plugin-updates/%d"), op: adminhttp.OpRead},
+		{method: "POST", path: id("/plugin-updates/%d/apply"), op: adminhttp.OpApply},
+		{method: "POST", path: id("/plugin-updates/%d/dismiss"), body: `{"reason":"x"}`, contentType: "application/json", op: adminhttp.OpDismiss},
+		{method: "POST", path: id("/plugin-updates/%d/restore"), op: adminhttp.OpDismiss},
+		{method: "POST", path: path("/bulk/apply"), body: ids(), op: adminhttp.OpApply},
+		{method: "POST", path: path("/bulk/dismiss"), body: ids(), op: adminhttp.OpDismiss},
+		{method: "POST", path: path("/bulk/restore"), body: ids(), op: adminhttp.OpDismiss},
+		{method: "POST", path: path("/sweeps"), op: adminhttp.OpSweep},
+		{method: "GET", path: path("/sweeps/latest"), op: adminhttp.OpRead},
+		{method: "POST", path: path("/upstreams/check"), body: `{"source":"` + srcAlpha + `","ref":"tag:latest"}`, op: adminhttp.OpSweep},
+		{method: "GET", path: path("/installs"), op: adminhttp.OpRead},
+		{method: "POST", path: path("/installs/ws-a/beta/rollback"), body: `{"to_sha":"` + shaHex(9) + `","reason":"x"}`, op: adminhttp.OpRollback},
+		{method: "GET", path: path("/holds"), op: adminhttp.OpRead},
+		{method: "POST", path: path("/holds/%d/release", e.heldInstall()), op: adminhttp.OpHolds},
+		{method: "GET", path: path("/installs/ws-b/gamma/explain"), op: adminhttp.OpRead},
+		{method: "GET", path: path("/events/subscribers"), op: adminhttp.OpEvents},
+		{method: "GET", path: path("/events/subscribers/hook/dead"), op: adminhttp.OpEvents},
+		{method: "GET", path: path("/"), page: true, op: adminhttp.OpRead},
 		{method: "GET", path: path("/static/admin.css"), page: true},
-		{method: "POST", path: id("/ui/plugin-updates/%d/apply"), page: true},
-		{method: "POST", path: id("/ui/plugin-updates/%d/dismiss"), body: "reason=x", contentType: "application/x-www-form-urlencoded", page: true},
-		{method: "POST", path: path("/ui/sweeps"), page: true},
+		{method: "POST", path: id("/ui/plugin-updates/%d/apply"), page: true, op: adminhttp.OpApply},
+		{method: "POST", path: id("/ui/plugin-updates/%d/dismiss"), body: "reason=x", contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpDismiss},
+		{method: "POST", path: id("/ui/plugin-updates/%d/restore"), page: true, op: adminhttp.OpDismiss},
+		{method: "POST", path: path("/ui/bulk/apply"), body: form(), contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpApply},
+		{method: "POST", path: path("/ui/bulk/dismiss"), body: form(), contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpDismiss},
+		{method: "POST", path: path("/ui/sweeps"), page: true, op: adminhttp.OpSweep},
+		{method: "POST", path: path("/ui/upstreams/check"), body: "source=" + url.QueryEscape(srcAlpha) + "&ref=tag%3Alatest", contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpSweep},
 	}
 }
 
-// TestEveryRouteNeedsAuthorization runs every route with an Authorize that
-// refuses, in each of the three ways, and checks the status, that neither
-// the installer nor the resolver was called, and that the store did not
-// change.
+// guardedRoutes is allRoutes without the stylesheet.
+func guardedRoutes(e *env) []routeCase {
+	var out []routeCase
+	for _, rt := range allRoutes(e) {
+		if rt.op != "" {
+			out = append(out, rt)
+		}
+	}
+	return out
+}
+
+// TestEveryRouteNeedsAuthorization runs every route but the stylesheet
+// with an Authorize that refuses, in each of the three ways, and checks
+// the status, that neither the installer nor the resolver was called, and
+// that the store did not change.
 func TestEveryRouteNeedsAuthorization(t *testing.T) {
 	denials := []struct {
 		name   string
@@ -72,21 +104,22 @@ func TestEveryRouteNeedsAuthorization(t *testing.T) {
 	}
 	for _, d := range denials {
 		t.Run(d.name, func(t *testing.T) {
-			calls := 0
+			var calls []adminhttp.Operation
 			e := newEnv(t, func(c *adminhttp.Config) {
-				c.Authorize = func(*http.Request) (string, error) {
-					calls++
+				c.Authorize = func(_ *http.Request, op adminhttp.Operation) (string, error) {
+					calls = append(calls, op)
 					return "", d.err
 				}
 			})
-			before := e.all()
-			resolved := e.resolver.callCount()
-			routes := append(allRoutes(e),
-				routeCase{method: "GET", path: path("/no-such-route")},
-				routeCase{method: "DELETE", path: path("/plugin-updates")},
-				routeCase{method: "GET", path: path("/plugin-updates/%%2e%%2e")},
+			routes := append(guardedRoutes(e),
+				routeCase{method: "GET", path: path("/no-such-route"), op: adminhttp.OpRead},
+				routeCase{method: "DELETE", path: path("/plugin-updates"), op: adminhttp.OpRead},
+				routeCase{method: "GET", path: path("/plugin-updates/%%2e%%2e"), op: adminhttp.OpRead},
 			)
+			before := e.all() // after the routes, which may set up a hold
+			resolved := e.resolver.callCount()
 			for _, rt := range routes {
+				calls = nil
 				w := e.do(req{method: rt.method, path: rt.path, body: rt.body, contentType: rt.contentType})
 				require.Equal(t, d.status, w.Code, "%s %s: %s", rt.method, rt.path, w.Body.String())
 				assert.NotContains(t, w.Body.String(), "db-3", "%s %s", rt.method, rt.path)
@@ -100,8 +133,9 @@ func TestEveryRouteNeedsAuthorization(t *testing.T) {
 				} else {
 					assert.Equal(t, d.code, decode[apiErr](t, w).Error.Code, "%s %s", rt.method, rt.path)
 				}
+				require.NotEmpty(t, calls, "%s %s: Authorize ran", rt.method, rt.path)
+				assert.Equal(t, rt.op, calls[0], "%s %s: Authorize was asked for the route's operation", rt.method, rt.path)
 			}
-			assert.Equal(t, len(routes), calls, "Authorize ran once per request")
 			assert.Zero(t, e.installer.count(), "the installer was never called")
 			assert.Empty(t, e.restarter.restarts)
 			assert.Equal(t, resolved, e.resolver.callCount(), "no sweep ran")
@@ -118,7 +152,7 @@ func TestAuthChallengeConfigurable(t *testing.T) {
 }
 
 // TestBearerAuthorize runs the test's own Authorize through the handler: a
-// missing token is 401, a viewer's 403, a valid one names the actor.
+// missing token is 401, a viewer's apply 403, a valid one names the actor.
 func TestBearerAuthorize(t *testing.T) {
 	e := newEnv(t)
 	p := path("/plugin-updates/%d/apply", e.alpha.ID)
@@ -143,7 +177,7 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 		{"Origin": "null"},
 		{"Sec-Fetch-Site": "cross-site", "Origin": "http://example.com"},
 	}
-	for _, rt := range allRoutes(e) {
+	for _, rt := range guardedRoutes(e) {
 		if rt.method != "POST" {
 			continue
 		}

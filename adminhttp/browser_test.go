@@ -116,7 +116,7 @@ func TestBrowser(t *testing.T) {
 	require.Equal(t, int64(http.StatusOK), resp.Status)
 	require.NoError(t, chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("#queue"))))
 	assert.Equal(t, 3, count("#queue tbody tr"))
-	assert.Contains(t, text(row(e.alpha.ID)+" .change"), shaHex(1)[:12]+" → "+shaHex(2)[:12])
+	assert.Contains(t, text(`.group[data-change^="alpha "] .group-head`), shaHex(1)[:12]+" → "+shaHex(2)[:12])
 	assert.Contains(t, text(row(e.alpha.ID)+" .when"), "3h ago")
 	assert.Contains(t, text(row(e.gamma.ID)+" .kind"), "Tag moved")
 	screenshot(t, bctx, shots, "admin-queue.png")

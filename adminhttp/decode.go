@@ -13,9 +13,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/plugindrift/plugindrift/internal/redact"
+	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -136,9 +138,13 @@ func (h *handler) readJSON(w http.ResponseWriter, r *http.Request, shape string,
 	return decodeJSON(r.Header.Get("Content-Type"), body, shape, fields)
 }
 
-// dismissShape is the body of POST …/dismiss; POST …/apply and POST
-// …/sweeps take nothing, or an empty object.
-const dismissShape = `"reason": "…"`
+// dismissShape is the body of POST …/dismiss, applyShape of POST
+// …/apply; POST …/restore and POST …/sweeps take nothing, or an empty
+// object.
+const (
+	dismissShape = `"reason": "…"`
+	applyShape   = `"confirm_tag_moved": true`
+)
 
 // query holds the parameters of a list request, each given at most once.
 type query struct {
@@ -192,10 +198,66 @@ func (q query) workspace(key string) (string, *apiError) {
 	return ws, nil
 }
 
-// statuses parses every "status" value, each a comma-separated list.
+// workspacePrefix parses a workspace id prefix (empty: all workspaces).
+func (q query) workspacePrefix(key string) (string, *apiError) {
+	p := q.get(key)
+	if storage.ValidateWorkspacePrefix(p) != nil {
+		return "", errBadRequest(fmt.Sprintf("%s %s is not the beginning of a workspace id: at most 128 ASCII letters, digits and ._:@-", key, redact.Quote(p)))
+	}
+	return p, nil
+}
+
+// plugin parses a plugin name (empty: all plugins).
+func (q query) plugin(key string) (string, *apiError) {
+	p := q.get(key)
+	if p != "" && tracking.ValidatePluginName(p) != nil {
+		return "", errBadRequest(fmt.Sprintf("%s %s is not a plugin name: 1 to 100 of a-z 0-9 . _ - starting with a letter or digit", key, redact.Quote(p)))
+	}
+	return p, nil
+}
+
+// source parses a source (empty: all sources), as ParseSource reads it.
+func (q query) source(key string) (tracking.Source, *apiError) {
+	raw := q.get(key)
+	if raw == "" {
+		return tracking.Source{}, nil
+	}
+	src, err := tracking.ParseSource(raw)
+	if err != nil {
+		return tracking.Source{}, errBadRequest(fmt.Sprintf("%s %s is not a source: write it as the entries show it, like github://owner/repo or git+https://host/path.git", key, redact.Quote(raw)))
+	}
+	return src, nil
+}
+
+// kinds parses every value of key, each a comma-separated list of kinds;
+// an empty value filters nothing.
+func (q query) kinds(key string) ([]tracking.UpdateKind, *apiError) {
+	var out []tracking.UpdateKind
+	for _, v := range q.values[key] {
+		if v == "" {
+			continue // an empty field of a GET form: no filter
+		}
+		for part := range strings.SplitSeq(v, ",") {
+			k := tracking.UpdateKind(strings.TrimSpace(part))
+			if !storage.KnownKind(k) {
+				return nil, errBadRequest(fmt.Sprintf("unknown %s %s; use new-version, new-commit, tag-moved, history-rewritten or rollback (repeat %s or separate with commas)", key, redact.Quote(string(k)), key))
+			}
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out, nil
+}
+
+// statuses parses every "status" value, each a comma-separated list; an
+// empty value filters nothing.
 func (q query) statuses() ([]tracking.UpdateStatus, *apiError) {
 	var out []tracking.UpdateStatus
 	for _, v := range q.values["status"] {
+		if v == "" {
+			continue // an empty field of a GET form: no filter
+		}
 		for part := range strings.SplitSeq(v, ",") {
 			st := tracking.UpdateStatus(strings.TrimSpace(part))
 			if !st.Valid() {
@@ -267,4 +329,33 @@ func decodeInstallCursor(s string) (workspace, plugin string, e *apiError) {
 		return "", "", errBadCursor
 	}
 	return ws, plugin, nil
+}
+
+// The history's cursor is base64url of "h<decided_at in µs>:<last id>".
+
+func encodeDecisionCursor(at time.Time, lastID int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("h" + strconv.FormatInt(at.UnixMicro(), 10) + ":" + strconv.FormatInt(lastID, 10)))
+}
+
+func decodeDecisionCursor(s string) (time.Time, int64, *apiError) {
+	if s == "" {
+		return time.Time{}, 0, nil
+	}
+	if len(s) > maxCursorLen {
+		return time.Time{}, 0, errBadCursor
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || len(raw) < 4 || raw[0] != 'h' {
+		return time.Time{}, 0, errBadCursor
+	}
+	at, id, ok := strings.Cut(string(raw[1:]), ":")
+	micros, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil || micros < 0 || at != strconv.FormatInt(micros, 10) {
+		return time.Time{}, 0, errBadCursor
+	}
+	n, e := parseID(id)
+	if e != nil {
+		return time.Time{}, 0, errBadCursor
+	}
+	return time.UnixMicro(micros).UTC(), n, nil
 }

@@ -26,16 +26,40 @@
 //
 // # Authorization
 //
-// [Config].Authorize runs first, on every request: API routes, the page,
-// its form posts, its stylesheet, and paths that do not exist (so an
-// unauthorized caller learns nothing, not even which routes exist). It
-// returns the actor, recorded as decided_by on the entries the request
-// applies or dismisses, or an error:
+// [Config].Authorize runs first, on every request but the stylesheet's:
+// API routes, the page, its form posts, and paths that do not exist (so
+// an unauthorized caller learns nothing, not even which routes exist). It
+// is told the [Operation] the route performs, so a host can grant some
+// and refuse others; a read-only role is one granted [OpRead] alone:
+//
+//	read      GET plugin-updates, plugin-updates/{id}, plugin-updates-pending,
+//	          sweeps/latest, installs, holds,
+//	          installs/{workspace}/{plugin}/explain; GET {prefix}/; any path
+//	          that does not exist, has a bad method or is not canonical
+//	apply     POST plugin-updates/{id}/apply, ui/plugin-updates/{id}/apply
+//	dismiss   POST plugin-updates/{id}/dismiss, ui/plugin-updates/{id}/dismiss
+//	sweep     POST sweeps, ui/sweeps
+//	rollback  POST installs/{workspace}/{plugin}/rollback
+//	holds     POST holds/{id}/release
+//
+// ([OpEvents] names the routes of the events outbox.) Authorize returns
+// the actor, recorded as decided_by on the
+// entries the request applies or dismisses, or an error:
 //
 //   - [ErrUnauthenticated] (or an error wrapping it): 401 "unauthorized",
-//     with the WWW-Authenticate header of [Config].AuthChallenge;
-//   - [ErrForbidden]: 403 "forbidden";
+//     with the WWW-Authenticate header of [Config].AuthChallenge; on the
+//     page's paths, [Config].OnUnauthenticated answers instead when set
+//     (to redirect to the host's login, say);
+//   - [ErrForbidden]: 403 "forbidden", saying which operation was refused;
 //   - any other error: logged, and 403 "forbidden" (deny by default).
+//
+// The page asks Authorize once more per operation its controls perform
+// (apply, dismiss, sweep) and leaves out the controls the actor may not
+// use: a read-only operator sees the queue without buttons. The
+// stylesheet, which holds nothing but style, is served to anyone, so that
+// the error pages of refused requests are styled too; an error page links
+// back to the page only when the caller may read it, so a refused page
+// never links to itself.
 //
 // An empty actor, or one the Updater cannot record (over
 // drift.MaxActorLen bytes, invalid UTF-8, control characters), is logged
@@ -47,7 +71,7 @@
 // [net/http.CrossOriginProtection], on the API and the page alike: a POST
 // whose Sec-Fetch-Site is not same-origin (or none), or, from older
 // browsers, whose Origin does not match the Host, is refused with 403
-// "forbidden" before anything happens. Clients that send neither header,
+// "forbidden" right after authorization, before anything happens. Clients that send neither header,
 // such as curl or a Go program, are unaffected. [Config].TrustedOrigins
 // admits named cross-origin callers.
 //
@@ -55,19 +79,34 @@
 //
 //	GET  {prefix}/plugin-updates                200 {"updates":[…], "next_cursor":"…"}
 //	GET  {prefix}/plugin-updates/{id}           200 {"update":{…}}; 404
-//	POST {prefix}/plugin-updates/{id}/apply     200 {"update":{…}}; 404; 409 conflict, busy; 502 install_failed, restart_failed
+//	POST {prefix}/plugin-updates/{id}/apply     200 {"update":{…}}; 404; 409 conflict, busy, confirmation_required; 502 install_failed, restart_failed
 //	POST {prefix}/plugin-updates/{id}/dismiss   200 {"update":{…}}; 404; 409 conflict
+//	POST {prefix}/plugin-updates/{id}/restore   200 {"update":{…}}; 404; 409 conflict
+//	POST {prefix}/bulk/apply                    200 {"results":[…], "succeeded":n, "failed":m}
+//	POST {prefix}/bulk/dismiss                  200 the same
+//	POST {prefix}/bulk/restore                  200 the same
 //	POST {prefix}/sweeps                        200 {"report":{…}}; 202 {"sweep":{…}}; 501 not_implemented without a Sweeper
 //	GET  {prefix}/sweeps/latest                 200 {"sweep":{…}}; 501 not_implemented without a Sweeper
+//	POST {prefix}/upstreams/check               200 {"report":{…}}; 404; 501 not_implemented without a Sweeper
 //	GET  {prefix}/installs                      200 {"installs":[…], "next_cursor":"…"}
 //	GET  {prefix}/plugin-updates-pending        the pending list, as the system plugindrift replaces served it
+//	POST {prefix}/installs/{workspace}/{plugin}/rollback  200 {"update":{…}, "hold":{…}}; 400; 404; 409 conflict, busy; 502 install_failed, restart_failed
+//	GET  {prefix}/holds                         200 {"holds":[…]}; takes workspace_id, plugin_name, active=true
+//	POST {prefix}/holds/{id}/release            200 {"hold":{…}}; 404
+//	GET  {prefix}/installs/{workspace}/{plugin}/explain   200 {"install", "ring", "upstream", "open_update", "dismissed", "holds", "reasons"}; 404
 //
 // GET {prefix}/plugin-updates takes status (pending, applying, applied,
 // dismissed, superseded; repeat it or separate with commas; default: all),
-// workspace_id, plugin_name, order (oldest, the default, or newest), limit
-// (1 to 200, default 50) and cursor. {prefix}/plugin-updates-pending takes
-// the same without status; {prefix}/installs takes workspace_id, limit and
-// cursor, and lists installs by workspace and plugin. A cursor is opaque:
+// workspace_id (exact), workspace_prefix (the beginning of workspace ids),
+// plugin_name, kind (new-version, new-commit, tag-moved; repeatable like
+// status), source (as the entries show it), order (oldest, the default;
+// newest; or decided: decided entries only, newest decision first), limit
+// (1 to 200, default 50) and cursor. An empty status or kind filters
+// nothing. {prefix}/plugin-updates-pending takes the same without status;
+// {prefix}/installs takes workspace_id, workspace_prefix, plugin_name,
+// limit and cursor, and lists installs by workspace and plugin. The page's
+// filters are read by the same functions, so both refuse the same
+// values. A cursor is opaque:
 // pass the next_cursor of the previous page unchanged; next_cursor is ""
 // on the last page. Pages are keyset-based, so entries added meanwhile
 // never make a page repeat or skip one. Unknown or repeated parameters
@@ -81,10 +120,32 @@
 // retried. busy means another request is installing it right now. The
 // bodies of 409 and 502 answers carry the entry's current state under
 // "update" (for restart_failed, the applied entry with its
-// restart_error). Dismiss takes an optional body {"reason": "…"}
+// restart_error). An integrity alarm (kind tag-moved) is applied only
+// with the body {"confirm_tag_moved": true}, saying the caller compared
+// the commits, as the page's confirmation box does; without it the
+// answer is 409 confirmation_required and nothing is installed.
+// Restore puts a dismissed entry back to pending while its change is
+// still current (the install is still at from_sha and upstream still
+// resolves to to_sha); otherwise it is 409 conflict. Restoring a pending
+// entry returns it unchanged. Dismiss takes an optional body {"reason": "…"}
 // (at most drift.MaxReasonLen bytes of UTF-8; newline and tab are the
 // only control characters allowed); dismissing a dismissed entry returns
-// it unchanged. Apply and sweeps take no body, or {}.
+// it unchanged. Restore and sweeps take no body, or {}.
+//
+// The bulk routes make one decision on many entries: {"ids": [1, 2, …]}
+// (1 to [MaxBulk] ids, each once), plus "confirm_tag_moved" for apply and
+// "reason" for dismiss, with the meanings above. Each entry is decided on
+// its own, in the order given, exactly as its single route would; one
+// that fails neither stops nor undoes the others. The answer is 200
+// whenever the request was valid, with one result per id, in order:
+//
+//	{"id": 7, "ok": false, "error": {"code": "conflict", "message": "…"}, "update": {…}}
+//
+// ok is true and error null on success; on failure error has the code and
+// message the single route would have answered, and update the entry's
+// current state (null when it does not exist). "succeeded" and "failed"
+// count the results. Each action is its own route, so that its operation
+// is known, and authorized, before the body is read.
 //
 // # Sweeps
 //
@@ -105,6 +166,11 @@
 //	{"sweep": {"state": "done", "started_at": "2031-01-02T03:04:05Z",
 //	 "finished_at": "2031-01-02T03:04:09Z", "report": {…}, "error": ""}}
 //
+// POST {prefix}/upstreams/check {"source": "…", "ref": "…"} checks that
+// one upstream now with [drift.Sweeper.Check], even while it is backing
+// off after failures, and answers with the check's report; 404 when no
+// install tracks it.
+//
 // state is "none" (this process has not swept: the other keys are null
 // or ""), "running" (report null), "done", or "failed" (the sweep stopped
 // before it was done; report says what it did until then and error, in
@@ -115,11 +181,13 @@
 //	{"id": 7, "workspace_id": "ws-1", "plugin_name": "chat",
 //	 "source": "github://acme/chat", "ref": "tag:latest",
 //	 "from_sha": "…", "to_sha": "…", "from_version": "v1.0.0", "to_version": "v1.1.0",
-//	 "kind": "new-version", "status": "pending",
+//	 "kind": "new-version", "bump": "minor", "status": "pending",
 //	 "detected_at": "2031-01-02T03:04:05Z", "last_seen_at": "…", "decided_at": null,
 //	 "decided_by": "", "reason": "", "attempts": 0, "last_error": "", "restart_error": ""}
 //
-// Every key is always present. Times are RFC 3339 in UTC; a time that is
+// bump is how far a new-version entry's versions move: "major", "minor",
+// "patch" or "prerelease" ("" for other kinds, and for versions that are
+// not semantic versions). Every key is always present. Times are RFC 3339 in UTC; a time that is
 // not set is null. last_error and restart_error are what the host's
 // Installer and Restarter reported, recorded in the queue for operators,
 // and shown as described under Errors.
@@ -173,34 +241,64 @@
 //
 // GET {prefix}/ is a server-rendered page (html/template, an embedded
 // stylesheet, no JavaScript; it works with scripts off, and its
-// Content-Security-Policy allows none). It shows:
+// Content-Security-Policy allows none). Its tabs are the queue (the
+// default), the installs (?view=installs) and upstream health
+// (?view=upstreams). Above them, a summary bar counts the whole queue:
+// pending entries by kind, integrity alarms, failing upstreams, and when
+// the last sweep of this process ended and the schedule's next one is due
+// ([drift.Sweeper.Next]). The queue tab shows:
 //
-//   - the queue of pending and applying entries, oldest first: workspace,
-//     plugin and source, the tracked ref, from → to as 12-character SHAs
-//     (full SHA on hover) and versions, the kind — a moved tag is
-//     highlighted as a security warning and needs a confirmation box
-//     ticked before Apply —, how long ago it was detected, and the last
-//     install error;
-//   - Apply, and Dismiss with an optional reason, as POST forms;
+//   - integrity alarms (moved tags) first, newest first, each on its own
+//     row: workspace, plugin and source, the tracked ref, from → to as
+//     12-character SHAs (full SHA on hover), versions, a warning, and a
+//     confirmation box to tick before Apply;
+//   - then every other open entry grouped by change, one group per
+//     (upstream, from → to), oldest change first: the plugin, versions,
+//     kind and semver bump, source and ref, both commits, a link to
+//     compare them, and one row per workspace it affects with how long
+//     ago it was detected, the last install error (long ones folded into
+//     a <details>) and its Apply and Dismiss; "Apply all" and "Dismiss
+//     all" act on the group's pending entries, each on its own as the bulk
+//     routes do, and the flash says how many ended as asked;
 //   - "Sweep now" (when a Sweeper is configured), which starts a sweep as
 //     POST {prefix}/sweeps does and waits for it up to SweepWait, and a
 //     "Last sweep" panel: running since when, or finished when, with its
 //     report (counts and the first failing upstreams);
 //   - the history of decided entries (applied, dismissed, superseded),
-//     newest first, with who decided and when, and "Retry restart" for an
-//     applied entry whose restart failed;
-//   - filters by workspace and status, as a GET form; 50 rows per table,
-//     with links to the next ones.
+//     newest decision first, with who decided, when and why, "Retry
+//     restart" for an applied entry whose restart failed and "Restore to
+//     pending" for a dismissed one;
+//   - filters by workspace (the beginning of its id), plugin, kind, source
+//     and status, as a GET form; 50 entries per page, with links to the
+//     next ones.
 //
-// The page's query (workspace, status, the tables' cursors, and op, result
-// and id below) is read by the API's parser with the API's rules, so what
+// The installs tab lists installs by workspace and plugin, with the
+// commit installed; the health tab lists upstreams, failing first, with
+// when each was last checked, when a push webhook last named it (see
+// package push), its last result, consecutive failures, when a sweep
+// next retries it (the Sweeper's Backoff) and its last error, and
+// "Check now", which checks it at once past its backoff.
+//
+// Compare and commit links: GitHub sources link to [Config].GitHubURL
+// (github.com by default) or, written with a host, to that GitHub
+// Enterprise host; git sources link through the [GitHost] templates of
+// [Config].GitHosts for their host, and have no links otherwise.
+//
+// Below 700 pixels wide every table becomes a list of cards, the
+// workspace's name right above its buttons. Buttons say what they act on
+// to screen readers ("Apply chat v1.2.0 to acme"), tables have captions,
+// and a skip link leads past the header.
+//
+// The page's query (the filters, view, the tables' cursors, and op,
+// result, id and ids below) is read by the API's parser with the API's rules, so what
 // the API refuses, the page refuses too: 400, not an unfiltered page.
 //
 // Forms post to {prefix}/ui/… and answer 303 See Other back to the page
 // with the same filters (POST/redirect/GET), so reloading never repeats
 // a decision. The redirect names the outcome by codes only, e.g.
-// ?op=apply&result=ok&id=12 (result is "ok", "confirm_tag_moved" or an
-// error code above), or ?op=sweep. The page words the message itself from
+// ?op=apply&result=ok&id=12 (op is apply, dismiss or restore; result is
+// "ok", "confirm_tag_moved" or an error code above), ?op=bulk_apply&ids=3,4
+// (or bulk_dismiss), or ?op=sweep. The page words the message itself from
 // the current state of that entry in the store (or of the latest sweep)
 // and shows nothing when that state does not bear the outcome out: a
 // crafted link can only say what is true, and no cookie or key is

@@ -23,6 +23,9 @@ const (
 	codeNotImplemented       = "not_implemented"
 	codeInstallFailed        = "install_failed"
 	codeRestartFailed        = "restart_failed"
+	// codeConfirmationRequired: applying an integrity alarm (a moved tag)
+	// needs {"confirm_tag_moved": true}.
+	codeConfirmationRequired = "confirmation_required"
 )
 
 // apiError is a response error: status, stable code and a message written
@@ -32,6 +35,7 @@ type apiError struct {
 	code    string
 	message string
 	update  *updateJSON // the entry's state, when the operation had one
+	noBack  bool        // the HTML error page offers no link back to the page (it would be refused too)
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
@@ -41,7 +45,7 @@ func errBadRequest(msg string) *apiError {
 }
 
 var (
-	errUnauthenticated = &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "authentication required"}
+	errUnauthenticated = &apiError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "authentication required", noBack: true}
 	errForbidden       = &apiError{status: http.StatusForbidden, code: codeForbidden, message: "you may not operate the plugin update queue"}
 	errCrossOrigin     = &apiError{status: http.StatusForbidden, code: codeForbidden, message: "cross-origin request refused: submit the form from the admin page itself"}
 	errInternal        = &apiError{status: http.StatusInternalServerError, code: codeInternal, message: "internal error; the server log has the details"}

@@ -52,18 +52,22 @@ func ExampleNewHandler() {
 		panic(err)
 	}
 
-	// Authorize maps a bearer token to the operator it belongs to.
-	operators := map[string]string{"s3cret-token-of-alice": "alice"}
+	// Authorize maps a bearer token to the operator it belongs to; bob
+	// may only read.
+	operators := map[string]string{"s3cret-token-of-alice": "alice", "s3cret-token-of-bob": "bob"}
 	admin, err := adminhttp.NewHandler(adminhttp.Config{
 		Updater: updater,
 		Store:   store,
-		Authorize: func(r *http.Request) (string, error) {
+		Authorize: func(r *http.Request, op adminhttp.Operation) (string, error) {
 			token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok {
 				return "", adminhttp.ErrUnauthenticated
 			}
 			for known, actor := range operators {
 				if subtle.ConstantTimeCompare([]byte(token), []byte(known)) == 1 {
+					if actor == "bob" && op != adminhttp.OpRead {
+						return "", adminhttp.ErrForbidden
+					}
 					return actor, nil
 				}
 			}
@@ -106,6 +110,9 @@ func ExampleNewHandler() {
 		fmt.Printf("  #%v %s/%s %s → %s (%s)\n", u["id"], u["workspace_id"], u["plugin_name"], u["from_version"], u["to_version"], u["kind"])
 	}
 
+	status, _ = call("POST", "/admin/plugin-updates/1/apply", "s3cret-token-of-bob")
+	fmt.Println("apply as a read-only operator:", status)
+
 	status, body = call("POST", "/admin/plugin-updates/1/apply", "s3cret-token-of-alice")
 	u := body["update"].(map[string]any)
 	fmt.Println("apply:", status, u["status"], "by", u["decided_by"], "at", u["decided_at"])
@@ -118,6 +125,7 @@ func ExampleNewHandler() {
 	// wrong token: 403
 	// pending: 200
 	//   #1 ws-1/chat v1.0.0 → v1.1.0 (new-version)
+	// apply as a read-only operator: 403
 	// installing chat v1.1.0 at bbbbbbbbbbbb…
 	// apply: 200 applied by alice at 2031-01-02T03:04:05Z
 	// bad id: 400 bad_request

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -92,11 +93,11 @@ func requireBadRequest(t *testing.T, what string, e *apiError) {
 // encodes back to exactly the same text. Seeds are in
 // testdata/fuzz/FuzzDecodeQuery.
 func FuzzDecodeQuery(f *testing.F) {
-	allowed := []string{"status", "workspace_id", "limit", "cursor"}
+	allowed := []string{"status", "workspace_id", "workspace_prefix", "plugin_name", "kind", "source", "order", "limit", "cursor"}
 	f.Fuzz(func(t *testing.T, rawQuery string, newest bool) {
 		r := httptest.NewRequest(http.MethodGet, "/admin/plugin-updates", nil)
 		r.URL.RawQuery = rawQuery
-		q, e := parseQuery(r, allowed, "status")
+		q, e := parseQuery(r, allowed, "status", "kind")
 		if e != nil {
 			requireBadRequest(t, "parseQuery", e)
 			if q.values != nil {
@@ -108,7 +109,7 @@ func FuzzDecodeQuery(f *testing.F) {
 			if !slices.Contains(allowed, k) {
 				t.Fatalf("parseQuery accepted parameter %q, which is not allowed", k)
 			}
-			if len(vs) != 1 && k != "status" {
+			if len(vs) != 1 && k != "status" && k != "kind" {
 				t.Fatalf("parseQuery accepted %q given %d times", k, len(vs))
 			}
 		}
@@ -139,6 +140,53 @@ func FuzzDecodeQuery(f *testing.F) {
 			}
 		} else if ws != q.get("workspace_id") || ws != "" && tracking.ValidateWorkspaceID(ws) != nil {
 			t.Fatalf("workspace of %q returned %q", q.get("workspace_id"), ws)
+		}
+
+		if p, e := q.workspacePrefix("workspace_prefix"); e != nil {
+			requireBadRequest(t, "workspacePrefix", e)
+			if p != "" {
+				t.Fatalf("workspacePrefix refused but returned %q", p)
+			}
+		} else if p != q.get("workspace_prefix") || storage.ValidateWorkspacePrefix(p) != nil {
+			t.Fatalf("workspacePrefix of %q returned %q", q.get("workspace_prefix"), p)
+		}
+		if kinds, e := q.kinds("kind"); e != nil {
+			requireBadRequest(t, "kinds", e)
+			if kinds != nil {
+				t.Fatalf("kinds refused %q but returned %v", q.values["kind"], kinds)
+			}
+		} else {
+			for i, k := range kinds {
+				if !storage.KnownKind(k) || slices.Contains(kinds[:i], k) {
+					t.Fatalf("kinds of %q returned %v: each must be known and listed once", q.values["kind"], kinds)
+				}
+			}
+		}
+		if src, e := q.source("source"); e != nil {
+			requireBadRequest(t, "source", e)
+			if src.IsValid() {
+				t.Fatalf("source refused but returned %v", src)
+			}
+		} else if raw := q.get("source"); raw != "" && !src.IsValid() || raw == "" && src.IsValid() {
+			t.Fatalf("source of %q returned %v", raw, src)
+		}
+		if p, e := q.plugin("plugin_name"); e != nil {
+			requireBadRequest(t, "plugin", e)
+		} else if p != "" && tracking.ValidatePluginName(p) != nil {
+			t.Fatalf("plugin of %q returned %q", q.get("plugin_name"), p)
+		}
+		if lp, e := listParams(q, nil); e == nil {
+			lp.Limit = 1
+			if err := lp.Validate(); err != nil {
+				t.Fatalf("listParams of %q gave params the store refuses: %v", rawQuery, err)
+			}
+		} else {
+			requireBadRequest(t, "listParams", e)
+		}
+		if at, id, e := decodeDecisionCursor(q.get("cursor")); e != nil {
+			requireBadRequest(t, "decodeDecisionCursor", e)
+		} else if id != 0 && encodeDecisionCursor(at, id) != q.get("cursor") {
+			t.Fatalf("decodeDecisionCursor(%q) = %v, %d, which does not encode back to it", q.get("cursor"), at, id)
 		}
 
 		if n, e := q.limit(); e != nil {

@@ -62,13 +62,23 @@ type Config struct {
 	// Updater writes to. Required.
 	Store storage.Store
 
-	// Authorize decides who makes a request. It runs before anything else,
-	// on every request, the page and its stylesheet included. It returns
+	// Authorize decides who makes a request and whether they may perform
+	// op, the operation the request's route names (see Operation). It runs
+	// before anything else on every request but the stylesheet's, and
+	// also for paths that do not exist (as OpRead). The page also asks it,
+	// once per operation its controls perform (OpApply, OpDismiss,
+	// OpSweep), and leaves out the controls of those refused. It returns
 	// the actor (recorded as decided_by; non-empty, at most
 	// drift.MaxActorLen bytes of printable UTF-8), or an error:
-	// ErrUnauthenticated (→ 401), ErrForbidden (→ 403); any other error
-	// is logged and answered 403. Required unless AllowUnauthenticated.
-	Authorize func(*http.Request) (actor string, err error)
+	// ErrUnauthenticated (→ 401, or OnUnauthenticated), ErrForbidden (→
+	// 403); any other error is logged and answered 403. Required unless
+	// AllowUnauthenticated.
+	Authorize func(r *http.Request, op Operation) (actor string, err error)
+	// OnUnauthenticated, when set, answers the page's requests (GET
+	// {prefix}/ and its form posts) that Authorize refused with
+	// ErrUnauthenticated, instead of the 401 page: a host typically
+	// redirects to its login. API routes still answer 401. Defaults to nil.
+	OnUnauthenticated func(w http.ResponseWriter, r *http.Request)
 	// AllowUnauthenticated lets NewHandler run without Authorize: every
 	// request is then made by AnonymousActor. For demos on a trusted
 	// machine only; NewHandler logs a warning. Defaults to false.
@@ -94,6 +104,17 @@ type Config struct {
 	// MaxBodyBytes caps request bodies; a larger one is answered 413.
 	// Defaults to DefaultMaxBodyBytes (64 KiB).
 	MaxBodyBytes int64
+	// GitHubURL is the web address of GitHub sources written without a
+	// host (github://owner/repo), for the page's compare and commit links;
+	// a source with a host (GitHub Enterprise) links to https://<host>.
+	// Defaults to DefaultGitHubURL ("https://github.com").
+	GitHubURL string
+	// GitHosts says how to link to the compare and commit pages of git
+	// sources, by their host as tracking.Source.Host gives it
+	// ("gitlab.example.com"); see GitHost. Entries of other git hosts
+	// have no links. Defaults to none.
+	GitHosts map[string]GitHost
+
 	// Now returns the current time, for the ages shown on the page.
 	// Defaults to time.Now.
 	Now func() time.Time
@@ -101,18 +122,21 @@ type Config struct {
 
 // handler is the http.Handler NewHandler returns.
 type handler struct {
-	updater   *drift.Updater
-	sweeper   *drift.Sweeper
-	store     storage.Store
-	authorize func(*http.Request) (string, error)
-	challenge string
-	prefix    string // "" when mounted at the root
-	log       *slog.Logger
-	maxBody   int64
-	sweepWait time.Duration
-	now       func() time.Time
+	updater           *drift.Updater
+	sweeper           *drift.Sweeper
+	store             storage.Store
+	authorizeFn       func(*http.Request, Operation) (string, error)
+	onUnauthenticated func(http.ResponseWriter, *http.Request)
+	challenge         string
+	prefix            string // "" when mounted at the root
+	log               *slog.Logger
+	maxBody           int64
+	sweepWait         time.Duration
+	now               func() time.Time
 
-	routes http.Handler // the ServeMux behind cross-origin protection
+	links  links
+	routes http.Handler // the ServeMux; each route authorizes its own operation
+	cop    *http.CrossOriginProtection
 	page   *template.Template
 	errors *template.Template
 	css    []byte
@@ -140,7 +164,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 			return nil, errors.New("adminhttp: Config.Authorize is required: it decides who may apply updates (set AllowUnauthenticated only for demos)")
 		}
 		log.Warn("adminhttp: running without authorization: anyone who reaches the handler can apply and dismiss updates")
-		authorize = func(*http.Request) (string, error) { return AnonymousActor, nil }
+		authorize = func(*http.Request, Operation) (string, error) { return AnonymousActor, nil }
 	}
 	prefix, err := cleanPrefix(cfg.Prefix)
 	if err != nil {
@@ -153,16 +177,17 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("adminhttp: Config.SweepWait is %v: want 0 (for the default, %v) or more", cfg.SweepWait, DefaultSweepWait)
 	}
 	h := &handler{
-		updater:   cfg.Updater,
-		sweeper:   cfg.Sweeper,
-		store:     cfg.Store,
-		authorize: authorize,
-		challenge: cfg.AuthChallenge,
-		prefix:    prefix,
-		log:       log,
-		maxBody:   cfg.MaxBodyBytes,
-		sweepWait: cfg.SweepWait,
-		now:       cfg.Now,
+		updater:           cfg.Updater,
+		sweeper:           cfg.Sweeper,
+		store:             cfg.Store,
+		authorizeFn:       authorize,
+		onUnauthenticated: cfg.OnUnauthenticated,
+		challenge:         cfg.AuthChallenge,
+		prefix:            prefix,
+		log:               log,
+		maxBody:           cfg.MaxBodyBytes,
+		sweepWait:         cfg.SweepWait,
+		now:               cfg.Now,
 	}
 	if h.challenge == "" {
 		h.challenge = `Bearer realm="plugindrift"`
@@ -176,23 +201,20 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	if h.links, err = newLinks(cfg.GitHubURL, cfg.GitHosts); err != nil {
+		return nil, err
+	}
 	if err := h.loadAssets(); err != nil {
 		return nil, err
 	}
 
-	cop := http.NewCrossOriginProtection()
+	h.cop = http.NewCrossOriginProtection()
 	for _, o := range cfg.TrustedOrigins {
-		if err := cop.AddTrustedOrigin(o); err != nil {
+		if err := h.cop.AddTrustedOrigin(o); err != nil {
 			return nil, fmt.Errorf("adminhttp: Config.TrustedOrigins: %w", err)
 		}
 	}
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.log.WarnContext(r.Context(), "adminhttp: cross-origin request refused",
-			"method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"),
-			"sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "actor", actorOf(r.Context()))
-		h.fail(w, r, errCrossOrigin)
-	}))
-	h.routes = cop.Handler(h.mux())
+	h.routes = h.mux()
 	return h, nil
 }
 
@@ -243,102 +265,102 @@ func actorOf(ctx context.Context) string {
 	return a
 }
 
-// ServeHTTP authorizes the request, refuses paths that are not canonical,
-// and routes it. Authorization comes first so that nothing, not even
-// whether a path exists, is revealed to an unauthorized caller.
+// ServeHTTP refuses paths that are not canonical and routes the request;
+// each route authorizes its own operation before anything else. A path
+// that does not exist, or is refused, is authorized as OpRead first, so
+// that nothing, not even whether a path exists, is revealed to an
+// unauthorized caller.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Referrer-Policy", "same-origin")
-	actor, err := h.authorize(r)
-	if err == nil {
-		// Held to what the Updater can record, so that a misbehaving
-		// Authorize is caught here rather than as a bad request later.
-		err = drift.ValidateActor(actor)
-		if err != nil {
-			h.log.ErrorContext(r.Context(), "adminhttp: Authorize returned an unusable actor; request denied", "path", r.URL.Path, "error", err)
-			err = ErrForbidden
-		}
-	}
-	if err != nil {
-		h.deny(w, r, err)
-		return
-	}
-	r = r.WithContext(context.WithValue(r.Context(), actorKey{}, actor))
 	if !canonicalPath(r.URL.Path) {
-		h.fail(w, r, errBadRequest("the path has an empty, \".\" or \"..\" segment"))
+		h.guard(OpRead, func(w http.ResponseWriter, r *http.Request) {
+			h.fail(w, r, errBadRequest("the path has an empty, \".\" or \"..\" segment"))
+		})(w, r)
 		return
 	}
 	if h.prefix != "" && r.URL.Path == h.prefix && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		http.Redirect(w, r, h.pageURL(nil), http.StatusMovedPermanently)
+		h.guard(OpRead, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, h.pageURL(nil), http.StatusMovedPermanently)
+		})(w, r)
 		return
 	}
 	h.routes.ServeHTTP(w, r)
 }
 
-// deny answers a request whose Authorize failed.
-func (h *handler) deny(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, ErrUnauthenticated):
-		h.log.DebugContext(r.Context(), "adminhttp: unauthenticated request", "method", r.Method, "path", r.URL.Path)
-		w.Header().Set("WWW-Authenticate", h.challenge)
-		h.fail(w, r, errUnauthenticated)
-	case errors.Is(err, ErrForbidden):
-		h.log.InfoContext(r.Context(), "adminhttp: forbidden request", "method", r.Method, "path", r.URL.Path)
-		h.fail(w, r, errForbidden)
-	default:
-		h.log.WarnContext(r.Context(), "adminhttp: Authorize failed; request denied", "method", r.Method, "path", r.URL.Path, "error", err)
-		h.fail(w, r, errForbidden)
-	}
-}
-
-// route is one path of the handler: the handler of each method it allows.
+// route is one path of the handler: the operation and handler of each
+// method it allows.
 type route struct {
 	path    string // after the prefix
-	methods map[string]http.HandlerFunc
+	methods map[string]opHandler
+}
+
+// opHandler is a route's handler for one method, with the operation it
+// performs ("" for the stylesheet, served to anyone).
+type opHandler struct {
+	op Operation
+	fn http.HandlerFunc
 }
 
 // mux registers every route twice: "METHOD path" for each allowed method,
 // and the bare path, which answers 405 with the Allow header.
 func (h *handler) mux() *http.ServeMux {
 	routes := []route{
-		{"/plugin-updates", map[string]http.HandlerFunc{http.MethodGet: h.listUpdates}},
-		{"/plugin-updates-pending", map[string]http.HandlerFunc{http.MethodGet: h.listPending}},
-		{"/plugin-updates/{id}", map[string]http.HandlerFunc{http.MethodGet: h.getUpdate}},
-		{"/plugin-updates/{id}/apply", map[string]http.HandlerFunc{http.MethodPost: h.apply}},
-		{"/plugin-updates/{id}/dismiss", map[string]http.HandlerFunc{http.MethodPost: h.dismiss}},
-		{"/sweeps", map[string]http.HandlerFunc{http.MethodPost: h.sweep}},
-		{"/sweeps/latest", map[string]http.HandlerFunc{http.MethodGet: h.latestSweep}},
-		{"/installs", map[string]http.HandlerFunc{http.MethodGet: h.listInstalls}},
+		{"/plugin-updates", map[string]opHandler{http.MethodGet: {OpRead, h.listUpdates}}},
+		{"/plugin-updates-pending", map[string]opHandler{http.MethodGet: {OpRead, h.listPending}}},
+		{"/plugin-updates/{id}", map[string]opHandler{http.MethodGet: {OpRead, h.getUpdate}}},
+		{"/plugin-updates/{id}/apply", map[string]opHandler{http.MethodPost: {OpApply, h.apply}}},
+		{"/plugin-updates/{id}/dismiss", map[string]opHandler{http.MethodPost: {OpDismiss, h.dismiss}}},
+		{"/plugin-updates/{id}/restore", map[string]opHandler{http.MethodPost: {OpDismiss, h.restore}}},
+		{"/bulk/apply", map[string]opHandler{http.MethodPost: {OpApply, h.bulk(opApply)}}},
+		{"/bulk/dismiss", map[string]opHandler{http.MethodPost: {OpDismiss, h.bulk(opDismiss)}}},
+		{"/bulk/restore", map[string]opHandler{http.MethodPost: {OpDismiss, h.bulk(opRestore)}}},
+		{"/sweeps", map[string]opHandler{http.MethodPost: {OpSweep, h.sweep}}},
+		{"/sweeps/latest", map[string]opHandler{http.MethodGet: {OpRead, h.latestSweep}}},
+		{"/upstreams/check", map[string]opHandler{http.MethodPost: {OpSweep, h.checkUpstream}}},
+		{"/installs", map[string]opHandler{http.MethodGet: {OpRead, h.listInstalls}}},
 
-		{"/{$}", map[string]http.HandlerFunc{http.MethodGet: h.showPage}},
-		{"/ui/plugin-updates/{id}/apply", map[string]http.HandlerFunc{http.MethodPost: h.formApply}},
-		{"/ui/plugin-updates/{id}/dismiss", map[string]http.HandlerFunc{http.MethodPost: h.formDismiss}},
-		{"/ui/sweeps", map[string]http.HandlerFunc{http.MethodPost: h.formSweep}},
-		{"/static/admin.css", map[string]http.HandlerFunc{http.MethodGet: h.serveCSS}},
+		{"/{$}", map[string]opHandler{http.MethodGet: {OpRead, h.showPage}}},
+		{"/ui/plugin-updates/{id}/apply", map[string]opHandler{http.MethodPost: {OpApply, h.formApply}}},
+		{"/ui/plugin-updates/{id}/dismiss", map[string]opHandler{http.MethodPost: {OpDismiss, h.formDismiss}}},
+		{"/ui/plugin-updates/{id}/restore", map[string]opHandler{http.MethodPost: {OpDismiss, h.formRestore}}},
+		{"/ui/bulk/apply", map[string]opHandler{http.MethodPost: {OpApply, h.formBulk(opApply)}}},
+		{"/ui/bulk/dismiss", map[string]opHandler{http.MethodPost: {OpDismiss, h.formBulk(opDismiss)}}},
+		{"/ui/sweeps", map[string]opHandler{http.MethodPost: {OpSweep, h.formSweep}}},
+		{"/ui/upstreams/check", map[string]opHandler{http.MethodPost: {OpSweep, h.formCheck}}},
+		{"/static/admin.css", map[string]opHandler{http.MethodGet: {"", h.serveCSS}}},
 	}
+	routes = append(routes, h.eventRoutes()...)     // operation "events" (events.go)
 	routes = append(routes, h.integrityRoutes()...) // integrity.go
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		path := h.prefix + rt.path
 		var allow []string
-		for method, fn := range rt.methods {
-			mux.HandleFunc(method+" "+path, fn)
+		public := false
+		for method, oh := range rt.methods {
+			mux.HandleFunc(method+" "+path, h.guard(oh.op, oh.fn))
+			public = public || oh.op == ""
 			allow = append(allow, method)
 			if method == http.MethodGet {
 				allow = append(allow, http.MethodHead)
 			}
 		}
 		allowed := strings.Join(sortedMethods(allow), ", ")
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		notAllowed := func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allowed)
 			h.fail(w, r, &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed,
 				message: fmt.Sprintf("%s is not allowed here; allowed: %s", redact.Truncate(r.Method, 16), allowed)})
-		})
+		}
+		if public {
+			mux.HandleFunc(path, notAllowed)
+		} else {
+			mux.HandleFunc(path, h.guard(OpRead, notAllowed))
+		}
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/", h.guard(OpRead, func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, &apiError{status: http.StatusNotFound, code: codeNotFound, message: "no such page or API route"})
-	})
+	}))
 	return mux
 }
 

@@ -11,18 +11,20 @@ import (
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
-// Integrity and rollout: JSON routes for rollbacks and holds.
+// Integrity and rollout: JSON routes for rollbacks and holds, each named
+// by its operation. Seeing holds and an explanation is reading (OpRead);
+// releasing a hold is OpHolds (a hold is made by a rollback, OpRollback).
 //
-//	POST {prefix}/installs/{workspace}/{plugin}/rollback  {"to_sha": "…", "reason": "…"}
-//	GET  {prefix}/holds?workspace_id=…&plugin_name=…&active=true
-//	POST {prefix}/holds/{id}/release
-//	GET  {prefix}/installs/{workspace}/{plugin}/explain
+//	POST {prefix}/installs/{workspace}/{plugin}/rollback  {"to_sha": "…", "reason": "…"}  rollback
+//	GET  {prefix}/holds?workspace_id=…&plugin_name=…&active=true                          read
+//	POST {prefix}/holds/{id}/release                                                      holds
+//	GET  {prefix}/installs/{workspace}/{plugin}/explain                                   read
 func (h *handler) integrityRoutes() []route {
 	return []route{
-		{"/installs/{workspace}/{plugin}/rollback", map[string]http.HandlerFunc{http.MethodPost: h.rollback}},
-		{"/holds", map[string]http.HandlerFunc{http.MethodGet: h.listHolds}},
-		{"/holds/{id}/release", map[string]http.HandlerFunc{http.MethodPost: h.releaseHold}},
-		{"/installs/{workspace}/{plugin}/explain", map[string]http.HandlerFunc{http.MethodGet: h.explain}},
+		{"/installs/{workspace}/{plugin}/rollback", map[string]opHandler{http.MethodPost: {OpRollback, h.rollback}}},
+		{"/holds", map[string]opHandler{http.MethodGet: {OpRead, h.listHolds}}},
+		{"/holds/{id}/release", map[string]opHandler{http.MethodPost: {OpHolds, h.releaseHold}}},
+		{"/installs/{workspace}/{plugin}/explain", map[string]opHandler{http.MethodGet: {OpRead, h.explain}}},
 	}
 }
 

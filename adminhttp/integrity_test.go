@@ -6,6 +6,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/tracking"
 )
 
 type holdsBody struct {
@@ -103,4 +106,32 @@ func TestExplainAPI(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, w.Code)
 	w = e.do(req{method: "GET", path: path("/installs/ws-b/gamma/explain"), noAuth: true})
 	assert.Equal(t, http.StatusUnauthorized, w.Code)
+}
+
+// TestHistoryRewrittenIsAnAlarm: a history-rewritten entry is shown and
+// applied as an integrity alarm, like tag-moved: pinned with its badge on
+// the page, and applied only with the confirmation.
+func TestHistoryRewrittenIsAnAlarm(t *testing.T) {
+	e := newEnv(t)
+	key := tracking.UpstreamKey{Source: e.beta.Source, Ref: e.beta.Ref}
+	_, err := e.store.Reconcile(t.Context(), storage.ReconcileParams{Key: key, SHA: shaHex(10), Now: e.clock.Now(), Rewritten: []string{shaHex(3)}})
+	require.NoError(t, err)
+	var rewritten tracking.Update
+	for _, u := range e.all() {
+		if u.Kind == tracking.KindHistoryRewritten {
+			rewritten = u
+		}
+	}
+	require.NotZero(t, rewritten.ID)
+
+	w := e.do(req{method: "GET", path: path("/")})
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), "⚠ History rewritten")
+	assert.Contains(t, w.Body.String(), "The branch was force-pushed")
+
+	requireError(t, e.do(req{method: "POST", path: path("/plugin-updates/%d/apply", rewritten.ID)}), http.StatusConflict, "confirmation_required")
+	assert.Zero(t, e.installer.count(), "nothing installed unconfirmed")
+	w = e.do(req{method: "POST", path: path("/plugin-updates/%d/apply", rewritten.ID), body: `{"confirm_tag_moved": true}`})
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Equal(t, tracking.StatusApplied, e.get(rewritten.ID).Status)
 }

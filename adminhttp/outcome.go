@@ -27,6 +27,7 @@ import (
 const (
 	opApply   = "apply"
 	opDismiss = "dismiss"
+	opRestore = "restore" // a dismissed entry back to pending
 	opSweep   = "sweep"
 )
 
@@ -42,9 +43,10 @@ var decisionResults = []string{resultOK, resultConfirmTagMoved, codeInstallFaile
 
 // outcome is what a form post did, as the redirect's query names it.
 type outcome struct {
-	Op     string // "" for none
-	Result string // for opApply and opDismiss
-	ID     int64  // for opApply and opDismiss
+	Op     string  // "" for none
+	Result string  // for opApply, opDismiss and opRestore
+	ID     int64   // for opApply, opDismiss and opRestore
+	IDs    []int64 // for the bulk ops
 }
 
 // set adds the outcome to a page query.
@@ -53,7 +55,11 @@ func (o outcome) set(q url.Values) {
 		return
 	}
 	q.Set("op", o.Op)
-	if o.Op == opSweep {
+	switch o.Op {
+	case opSweep:
+		return
+	case bulkOp(opApply), bulkOp(opDismiss):
+		q.Set("ids", joinIDs(o.IDs))
 		return
 	}
 	result := o.Result
@@ -71,18 +77,28 @@ func parseOutcome(q query) (outcome, *apiError) {
 	_, hasOp := q.values["op"]
 	_, hasResult := q.values["result"]
 	id, hasID := q.values["id"]
+	ids, hasIDs := q.values["ids"]
 	switch {
-	case !hasOp && !hasResult && !hasID:
+	case !hasOp && !hasResult && !hasID && !hasIDs:
 		return o, nil
 	case !hasOp:
-		return outcome{}, errBadRequest("result and id describe the outcome of an op: give op as well, or none of them")
+		return outcome{}, errBadRequest("result, id and ids describe the outcome of an op: give op as well, or none of them")
 	case o.Op == opSweep:
-		if hasResult || hasID {
+		if hasResult || hasID || hasIDs {
 			return outcome{}, errBadRequest("op=sweep takes no result or id: the page shows the latest sweep")
 		}
 		return o, nil
-	case o.Op != opApply && o.Op != opDismiss:
-		return outcome{}, errBadRequest(fmt.Sprintf("unknown op %s; use apply, dismiss or sweep", redact.Quote(o.Op)))
+	case o.Op == bulkOp(opApply) || o.Op == bulkOp(opDismiss):
+		if hasResult || hasID || !hasIDs {
+			return outcome{}, errBadRequest(fmt.Sprintf("op=%s takes ids and nothing else", o.Op))
+		}
+		var e *apiError
+		o.IDs, e = splitIDs(ids[0])
+		return o, e
+	case hasIDs:
+		return outcome{}, errBadRequest(fmt.Sprintf("op=%s takes an id, not ids", redact.Quote(o.Op)))
+	case o.Op != opApply && o.Op != opDismiss && o.Op != opRestore:
+		return outcome{}, errBadRequest(fmt.Sprintf("unknown op %s; use apply, dismiss, restore, bulk_apply, bulk_dismiss or sweep", redact.Quote(o.Op)))
 	case !slices.Contains(decisionResults, o.Result):
 		return outcome{}, errBadRequest(fmt.Sprintf("result %s is not an outcome of %s; use one of %s",
 			redact.Quote(o.Result), o.Op, strings.Join(decisionResults, ", ")))
@@ -121,6 +137,8 @@ func (h *handler) outcomeFlash(ctx context.Context, o outcome) *flash {
 			return nil
 		}
 		return sweepFlash(h.sweeper.Latest())
+	case bulkOp(opApply), bulkOp(opDismiss):
+		return h.bulkFlash(ctx, o)
 	}
 	u, err := h.store.GetUpdate(ctx, o.ID)
 	if errors.Is(err, tracking.ErrNotFound) {
@@ -139,10 +157,7 @@ func (h *handler) outcomeFlash(ctx context.Context, o outcome) *flash {
 // decisionFlash words the outcome of an apply or dismiss form from u, the
 // entry as it is now, or returns nil when u does not bear it out.
 func decisionFlash(o outcome, u tracking.Update) *flash {
-	target := tracking.StatusApplied
-	if o.Op == opDismiss {
-		target = tracking.StatusDismissed
-	}
+	target := targetStatus(o.Op)
 	apply := o.Op == opApply
 	switch o.Result {
 	case resultOK:
@@ -150,11 +165,17 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 		case u.Status != target:
 		case apply:
 			return flashOK("Applied %s %s to workspace %s.", u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
+		case o.Op == opRestore:
+			return flashOK("Restored %s %s → %s in workspace %s: it is pending again.", u.PluginName,
+				versionOrSHA(u.FromVersion, u.FromSHA), versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
 		default:
 			return flashOK("Dismissed %s %s → %s in workspace %s.", u.PluginName,
 				versionOrSHA(u.FromVersion, u.FromSHA), versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
 		}
 	case resultConfirmTagMoved:
+		if apply && u.Kind == tracking.KindHistoryRewritten && u.Status == tracking.StatusPending {
+			return flashError("Update #%d follows a force-push: the branch's new history does not contain the installed commit. Compare the commits, then tick “I compared the commits” to apply it.", u.ID)
+		}
 		if apply && u.Kind == tracking.KindTagMoved && u.Status == tracking.StatusPending {
 			return flashError("Update #%d re-points an existing tag at another commit. Compare the commits, then tick “I compared the commits” to apply it.", u.ID)
 		}
@@ -179,6 +200,15 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 			return flashError("Update #%d is being applied by someone else right now; nothing was changed.", u.ID)
 		}
 	case codeConflict:
+		if o.Op == opRestore {
+			if u.Status == tracking.StatusDismissed {
+				return flashError("%s; nothing was changed.", upperFirst(notCurrentMessage(u.ID)))
+			}
+			if u.Status == tracking.StatusPending {
+				return nil
+			}
+			return flashError("Update #%d is %s, so it cannot be restored; nothing was changed.", u.ID, u.Status)
+		}
 		// Applying an entry being applied is busy, not a conflict.
 		if u.Status != tracking.StatusPending && u.Status != target && !(apply && u.Status == tracking.StatusApplying) {
 			return flashError("Update #%d is %s, so it cannot be %s; nothing was changed.", u.ID, u.Status, pastTense(o.Op))
@@ -197,6 +227,61 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 		}
 	}
 	return nil
+}
+
+// targetStatus is the status a decision's op leaves an entry in.
+func targetStatus(op string) tracking.UpdateStatus {
+	switch op {
+	case opApply, bulkOp(opApply):
+		return tracking.StatusApplied
+	case opDismiss, bulkOp(opDismiss):
+		return tracking.StatusDismissed
+	}
+	return tracking.StatusPending
+}
+
+// bulkFlash words the outcome of "Apply all" or "Dismiss all" from the
+// entries as they are now: how many of them are in the state asked for.
+func (h *handler) bulkFlash(ctx context.Context, o outcome) *flash {
+	target := targetStatus(o.Op)
+	var done []tracking.Update
+	for _, id := range o.IDs {
+		u, err := h.store.GetUpdate(ctx, id)
+		if err != nil {
+			if !errors.Is(err, tracking.ErrNotFound) {
+				h.log.ErrorContext(ctx, "adminhttp: read the updates an outcome names", "update", id, "error", err)
+				return nil
+			}
+			continue
+		}
+		if u.Status == target {
+			done = append(done, u)
+		}
+	}
+	verb := "Applied"
+	if target == tracking.StatusDismissed {
+		verb = "Dismissed"
+	}
+	switch {
+	case len(done) == 0:
+		return flashError("None of the %s was %s; each row shows why.", plural(len(o.IDs), "update", "updates"), strings.ToLower(verb))
+	case len(done) < len(o.IDs):
+		return flashError("%s %d of %s; the rest are still in the queue, each row shows why.", verb, len(done), plural(len(o.IDs), "update", "updates"))
+	}
+	u := done[0]
+	for _, d := range done {
+		if d.PluginName != u.PluginName || d.ToSHA != u.ToSHA {
+			return flashOK("%s %s.", verb, plural(len(done), "update", "updates"))
+		}
+	}
+	return flashOK("%s %s %s in %s.", verb, u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), plural(len(done), "workspace", "workspaces"))
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // versionOrSHA names a commit in a message: by its version when it has

@@ -26,34 +26,68 @@ func (h *handler) pageURL(q url.Values) string {
 	return u
 }
 
-// filters are the page's GET parameters, kept across form posts.
+// filters are the page's GET parameters, kept across form posts. The
+// workspace filter matches the beginning of workspace ids.
 type filters struct {
 	Workspace string
+	Plugin    string
+	Kind      string // "" or one kind
+	Source    string // "" or a canonical source
 	Status    string // "" (queue and history) or one status
 }
 
 func (f filters) values() url.Values {
 	q := url.Values{}
-	if f.Workspace != "" {
-		q.Set("workspace", f.Workspace)
-	}
-	if f.Status != "" {
-		q.Set("status", f.Status)
+	for k, v := range map[string]string{"workspace": f.Workspace, "plugin": f.Plugin, "kind": f.Kind, "source": f.Source, "status": f.Status} {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
 	return q
 }
 
+// listParams are the store's filters for f (statuses aside).
+func (f filters) listParams() storage.ListUpdatesParams {
+	p := storage.ListUpdatesParams{WorkspacePrefix: f.Workspace, PluginName: f.Plugin}
+	if f.Kind != "" {
+		p.Kinds = []tracking.UpdateKind{tracking.UpdateKind(f.Kind)}
+	}
+	if f.Source != "" {
+		p.Source, _ = tracking.ParseSource(f.Source) // parsed by parseFilters
+	}
+	return p
+}
+
 // parseFilters validates the filter parameters with the API's rules.
 func parseFilters(q query) (filters, *apiError) {
-	ws, e := q.workspace("workspace")
+	var f filters
+	var e *apiError
+	if f.Workspace, e = q.workspacePrefix("workspace"); e != nil {
+		return filters{}, e
+	}
+	if f.Plugin, e = q.plugin("plugin"); e != nil {
+		return filters{}, e
+	}
+	kinds, e := q.kinds("kind")
 	if e != nil {
 		return filters{}, e
 	}
+	src, e := q.source("source")
+	if e != nil {
+		return filters{}, e
+	}
+	f.Source = src.String()
 	statuses, e := q.statuses()
 	if e != nil {
 		return filters{}, e
 	}
-	f := filters{Workspace: ws}
+	switch len(kinds) {
+	case 0:
+	case 1:
+		f.Kind = string(kinds[0])
+	default:
+		return filters{}, errBadRequest("the page shows one kind at a time: pick one in the filter")
+	}
 	switch len(statuses) {
 	case 0:
 	case 1:
@@ -66,7 +100,7 @@ func parseFilters(q query) (filters, *apiError) {
 
 // pageParams are the query parameters of the page: the filters, the two
 // tables' cursors and the outcome of a form post.
-var pageParams = []string{"workspace", "status", "qc", "hc", "op", "result", "id"}
+var pageParams = []string{"workspace", "plugin", "kind", "source", "status", "view", "qc", "hc", "op", "result", "id", "ids"}
 
 type statusOption struct {
 	Value, Label string
@@ -74,18 +108,26 @@ type statusOption struct {
 }
 
 type pageView struct {
-	Actor     string
-	CSSURL    string
-	PageURL   string
-	SweepURL  string
-	CanSweep  bool
-	Flash     *flash
-	LastSweep *sweepView
-	Filter    filters
-	Filtered  bool
-	Statuses  []statusOption
-	Queue     *sectionView
-	History   *sectionView
+	Actor      string
+	CSSURL     string
+	PageURL    string
+	SweepURL   string
+	CanSweep   bool // a Sweeper is configured and the actor may sweep
+	CanApply   bool
+	CanDismiss bool
+	Flash      *flash
+	LastSweep  *sweepView
+	Filter     filters
+	Filtered   bool
+	Statuses   []statusOption
+	Kinds      []statusOption
+	Summary    *summaryView
+	Queue      *queueView
+	History    *sectionView
+	View       string // viewQueue, viewInstalls or viewUpstreams
+	Tabs       []tabView
+	Installs   *installsView
+	Upstreams  *upstreamsView
 }
 
 type sectionView struct {
@@ -104,16 +146,41 @@ type rowView struct {
 	FromShort, ToShort     string
 	FromVersion, ToVersion string
 	Kind, KindLabel        string
-	TagMoved               bool
-	Status                 string
-	Pending, Applying      bool
-	DetectedAt, Detected   string
-	DecidedAt, Decided     string
-	DecidedBy, Reason      string
-	Attempts               int
-	LastError              string
-	RestartError           string
-	ApplyURL, DismissURL   string
+	// TagMoved marks an integrity alarm (tag-moved, history-rewritten):
+	// the confirmation box and the AlarmLabel badge.
+	TagMoved             bool
+	AlarmLabel           string
+	Status               string
+	Pending, Applying    bool
+	DetectedAt, Detected string
+	DecidedAt, Decided   string
+	DecidedBy, Reason    string
+	Attempts             int
+	LastError            string
+	RestartError         string
+	ApplyURL, DismissURL string
+	RestoreURL           string // for a dismissed entry
+	Dismissed            bool
+	FromURL, ToURL       string // the commits' pages, when the host has them
+	CompareURL           string // the diff from → to, when the host has one
+	Bump                 string // major, minor, patch, prerelease or ""
+	Change               string // "alpha v1.0.0 → v1.1.0"
+	ApplyLabel           string // "Apply alpha v1.1.0 to ws-a", for screen readers
+	DismissLabel         string
+	RestoreLabel         string
+	LongError            bool // LastError is long enough to fold away
+}
+
+// The page's views (its tabs).
+const (
+	viewQueue     = "queue"
+	viewInstalls  = "installs"
+	viewUpstreams = "upstreams"
+)
+
+type tabView struct {
+	Label, URL string
+	Current    bool
 }
 
 // showPage serves GET {prefix}/. Its query is read by the API's parser,
@@ -134,24 +201,66 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
-	queueAfter, e := decodeUpdateCursor(q.get("qc"), false)
-	if e != nil {
-		h.fail(w, r, e)
+	view := q.get("view")
+	switch view {
+	case "":
+		view = viewQueue
+	case viewQueue, viewInstalls, viewUpstreams:
+	default:
+		h.fail(w, r, errBadRequest("view must be queue (the default), installs or upstreams"))
 		return
 	}
-	historyAfter, e := decodeUpdateCursor(q.get("hc"), true)
-	if e != nil {
-		h.fail(w, r, e)
-		return
-	}
-	now := h.now()
+	ctx, now := r.Context(), h.now()
 	v := pageView{
-		Actor: actorOf(r.Context()), CSSURL: h.cssURL, PageURL: h.pageURL(nil),
-		SweepURL: h.prefix + "/ui/sweeps", CanSweep: h.sweeper != nil,
-		Flash: h.outcomeFlash(r.Context(), done), Filter: f, Filtered: f != filters{},
+		Actor: actorOf(ctx), CSSURL: h.cssURL, PageURL: h.pageURL(nil),
+		SweepURL: h.prefix + "/ui/sweeps", CanSweep: h.sweeper != nil && h.may(r, OpSweep),
+		CanApply: h.may(r, OpApply), CanDismiss: h.may(r, OpDismiss),
+		Flash: h.outcomeFlash(ctx, done), Filter: f, Filtered: f != filters{}, View: view,
+	}
+	for _, t := range []struct{ view, label string }{{viewQueue, "Queue"}, {viewInstalls, "Installs"}, {viewUpstreams, "Upstream health"}} {
+		tq := f.values()
+		if t.view != viewQueue {
+			tq.Set("view", t.view)
+		}
+		v.Tabs = append(v.Tabs, tabView{Label: t.label, URL: h.pageURL(tq), Current: t.view == view})
+	}
+	var err error
+	if v.Summary, err = h.summary(ctx, now); err != nil {
+		h.internal(w, r, "count the queue", err)
+		return
 	}
 	if h.sweeper != nil {
 		v.LastSweep = newSweepView(h.sweeper.Latest(), now)
+	}
+	switch view {
+	case viewInstalls:
+		if v.Installs, e = h.installsTab(ctx, q, f); e != nil {
+			h.fail(w, r, e)
+			return
+		}
+	case viewUpstreams:
+		if v.Upstreams, err = h.upstreamsTab(ctx, f, now); err != nil {
+			h.internal(w, r, "list upstreams", err)
+			return
+		}
+	default:
+		if e := h.queueTab(r, q, f, now, &v); e != nil {
+			h.fail(w, r, e)
+			return
+		}
+	}
+	h.renderHTML(w, r, http.StatusOK, h.page, v)
+}
+
+// queueTab fills the queue and the history.
+func (h *handler) queueTab(r *http.Request, q query, f filters, now time.Time, v *pageView) *apiError {
+	queueAfter, e := decodeUpdateCursor(q.get("qc"), false)
+	if e != nil {
+		return e
+	}
+	hcAt, hcID, e := decodeDecisionCursor(q.get("hc"))
+	if e != nil {
+		return e
 	}
 	for _, o := range []statusOption{{"", "Queue and history", false},
 		{"pending", "Pending", false}, {"applying", "Applying", false}, {"applied", "Applied", false},
@@ -159,7 +268,12 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 		o.Selected = o.Value == f.Status
 		v.Statuses = append(v.Statuses, o)
 	}
+	v.Kinds = append(v.Kinds, statusOption{"", "All kinds", f.Kind == ""})
+	for _, k := range storage.Kinds() {
+		v.Kinds = append(v.Kinds, statusOption{string(k), kindLabel(k), f.Kind == string(k)})
+	}
 
+	ctx := r.Context()
 	var err error
 	open := []tracking.UpdateStatus{tracking.StatusPending, tracking.StatusApplying}
 	decided := []tracking.UpdateStatus{tracking.StatusApplied, tracking.StatusDismissed, tracking.StatusSuperseded}
@@ -172,57 +286,47 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if open != nil {
-		v.Queue, err = h.section(r.Context(), f, open, false, queueAfter, now)
-		if err != nil {
-			h.internal(w, r, "list the queue", err)
-			return
-		}
-		v.Queue.Title, v.Queue.Empty = "Pending updates", "Nothing is waiting for a decision."
-		if f.Status == "" {
-			v.Queue.Note = "Oldest first. Apply installs exactly the commit shown."
+		if v.Queue, err = h.queueSection(ctx, f, open, queueAfter, now); err != nil {
+			h.log.ErrorContext(ctx, "adminhttp: list the queue failed", "error", err)
+			return errInternal
 		}
 	}
 	if decided != nil {
-		v.History, err = h.section(r.Context(), f, decided, true, historyAfter, now)
-		if err != nil {
-			h.internal(w, r, "list the history", err)
-			return
+		if v.History, err = h.history(ctx, f, decided, hcAt, hcID, now); err != nil {
+			h.log.ErrorContext(ctx, "adminhttp: list the history failed", "error", err)
+			return errInternal
 		}
-		v.History.Title, v.History.Empty = "History", "No decided updates yet."
-		v.History.Note = "Newest first."
 	}
 	if f.Status != "" {
 		title := statusTitle(tracking.UpdateStatus(f.Status))
-		for _, s := range []*sectionView{v.Queue, v.History} {
-			if s != nil {
-				s.Title, s.Empty = title, "No "+strings.ToLower(title)+" updates."
-			}
+		if v.Queue != nil {
+			v.Queue.Title, v.Queue.Empty = title, "No "+strings.ToLower(title)+" updates."
+		}
+		if v.History != nil {
+			v.History.Title, v.History.Empty = title, "No "+strings.ToLower(title)+" updates."
 		}
 	}
-	h.renderHTML(w, r, http.StatusOK, h.page, v)
+	return nil
 }
 
 func statusTitle(s tracking.UpdateStatus) string {
 	return strings.ToUpper(string(s[:1])) + string(s[1:])
 }
 
-// section reads one page of entries and prepares its rows.
-func (h *handler) section(ctx context.Context, f filters, statuses []tracking.UpdateStatus, newest bool, after int64, now time.Time) (*sectionView, error) {
-	us, err := h.store.ListUpdates(ctx, storage.ListUpdatesParams{
-		Statuses: statuses, WorkspaceID: f.Workspace, AfterID: after, Newest: newest, Limit: pageSize + 1,
-	})
+// history reads one page of decided entries, newest decision first.
+func (h *handler) history(ctx context.Context, f filters, statuses []tracking.UpdateStatus, afterAt time.Time, afterID int64, now time.Time) (*sectionView, error) {
+	p := f.listParams()
+	p.Statuses, p.ByDecision, p.AfterDecidedAt, p.AfterID, p.Limit = statuses, true, afterAt, afterID, pageSize+1
+	us, err := h.store.ListUpdates(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	s := &sectionView{}
+	s := &sectionView{Title: "History", Empty: "No decided updates yet.", Note: "Newest decision first: who decided, when and why."}
 	if len(us) > pageSize {
 		us = us[:pageSize]
 		q := f.values()
-		key := "qc"
-		if newest {
-			key = "hc"
-		}
-		q.Set(key, encodeUpdateCursor(newest, us[pageSize-1].ID))
+		last := us[pageSize-1]
+		q.Set("hc", encodeDecisionCursor(last.DecidedAt, last.ID))
 		s.NextURL = h.pageURL(q)
 	}
 	for _, u := range us {
@@ -237,7 +341,7 @@ func (h *handler) row(u tracking.Update, now time.Time) rowView {
 		Source: u.Source.String(), Ref: u.Ref.String(),
 		FromSHA: u.FromSHA, ToSHA: u.ToSHA, FromShort: shortSHA(u.FromSHA), ToShort: shortSHA(u.ToSHA),
 		FromVersion: u.FromVersion, ToVersion: u.ToVersion,
-		Kind: string(u.Kind), KindLabel: kindLabel(u.Kind), TagMoved: u.Kind == tracking.KindTagMoved,
+		Kind: string(u.Kind), KindLabel: kindLabel(u.Kind), TagMoved: isAlarm(u.Kind), AlarmLabel: alarmLabel(u.Kind),
 		Status:  string(u.Status),
 		Pending: u.Status == tracking.StatusPending, Applying: u.Status == tracking.StatusApplying,
 		DetectedAt: exactTime(u.DetectedAt), Detected: age(now, u.DetectedAt),
@@ -245,7 +349,18 @@ func (h *handler) row(u tracking.Update, now time.Time) rowView {
 		Attempts: u.Attempts, LastError: errorText(u.LastError), RestartError: errorText(u.RestartError),
 		ApplyURL:   fmt.Sprintf("%s/ui/plugin-updates/%d/apply", h.prefix, u.ID),
 		DismissURL: fmt.Sprintf("%s/ui/plugin-updates/%d/dismiss", h.prefix, u.ID),
+		RestoreURL: fmt.Sprintf("%s/ui/plugin-updates/%d/restore", h.prefix, u.ID),
+		Dismissed:  u.Status == tracking.StatusDismissed,
 	}
+	rv.FromURL, rv.ToURL = h.links.commitURL(u.Source, u.FromSHA), h.links.commitURL(u.Source, u.ToSHA)
+	rv.CompareURL = h.links.compareURL(u.Source, u.FromSHA, u.ToSHA)
+	rv.Bump = bump(u)
+	to := versionOrSHA(u.ToVersion, u.ToSHA)
+	rv.Change = u.PluginName + " " + versionOrSHA(u.FromVersion, u.FromSHA) + " → " + to
+	rv.ApplyLabel = "Apply " + u.PluginName + " " + to + " to " + u.WorkspaceID
+	rv.DismissLabel = "Dismiss " + u.PluginName + " " + to + " for " + u.WorkspaceID
+	rv.RestoreLabel = "Restore " + u.PluginName + " " + to + " for " + u.WorkspaceID + " to pending"
+	rv.LongError = len(rv.LastError) > longError
 	if !u.DecidedAt.IsZero() {
 		rv.DecidedAt, rv.Decided = exactTime(u.DecidedAt), age(now, u.DecidedAt)
 	}
@@ -254,6 +369,9 @@ func (h *handler) row(u tracking.Update, now time.Time) rowView {
 	}
 	return rv
 }
+
+// longError is the length from which an error is folded into <details>.
+const longError = 120
 
 // shortSHA abbreviates a commit id to 12 characters, as git does for
 // large repositories.
@@ -275,8 +393,23 @@ func kindLabel(k tracking.UpdateKind) string {
 		return "New commit"
 	case tracking.KindTagMoved:
 		return "Tag moved"
+	case tracking.KindHistoryRewritten:
+		return "History rewritten"
+	case tracking.KindRollback:
+		return "Rollback"
 	}
 	return string(k)
+}
+
+// alarmLabel is the badge of an integrity alarm, "" for other kinds.
+func alarmLabel(k tracking.UpdateKind) string {
+	switch k {
+	case tracking.KindTagMoved:
+		return "tag moved"
+	case tracking.KindHistoryRewritten:
+		return "history rewritten"
+	}
+	return ""
 }
 
 // reasonText explains the reasons plugindrift itself records; an

@@ -60,8 +60,19 @@ func rowOf(t *testing.T, html string, id int64) string {
 	return m
 }
 
+// groupOf returns the HTML of the queue's group of one change.
+func groupOf(t *testing.T, html, change string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<div class="group" data-change="` + regexp.QuoteMeta(change) + `">.*?</table>`).FindString(html)
+	require.NotEmpty(t, m, "no group for %s", change)
+	return m
+}
+
 // section returns the HTML of the section with the given id.
 func section(html, id string) string {
+	if id == "alarms" {
+		return regexp.MustCompile(`(?s)<table class="cards alarms" id="alarms">.*?</table>`).FindString(html)
+	}
 	return regexp.MustCompile(`(?s)<section class="panel" id="` + id + `">.*?</section>`).FindString(html)
 }
 
@@ -84,16 +95,22 @@ func TestPageShowsQueue(t *testing.T) {
 
 	queue := section(html, "queue")
 	require.NotEmpty(t, queue)
-	alpha := rowOf(t, queue, e.alpha.ID)
+	// Each change is one group, with its workspaces' rows.
+	group := groupOf(t, queue, "alpha v1.0.0 → v1.1.0")
+	assert.Contains(t, group, "<strong>alpha</strong>")
+	assert.Contains(t, group, "tag:latest")
+	assert.Contains(t, group, ">"+shaHex(1)[:12]+"</code>", "short SHA: 12 characters")
+	assert.Contains(t, group, `title="`+shaHex(2)+`"`, "the full SHA on hover")
+	assert.NotContains(t, group, ">"+shaHex(2)+"<")
+	assert.Contains(t, group, "v1.0.0 → v1.1.0")
+	assert.Contains(t, group, "New version")
+	assert.Contains(t, group, ">minor</span>", "the semver bump")
+	assert.Contains(t, group, `href="https://github.com/acme/alpha/compare/`+shaHex(1)+"..."+shaHex(2)+`"`, "the compare link")
+	assert.Contains(t, group, `href="https://github.com/acme/alpha/commit/`+shaHex(2)+`"`, "the commit link")
+	alpha := rowOf(t, group, e.alpha.ID)
 	assert.Contains(t, alpha, "ws-a")
-	assert.Contains(t, alpha, "<strong>alpha</strong>")
-	assert.Contains(t, alpha, "tag:latest")
-	assert.Contains(t, alpha, ">"+shaHex(1)[:12]+"</code>", "short SHA: 12 characters")
-	assert.Contains(t, alpha, `title="`+shaHex(2)+`"`, "the full SHA on hover")
-	assert.NotContains(t, alpha, ">"+shaHex(2)+"<")
-	assert.Contains(t, alpha, "v1.0.0 → v1.1.0")
-	assert.Contains(t, alpha, "New version")
 	assert.Contains(t, alpha, ">3h ago</time>")
+	assert.Contains(t, alpha, `aria-label="Apply alpha v1.1.0 to ws-a"`, "the button says what it acts on")
 	assert.Contains(t, alpha, `datetime="2031-03-04T09:00:00Z"`)
 	assert.Contains(t, alpha, ">Apply</button>")
 	assert.Contains(t, alpha, ">Dismiss</button>")
@@ -102,9 +119,11 @@ func TestPageShowsQueue(t *testing.T) {
 	beta := rowOf(t, queue, e.beta.ID)
 	assert.Contains(t, beta, "disk full on …/plugins", "the last install error is shown, without the local path")
 	assert.Contains(t, beta, "1 failed attempt<")
-	assert.Contains(t, beta, "New commit")
+	assert.Contains(t, groupOf(t, queue, "beta "+shaHex(3)[:12]+" → "+shaHex(4)[:12]), "New commit")
+	assert.NotContains(t, groupOf(t, queue, "beta "+shaHex(3)[:12]+" → "+shaHex(4)[:12]), "/compare/", "no links for a git host without a GitHost")
 
-	gamma := rowOf(t, queue, e.gamma.ID)
+	assert.Less(t, strings.Index(queue, `id="alarms"`), strings.Index(queue, `class="group"`), "alarms are pinned first")
+	gamma := rowOf(t, section(queue, "alarms"), e.gamma.ID)
 	assert.Contains(t, gamma, `class="alarm"`)
 	assert.Contains(t, gamma, "⚠ Tag moved")
 	assert.Contains(t, gamma, "tampered")
@@ -314,11 +333,11 @@ func TestPagePagination(t *testing.T) {
 
 	html := e.page("")
 	queue := section(html, "queue")
-	assert.Equal(t, 50, strings.Count(queue, `<tr id="update-`))
+	assert.Equal(t, 51, strings.Count(queue, `<tr id="update-`), "50 entries and the alarm pinned above them")
 	next := regexp.MustCompile(`<a href="([^"]+)">Next page →</a>`).FindStringSubmatch(queue)
 	require.Len(t, next, 2)
 	second := e.page(strings.TrimPrefix(strings.ReplaceAll(next[1], "&amp;", "&"), "/admin/"))
-	assert.Equal(t, 13, strings.Count(section(second, "queue"), `<tr id="update-`))
+	assert.Equal(t, 12, strings.Count(section(second, "queue"), `<tr id="update-`))
 	assert.NotContains(t, section(second, "queue"), "Next page")
 }
 
@@ -331,8 +350,10 @@ func TestStylesheet(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code)
 	assert.Equal(t, "text/css; charset=utf-8", w.Header().Get("Content-Type"))
 	assert.Contains(t, w.Body.String(), ".badge-alarm")
+	// The stylesheet is served without authorization, so that the error
+	// pages of refused requests are styled; it holds nothing but style.
 	w = e.do(req{method: "GET", path: path("/static/admin.css"), noAuth: true})
-	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.Equal(t, http.StatusOK, w.Code)
 }
 
 // TestPageRefusesWhatTheAPIRefuses: the page reads its query with the
@@ -433,7 +454,7 @@ func TestPageCraftedOutcomeSaysOnlyWhatIsTrue(t *testing.T) {
 func TestPageEscapesEveryUpstreamField(t *testing.T) {
 	const actor = `<script>actor()</script>`
 	e := newEnv(t, func(c *adminhttp.Config) {
-		c.Authorize = func(*http.Request) (string, error) { return actor, nil }
+		c.Authorize = func(*http.Request, adminhttp.Operation) (string, error) { return actor, nil }
 	})
 	payload := func(name string) string { return "<script>" + name + "()</script>" }
 	escaped := func(name string) string { return "&lt;script&gt;" + name + "()&lt;/script&gt;" }

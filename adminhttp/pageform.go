@@ -63,26 +63,20 @@ func (h *handler) formApply(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, actor, id := r.Context(), actorOf(r.Context()), done.ID
-	// A moved tag is applied only with the confirmation box ticked, so the
-	// entry is read first unless the box was.
-	if form.Get("confirm") != "tag-moved" {
-		cur, err := h.store.GetUpdate(ctx, id)
-		if err != nil {
-			done.Result = h.decisionError(ctx, opApply, id, actor, tracking.Update{}, err).code
-			h.redirect(w, r, form, done)
-			return
-		}
-		if cur.Kind == tracking.KindTagMoved && cur.Status == tracking.StatusPending {
-			done.Result = resultConfirmTagMoved
-			h.redirect(w, r, form, done)
-			return
-		}
-	}
-	if u, err := h.updater.Apply(ctx, id, actor); err != nil {
-		done.Result = h.decisionError(ctx, opApply, id, actor, u, err).code
-	}
+	done.Result = h.formResult(h.decide(r.Context(), decision{op: opApply, id: done.ID, actor: actorOf(r.Context()),
+		confirmed: form.Get("confirm") == "tag-moved"}))
 	h.redirect(w, r, form, done)
+}
+
+// formResult is the outcome's result of a decision made from a form.
+func (h *handler) formResult(_ tracking.Update, e *apiError) string {
+	switch {
+	case e == nil:
+		return resultOK
+	case e.code == codeConfirmationRequired:
+		return resultConfirmTagMoved
+	}
+	return e.code
 }
 
 // formDismiss serves POST {prefix}/ui/plugin-updates/{id}/dismiss. The
@@ -92,10 +86,18 @@ func (h *handler) formDismiss(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, actor, id := r.Context(), actorOf(r.Context()), done.ID
-	if u, err := h.updater.Dismiss(ctx, id, actor, strings.TrimSpace(form.Get("reason"))); err != nil {
-		done.Result = h.decisionError(ctx, opDismiss, id, actor, u, err).code
+	done.Result = h.formResult(h.decide(r.Context(), decision{op: opDismiss, id: done.ID, actor: actorOf(r.Context()),
+		reason: strings.TrimSpace(form.Get("reason"))}))
+	h.redirect(w, r, form, done)
+}
+
+// formRestore serves POST {prefix}/ui/plugin-updates/{id}/restore.
+func (h *handler) formRestore(w http.ResponseWriter, r *http.Request) {
+	done, form, ok := h.formDecision(w, r, opRestore)
+	if !ok {
+		return
 	}
+	done.Result = h.formResult(h.decide(r.Context(), decision{op: opRestore, id: done.ID, actor: actorOf(r.Context())}))
 	h.redirect(w, r, form, done)
 }
 

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
+
+	"github.com/plugindrift/plugindrift/internal/redact"
 )
 
 //go:embed templates/*.html static/admin.css
@@ -17,6 +20,31 @@ var assets embed.FS
 // forms posting back to itself: no script runs, even injected.
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// pageFuncs are the page template's helpers.
+var pageFuncs = template.FuncMap{
+	"lower": strings.ToLower,
+	// dict passes several values to a sub-template: dict "K1" v1 "K2" v2.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict: odd number of arguments")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
+	// short is the first line of a long error, cut to fit a summary.
+	"short": func(s string) string {
+		first, _, _ := strings.Cut(s, "\n")
+		return redact.Truncate(first, 80)
+	},
+}
+
 // loadAssets reads the embedded stylesheet and parses the templates, once,
 // when the handler is made.
 func (h *handler) loadAssets() error {
@@ -24,7 +52,7 @@ func (h *handler) loadAssets() error {
 	if h.css, err = assets.ReadFile("static/admin.css"); err != nil {
 		return fmt.Errorf("adminhttp: read embedded stylesheet: %w", err)
 	}
-	if h.page, err = template.ParseFS(assets, "templates/page.html"); err != nil {
+	if h.page, err = template.New("page.html").Funcs(pageFuncs).ParseFS(assets, "templates/page.html"); err != nil {
 		return fmt.Errorf("adminhttp: parse page template: %w", err)
 	}
 	if h.errors, err = template.ParseFS(assets, "templates/error.html"); err != nil {
@@ -46,7 +74,7 @@ func (h *handler) serveCSS(w http.ResponseWriter, r *http.Request) {
 // errorView is what the error page shows.
 type errorView struct {
 	CSSURL  string
-	PageURL string
+	PageURL string // "" when the caller may not see the page
 	Status  int
 	Title   string
 	Message string
@@ -54,9 +82,11 @@ type errorView struct {
 
 // renderError shows e as a small HTML page.
 func (h *handler) renderError(w http.ResponseWriter, r *http.Request, e *apiError) {
-	h.renderHTML(w, r, e.status, h.errors, errorView{
-		CSSURL: h.cssURL, PageURL: h.pageURL(nil), Status: e.status, Title: http.StatusText(e.status), Message: e.message,
-	})
+	v := errorView{CSSURL: h.cssURL, PageURL: h.pageURL(nil), Status: e.status, Title: http.StatusText(e.status), Message: e.message}
+	if e.noBack {
+		v.PageURL = ""
+	}
+	h.renderHTML(w, r, e.status, h.errors, v)
 }
 
 // renderHTML executes t into a buffer first, so a template failure is a

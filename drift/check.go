@@ -44,6 +44,7 @@ func CheckLeaseName(up tracking.Upstream) string {
 func (s *Sweeper) Check(ctx context.Context, keys ...tracking.UpstreamKey) (Report, error) {
 	start := time.Now()
 	var rep Report
+	ctx, endCheck := observerOr(s.cfg.Observer).Check(ctx)
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 
@@ -92,6 +93,7 @@ func (s *Sweeper) Check(ctx context.Context, keys ...tracking.UpstreamKey) (Repo
 	wg.Wait()
 	err := context.Cause(ctx)
 	rep.Duration = time.Since(start)
+	endCheck(rep, err)
 	level := slog.LevelInfo
 	if err != nil || rep.Failed > 0 {
 		level = slog.LevelWarn

@@ -20,7 +20,8 @@ import (
 // (tracking.ReasonRolledBack) and records the hold, all in one
 // transaction; then the install, its record and the restart run as in
 // Apply, with the same errors (ErrInstallFailed, ErrRestartFailed,
-// tracking.ErrClaimLost). The hold stays when the install fails. It
+// tracking.ErrClaimLost) and the same Observer hooks (Apply of the
+// rollback entry, then its steps). The hold stays when the install fails. It
 // returns tracking.ErrNotFound for an unknown install,
 // tracking.ErrConflict when toSHA is already installed and
 // tracking.ErrBusy while an entry of the install is being applied. actor
@@ -49,7 +50,10 @@ func (u *Updater) Rollback(ctx context.Context, workspaceID, pluginName, toSHA, 
 		return e, h, fmt.Errorf("%s: %w", op, err)
 	}
 	u.log.InfoContext(ctx, "plugindrift: rollback started", "update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "from", e.FromSHA, "to", e.ToSHA, "hold", h.ID, "actor", actor)
+	// From here on a rollback is an apply of its entry, observed as one.
+	ctx, end := u.obs.Apply(ctx, e.ID)
 	done, err := u.applyClaimed(ctx, e, token, actor)
+	end(done, err)
 	return done, h, err
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/storage/memstore"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -134,4 +135,37 @@ func TestRollbackRefusesBadInputBeforeTheStore(t *testing.T) {
 	hs, err := up.ListHolds(t.Context(), "", "", false)
 	require.NoError(t, err)
 	assert.Empty(t, hs, "nothing was held")
+}
+
+// applyObserver records the Apply and ApplyStep hooks it sees.
+type applyObserver struct {
+	drift.NopObserver
+	seen []string
+}
+
+func (o *applyObserver) Apply(ctx context.Context, id int64) (context.Context, func(tracking.Update, error)) {
+	o.seen = append(o.seen, "apply")
+	return ctx, func(u tracking.Update, err error) {
+		o.seen = append(o.seen, "apply end "+string(u.Kind)+" "+string(u.Status))
+	}
+}
+
+func (o *applyObserver) ApplyStep(ctx context.Context, step drift.ApplyStep, e tracking.Update) (context.Context, func(error)) {
+	o.seen = append(o.seen, string(step)+" "+string(e.Kind))
+	return ctx, func(error) {}
+}
+
+// TestRollbackIsObservedAsAnApply: a rollback goes through the same
+// Observer hooks as Apply: Apply of its entry, then install, record and
+// restart, ended with the applied rollback entry.
+func TestRollbackIsObservedAsAnApply(t *testing.T) {
+	s := memstore.New()
+	c := newClock()
+	record(t, s, c, "ws", "p", srcA, "tag:latest", sha(2), "v1.1.0")
+	obs := &applyObserver{}
+	up := newUpdater(t, s, drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil }),
+		drift.RestarterFunc(func(context.Context, string) error { return nil }), &drift.UpdaterConfig{Now: c.Now, Observer: obs})
+	_, _, err := up.Rollback(t.Context(), "ws", "p", sha(1), "alice", "bad")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"apply", "install rollback", "record rollback", "restart rollback", "apply end rollback applied"}, obs.seen)
 }

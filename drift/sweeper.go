@@ -75,6 +75,9 @@ type SweeperConfig struct {
 	Now func() time.Time
 	// Logger receives the report of every sweep. Defaults to discarding.
 	Logger *slog.Logger
+	// Observer is shown every sweep, resolution and reconcile (metrics,
+	// traces; see Observer). Defaults to nil: none.
+	Observer Observer
 }
 
 // DefaultBackoff doubles from one minute up to six hours.
@@ -285,6 +288,7 @@ func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
 		s.log.InfoContext(ctx, "plugindrift: sweep skipped: another replica holds the lease")
 		return rep, nil
 	}
+	ctx, endSweep := observerOr(s.cfg.Observer).Sweep(ctx)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	renewDone := make(chan struct{})
@@ -316,6 +320,7 @@ func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
 		"failed", rep.Failed, "deferred", rep.Deferred, "installs", rep.Installs,
 		"queued", rep.Queued, "superseded", rep.Superseded,
 		"duration", rep.Duration, "error", err)
+	endSweep(rep, err)
 	if err != nil {
 		return rep, fmt.Errorf("drift: sweep: %w", err)
 	}
@@ -333,7 +338,13 @@ func (s *Sweeper) renew(ctx context.Context, cancel context.CancelCauseFunc, don
 			return
 		case <-t.C:
 		}
-		ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, TTL: s.cfg.LeaseTTL})
+		// A renewal runs to its end even when the sweep ends meanwhile (the
+		// sweep waits for this loop before it releases the lease): cut off
+		// mid-statement, it could still commit on the database server after
+		// the release and keep other replicas out for one more LeaseTTL.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LeaseTTL)
+		ok, err := s.store.AcquireLease(rctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, TTL: s.cfg.LeaseTTL})
+		rcancel()
 		if ctx.Err() != nil {
 			return
 		}
@@ -352,6 +363,7 @@ func (s *Sweeper) renew(ctx context.Context, cancel context.CancelCauseFunc, don
 // counted.
 type outcome struct {
 	up        tracking.Upstream
+	ctx       context.Context // the Observer's, for the reconcile
 	at        time.Time
 	deferred  bool
 	result    resolver.Result
@@ -397,7 +409,9 @@ func (s *Sweeper) resolveAll(ctx context.Context, rep *Report) error {
 				// A write that started completes or rolls back as a unit
 				// under its own bounded context, whatever happens to the
 				// sweep meanwhile, and what it committed is reported.
-				wctx, cancel := detached(ctx)
+				// o.ctx descends from ctx and carries the Observer's
+				// values; detached drops its cancellation either way.
+				wctx, cancel := detached(o.ctx)
 				err := s.record(wctx, &o)
 				cancel()
 				if err != nil {
@@ -479,11 +493,20 @@ func (rep *Report) add(o outcome, maxErrors int) {
 // then, not for every resolution.
 var errResolveTimedOut = errors.New("drift: resolve timed out")
 
-// resolve asks upstream about one upstream, unless it is backing off
-// (force: ask anyway) or its host asked to wait.
+// resolve resolves one upstream under the Observer.
 func (s *Sweeper) resolve(ctx context.Context, up tracking.Upstream, force bool) outcome {
+	ctx, end := observerOr(s.cfg.Observer).Resolve(ctx, up.Key)
+	o := s.resolveUpstream(ctx, up, force)
+	o.ctx = ctx
+	end(o.observed())
+	return o
+}
+
+// resolveUpstream asks upstream about one upstream, unless it is backing
+// off (force: ask anyway) or its host asked to wait.
+func (s *Sweeper) resolveUpstream(ctx context.Context, up tracking.Upstream, force bool) outcome {
 	o := outcome{up: up, at: s.now()}
-	if !force && up.ConsecutiveFailures > 0 && o.at.Before(up.LastCheckedAt.Add(s.cfg.Backoff(up.ConsecutiveFailures))) {
+	if !force && o.at.Before(s.RetryAt(up)) {
 		o.deferred = true
 		return o
 	}
@@ -526,10 +549,12 @@ func (s *Sweeper) record(ctx context.Context, o *outcome) error {
 		res := o.result
 		o.unchanged = res.Unchanged
 		var err error
-		o.res, err = s.store.Reconcile(ctx, storage.ReconcileParams{
+		rctx, end := observerOr(s.cfg.Observer).Reconcile(ctx, o.up.Key)
+		o.res, err = s.store.Reconcile(rctx, storage.ReconcileParams{
 			Key: o.up.Key, SHA: res.SHA, Version: res.Version, Validator: res.Validator, Now: o.at,
 			Rewritten: o.rewritten,
 		})
+		end(o.res, err)
 		if err == nil {
 			return nil
 		}

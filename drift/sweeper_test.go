@@ -562,3 +562,51 @@ func TestSweepStopsWhenLeaseIsLost(t *testing.T) {
 		assert.Empty(t, allUpdates(t, s), "nothing written after the lease was lost")
 	})
 }
+
+// slowRenewal holds every lease renewal until its context ends, as a
+// database server that has not yet answered, and records how it ended.
+type slowRenewal struct {
+	storage.Store
+	calls    atomic.Int32
+	inFlight chan struct{}
+	ended    chan error
+}
+
+func (l *slowRenewal) AcquireLease(ctx context.Context, p storage.LeaseParams) (bool, error) {
+	if l.calls.Add(1) == 1 {
+		return l.Store.AcquireLease(ctx, p)
+	}
+	select {
+	case l.inFlight <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	select {
+	case l.ended <- ctx.Err():
+	default:
+	}
+	return false, ctx.Err()
+}
+
+// TestSweepEndWaitsForRenewalInFlight: the end of a sweep does not cut off
+// a lease renewal in flight. (It used to cancel it; the server could then
+// run the renewal after the release, and another replica's next sweep was
+// skipped for a whole LeaseTTL.)
+func TestSweepEndWaitsForRenewalInFlight(t *testing.T) {
+	s := newStoreForSchedule()
+	c := newClock()
+	res := newFakeResolver()
+	record(t, s, c, "ws", "p", srcA, "branch:main", sha(1), "")
+	res.set(srcA, "branch:main", sha(2), "")
+	ls := &slowRenewal{Store: s, inFlight: make(chan struct{}, 1), ended: make(chan error, 1)}
+	res.hook = func(ctx context.Context, req resolver.Request) error {
+		<-ls.inFlight // the sweep ends while a renewal is in flight
+		return nil
+	}
+	// Renewals every LeaseTTL/3 of real time; each is given LeaseTTL.
+	sw := newSweeper(t, ls, res, c, &drift.SweeperConfig{LeaseTTL: 90 * time.Millisecond, ResolveTimeout: time.Minute})
+	rep, err := sw.RunOnce(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Queued)
+	assert.ErrorIs(t, <-ls.ended, context.DeadlineExceeded, "the renewal ran out its own time, not cut off by the sweep's end")
+}

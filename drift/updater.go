@@ -73,6 +73,9 @@ type UpdaterConfig struct {
 	Now func() time.Time
 	// Logger receives one record per decision. Defaults to discarding.
 	Logger *slog.Logger
+	// Observer is shown every Apply and its steps (metrics, traces; see
+	// Observer). Defaults to nil: none.
+	Observer Observer
 
 	// AutoApply, when set, is the rule [Updater.AutoApply] asks about every
 	// pending entry; the entries it accepts are applied with DecidedBy
@@ -117,6 +120,7 @@ type Updater struct {
 	rule      func(tracking.Update) bool
 	minAge    time.Duration
 	soak      time.Duration
+	obs       Observer
 }
 
 // NewUpdater returns an Updater. store and installer are required;
@@ -139,7 +143,7 @@ func NewUpdater(store storage.Store, installer Installer, restarter Restarter, c
 		return nil, fmt.Errorf("drift: UpdaterConfig.MinAge is set but AutoApply is not: set the rule (e.g. drift.PatchOnly) or drop MinAge: %w", tracking.ErrInvalidArgument)
 	}
 	u := &Updater{store: store, installer: installer, restarter: restarter,
-		timeout: c.ApplyTimeout, now: c.Now, log: c.Logger, rule: c.AutoApply, minAge: c.MinAge, soak: c.Soak}
+		timeout: c.ApplyTimeout, now: c.Now, log: c.Logger, rule: c.AutoApply, minAge: c.MinAge, soak: c.Soak, obs: observerOr(c.Observer)}
 	if u.timeout == 0 {
 		u.timeout = 10 * time.Minute
 	}
@@ -217,6 +221,13 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 // recorded and the error matches tracking.ErrClaimLost. actor is recorded
 // as DecidedBy.
 func (u *Updater) Apply(ctx context.Context, id int64, actor string) (tracking.Update, error) {
+	ctx, end := u.obs.Apply(ctx, id)
+	e, err := u.apply(ctx, id, actor)
+	end(e, err)
+	return e, err
+}
+
+func (u *Updater) apply(ctx context.Context, id int64, actor string) (tracking.Update, error) {
 	if err := ValidateActor(actor); err != nil {
 		return tracking.Update{}, err
 	}
@@ -240,7 +251,9 @@ func (u *Updater) Apply(ctx context.Context, id int64, actor string) (tracking.U
 // the claim, which Rollback shares.
 func (u *Updater) applyClaimed(ctx context.Context, e tracking.Update, token, actor string) (tracking.Update, error) {
 	id := e.ID
-	err := u.install(ctx, e, token)
+	ictx, endInstall := u.obs.ApplyStep(ctx, StepInstall, e)
+	err := u.install(ictx, e, token)
+	endInstall(err)
 	// The outcome is recorded even when the caller has gone away.
 	rctx, rcancel := detached(ctx)
 	defer rcancel()
@@ -248,8 +261,10 @@ func (u *Updater) applyClaimed(ctx context.Context, e tracking.Update, token, ac
 		if errors.Is(err, tracking.ErrClaimLost) {
 			return e, fmt.Errorf("drift: apply update %d: %w", id, err)
 		}
+		rctx, endRecord := u.obs.ApplyStep(rctx, StepRecord, e)
 		u.log.WarnContext(ctx, "plugindrift: install failed", "update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "sha", e.ToSHA, "error", err)
 		released, rerr := u.store.ReleaseClaim(rctx, storage.ReleaseClaimParams{ID: e.ID, Token: token, Message: err.Error(), At: u.clock()})
+		endRecord(rerr)
 		if rerr != nil {
 			u.logLost(ctx, e, "failed install", rerr)
 			return e, fmt.Errorf("drift: apply update %d: %w: %v (and recording the failure failed: %w)", id, ErrInstallFailed, err, rerr)
@@ -260,7 +275,9 @@ func (u *Updater) applyClaimed(ctx context.Context, e tracking.Update, token, ac
 	if u.restarter != nil {
 		owed = RestartPending // cleared once the restart succeeds
 	}
+	rctx, endRecord := u.obs.ApplyStep(rctx, StepRecord, e)
 	done, err := u.store.CompleteApply(rctx, storage.CompleteApplyParams{ID: e.ID, Token: token, Actor: actor, At: u.clock(), RestartError: owed})
+	endRecord(err)
 	if err != nil {
 		u.logLost(ctx, e, "successful install", err)
 		// The install happened but is not recorded. If the claim is still
@@ -365,7 +382,9 @@ func (u *Updater) restart(ctx context.Context, e tracking.Update) (tracking.Upda
 	if u.restarter == nil {
 		return e, nil
 	}
-	err := redact.Error(u.restarter.Restart(ctx, e.WorkspaceID))
+	sctx, endRestart := u.obs.ApplyStep(ctx, StepRestart, e)
+	err := redact.Error(u.restarter.Restart(sctx, e.WorkspaceID))
+	endRestart(err)
 	msg := ""
 	if err != nil {
 		msg = err.Error()

@@ -31,7 +31,8 @@ type Resolver interface {
 	// It must return an error matching ErrNotFound when the repository or
 	// the ref does not exist (for tag:latest and semver:, when no tag
 	// qualifies), ErrRateLimited (as a *RateLimitError) when the upstream
-	// asks to wait, ErrUnsupported for a source or ref it cannot resolve
+	// asks to wait, ErrUnauthorized when the upstream refuses the
+	// credentials (or their absence), ErrUnsupported for a source or ref it cannot resolve
 	// (a source without upstream, a ref that is not tracked), and
 	// ErrOtherHost for a source on a host it is not configured for; in
 	// those cases nothing is executed or sent.
@@ -90,6 +91,13 @@ var (
 	// it is refused rather than sent to the configured host. It matches
 	// ErrUnsupported too.
 	ErrOtherHost = fmt.Errorf("resolver: source on a host this resolver is not configured for: %w", ErrUnsupported)
+	// ErrUnauthorized: the upstream refused the credentials it was sent,
+	// or asked for credentials and none were configured (HTTP 401 or 403
+	// that is not a rate limit, ssh's "Permission denied (publickey)", a
+	// host key that does not match the known hosts). It is distinct from
+	// ErrNotFound: the fix is in the resolver's credentials, not in the
+	// source.
+	ErrUnauthorized = errors.New("resolver: upstream refused the credentials")
 )
 
 // RateLimitError is returned when an upstream refuses for a while. It

@@ -17,8 +17,13 @@ func validateLimit(limit int) error {
 	return nil
 }
 
-// Validate checks the limit.
-func (p ListInstallsParams) Validate() error { return validateLimit(p.Limit) }
+// Validate checks the limit and the workspace prefix.
+func (p ListInstallsParams) Validate() error {
+	if err := ValidateWorkspacePrefix(p.WorkspacePrefix); err != nil {
+		return err
+	}
+	return validateLimit(p.Limit)
+}
 
 // Validate checks the limit and the cursor.
 func (p ListUpstreamsParams) Validate() error {
@@ -37,6 +42,20 @@ func (p ListUpdatesParams) Validate() error {
 		if !s.Valid() {
 			return fmt.Errorf("storage: unknown status %q: %w", s, tracking.ErrInvalidArgument)
 		}
+		if p.ByDecision && !s.Terminal() {
+			return fmt.Errorf("storage: ordering by decision needs decided statuses only, got %q: %w", s, tracking.ErrInvalidArgument)
+		}
+	}
+	if p.ByDecision && len(p.Statuses) == 0 {
+		return fmt.Errorf("storage: ordering by decision needs decided statuses (applied, dismissed, superseded): %w", tracking.ErrInvalidArgument)
+	}
+	for _, k := range p.Kinds {
+		if !KnownKind(k) {
+			return fmt.Errorf("storage: unknown kind %s: %w", redact.Quote(string(k)), tracking.ErrInvalidArgument)
+		}
+	}
+	if err := ValidateWorkspacePrefix(p.WorkspacePrefix); err != nil {
+		return err
 	}
 	return validateLimit(p.Limit)
 }

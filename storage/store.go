@@ -195,7 +195,136 @@ type Store interface {
 	// nothing.
 	ReleaseLease(ctx context.Context, name, holder string) error
 
+	// Restoring dismissed entries (the operator's triage page).
+
+	// RestoreUpdate moves a dismissed entry back to pending (no DecidedAt,
+	// DecidedBy or Reason; LastSeenAt = p.At), in one atomic step, only
+	// while its change is still current (RestoreCurrent: the install is
+	// still at FromSHA with the entry's source and ref, and the upstream
+	// was last resolved to ToSHA) and no other entry is open for its
+	// (workspace, plugin); otherwise it changes nothing and returns the
+	// entry and tracking.ErrConflict. A pending entry is returned
+	// unchanged with no error; any other status returns the entry and
+	// tracking.ErrConflict; a missing one tracking.ErrNotFound. Params
+	// that fail p.Validate() must be refused with its error.
+	RestoreUpdate(ctx context.Context, p RestoreUpdateParams) (tracking.Update, error)
+
+	// Push webhooks: finding the upstreams of a pushed repository and the
+	// durable check requests a push leaves for the drift engine.
+
+	// ListRepositoryUpstreams returns the upstreams whose source's
+	// Repository() is p.Repository and that at least one Tracked install
+	// follows, ordered by ID, with ID > p.AfterID, at most p.Limit of
+	// them. SQL backends find them through an index on the repository
+	// identity, never by scanning installs. Params that fail p.Validate()
+	// must be refused with its error.
+	ListRepositoryUpstreams(ctx context.Context, p ListRepositoryUpstreamsParams) ([]tracking.Upstream, error)
+
+	// RecordPush records a received push in one transaction. When
+	// p.DeliveryID is set and recorded with an expiry after p.At, it
+	// changes nothing and returns Replayed. Otherwise it records the
+	// delivery id (expiring at p.DeliveryExpires) and, for each key, sets
+	// LastPushAt = p.At on the key's upstream row (when there is one) and
+	// asks for a check: it creates a check request (RequestedAt = p.At,
+	// Generation 1) when the key has none, and otherwise adds 1 to the
+	// request's Generation, keeping RequestedAt and any claim: one request
+	// per upstream, however many pushes arrive. It also forgets delivery
+	// ids that expired by p.At. Params that fail p.Validate() must be
+	// refused with its error, writing nothing.
+	RecordPush(ctx context.Context, p RecordPushParams) (RecordPushResult, error)
+
+	// ClaimCheckRequests claims up to p.Limit check requests that no
+	// holder claims or whose claim expired, oldest RequestedAt first: each
+	// is claimed by p.Holder for p.TTL and returned with its Generation.
+	// Expiry is judged by the store's own clock, as for leases. Of
+	// concurrent callers, each request goes to exactly one. Params that
+	// fail p.Validate() must be refused with its error.
+	ClaimCheckRequests(ctx context.Context, p ClaimCheckRequestsParams) ([]CheckRequest, error)
+
+	// CompleteCheckRequest ends p.Holder's claim on the request for p.Key
+	// after a check: it deletes the request when its Generation is still
+	// p.Generation, and otherwise (pushes arrived during the check, or
+	// p.Generation is 0, which hands a request back unchecked) leaves it
+	// unclaimed with its Generation, to be claimed again once
+	// p.RecheckAfter has passed by the store's clock, and reports again =
+	// true. A claim that expired but that nobody took over is still its
+	// holder's. When another holder claimed the request, or it is gone,
+	// it changes nothing and returns tracking.ErrClaimLost. Params that
+	// fail p.Validate() must be refused with its error.
+	CompleteCheckRequest(ctx context.Context, p CompleteCheckRequestParams) (again bool, err error)
+
+	// Events: the outbox and its delivery (issue 12; types in events.go).
+	//
+	// Every method above that changes the queue or an upstream's health
+	// writes the events tracking.UpdateEvents and tracking.UpstreamEvent
+	// build for the change, in the same transaction as the change:
+	// Reconcile (update.queued, alarm.tag_moved beside a queued tag-moved
+	// entry, update.superseded, upstream.recovered), UpsertInstall and
+	// DeleteInstall (update.superseded), CompleteApply (update.applied),
+	// ReleaseClaim (update.apply_failed), SetRestartError with a
+	// non-empty message (update.restart_failed), DismissUpdate
+	// (update.dismissed, only when it dismisses), RecordUpstreamFailure
+	// (upstream.failing when the count reaches
+	// tracking.FailingThreshold). A call that changes nothing writes
+	// nothing. An event's At is the time the change names (p.Now, p.At;
+	// for update.restart_failed, which SetRestartError dates by no
+	// parameter, the entry's DecidedAt). A completion recorded with a
+	// RestartError is update.applied only: that error says a restart is
+	// still owed (drift.RestartPending), not that one failed.
+	//
+	// Event IDs grow in commit order: an event that becomes visible
+	// later never has a smaller ID than one already visible (on Postgres,
+	// where IDs are allocated before commit, the writers of events
+	// serialise on a transaction-level lock from their first event to
+	// their commit). That is what makes a cursor over IDs skip nothing.
+
+	// ListEvents returns events with ID > p.AfterID, ordered by ID, at
+	// most p.Limit of them.
+	ListEvents(ctx context.Context, p ListEventsParams) ([]tracking.Event, error)
+
+	// EnsureSubscription returns the delivery state of the named
+	// subscriber, creating it (at the start of the retained events) when
+	// missing. Names that fail ValidateSubscriberName are refused with its
+	// error.
+	EnsureSubscription(ctx context.Context, name string) (Subscription, error)
+
+	// ListSubscriptions returns every subscriber's state, ordered by name,
+	// with Pending and Dead counted.
+	ListSubscriptions(ctx context.Context) ([]Subscription, error)
+
+	// RecordDelivery records the outcome of delivering event p.EventID to
+	// p.Subscriber (see DeliveryOutcome for what each does) and returns
+	// the subscriber's state. The subscriber's cursor only moves forward:
+	// an outcome for an event at or before it changes nothing, unless the
+	// event is dead for that subscriber and an operator asked to retry it
+	// (RetryDeadEvent). A missing subscriber is tracking.ErrNotFound;
+	// params that fail p.Validate() are refused with its error.
+	RecordDelivery(ctx context.Context, p RecordDeliveryParams) (Subscription, error)
+
+	// ListDeadEvents returns the events dead for p.Subscriber, ordered by
+	// event ID, with ID > p.AfterID, at most p.Limit of them.
+	ListDeadEvents(ctx context.Context, p ListDeadEventsParams) ([]DeadEvent, error)
+
+	// RetryDeadEvent asks for one more delivery of a dead event: the
+	// subscriber's deliverer tries it again (ListDeadEvents with
+	// Retrying). It returns the dead event, or tracking.ErrNotFound when
+	// the event is not dead for that subscriber.
+	RetryDeadEvent(ctx context.Context, subscriber string, eventID int64) (DeadEvent, error)
+
+	// PruneEvents deletes events older than p.Before that every subscriber
+	// is past (delivered or dead) and that are not dead for anyone, and
+	// returns how many it deleted.
+	PruneEvents(ctx context.Context, p PruneEventsParams) (int, error)
 	// Integrity and rollout (see integrity.go).
+	//
+	// Their events follow the rule of the events block above: Reconcile
+	// writes alarm.history_rewritten beside a queued history-rewritten
+	// entry (as alarm.tag_moved beside tag-moved); QueueRollback writes
+	// update.rolled_back for the rollback entry it creates and
+	// update.superseded for each open entry it retires, in its
+	// transaction (the rollback entry's update.applied or
+	// update.apply_failed follows from CompleteApply or ReleaseClaim).
+	// ReleaseHold and SetInstallRing change no entry and write no event.
 
 	// InstalledSHAs returns the distinct InstalledSHA values of the
 	// installs that follow key, in ascending order, at most MaxLimit of
@@ -252,6 +381,10 @@ type Store interface {
 type ListInstallsParams struct {
 	// WorkspaceID, when set, keeps only that workspace's installs.
 	WorkspaceID string
+	// WorkspacePrefix, when set, keeps installs whose workspace id begins
+	// with it; PluginName, when set, those of that plugin.
+	WorkspacePrefix string
+	PluginName      string
 	// AfterWorkspaceID and AfterPluginName form the keyset cursor: results
 	// start strictly after that (workspace, plugin). Empty: from the start.
 	AfterWorkspaceID string
@@ -274,10 +407,25 @@ type ListUpdatesParams struct {
 	// WorkspaceID and PluginName, when set, filter on equality.
 	WorkspaceID string
 	PluginName  string
+	// WorkspacePrefix, when set, keeps entries whose workspace id begins
+	// with it (a valid workspace id prefix: ASCII letters, digits and
+	// ._:@-).
+	WorkspacePrefix string
+	// Kinds keeps only entries of one of these kinds (empty: all).
+	Kinds []tracking.UpdateKind
+	// Source, when valid, keeps only entries of that source.
+	Source tracking.Source
 	// AfterID is the keyset cursor (0: from the start).
 	AfterID int64
 	// Newest orders by descending ID (newest first).
 	Newest bool
+	// ByDecision orders by DecidedAt, newest first (then by descending
+	// ID), for the history: every status in Statuses must then be
+	// terminal, and Newest is ignored. The cursor is (AfterDecidedAt,
+	// AfterID): results start strictly after it in that order; a zero
+	// AfterID starts from the newest decision.
+	ByDecision     bool
+	AfterDecidedAt time.Time
 	// Limit caps the result. Must be between 1 and MaxLimit.
 	Limit int
 }

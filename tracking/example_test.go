@@ -61,7 +61,7 @@ func ExampleParseSource() {
 	// git+file:///srv/git/widget [git, transport "file", installed from none]
 	// local://widget [local, transport "", installed from none]
 	// true tracking: invalid source "git@github.com:acme/widget.git": scp-like address "git@github.com:acme/widget.git": write "git+ssh://git@github.com/acme/widget.git"
-	// true tracking: invalid source "git+https://***@github.com/acme/widget.git": credentials in URLs are not allowed: remove "user@" (a token written as the user name is a credential too) and configure git's credentials instead, e.g. git+https://host/path
+	// true tracking: invalid source "git+https://***@github.com/acme/widget.git": credentials in URLs are not allowed: remove "user@" (a token written as the user name is a credential too) and supply credentials through the resolver (gitcli.Config.Credentials) instead, e.g. git+https://host/path
 	// true tracking: invalid source "ext::sh -c 'touch /tmp/x'": transport "ext::" not allowed (git remote helpers can run commands); write git+https://…, git+ssh://… or git+file://…
 }
 

@@ -436,7 +436,7 @@ func parseGitURL(transport, rest string) (Source, string) {
 	if u.User != nil {
 		switch transport {
 		case "https", "http":
-			return Source{}, fmt.Sprintf(`credentials in URLs are not allowed: remove "user@" (a token written as the user name is a credential too) and configure git's credentials instead, e.g. git+%s://host/path`, transport)
+			return Source{}, fmt.Sprintf(`credentials in URLs are not allowed: remove "user@" (a token written as the user name is a credential too) and supply credentials through the resolver (gitcli.Config.Credentials) instead, e.g. git+%s://host/path`, transport)
 		case "file":
 			return Source{}, "git+file URLs take no user: write git+file:///abs/path"
 		}

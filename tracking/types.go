@@ -73,6 +73,9 @@ type Upstream struct {
 	// ConsecutiveFailures counts failures since the last success.
 	LastError           string `json:"last_error"`
 	ConsecutiveFailures int    `json:"consecutive_failures"`
+	// LastPushAt is when a push webhook last named the upstream's
+	// repository and ref; zero when none did.
+	LastPushAt time.Time `json:"last_push_at"`
 }
 
 // UpdateStatus is the state of a queue entry.

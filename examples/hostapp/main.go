@@ -1,7 +1,8 @@
 // Command hostapp is a small host application as a user of plugindrift
 // would write it: configuration from flags and the environment, a bunstore
 // (SQLite by default, Postgres by DSN) with its migrations, a resolver
-// registry (git, and GitHub's API when a token is given), a Sweeper on a
+// registry (git, and GitHub's API when a token or a GitHub App is given;
+// private repositories over HTTPS, SSH and GitHub Apps, see private.go), a Sweeper on a
 // cron schedule, the admin handler under /admin behind a bearer token, and
 // a graceful shutdown on SIGINT/SIGTERM.
 //
@@ -32,20 +33,20 @@ import (
 	"github.com/plugindrift/plugindrift/adminhttp"
 	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/resolver"
-	"github.com/plugindrift/plugindrift/resolver/gitcli"
-	"github.com/plugindrift/plugindrift/resolver/github"
 	"github.com/plugindrift/plugindrift/storage/bunstore"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
 type config struct {
+	webhooks     webhookConfig // push webhooks; see push.go
 	addr         string
 	db           string
 	schedule     string
 	adminToken   string
-	githubToken  string
+	private      privateConfig
 	pluginsDir   string
 	applyTimeout time.Duration
+	events       eventsConfig // events.go
 }
 
 // env returns the environment variable name, or def when it is unset.
@@ -59,21 +60,29 @@ func env(name, def string) string {
 func loadConfig(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("hostapp", flag.ContinueOnError)
+	c.webhooks.flags(fs)
 	fs.StringVar(&c.addr, "addr", env("PLUGINDRIFT_ADDR", "127.0.0.1:8080"), "listen address ($PLUGINDRIFT_ADDR)")
 	fs.StringVar(&c.db, "db", env("PLUGINDRIFT_DB", "sqlite://plugindrift.db"), "store DSN: sqlite:///path.db or postgres://… ($PLUGINDRIFT_DB)")
 	fs.StringVar(&c.schedule, "schedule", env("PLUGINDRIFT_SCHEDULE", "@every 30m"), "sweep schedule, cron spec ($PLUGINDRIFT_SCHEDULE)")
 	fs.StringVar(&c.pluginsDir, "plugins-dir", env("PLUGINDRIFT_PLUGINS_DIR", "plugins"), "where workspaces' plugins live ($PLUGINDRIFT_PLUGINS_DIR)")
 	fs.DurationVar(&c.applyTimeout, "apply-timeout", 10*time.Minute, "longest an install may take")
+	c.private.flags(fs)
+	c.events.flags(fs)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.webhooks.load(); err != nil {
 		return c, err
 	}
 	// Secrets come from the environment only, never from flags (ps shows flags).
 	c.adminToken = os.Getenv("PLUGINDRIFT_ADMIN_TOKEN")
-	c.githubToken = os.Getenv("GITHUB_TOKEN")
 	if len(c.adminToken) < 8 {
 		return c, errors.New("set PLUGINDRIFT_ADMIN_TOKEN to a secret of at least 8 characters: the admin API needs it")
 	}
-	return c, nil
+	if err := c.private.load(); err != nil {
+		return c, err
+	}
+	return c, c.events.check()
 }
 
 func main() {
@@ -102,22 +111,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		return err
 	}
 
-	git, err := gitcli.New(nil)
+	git, gh, err := cfg.private.resolvers(log) // see private.go
 	if err != nil {
 		return err
 	}
-	byScheme := map[tracking.SourceScheme]resolver.Resolver{
+	res, err := resolver.NewRegistry(map[tracking.SourceScheme]resolver.Resolver{
 		tracking.SchemeGit:    git,
-		tracking.SchemeGitHub: git, // anonymous git over https…
-	}
-	if cfg.githubToken != "" { // …or the REST API with conditional requests
-		gh, err := github.New(&github.Config{Token: cfg.githubToken, Logger: log})
-		if err != nil {
-			return err
-		}
-		byScheme[tracking.SchemeGitHub] = gh
-	}
-	res, err := resolver.NewRegistry(byScheme)
+		tracking.SchemeGitHub: gh,
+	})
 	if err != nil {
 		return err
 	}
@@ -131,11 +132,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		log.InfoContext(ctx, "restart workspace", "workspace", workspaceID) // your reload goes here
 		return nil
 	})
-	updater, err := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: cfg.applyTimeout, Logger: log})
+	mux := http.NewServeMux()
+	tel, err := newTelemetry(cfg.events, store, mux, log)
 	if err != nil {
 		return err
 	}
-	sweeper, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Schedule: cfg.schedule, Jitter: time.Minute, Logger: log})
+	updater, err := drift.NewUpdater(store, installer, restarter, &drift.UpdaterConfig{ApplyTimeout: cfg.applyTimeout, Logger: log, Observer: tel.observer})
+	if err != nil {
+		return err
+	}
+	sweeper, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Schedule: cfg.schedule, Jitter: time.Minute, Logger: log, Observer: tel.observer})
 	if err != nil {
 		return err
 	}
@@ -147,9 +153,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
 	mux.Handle("/admin/", admin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	checks, err := cfg.webhooks.mount(mux, store, sweeper, log)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -160,6 +169,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 		ln.Close()
 		return err
 	}
+	if checks != nil {
+		if err := checks.Start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+		defer checks.Stop()
+	}
+	eventsCtx, stopEvents := context.WithCancel(ctx)
+	waitEvents := tel.start(eventsCtx)
+	defer func() { stopEvents(); waitEvents() }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("hostapp listening", "addr", ln.Addr().String(), "admin", "/admin/", "schedule", cfg.schedule)
@@ -186,8 +205,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 // bearer authorizes requests that carry "Authorization: Bearer <token>".
 // Replace it with your own session or SSO check; the actor it returns is
 // recorded as decided_by.
-func bearer(token string) func(*http.Request) (string, error) {
-	return func(r *http.Request) (string, error) {
+func bearer(token string) func(*http.Request, adminhttp.Operation) (string, error) {
+	return func(r *http.Request, _ adminhttp.Operation) (string, error) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			return "", adminhttp.ErrUnauthenticated

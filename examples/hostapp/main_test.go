@@ -50,7 +50,7 @@ func TestBearer(t *testing.T) {
 	} {
 		r, _ := http.NewRequest("GET", "/admin/", nil)
 		r.Header.Set("Authorization", header)
-		actor, err := auth(r)
+		actor, err := auth(r, adminhttp.OpRead)
 		if want == nil {
 			require.NoError(t, err)
 			assert.Equal(t, "admin-token", actor)

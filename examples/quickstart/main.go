@@ -234,6 +234,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := s.integrityAct(ctx, v110); err != nil {
 		return err
 	}
+	if err := s.printEvents(ctx); err != nil {
+		return err
+	}
 
 	if o.serve {
 		return s.serveAdmin(ctx, o.addr)
@@ -342,7 +345,7 @@ func (s *story) serveAdmin(ctx context.Context, addr string) error {
 		return err
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	s.step("7. The admin page")
+	s.step("9. The admin page")
 	fmt.Fprintf(s.out, "open http://%s%s/ (Ctrl-C to stop)\n", ln.Addr(), adminhttp.DefaultPrefix)
 	go func() {
 		<-ctx.Done()
@@ -358,7 +361,7 @@ func (s *story) serveAdmin(ctx context.Context, addr string) error {
 
 // demoAuthorize lets in requests from this machine only, as the actor
 // "demo-operator". A real host checks its own session or token here.
-func demoAuthorize(r *http.Request) (string, error) {
+func demoAuthorize(r *http.Request, _ adminhttp.Operation) (string, error) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return "", adminhttp.ErrForbidden
@@ -367,4 +370,33 @@ func demoAuthorize(r *http.Request) (string, error) {
 		return "", adminhttp.ErrForbidden
 	}
 	return "demo-operator", nil
+}
+
+// printEvents delivers the events the story wrote to a subscriber that
+// prints them: what a host's webhook or Slack sink would have received.
+func (s *story) printEvents(ctx context.Context) error {
+	s.step("8. The events the story wrote (delivered to a printing subscriber)")
+	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "EVENT\tTYPE\tWORKSPACE\tUPDATE")
+	printer := drift.Subscriber{Name: "quickstart", Deliver: func(_ context.Context, ev tracking.Event) error {
+		ws, upd := ev.WorkspaceID, fmt.Sprint(ev.UpdateID)
+		if ev.UpdateID == 0 {
+			ws, upd = "-", "-"
+		}
+		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", ev.ID, ev.Type, ws, upd)
+		return err
+	}}
+	d, err := drift.NewDispatcher(s.store, []drift.Subscriber{printer}, nil)
+	if err != nil {
+		return err
+	}
+	rep, err := d.RunOnce(ctx)
+	if err != nil {
+		return err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "delivered %d events, each once, in order\n", rep.Delivered)
+	return nil
 }

@@ -81,6 +81,23 @@ func TestQuickstartTellsTheStory(t *testing.T) {
 	assert.Contains(t, held, "queued=0")
 	assert.NotRegexp(t, regexp.MustCompile(`\d+\s+acme\s+tag:latest`), held, "the rolled-back release is not offered again")
 	assert.Regexp(t, regexp.MustCompile(`acme\s+tag:latest\s+\w{12} \(v1\.1\.0\) → \w{12} \(v1\.2\.1\)\s+new-version`), next)
+
+	// The events of the story, in the order they happened.
+	_, events, ok := strings.Cut(out, "== 8. The events the story wrote")
+	require.True(t, ok, "the story prints its events:\n%s", out)
+	for _, ws := range []string{"acme", "globex", "initech"} {
+		assert.Regexp(t, regexp.MustCompile(`update\.queued\s+`+ws), events)
+	}
+	assert.Regexp(t, regexp.MustCompile(`(?s)update\.queued\s+initech\s+(\d+)\s+\d+\s+alarm\.tag_moved\s+initech`), events, "the alarm beside its entry")
+	firstSweep, later, ok := strings.Cut(events, "update.applied")
+	require.True(t, ok, "an apply event:\n%s", events)
+	assert.Regexp(t, `update\.queued\s+globex`, firstSweep, "the operator's decisions come after the sweep's events")
+	assert.Regexp(t, `^\s+acme\s+\d+\s+\d+\s+update\.dismissed\s+globex`, later)
+	// Act 7: the force-push's alarm beside its entry, and the rollback
+	// written before its own apply.
+	assert.Regexp(t, regexp.MustCompile(`update\.queued\s+globex\s+(\d+)\s+\d+\s+alarm\.history_rewritten\s+globex`), events)
+	assert.Regexp(t, regexp.MustCompile(`update\.rolled_back\s+acme\s+(\d+)\s+\d+\s+update\.applied\s+acme`), events)
+	assert.Contains(t, events, "delivered 13 events, each once, in order")
 }
 
 func TestQuickstartOnPostgres(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -64,10 +65,6 @@ type Config struct {
 	// AllowFile lets git use the file transport (file:// URLs and local
 	// paths). Defaults to false.
 	AllowFile bool
-	// Env holds extra "KEY=value" variables. They may replace
-	// GIT_SSH_COMMAND (which defaults to "ssh -o BatchMode=yes") but not
-	// the variables that harden the call.
-	Env []string
 	// MaxOutput bounds the standard output a call may produce; a call
 	// producing more fails. Defaults to DefaultMaxOutput.
 	MaxOutput int
@@ -78,9 +75,42 @@ type Runner struct {
 	path      string
 	timeout   time.Duration
 	maxOutput int
+	// env is what every call inherits; a Call's variables come after it,
+	// and hardening after those, so a Call cannot undo hardening.
 	env       []string
+	hardening []string
 	options   []string
 }
+
+// Call is what one call adds to the Runner's environment, for that git
+// process and the programs it starts only. Nothing of it is ever part of
+// argv, an Error or a log line, so it may carry credentials.
+type Call struct {
+	// Config holds git configuration for this call, passed as
+	// GIT_CONFIG_COUNT, GIT_CONFIG_KEY_<n> and GIT_CONFIG_VALUE_<n>
+	// variables rather than as "-c" arguments, which any user of the
+	// machine can read in the process list. (The environment of a process
+	// is readable by processes of the same user, through /proc.)
+	Config []ConfigEntry
+	// Env holds extra "KEY=value" variables, such as GIT_SSH_COMMAND (which
+	// defaults to "ssh -o BatchMode=yes"). They cannot replace the
+	// variables that harden the call.
+	Env []string
+	// Secret, when set, is written to a pipe that git inherits as file
+	// descriptor 3, for a credential helper to read (see gitcli). It is
+	// readable once, by git and the programs it starts, and appears in no
+	// file, argument or variable. At most MaxSecret bytes.
+	Secret []byte
+}
+
+// ConfigEntry is one git configuration variable.
+type ConfigEntry struct {
+	Key, Value string
+}
+
+// MaxSecret bounds Call.Secret, well below a pipe's buffer, so writing it
+// never waits for git to read.
+const MaxSecret = 16 << 10
 
 // New returns a Runner; nil cfg means defaults.
 func New(cfg *Config) *Runner {
@@ -108,27 +138,27 @@ func New(cfg *Config) *Runner {
 			env = append(env, k+"="+v)
 		}
 	}
-	// ssh must fail rather than ask for a password or a host key; Env may
-	// replace this command (to name a key, say).
+	// ssh must fail rather than ask for a password or a host key; a Call
+	// may replace this command (to name a key, say).
 	env = append(env, "GIT_SSH_COMMAND=ssh -o BatchMode=yes")
-	env = append(env, c.Env...)
-	env = append(env,
+	hardening := []string{
 		"GIT_TERMINAL_PROMPT=0",
 		"GIT_ASKPASS=",
 		"SSH_ASKPASS=",
 		"LC_ALL=C",
 		"LANGUAGE=",
-		"GIT_ALLOW_PROTOCOL="+protocols,
+		"GIT_ALLOW_PROTOCOL=" + protocols,
 		"GIT_PROTOCOL_FROM_USER=0",
 		"GIT_CONFIG_NOSYSTEM=1",
 		"GIT_CONFIG_GLOBAL=/dev/null",
 		"GIT_NO_REPLACE_OBJECTS=1",
-	)
+	}
 	return &Runner{
 		path:      c.Path,
 		timeout:   c.Timeout,
 		maxOutput: c.MaxOutput,
 		env:       env,
+		hardening: hardening,
 		options: []string{
 			"-c", "protocol.file.allow=" + fileAllow,
 			"-c", "core.hooksPath=/dev/null",
@@ -146,6 +176,13 @@ func New(cfg *Config) *Runner {
 // A failure is an *Error. When ctx ends or the timeout passes, the Error
 // wraps ctx's error (context.Canceled or context.DeadlineExceeded).
 func (r *Runner) Run(parent context.Context, repo string, args ...string) ([]byte, error) {
+	return r.RunCall(parent, repo, Call{}, args...)
+}
+
+// RunCall is Run with call's additions to the environment of this one
+// call. A Secret longer than MaxSecret, or an Env entry that is not
+// KEY=value, is refused before git runs.
+func (r *Runner) RunCall(parent context.Context, repo string, call Call, args ...string) ([]byte, error) {
 	if len(args) == 0 {
 		return nil, errors.New("gitexec: no subcommand")
 	}
@@ -157,9 +194,33 @@ func (r *Runner) Run(parent context.Context, repo string, args ...string) ([]byt
 
 	argv := make([]string, 0, len(r.options)+len(args))
 	argv = append(append(argv, r.options...), args...)
+	for i, kv := range call.Env {
+		if key, _, ok := strings.Cut(kv, "="); !ok || key == "" || strings.ContainsRune(kv, 0) {
+			// The entry is not quoted: its value may be a credential.
+			return nil, fmt.Errorf("gitexec: git %s: environment entry %d is not KEY=value", args[0], i)
+		}
+	}
+	if len(call.Secret) > MaxSecret {
+		return nil, fmt.Errorf("gitexec: git %s: secret of %d bytes is longer than %d", args[0], len(call.Secret), MaxSecret)
+	}
 	cmd := exec.CommandContext(ctx, r.path, argv...)
-	cmd.Env = make([]string, 0, len(r.env)+2)
+	cmd.Env = make([]string, 0, len(r.env)+len(call.Env)+2*len(call.Config)+len(r.hardening)+3)
 	cmd.Env = append(cmd.Env, r.env...)
+	cmd.Env = append(cmd.Env, call.Env...)
+	cmd.Env = append(cmd.Env, r.hardening...)
+	cmd.Env = append(cmd.Env, "GIT_CONFIG_COUNT="+strconv.Itoa(len(call.Config)))
+	for i, c := range call.Config {
+		n := strconv.Itoa(i)
+		cmd.Env = append(cmd.Env, "GIT_CONFIG_KEY_"+n+"="+c.Key, "GIT_CONFIG_VALUE_"+n+"="+c.Value)
+	}
+	if call.Secret != nil {
+		secret, err := secretPipe(call.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("gitexec: git %s: %w", args[0], err)
+		}
+		defer secret.Close()
+		cmd.ExtraFiles = []*os.File{secret} // file descriptor 3
+	}
 	if repo == "" {
 		cmd.Env = append(cmd.Env, "GIT_DIR="+noRepository)
 	} else {
@@ -191,6 +252,24 @@ func (r *Runner) Run(parent context.Context, repo string, args ...string) ([]byt
 		e.Err = fmt.Errorf("more than %d bytes of output", r.maxOutput)
 	}
 	return nil, e
+}
+
+// secretPipe returns the reading end of a pipe that holds secret and is
+// closed for writing, so a reader gets secret and then end of file.
+func secretPipe(secret []byte) (*os.File, error) {
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	_, err = wr.Write(secret) // fits the pipe's buffer: MaxSecret
+	if cerr := wr.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		rd.Close()
+		return nil, err
+	}
+	return rd, nil
 }
 
 // Error is a failed git call. Its message names the subcommand and the

@@ -127,3 +127,56 @@ func TestCappedTruncates(t *testing.T) {
 	assert.Equal(t, "abcd", c.String())
 	assert.True(t, c.overflow)
 }
+
+// TestRunCall: a Call's configuration reaches git through GIT_CONFIG_*
+// variables, not its arguments; its Secret through file descriptor 3, read
+// once by a credential helper git starts; its Env cannot undo hardening.
+func TestRunCall(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "git")
+	// Stands in for git: records its arguments, its environment and what
+	// a helper reading file descriptor 3 (in a child, as git's helpers
+	// are) gets.
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > '" + dir + "/argv'\nenv > '" + dir + "/env'\nsh -c 'cat <&3' > '" + dir + "/secret' 2>/dev/null; exit 0\n"
+	require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
+	r := New(&Config{Path: fake})
+	_, err := r.RunCall(t.Context(), "", Call{
+		Config: []ConfigEntry{{Key: "credential.helper", Value: ""}, {Key: "http.extraHeader", Value: "Authorization: Bearer tok-in-env"}},
+		Env:    []string{"GIT_SSH_COMMAND=ssh -i /k", "GIT_TERMINAL_PROMPT=1", "GIT_CONFIG_COUNT=9"},
+		Secret: []byte("username=u\npassword=pw-in-pipe\n"),
+	}, "ls-remote", "--", "https://example.com/r.git")
+	require.NoError(t, err)
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		return string(b)
+	}
+	assert.Equal(t, "username=u\npassword=pw-in-pipe\n", read("secret"))
+	argv := read("argv")
+	assert.NotContains(t, argv, "pw-in-pipe")
+	assert.NotContains(t, argv, "tok-in-env")
+	assert.NotContains(t, argv, "extraHeader")
+	env := read("env")
+	assert.NotContains(t, env, "pw-in-pipe", "the secret is in no variable")
+	for _, kv := range []string{
+		"GIT_CONFIG_COUNT=2",
+		"GIT_CONFIG_KEY_0=credential.helper", "GIT_CONFIG_VALUE_0=",
+		"GIT_CONFIG_KEY_1=http.extraHeader", "GIT_CONFIG_VALUE_1=Authorization: Bearer tok-in-env",
+		"GIT_SSH_COMMAND=ssh -i /k",
+		"GIT_TERMINAL_PROMPT=0",
+	} {
+		assert.Contains(t, strings.Split(env, "\n"), kv)
+	}
+
+	// Without a Secret, file descriptor 3 is not open; a plain Run sets no
+	// configuration.
+	_, err = r.Run(t.Context(), "", "ls-remote")
+	require.NoError(t, err)
+	assert.Empty(t, read("secret"))
+	assert.Contains(t, strings.Split(read("env"), "\n"), "GIT_CONFIG_COUNT=0")
+
+	_, err = r.RunCall(t.Context(), "", Call{Secret: make([]byte, MaxSecret+1)}, "ls-remote")
+	assert.ErrorContains(t, err, "longer than")
+	_, err = r.RunCall(t.Context(), "", Call{Env: []string{"NOEQUALS"}}, "ls-remote")
+	assert.ErrorContains(t, err, "is not KEY=value")
+}

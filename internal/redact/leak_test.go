@@ -170,7 +170,7 @@ var (
 		// Nothing valid should reach the API; if it does, it answers 404.
 		srv := httptest.NewServer(http.NotFoundHandler())
 		defer srv.Close()
-		r, err := github.New(&github.Config{BaseURL: srv.URL + "/", Logger: e.log})
+		r, err := github.New(githubConfig(t, srv.URL+"/", e.log))
 		require.NoError(t, err)
 		ref, err := tracking.ParseRef("branch:main")
 		require.NoError(t, err)
@@ -211,9 +211,9 @@ var (
 		}
 		return []string{errText(err)}
 	}}
-	githubBaseURL = surface{"github.New BaseURL", false, func(t *testing.T, e *leakEnv, in string) []string {
-		_, err := github.New(&github.Config{BaseURL: in, Logger: e.log})
-		return []string{errText(err), github.Config{BaseURL: in, Token: "t"}.String()}
+	githubBaseURL = surface{"resolver.NewGitHubHosts APIBaseURL", false, func(t *testing.T, e *leakEnv, in string) []string {
+		hosts, err := resolver.NewGitHubHosts(resolver.GitHubHost{Name: "github.com", APIBaseURL: in})
+		return []string{errText(err), github.Config{Hosts: hosts, Auth: map[string]github.Auth{"github.com": {Token: "t"}}}.String()}
 	}}
 	// githubMessage: an API (or a proxy in front of it) that echoes a
 	// credential in its error message, seen through a sweep.
@@ -224,7 +224,7 @@ var (
 			_ = json.NewEncoder(w).Encode(map[string]string{"message": in})
 		}))
 		defer srv.Close()
-		r, err := github.New(&github.Config{BaseURL: srv.URL + "/", Logger: e.log})
+		r, err := github.New(githubConfig(t, srv.URL+"/", e.log))
 		require.NoError(t, err)
 		sw, err := drift.NewSweeper(e.store, r, &drift.SweeperConfig{Holder: "test", Concurrency: 1, Logger: e.log})
 		require.NoError(t, err)
@@ -382,4 +382,13 @@ func requireNoPiece(t *testing.T, secret, text string) {
 			return
 		}
 	}
+}
+
+// githubConfig is a github resolver's configuration for github.com's API
+// at apiBaseURL.
+func githubConfig(t *testing.T, apiBaseURL string, log *slog.Logger) *github.Config {
+	t.Helper()
+	hosts, err := resolver.NewGitHubHosts(resolver.GitHubHost{Name: "github.com", APIBaseURL: apiBaseURL})
+	require.NoError(t, err)
+	return &github.Config{Hosts: hosts, Logger: log}
 }

@@ -168,9 +168,10 @@ func (p *faultProxy) requestsFor(repo string) int {
 func TestFailingGitUpstreams(t *testing.T) {
 	upstreams, perUpstream := size(21, 200), 2
 	// The timeout is far above what a healthy ls-remote takes (tens of
-	// milliseconds; seconds on a very busy machine), so that only the
-	// hanging upstreams meet it.
-	resolveTimeout, concurrency := size(5*time.Second, 20*time.Second), 8
+	// milliseconds; several seconds on a machine whose load average is
+	// ten times its cores, where 5 s once timed out half the healthy
+	// ones), so that only the hanging upstreams meet it.
+	resolveTimeout, concurrency := size(15*time.Second, 20*time.Second), 8
 	store, _ := newStore(t)
 	f := newFarm(t, upstreams)
 	faults := map[string]string{}

@@ -69,6 +69,9 @@ type replicaOpts struct {
 	holder                                               string
 	block                                                string
 	blockAt                                              int
+	// Push webhooks: a secret turns the receiver and check worker on.
+	pushSecret             string
+	pushPoll, pushClaimTTL time.Duration
 }
 
 func (o replicaOpts) args() []string {
@@ -91,6 +94,11 @@ func (o replicaOpts) args() []string {
 	if o.blockAt > 0 {
 		a = append(a, "-block-at", strconv.Itoa(o.blockAt))
 	}
+	if o.pushSecret != "" {
+		a = append(a, "-push-secret", o.pushSecret)
+	}
+	dur("push-poll", o.pushPoll)
+	dur("push-claim-ttl", o.pushClaimTTL)
 	return a
 }
 

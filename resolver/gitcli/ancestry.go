@@ -52,7 +52,8 @@ func (h historyCache) lock(repo string) func() {
 // NotAncestors implements resolver.AncestryChecker with a treeless partial
 // clone of the source in Config.HistoryCacheDir (git fetch
 // --filter=tree:0: commits only, no trees or files, bounded by
-// Config.MaxFetchBytes) and git merge-base --is-ancestor. The clone is
+// Config.MaxFetchBytes, with the credentials of Config.Credentials like
+// Resolve and Fetch) and git merge-base --is-ancestor. The clone is
 // made on the first call for a repository; later calls fetch only when
 // tip is not in it yet, and then only the commits that are new. A commit
 // that is not in the clone once tip's whole history is (unknown, or left
@@ -87,7 +88,7 @@ func (r *Resolver) NotAncestors(ctx context.Context, source tracking.Source, tip
 		return nil, err
 	}
 	if !have[tip] {
-		if err := r.boundedFetch(ctx, repo, remote, "--no-tags", "--no-write-fetch-head", "--filter=tree:0", "--", "origin", "+"+tip+":"+historyTipRef); err != nil {
+		if err := r.boundedFetch(ctx, source, repo, remote, "--no-tags", "--no-write-fetch-head", "--filter=tree:0", "--", "origin", "+"+tip+":"+historyTipRef); err != nil {
 			return nil, err
 		}
 	}

@@ -30,7 +30,8 @@ const sizePoll = 50 * time.Millisecond
 // sha must be a full lowercase commit id (tracking.ValidateSHA); source is
 // validated as in Resolve. The remote must serve a commit by id (git's
 // protocol v2 does, as does GitHub); a commit it does not have matches
-// resolver.ErrNotFound. Fetch fails with an error wrapping
+// resolver.ErrNotFound, and refused credentials resolver.ErrUnauthorized,
+// as in Resolve. Fetch fails with an error wrapping
 // tracking.ErrInvalidArgument when dir is not empty or when the download
 // or the tree exceeds Config.MaxFetchBytes. Submodules are not fetched.
 func (r *Resolver) Fetch(ctx context.Context, source tracking.Source, sha, dir string) error {
@@ -71,7 +72,7 @@ func (r *Resolver) Fetch(ctx context.Context, source tracking.Source, sha, dir s
 	if _, err := r.git.Run(ctx, work, "init", "--quiet"); err != nil {
 		return fmt.Errorf("gitcli: fetch: init: %w", err)
 	}
-	if err := r.download(ctx, work, remote, sha); err != nil {
+	if err := r.download(ctx, source, work, remote, sha); err != nil {
 		return err
 	}
 	if err := r.checkTreeSize(ctx, work, sha); err != nil {
@@ -98,13 +99,14 @@ func (r *Resolver) Fetch(ctx context.Context, source tracking.Source, sha, dir s
 }
 
 // download fetches the one commit into the repository at work.
-func (r *Resolver) download(ctx context.Context, work, remote, sha string) error {
-	return r.boundedFetch(ctx, work, remote, "--depth=1", "--no-tags", "--", remote, sha)
+func (r *Resolver) download(ctx context.Context, source tracking.Source, work, remote, sha string) error {
+	return r.boundedFetch(ctx, source, work, remote, "--depth=1", "--no-tags", "--", remote, sha)
 }
 
-// boundedFetch runs "git fetch --quiet <args>" in the repository at work,
-// stopping git when the objects it wrote grow past Config.MaxFetchBytes.
-func (r *Resolver) boundedFetch(ctx context.Context, work, remote string, args ...string) error {
+// boundedFetch runs "git fetch --quiet <args>" in the repository at work
+// with source's credentials for remote (see remoteCall), stopping git when
+// the objects it wrote grow past Config.MaxFetchBytes.
+func (r *Resolver) boundedFetch(ctx context.Context, source tracking.Source, work, remote string, args ...string) error {
 	objects := filepath.Join(work, ".git", "objects")
 	fetchCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -125,7 +127,7 @@ func (r *Resolver) boundedFetch(ctx context.Context, work, remote string, args .
 			}
 		}
 	}()
-	_, err := r.git.Run(fetchCtx, work, append([]string{"fetch", "--quiet"}, args...)...)
+	_, err := r.remoteCall(fetchCtx, source, remote, work, append([]string{"fetch", "--quiet"}, args...)...)
 	cancel(nil)
 	<-done
 	// The poll stops a large download early; this check makes the limit
@@ -133,10 +135,7 @@ func (r *Resolver) boundedFetch(ctx context.Context, work, remote string, args .
 	if errors.Is(context.Cause(fetchCtx), errTooLarge) || err == nil && diskUsage(objects) > r.maxFetch {
 		return fmt.Errorf("gitcli: fetch %s: download %w (%d bytes): %w", remote, errTooLarge, r.maxFetch, tracking.ErrInvalidArgument)
 	}
-	if err != nil {
-		return classify("fetch", remote, err)
-	}
-	return nil
+	return err
 }
 
 // checkTreeSize refuses a commit whose files add up to more than the limit,

@@ -5,12 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/plugindrift/plugindrift/internal/gitexec"
-	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/internal/tagselect"
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -19,7 +17,6 @@ import (
 // Defaults of Config.
 const (
 	DefaultTimeout       = gitexec.DefaultTimeout
-	DefaultGitHubBaseURL = "https://github.com"
 	DefaultMaxFetchBytes = 512 << 20
 )
 
@@ -34,16 +31,19 @@ type Config struct {
 	// repositories: tests, air-gapped mirrors). Defaults to false, which
 	// refuses them with resolver.ErrUnsupported.
 	AllowFile bool
-	// GitHubBaseURL is where github://owner/repo sources are read from, as
-	// <GitHubBaseURL>/owner/repo.git: an http or https URL without
-	// credentials, query or fragment. Defaults to "https://github.com".
-	GitHubBaseURL string
-	// Env holds extra "KEY=value" variables for git, such as
-	// GIT_SSH_COMMAND to name a key (it defaults to "ssh -o BatchMode=yes").
-	// They cannot override the variables that harden the call (prompts,
-	// protocols, configuration files). An entry that is not KEY=value is
-	// refused.
-	Env []string
+	// GitHubHosts says where github:// sources are read from: a source on
+	// host H (the default host for github://owner/repo) is read from
+	// <GitBaseURL of H>/owner/repo.git, and a host not listed from
+	// https://H/owner/repo.git. Pass the same value as the github
+	// resolver's Config.Hosts. Defaults to github.com alone.
+	GitHubHosts resolver.GitHubHosts
+	// Credentials supplies the credentials for private remotes, asked
+	// before each git call that reaches a remote; see [Credentials] and the
+	// package documentation for how each kind reaches git. Defaults to
+	// none: git then goes without, and a remote that wants credentials
+	// fails with resolver.ErrUnauthorized. (git runs without the host's git
+	// configuration, so its credential helpers are not used.)
+	Credentials Credentials
 	// MaxFetchBytes bounds what Fetch downloads and what it writes. Defaults
 	// to 512 MiB; negative is refused.
 	MaxFetchBytes int64
@@ -64,14 +64,12 @@ type CommandError = gitexec.Error
 // Resolver resolves refs and fetches commits with the git command line. It
 // is safe for concurrent use.
 type Resolver struct {
-	git       *gitexec.Runner
-	allowFile bool
-	github    string
-	// githubHost is the host of github, lowercase: github sources naming
-	// it, or no host, are read from github; others from their own host.
-	githubHost string
-	maxFetch   int64
-	history    historyCache
+	git         *gitexec.Runner
+	allowFile   bool
+	githubHosts resolver.GitHubHosts
+	creds       Credentials
+	maxFetch    int64
+	history     historyCache
 }
 
 var (
@@ -82,9 +80,7 @@ var (
 )
 
 // New returns a Resolver; nil cfg means defaults. A negative Timeout or
-// MaxFetchBytes, a GitHubBaseURL that is not an http or https URL without
-// credentials, query or fragment, or an Env entry that is not KEY=value
-// returns an error wrapping tracking.ErrInvalidArgument.
+// MaxFetchBytes returns an error wrapping tracking.ErrInvalidArgument.
 func New(cfg *Config) (*Resolver, error) {
 	var c Config
 	if cfg != nil {
@@ -96,22 +92,8 @@ func New(cfg *Config) (*Resolver, error) {
 	if c.MaxFetchBytes < 0 {
 		return nil, fmt.Errorf("gitcli: Config.MaxFetchBytes is negative (%d); use 0 for the default of %d bytes: %w", c.MaxFetchBytes, DefaultMaxFetchBytes, tracking.ErrInvalidArgument)
 	}
-	for i, kv := range c.Env {
-		// The entry is not quoted: its value may be a credential.
-		if key, _, ok := strings.Cut(kv, "="); !ok || key == "" || strings.ContainsRune(kv, 0) {
-			return nil, fmt.Errorf("gitcli: Config.Env[%d] is not KEY=value; write each variable as NAME=value, such as GIT_SSH_COMMAND=ssh -i key: %w", i, tracking.ErrInvalidArgument)
-		}
-	}
-	if c.GitHubBaseURL == "" {
-		c.GitHubBaseURL = DefaultGitHubBaseURL
-	}
 	if c.MaxFetchBytes == 0 {
 		c.MaxFetchBytes = DefaultMaxFetchBytes
-	}
-	github := strings.TrimSuffix(c.GitHubBaseURL, "/")
-	host, err := baseHost(github)
-	if err != nil {
-		return nil, err
 	}
 	history, err := newHistoryCache(c.HistoryCacheDir)
 	if err != nil {
@@ -122,13 +104,12 @@ func New(cfg *Config) (*Resolver, error) {
 			Path:      c.GitPath,
 			Timeout:   c.Timeout,
 			AllowFile: c.AllowFile,
-			Env:       c.Env,
 		}),
-		allowFile:  c.AllowFile,
-		github:     github,
-		githubHost: host,
-		maxFetch:   c.MaxFetchBytes,
-		history:    history,
+		allowFile:   c.AllowFile,
+		githubHosts: c.GitHubHosts,
+		creds:       c.Credentials,
+		maxFetch:    c.MaxFetchBytes,
+		history:     history,
 	}, nil
 }
 
@@ -137,8 +118,9 @@ func New(cfg *Config) (*Resolver, error) {
 // fails validation and resolver.ErrUnsupported for an untracked ref, a
 // local source or a transport not allowed, all before running git;
 // resolver.ErrNotFound when the repository, the ref or a qualifying tag
-// does not exist (an empty repository has none); an error wrapping ctx's
-// error when ctx ends.
+// does not exist (an empty repository has none); resolver.ErrUnauthorized
+// when the remote wants credentials Config.Credentials did not give or
+// refuses the ones it gave; an error wrapping ctx's error when ctx ends.
 //
 // git has no conditional ls-remote: every call asks the remote. Unchanged
 // is set when the answer's SHA and Version equal req.Known's and
@@ -159,7 +141,7 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 	switch ref.Kind() {
 	case tracking.RefTag:
 		full := "refs/tags/" + ref.Name()
-		refs, _, err := r.lsRemote(ctx, remote, nil, full, full+"^{}")
+		refs, _, err := r.lsRemote(ctx, req.Source, remote, nil, full, full+"^{}")
 		if err != nil {
 			return resolver.Result{}, err
 		}
@@ -169,7 +151,7 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 		version, name = ref.Name(), ref.Name()
 	case tracking.RefBranch:
 		full := "refs/heads/" + ref.Name()
-		refs, _, err := r.lsRemote(ctx, remote, nil, full)
+		refs, _, err := r.lsRemote(ctx, req.Source, remote, nil, full)
 		if err != nil {
 			return resolver.Result{}, err
 		}
@@ -178,7 +160,7 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 		}
 		name = ref.Name()
 	case tracking.RefHead:
-		refs, symrefs, err := r.lsRemote(ctx, remote, []string{"--symref"}, "HEAD")
+		refs, symrefs, err := r.lsRemote(ctx, req.Source, remote, []string{"--symref"}, "HEAD")
 		if err != nil {
 			return resolver.Result{}, err
 		}
@@ -191,7 +173,7 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 			name = target
 		}
 	case tracking.RefLatest, tracking.RefSemver:
-		refs, _, err := r.lsRemote(ctx, remote, []string{"--tags"})
+		refs, _, err := r.lsRemote(ctx, req.Source, remote, []string{"--tags"})
 		if err != nil {
 			return resolver.Result{}, err
 		}
@@ -222,26 +204,12 @@ func (r *Resolver) remote(src tracking.Source) (string, error) {
 		}
 		return src.URL(), nil
 	case tracking.SchemeGitHub:
-		base := r.github
-		if host := src.Host(); host != "" && host != r.githubHost {
-			// Another GitHub (Enterprise) host serves git over https at
-			// its own address.
-			base = "https://" + host
-		}
-		return base + "/" + src.Owner() + "/" + src.Repo() + ".git", nil
+		// A host not listed serves git over https at its own address.
+		host, _ := r.githubHosts.Lookup(src)
+		return host.GitBaseURL + "/" + src.Owner() + "/" + src.Repo() + ".git", nil
 	default:
 		return "", fmt.Errorf("gitcli: source %q has no upstream (want a git or github source): %w", src, resolver.ErrUnsupported)
 	}
-}
-
-// baseHost validates Config.GitHubBaseURL and returns its host (with
-// port), lowercase.
-func baseHost(base string) (string, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("gitcli: Config.GitHubBaseURL %s: want an http or https URL without credentials, query or fragment, such as %q: %w", redact.Quote(base), DefaultGitHubBaseURL, tracking.ErrInvalidArgument)
-	}
-	return strings.ToLower(u.Host), nil
 }
 
 // refList is the answer of ls-remote: full ref name (peeled entries end
@@ -272,12 +240,12 @@ func (l refList) tagNames() []string {
 
 // lsRemote runs "git ls-remote <flags> -- <remote> <patterns>" and parses
 // its answer: refs by full name and, with --symref, symbolic refs by name.
-func (r *Resolver) lsRemote(ctx context.Context, remote string, flags []string, patterns ...string) (refList, map[string]string, error) {
+func (r *Resolver) lsRemote(ctx context.Context, src tracking.Source, remote string, flags []string, patterns ...string) (refList, map[string]string, error) {
 	args := append([]string{"ls-remote"}, flags...)
 	args = append(append(args, "--", remote), patterns...)
-	out, err := r.git.Run(ctx, "", args...)
+	out, err := r.remoteCall(ctx, src, remote, "", args...)
 	if err != nil {
-		return nil, nil, classify("ls-remote", remote, err)
+		return nil, nil, err
 	}
 	return parseLsRemote(remote, out)
 }
@@ -321,12 +289,54 @@ var notFoundMarks = []string{
 	"couldn't find remote ref",
 }
 
+// authMarks are what git and ssh write (in the C locale) when a remote
+// wants credentials it did not get or refuses the ones it got.
+var authMarks = []string{
+	"could not read username",
+	"could not read password",
+	"authentication failed",
+	"returned error: 401",
+	"returned error: 403",
+	"permission denied (publickey",
+	"permission denied, please try again",
+	"host key verification failed",
+}
+
+// remoteCall runs one git command that reaches remote (ls-remote, fetch)
+// in repo ("" for none), with the credential Config.Credentials gives for
+// src, and classifies a failure.
+func (r *Resolver) remoteCall(ctx context.Context, src tracking.Source, remote, repo string, args ...string) ([]byte, error) {
+	cred, err := r.credential(ctx, src, remote)
+	if err != nil {
+		return nil, err
+	}
+	defer cred.cleanup()
+	out, err := r.git.RunCall(ctx, repo, cred.call, args...)
+	if err != nil {
+		return nil, classify(args[0], remote, cred.sent, err)
+	}
+	return out, nil
+}
+
 // classify wraps a failed git call once: context errors stay matchable,
-// "not found" answers match resolver.ErrNotFound, and the *CommandError
-// stays in the chain for logs.
-func classify(op, remote string, err error) error {
+// refused credentials match resolver.ErrUnauthorized (whether sent tells
+// what to fix), "not found" answers match resolver.ErrNotFound, and the
+// *CommandError stays in the chain for logs. Credentials are checked first:
+// a remote that refused them has said nothing about what exists.
+func classify(op, remote string, sent bool, err error) error {
 	var ce *CommandError
-	if errors.As(err, &ce) && ce.ExitCode > 0 && ce.StderrContains(notFoundMarks...) {
+	if !errors.As(err, &ce) || ce.ExitCode <= 0 {
+		return fmt.Errorf("gitcli: %s %s: %w", op, remote, err)
+	}
+	if ce.StderrContains(authMarks...) {
+		_, host := remoteHost(remote)
+		advice := "it asked for credentials and none are configured; set gitcli.Config.Credentials to return a token (Basic or Bearer) for HTTPS or an SSH key with its known_hosts file for ssh"
+		if sent {
+			advice = "it refused the credentials from gitcli.Config.Credentials; check that the token or key is current and has access to the repository, and for ssh that the known_hosts file holds the server's host key"
+		}
+		return fmt.Errorf("gitcli: %s %s: %s: %s: %w: %w", op, remote, host, advice, resolver.ErrUnauthorized, err)
+	}
+	if ce.StderrContains(notFoundMarks...) {
 		return fmt.Errorf("gitcli: %s %s: %w: %w", op, remote, resolver.ErrNotFound, err)
 	}
 	return fmt.Errorf("gitcli: %s %s: %w", op, remote, err)

@@ -29,6 +29,13 @@ func mustRef(t testing.TB, s string) tracking.Ref {
 	return r
 }
 
+func mustHosts(t testing.TB, hosts ...resolver.GitHubHost) resolver.GitHubHosts {
+	t.Helper()
+	h, err := resolver.NewGitHubHosts(hosts...)
+	require.NoError(t, err)
+	return h
+}
+
 func mustNew(t testing.TB, cfg *gitcli.Config) *gitcli.Resolver {
 	t.Helper()
 	r, err := gitcli.New(cfg)
@@ -45,15 +52,6 @@ func TestNewRefusesNonsense(t *testing.T) {
 	}{
 		{"negative timeout", gitcli.Config{Timeout: -time.Second}, "Config.Timeout is negative (-1s); use 0 for the default"},
 		{"negative max fetch bytes", gitcli.Config{MaxFetchBytes: -1}, "Config.MaxFetchBytes is negative (-1); use 0 for the default"},
-		{"base url not a url", gitcli.Config{GitHubBaseURL: "ext::sh -c x"}, `Config.GitHubBaseURL "ext::sh -c x": want an http or https URL`},
-		{"base url without host", gitcli.Config{GitHubBaseURL: "https://"}, "Config.GitHubBaseURL"},
-		{"base url of another scheme", gitcli.Config{GitHubBaseURL: "ssh://github.com"}, "Config.GitHubBaseURL"},
-		{"base url with query", gitcli.Config{GitHubBaseURL: "https://github.com/?x=1"}, "Config.GitHubBaseURL"},
-		{"base url with fragment", gitcli.Config{GitHubBaseURL: "https://github.com/#x"}, "Config.GitHubBaseURL"},
-		{"base url with credentials", gitcli.Config{GitHubBaseURL: "https://user:hunter2@github.com"}, "without credentials"},
-		{"env without =", gitcli.Config{Env: []string{"A=1", "GIT_SSH_COMMAND"}}, "Config.Env[1] is not KEY=value"},
-		{"env without key", gitcli.Config{Env: []string{"=value"}}, "Config.Env[0] is not KEY=value"},
-		{"env with NUL", gitcli.Config{Env: []string{"A=1\x00B=2"}}, "Config.Env[0] is not KEY=value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -65,7 +63,7 @@ func TestNewRefusesNonsense(t *testing.T) {
 		})
 	}
 	// The defaults, and zero values that mean them, are accepted.
-	for _, cfg := range []*gitcli.Config{nil, {}, {GitHubBaseURL: "http://127.0.0.1:8080/gh/", Env: []string{"GIT_SSH_COMMAND=ssh -i key", "EMPTY="}}} {
+	for _, cfg := range []*gitcli.Config{nil, {}, {GitHubHosts: mustHosts(t, resolver.GitHubHost{Name: "github.com", GitBaseURL: "http://127.0.0.1:8080/gh/"})}} {
 		_, err := gitcli.New(cfg)
 		assert.NoError(t, err, "%+v", cfg)
 	}
@@ -95,7 +93,7 @@ func TestConformanceSmartHTTP(t *testing.T) {
 }
 
 // TestConformanceGitHubScheme reads github://fixtures/<repo> sources from a
-// smart HTTP server standing in for GitHubBaseURL.
+// smart HTTP server standing in for github.com's git.
 func TestConformanceGitHubScheme(t *testing.T) {
 	t.Parallel()
 	resolvertest.Run(t, resolvertest.Harness{
@@ -103,7 +101,7 @@ func TestConformanceGitHubScheme(t *testing.T) {
 			root := t.TempDir()
 			require.NoError(t, os.Symlink(repos.Dir(), filepath.Join(root, "fixtures")))
 			base := resolvertest.ServeSmartHTTP(t, root)
-			return mustNew(t, &gitcli.Config{GitHubBaseURL: base}), func(repo string) tracking.Source {
+			return mustNew(t, &gitcli.Config{GitHubHosts: mustHosts(t, resolver.GitHubHost{Name: "github.com", GitBaseURL: base})}), func(repo string) tracking.Source {
 				return mustSource(t, "github://fixtures/"+repo)
 			}
 		},

@@ -104,7 +104,7 @@ func TestHostileInputNeverReachesGit(t *testing.T) {
 
 func TestGitArguments(t *testing.T) {
 	gitPath, log := fakeGit(t, "exit 0")
-	r := mustNew(t, &gitcli.Config{GitPath: gitPath, GitHubBaseURL: "https://ghe.example.com/"})
+	r := mustNew(t, &gitcli.Config{GitPath: gitPath, GitHubHosts: mustHosts(t, resolver.GitHubHost{Name: "github.com", GitBaseURL: "https://ghe.example.com/"})})
 	src := mustSource(t, "github://acme/plugin")
 	for _, ref := range []tracking.Ref{mustRef(t, "tag:v1.2.3"), mustRef(t, "head"), mustRef(t, "semver:^1.2")} {
 		_, err := r.Resolve(t.Context(), resolver.Request{Source: src, Ref: ref})
@@ -128,10 +128,11 @@ func TestGitEnvironment(t *testing.T) {
 	t.Setenv("GIT_SSH_COMMAND", "ssh -o ProxyCommand=evil")
 	t.Setenv("GIT_CONFIG_PARAMETERS", "'core.sshcommand=evil'")
 	t.Setenv("GIT_ASKPASS", "/usr/bin/evil-askpass")
-	r := mustNew(t, &gitcli.Config{
-		GitPath: gitPath,
-		Env:     []string{"GIT_TRACE=1", "GIT_TERMINAL_PROMPT=1", "GIT_ALLOW_PROTOCOL=ext"},
-	})
+	t.Setenv("GIT_TRACE", "1")
+	t.Setenv("GIT_CONFIG_COUNT", "1")
+	t.Setenv("GIT_CONFIG_KEY_0", "core.sshCommand")
+	t.Setenv("GIT_CONFIG_VALUE_0", "evil")
+	r := mustNew(t, &gitcli.Config{GitPath: gitPath})
 	_, err := r.Resolve(t.Context(), resolver.Request{
 		Source: mustSource(t, "git+https://example.com/a/b.git"),
 		Ref:    mustRef(t, "branch:main"),
@@ -153,7 +154,7 @@ func TestGitEnvironment(t *testing.T) {
 		"GIT_CONFIG_NOSYSTEM":    "1",
 		"GIT_CONFIG_GLOBAL":      "/dev/null",
 		"GIT_SSH_COMMAND":        "ssh -o BatchMode=yes",
-		"GIT_TRACE":              "1",
+		"GIT_CONFIG_COUNT":       "0",
 		"GIT_DIR":                "/dev/null/plugindrift-no-repository",
 		"GIT_PROTOCOL_FROM_USER": "0",
 	} {
@@ -161,7 +162,9 @@ func TestGitEnvironment(t *testing.T) {
 		assert.True(t, ok, "%s unset", k)
 		assert.Equal(t, v, got, k)
 	}
-	assert.NotContains(t, env, "GIT_CONFIG_PARAMETERS")
+	for _, k := range []string{"GIT_CONFIG_PARAMETERS", "GIT_TRACE", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"} {
+		assert.NotContains(t, env, k)
+	}
 }
 
 // TestStderrInTheMessage checks that a message quotes only the first line
@@ -257,17 +260,23 @@ func TestUnchangedWhenKnown(t *testing.T) {
 	assert.False(t, res.Unchanged)
 }
 
-// TestGitHubHosts: github://owner/repo and a source naming the configured
-// host are read from GitHubBaseURL; a source naming another GitHub
-// (Enterprise) host is read from that host, never from the configured one.
+// TestGitHubHosts: github://owner/repo is read from the default host's
+// GitBaseURL, a source naming a listed host from that host's, and one
+// naming a host not listed from that host itself, never from another.
 func TestGitHubHosts(t *testing.T) {
 	gitPath, log := fakeGit(t, "exit 0")
-	r := mustNew(t, &gitcli.Config{GitPath: gitPath, GitHubBaseURL: "https://mirror.example.com/gh"})
+	hosts := mustHosts(t,
+		resolver.GitHubHost{Name: "github.com", GitBaseURL: "https://mirror.example.com/gh"},
+		resolver.GitHubHost{Name: "ghe.example.com"},
+		resolver.GitHubHost{Name: "ghe2.example.com", GitBaseURL: "http://10.0.0.2:8080/git/"},
+	)
+	r := mustNew(t, &gitcli.Config{GitPath: gitPath, GitHubHosts: hosts})
 	for _, c := range []struct{ source, remote string }{
 		{"github://acme/plugin", "https://mirror.example.com/gh/acme/plugin.git"},
-		{"github://Mirror.Example.com/acme/plugin", "https://mirror.example.com/gh/acme/plugin.git"},
-		{"github://ghe.example.com/acme/plugin", "https://ghe.example.com/acme/plugin.git"},
-		{"github://ghe.example.com:8443/acme/plugin", "https://ghe.example.com:8443/acme/plugin.git"},
+		{"github://github.com/acme/plugin", "https://mirror.example.com/gh/acme/plugin.git"},
+		{"github://GHE.example.com/acme/plugin", "https://ghe.example.com/acme/plugin.git"},
+		{"github://ghe2.example.com/acme/plugin", "http://10.0.0.2:8080/git/acme/plugin.git"},
+		{"github://other.example.com:8443/acme/plugin", "https://other.example.com:8443/acme/plugin.git"},
 	} {
 		_, err := r.Resolve(t.Context(), resolver.Request{Source: mustSource(t, c.source), Ref: mustRef(t, "branch:main")})
 		require.ErrorIs(t, err, resolver.ErrNotFound, c.source)

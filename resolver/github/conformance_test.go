@@ -22,7 +22,8 @@ func TestConformance(t *testing.T) {
 				Prefix: "/api/v3",
 			})
 			t.Cleanup(srv.Close)
-			r, err := github.New(&github.Config{HTTPClient: srv.Client(), BaseURL: srv.BaseURL()})
+			cfg := hostConfig(t, "github.com", srv.BaseURL())
+			r, err := github.New(&cfg)
 			require.NoError(t, err)
 			return r, func(repo string) tracking.Source {
 				return must(tracking.GitHubSource("", "fixtures", repo))

@@ -1,7 +1,27 @@
 // Package github resolves refs of github:// sources through the GitHub REST
-// API (github.com or GitHub Enterprise Server), using go-github v62. Build a
-// [Resolver] with [New]; it implements [resolver.Resolver] and is safe for
-// concurrent use.
+// API (github.com and GitHub Enterprise Server hosts, side by side), using
+// go-github v62. Build a [Resolver] with [New]; it implements
+// [resolver.Resolver] and is safe for concurrent use.
+//
+// # Hosts
+//
+// Config.Hosts, a [resolver.GitHubHosts], lists the GitHub hosts served and
+// where each one's API is; github://owner/repo is on the first (github.com
+// by default), github://host/owner/repo on the host it names. Pass the same
+// value to gitcli's Config.GitHubHosts, so the API and git read a host from
+// one setting:
+//
+//	hosts, err := resolver.NewGitHubHosts(
+//		resolver.DefaultGitHubHost,                   // github.com
+//		resolver.GitHubHost{Name: "ghe.example.com"}, // API at https://ghe.example.com/api/v3/
+//	)
+//	r, err := github.New(&github.Config{Hosts: hosts, Auth: map[string]github.Auth{
+//		"github.com":      {Client: hostsOwnClient}, // the *gogithub.Client the host already has
+//		"ghe.example.com": {App: app},               // a GitHub App installation, see NewApp
+//	}})
+//
+// Each host has its own authentication (Config.Auth), its own requests and
+// its own rate-limit state; nothing of one is sent to another.
 //
 // # Requests
 //
@@ -15,30 +35,43 @@
 //     GitHub answers 304, which does not count against the rate limit, and
 //     the result is Unchanged.
 //   - head: GET /repos/{owner}/{repo} for default_branch, then the commit
-//     request above on that branch. The default branch is looked up every
-//     time rather than cached in the validator, so a renamed default branch is
-//     followed at once; the second request is still conditional.
+//     request above on that branch. The repository's ETag and the branch it
+//     named are kept in the validator, and the next lookup sends the ETag
+//     as If-None-Match: a 304 means the default branch is unchanged. A
+//     renamed default branch changes the repository, so it is followed at
+//     once. Both requests are conditional, so an unchanged head costs no
+//     rate limit.
 //   - tag:latest and semver:: GET /repos/{owner}/{repo}/tags, 100 per page,
 //     following every page. The listed commit SHAs are already peeled. The
 //     selection is the same as every other resolver's (highest stable semver
-//     tag, or highest tag satisfying the constraint). When the whole list fits
-//     in one partly filled page, the page's ETag becomes
-//     [resolver.Result].Validator and the next resolution sends it as
-//     If-None-Match; a 304 means the tag list, and so the selection, did not
-//     change. Longer lists are fetched in full every time, because the ETag
-//     of one page says nothing about the others.
+//     tag, or highest tag satisfying the constraint). Every page's ETag is
+//     kept in [resolver.Result].Validator (in order, up to 20 pages, 2,000
+//     tags; a longer list is fetched in full every time), and the next
+//     resolution asks for each page with its own ETag as If-None-Match.
+//     When every page answers 304 the list, and so the selection, did not
+//     change, and nothing counted against the rate limit. A list whose last
+//     page is full also keeps the ETag of the empty page after it, so that
+//     a tag added past the end is seen. The first page that changed ends
+//     the conditional pass: the pages before it are read again and the
+//     rest as usual.
 //   - force-push detection ([Resolver.NotAncestors], asked by the sweeper
 //     only when a branch or head moved): one GET
 //     /repos/{owner}/{repo}/compare/{installed}...{tip} per distinct
-//     installed commit; status "diverged" or "behind" means the branch was
-//     rewritten under it.
+//     installed commit, on the source's host with its Auth; status
+//     "diverged" or "behind" means the branch was rewritten under it.
+//
+// So a sweep in which nothing moved costs no rate limit for any ref kind;
+// BENCHMARKS.md has the counts.
 //
 // # Errors
 //
 // A missing repository (404), an unknown ref (GitHub answers 422 "No commit
 // found for SHA"), an empty repository (409) and a tag list with no
-// qualifying tag all match [resolver.ErrNotFound]. Other failures (5xx, 401,
-// a broken connection) are described in the error without a sentinel;
+// qualifying tag all match [resolver.ErrNotFound]. A 401, a 403 that is not
+// a rate limit, and an App whose installation token could not be minted
+// match [resolver.ErrUnauthorized]. (GitHub answers 404, not 401, for a
+// private repository asked without credentials.) Other failures (5xx, a
+// broken connection) are described in the error without a sentinel;
 // go-github's error types are never part of the chain. No request is
 // retried.
 //
@@ -46,10 +79,8 @@
 // parsers and constructors), so they are not re-validated. Before anything
 // is sent, sources other than github:// and refs that are not tracked
 // (none, sha:) return [resolver.ErrUnsupported], and a source naming a
-// GitHub host other than the one Config.BaseURL serves (github.com for
-// api.github.com, the API root's host for Enterprise) returns
-// [resolver.ErrOtherHost]: it is never sent to this host. Route such
-// sources to a resolver configured with their host's API root.
+// GitHub host not in Config.Hosts returns [resolver.ErrOtherHost]: it is
+// never sent to another host.
 //
 // # Rate limits
 //
@@ -71,8 +102,14 @@
 //
 // # Credentials
 //
-// Authentication is the host's: pass an [http.Client] whose transport
-// authenticates (oauth2, a GitHub App installation transport), or set
-// Config.Token. The token is sent only to the API host, never logged and
-// never part of an error.
+// Authentication is the host application's, per GitHub host
+// (Config.Auth): its own *gogithub.Client (Auth.Client: its HTTP client,
+// and so its authentication, carries the requests), an [http.Client] whose
+// transport authenticates (Auth.HTTPClient), a token (Auth.Token, sent as
+// a bearer token), or a GitHub App installation (Auth.App, made with
+// [NewApp] through github.com/bradleyfalzon/ghinstallation/v2, its
+// installation tokens refreshed before they expire). The same [App] is
+// gitcli's Config.Credentials for git over https, so one installation
+// reaches private repositories both ways. Tokens are sent only to the
+// host's API, never logged and never part of an error.
 package github

@@ -15,14 +15,18 @@ import (
 
 // Example resolves the main branch of github://acme/widget, then asks again
 // with what it learned: the API answers 304 Not Modified, which costs no
-// rate limit. A stand-in for the GitHub API serves the repository here; a
-// host would pass its own authenticated *http.Client and, for GitHub
-// Enterprise Server, BaseURL "https://HOST/api/v3/".
+// rate limit. A stand-in for the GitHub API serves the repository here, as
+// github.com's API; a host would leave APIBaseURL at its default and set
+// Config.Auth (see the other examples).
 func Example() {
 	api, cleanup := exampleAPI()
 	defer cleanup()
 
-	r, err := github.New(&github.Config{HTTPClient: api.Client(), BaseURL: api.BaseURL()})
+	hosts, err := resolver.NewGitHubHosts(resolver.GitHubHost{Name: "github.com", APIBaseURL: api.BaseURL()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := github.New(&github.Config{Hosts: hosts})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	gogithub "github.com/google/go-github/v62/github"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -40,7 +41,9 @@ type env struct {
 	r     *github.Resolver
 }
 
-type envOption func(*fakegithub.Config, *github.Config)
+// envOption adjusts the fake's configuration and the resolver's; auth is
+// the resolver's Auth of the fake's host.
+type envOption func(f *fakegithub.Config, g *github.Config, auth *github.Auth)
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
@@ -48,15 +51,14 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	fcfg := fakegithub.Config{Path: func(_, repo string) string { return filepath.Join(dir, repo+".git") }}
 	e := &env{t: t, dir: dir, clock: newClock()}
 	gcfg := github.Config{Now: e.clock.Now}
+	var auth github.Auth
 	for _, o := range opts {
-		o(&fcfg, &gcfg)
+		o(&fcfg, &gcfg, &auth)
 	}
 	e.srv = fakegithub.Start(fcfg)
 	t.Cleanup(e.srv.Close)
-	gcfg.HTTPClient = e.srv.Client()
-	if gcfg.BaseURL == "" {
-		gcfg.BaseURL = e.srv.BaseURL()
-	}
+	gcfg.Hosts = mustHosts(t, resolver.GitHubHost{Name: e.host(), APIBaseURL: e.srv.BaseURL()})
+	gcfg.Auth = map[string]github.Auth{e.host(): auth}
 	r, err := github.New(&gcfg)
 	require.NoError(t, err)
 	e.r = r
@@ -81,6 +83,22 @@ func (e *env) mustResolve(repo string, ref tracking.Ref, known resolver.Known) r
 	return res
 }
 
+// mustHosts is resolver.NewGitHubHosts that fails t.
+func mustHosts(t testing.TB, hosts ...resolver.GitHubHost) resolver.GitHubHosts {
+	t.Helper()
+	h, err := resolver.NewGitHubHosts(hosts...)
+	require.NoError(t, err)
+	return h
+}
+
+// hostConfig is a Config for the one GitHub host name whose API is at
+// apiBaseURL.
+func hostConfig(t testing.TB, name, apiBaseURL string) github.Config {
+	return github.Config{Hosts: mustHosts(t, resolver.GitHubHost{Name: name, APIBaseURL: apiBaseURL})}
+}
+
+// host is the fake's host, which the resolver serves as a GitHub host of
+// that name.
 func (e *env) host() string {
 	u, err := url.Parse(e.srv.URL())
 	require.NoError(e.t, err)
@@ -235,12 +253,33 @@ func TestHeadFollowsTheDefaultBranch(t *testing.T) {
 	assert.Equal(t, "/repos/acme/widget", log[0].Path)
 	assert.Equal(t, "/repos/acme/widget/commits/heads/main", log[1].Path)
 
-	unchanged := e.mustResolve("widget", head, resolver.Known{SHA: c1})
+	require.NotEmpty(t, res.Validator, "the repository's ETag is kept")
+
+	// Both requests are conditional: the repository on its ETag, the
+	// commit on the SHA; neither costs rate limit.
+	e.srv.ResetRequests()
+	known := resolver.Known{SHA: c1, Validator: res.Validator}
+	unchanged := e.mustResolve("widget", head, known)
 	assert.True(t, unchanged.Unchanged)
 	assert.Equal(t, "main@sha1:"+c1, unchanged.Revision)
+	assert.Equal(t, res.Validator, unchanged.Validator)
+	log = e.srv.Requests()
+	require.Len(t, log, 2)
+	for _, req := range log {
+		assert.Equal(t, http.StatusNotModified, req.Status, req.Path)
+	}
 
+	// Without the validator the repository is asked for again; the answer
+	// has a validator Known lacks, so it is not an echo of Known.
+	again := e.mustResolve("widget", head, resolver.Known{SHA: c1})
+	assert.Equal(t, c1, again.SHA)
+	assert.False(t, again.Unchanged)
+	assert.Equal(t, res.Validator, again.Validator)
+
+	// A renamed default branch changes the repository's ETag: followed at
+	// once.
 	require.NoError(t, repo.SetDefaultBranch("dev"))
-	res = e.mustResolve("widget", head, resolver.Known{SHA: c1})
+	res = e.mustResolve("widget", head, known)
 	assert.Equal(t, dev, res.SHA)
 	assert.Equal(t, "dev@sha1:"+dev, res.Revision)
 	assert.False(t, res.Unchanged)
@@ -261,7 +300,7 @@ func TestTagListIsConditional(t *testing.T) {
 	assert.Equal(t, resolver.Result{SHA: c1, Version: "v1.0.0", Revision: "v1.0.0@sha1:" + c1, Unchanged: true, Validator: first.Validator}, second)
 	log := e.srv.Requests()
 	require.Len(t, log, 2)
-	assert.Equal(t, first.Validator, log[1].IfNoneMatch)
+	assert.Equal(t, strings.TrimPrefix(first.Validator, "tags1 "), log[1].IfNoneMatch, "the page's own ETag is sent")
 	assert.Equal(t, http.StatusNotModified, log[1].Status)
 
 	c2 := commit(t, repo, "main", "two")
@@ -290,7 +329,7 @@ func TestTagListPaginates(t *testing.T) {
 	res := e.mustResolve("many", latest, resolver.Known{})
 	assert.Equal(t, "0.250.0", res.Version)
 	assert.Equal(t, top, res.SHA)
-	assert.Empty(t, res.Validator, "one page's ETag cannot vouch for a multi-page list")
+	assert.Len(t, strings.Fields(res.Validator), 4, "the validator keeps every page's ETag")
 
 	var pages []string
 	for _, r := range e.srv.Requests() {
@@ -311,6 +350,70 @@ func TestTagListPaginates(t *testing.T) {
 	_, err = buf.ReadFrom(resp.Body)
 	require.NoError(t, err)
 	assert.False(t, strings.Contains(buf.String(), `"0.250.0"`), "the highest version is not on page 1")
+
+	// Unchanged: every page answers 304 to its own ETag.
+	e.srv.ResetRequests()
+	known := resolver.Known{SHA: res.SHA, Version: res.Version, Validator: res.Validator}
+	same := e.mustResolve("many", latest, known)
+	assert.True(t, same.Unchanged)
+	assert.Equal(t, res.Validator, same.Validator)
+	etags := strings.Fields(res.Validator)[1:]
+	log := e.srv.Requests()
+	require.Len(t, log, 3)
+	for i, req := range log {
+		assert.Equal(t, http.StatusNotModified, req.Status)
+		assert.Equal(t, etags[i], req.IfNoneMatch)
+	}
+
+	// A tag that lands on the last page: pages 1 and 2 answer 304, the
+	// third changed; the first two are read again and the list is whole.
+	newer := commit(t, repo, "main", "newer")
+	require.NoError(t, repo.Tag("0.251.0", newer))
+	e.srv.ResetRequests()
+	moved := e.mustResolve("many", latest, known)
+	assert.False(t, moved.Unchanged)
+	assert.Equal(t, "0.251.0", moved.Version)
+	assert.Equal(t, newer, moved.SHA)
+	var statuses []int
+	for _, req := range e.srv.Requests() {
+		statuses = append(statuses, req.Status)
+	}
+	assert.Equal(t, []int{304, 304, 200, 200, 200}, statuses)
+}
+
+// TestTagListFullLastPage: a list that fills its last page also keeps the
+// ETag of the empty page after it, so a tag added there is seen.
+func TestTagListFullLastPage(t *testing.T) {
+	e := newEnv(t)
+	repo := e.repo("exact", "main")
+	c1 := commit(t, repo, "main", "one")
+	targets := map[string]string{}
+	for i := range 200 {
+		targets[fmt.Sprintf("v1.%d.0", i)] = c1
+	}
+	require.NoError(t, repo.Tags(targets))
+	res := e.mustResolve("exact", latest, resolver.Known{})
+	assert.Equal(t, "v1.199.0", res.Version)
+	require.Len(t, e.srv.Requests(), 3, "pages 1 and 2, and the empty page 3")
+	assert.Len(t, strings.Fields(res.Validator), 4)
+
+	known := resolver.Known{SHA: res.SHA, Version: res.Version, Validator: res.Validator}
+	assert.True(t, e.mustResolve("exact", latest, known).Unchanged)
+
+	// "v0.0.1" sorts after every v1 tag: it alone goes to page 3.
+	c2 := commit(t, repo, "main", "two")
+	require.NoError(t, repo.Tag("v0.0.1", c2))
+	e.srv.ResetRequests()
+	again := e.mustResolve("exact", latest, known)
+	assert.False(t, again.Unchanged, "the tag on the new page was seen")
+	assert.Equal(t, "v1.199.0", again.Version)
+	var statuses []int
+	for _, req := range e.srv.Requests() {
+		statuses = append(statuses, req.Status)
+	}
+	assert.Equal(t, []int{304, 304, 200, 200, 200}, statuses, "pages 1 and 2 unchanged, page 3 new")
+	got := e.mustResolve("exact", semverRef("<1"), resolver.Known{})
+	assert.Equal(t, "v0.0.1", got.Version)
 }
 
 func TestNotFound(t *testing.T) {
@@ -462,16 +565,16 @@ func TestRateLimitEndsAPagination(t *testing.T) {
 }
 
 func TestEnterpriseBaseURL(t *testing.T) {
-	e := newEnv(t, func(f *fakegithub.Config, _ *github.Config) { f.Prefix = "/api/v3" })
+	e := newEnv(t, func(f *fakegithub.Config, _ *github.Config, _ *github.Auth) { f.Prefix = "/api/v3" })
 	// Configured without the trailing slash, as often written.
-	r, err := github.New(&github.Config{HTTPClient: e.srv.Client(), BaseURL: e.srv.URL() + "/api/v3", Now: e.clock.Now})
+	r, err := github.New(&github.Config{Hosts: mustHosts(t, resolver.GitHubHost{Name: "ghe.example.com", APIBaseURL: e.srv.URL() + "/api/v3"}), Now: e.clock.Now})
 	require.NoError(t, err)
 	repo := e.repo("widget", "main")
 	c1 := commit(t, repo, "main", "one")
 	require.NoError(t, repo.Tag("v1.0.0", c1))
 
 	for _, ref := range []tracking.Ref{branch("main"), head, latest} {
-		res, err := r.Resolve(context.Background(), resolver.Request{Source: src("widget"), Ref: ref})
+		res, err := r.Resolve(context.Background(), resolver.Request{Source: must(tracking.GitHubSource("ghe.example.com", "acme", "widget")), Ref: ref})
 		require.NoError(t, err)
 		assert.Equal(t, c1, res.SHA)
 	}
@@ -483,18 +586,18 @@ func TestEnterpriseBaseURL(t *testing.T) {
 	}
 
 	// The API root is not guessed: without the prefix nothing is found.
-	r, err = github.New(&github.Config{HTTPClient: e.srv.Client(), BaseURL: e.srv.URL(), Now: e.clock.Now})
+	r, err = github.New(&github.Config{Hosts: mustHosts(t, resolver.GitHubHost{Name: "ghe.example.com", APIBaseURL: e.srv.URL()}), Now: e.clock.Now})
 	require.NoError(t, err)
-	_, err = r.Resolve(context.Background(), resolver.Request{Source: src("widget"), Ref: branch("main")})
+	_, err = r.Resolve(context.Background(), resolver.Request{Source: must(tracking.GitHubSource("ghe.example.com", "acme", "widget")), Ref: branch("main")})
 	require.ErrorIs(t, err, resolver.ErrNotFound)
 }
 
 func TestTokenIsSentAndNeverShown(t *testing.T) {
 	const token = "ghp_SECRETtoken0123456789"
 	var logs bytes.Buffer
-	e := newEnv(t, func(f *fakegithub.Config, g *github.Config) {
+	e := newEnv(t, func(f *fakegithub.Config, g *github.Config, auth *github.Auth) {
 		f.Token = token
-		g.Token = token
+		auth.Token = token
 		g.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	repo := e.repo("widget", "main")
@@ -525,11 +628,12 @@ func TestTokenIsSentAndNeverShown(t *testing.T) {
 	assert.NotEmpty(t, logs.String(), "requests are logged at debug level")
 	assert.NotContains(t, logs.String(), token)
 
-	cfg := github.Config{Token: token}
+	cfg := github.Config{Auth: map[string]github.Auth{"github.com": {Token: token}}}
 	assert.NotContains(t, fmt.Sprint(cfg), token)
 	assert.NotContains(t, fmt.Sprintf("%+v", &cfg), token)
+	assert.Contains(t, fmt.Sprint(cfg), "Token REDACTED")
 
-	_, err = github.New(&github.Config{Token: token + " \n"})
+	_, err = github.New(&github.Config{Auth: map[string]github.Auth{"github.com": {Token: token + " \n"}}})
 	require.ErrorIs(t, err, tracking.ErrInvalidArgument)
 	assert.NotContains(t, err.Error(), "SECRET")
 }
@@ -546,7 +650,7 @@ func TestTokenIsNotSentToOtherHosts(t *testing.T) {
 		_, _ = w.Write([]byte(strings.Repeat("a", 40)))
 	}))
 	t.Cleanup(other.Close)
-	e := newEnv(t, func(_ *fakegithub.Config, g *github.Config) { g.Token = token })
+	e := newEnv(t, func(_ *fakegithub.Config, _ *github.Config, auth *github.Auth) { auth.Token = token })
 	e.srv.FailNext(1, fakegithub.Response{Status: http.StatusFound, Header: http.Header{"Location": {other.URL + "/elsewhere"}}})
 
 	res := e.mustResolve("widget", branch("main"), resolver.Known{})
@@ -593,14 +697,10 @@ func TestNewValidatesConfig(t *testing.T) {
 		name string
 		cfg  github.Config
 	}{
-		{"not http", github.Config{BaseURL: "ftp://ghe.example/api/v3/"}},
-		{"no host", github.Config{BaseURL: "https:///api/v3/"}},
-		{"relative", github.Config{BaseURL: "/api/v3/"}},
-		{"credentials", github.Config{BaseURL: "https://user:hunter2@ghe.example/api/v3/"}},
-		{"query", github.Config{BaseURL: "https://ghe.example/api/v3/?x=1"}},
-		{"fragment", github.Config{BaseURL: "https://ghe.example/api/v3/#x"}},
 		{"negative timeout", github.Config{Timeout: -time.Second}},
-		{"token with space", github.Config{Token: "a b"}},
+		{"token with space", github.Config{Auth: map[string]github.Auth{"github.com": {Token: "a b"}}}},
+		{"auth for a host not listed", github.Config{Auth: map[string]github.Auth{"ghe.example.com": {Token: "hunter2"}}}},
+		{"two kinds of auth", github.Config{Auth: map[string]github.Auth{"github.com": {HTTPClient: http.DefaultClient, Client: gogithub.NewClient(nil)}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := github.New(&tc.cfg)
@@ -620,7 +720,9 @@ func TestTimeoutBoundsACall(t *testing.T) {
 	}))
 	t.Cleanup(stuck.Close)
 	t.Cleanup(func() { close(release) })
-	r, err := github.New(&github.Config{HTTPClient: stuck.Client(), BaseURL: stuck.URL + "/", Timeout: 50 * time.Millisecond})
+	cfg := hostConfig(t, "github.com", stuck.URL+"/")
+	cfg.Timeout = 50 * time.Millisecond
+	r, err := github.New(&cfg)
 	require.NoError(t, err)
 
 	_, err = r.Resolve(context.Background(), resolver.Request{Source: src("widget"), Ref: branch("main")})

@@ -22,48 +22,46 @@ const (
 )
 
 // held returns the error to answer with, without any request, while the
-// host's wait has not passed on the injected clock; nil otherwise.
-func (r *Resolver) held() *resolver.RateLimitError {
-	now := r.now()
-	r.mu.Lock()
-	until := r.holdUntil
-	r.mu.Unlock()
+// host's wait has not passed at now (the injected clock); nil otherwise.
+func (e *endpoint) held(now time.Time) *resolver.RateLimitError {
+	e.mu.Lock()
+	until := e.holdUntil
+	e.mu.Unlock()
 	if !now.Before(until) {
 		return nil
 	}
-	return &resolver.RateLimitError{Host: r.host, RetryAfter: clampWait(until.Sub(now))}
+	return &resolver.RateLimitError{Host: e.apiHost, RetryAfter: clampWait(until.Sub(now))}
 }
 
 // hold records that the host is not to be called before t.
-func (r *Resolver) hold(t time.Time) {
-	r.mu.Lock()
-	if t.After(r.holdUntil) {
-		r.holdUntil = t
+func (e *endpoint) hold(t time.Time) {
+	e.mu.Lock()
+	if t.After(e.holdUntil) {
+		e.holdUntil = t
 	}
-	r.mu.Unlock()
+	e.mu.Unlock()
 }
 
 // observe reads the rate-limit headers of a response. For a refusal (a
 // primary or secondary limit, or 429) it holds the host back and returns
 // the error to report; for any other response that reports the limit
 // exhausted it holds the host back until the reset and returns nil.
-func (r *Resolver) observe(hr *http.Response, err error) *resolver.RateLimitError {
+func (e *endpoint) observe(now time.Time, hr *http.Response, err error) *resolver.RateLimitError {
 	if hr == nil {
 		return nil
 	}
-	now := r.now()
 	exhausted := hr.Header.Get("X-RateLimit-Remaining") == "0"
 	if !limited(hr, err, exhausted) {
 		if exhausted {
 			if reset, ok := resetTime(hr); ok && reset.After(now) {
-				r.hold(reset)
+				e.hold(reset)
 			}
 		}
 		return nil
 	}
 	wait := retryWait(hr, now)
-	r.hold(now.Add(wait))
-	return &resolver.RateLimitError{Host: r.host, RetryAfter: wait}
+	e.hold(now.Add(wait))
+	return &resolver.RateLimitError{Host: e.apiHost, RetryAfter: wait}
 }
 
 // limited reports whether a response refuses because of a rate limit.

@@ -1,6 +1,8 @@
 package resolvertest
 
 import (
+	"crypto/subtle"
+	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
 	"os/exec"
@@ -17,6 +19,47 @@ import (
 // It fails t when git is not installed.
 func ServeSmartHTTP(t testing.TB, root string) string {
 	t.Helper()
+	return serveSmartHTTP(t, root, HTTPAuth{})
+}
+
+// HTTPAuth is what a private smart HTTP server demands. Set Username and
+// Password (or Basic, for credentials that change, such as short-lived
+// tokens) for basic authentication, BearerToken for a bearer token, or
+// both to accept either.
+type HTTPAuth struct {
+	Username, Password string
+	// Basic, when set, decides basic credentials instead of Username and
+	// Password.
+	Basic       func(username, password string) bool
+	BearerToken string
+}
+
+// demands reports whether auth asks for anything.
+func (a HTTPAuth) demands() bool { return a.Username != "" || a.Basic != nil || a.BearerToken != "" }
+
+// basicOK reports whether basic credentials are accepted.
+func (a HTTPAuth) basicOK(user, pass string) bool {
+	if a.Basic != nil {
+		return a.Basic(user, pass)
+	}
+	same := func(x, y string) bool { return subtle.ConstantTimeCompare([]byte(x), []byte(y)) == 1 }
+	return a.Username != "" && same(user, a.Username) && same(pass, a.Password)
+}
+
+// ServePrivateSmartHTTP is ServeSmartHTTP for a server that demands auth:
+// a request without credentials gets 401 with a Basic challenge, wrong
+// basic credentials 401 and a wrong bearer token 403, as hosting services
+// answer. It fails t when auth demands nothing.
+func ServePrivateSmartHTTP(t testing.TB, root string, auth HTTPAuth) string {
+	t.Helper()
+	if !auth.demands() {
+		t.Fatalf("resolvertest: ServePrivateSmartHTTP needs basic credentials or a bearer token")
+	}
+	return serveSmartHTTP(t, root, auth)
+}
+
+func serveSmartHTTP(t testing.TB, root string, auth HTTPAuth) string {
+	t.Helper()
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
 		t.Fatalf("resolvertest: smart HTTP needs git: %v", err)
@@ -24,7 +67,7 @@ func ServeSmartHTTP(t testing.TB, root string) string {
 	if gitPath, err = filepath.Abs(gitPath); err != nil {
 		t.Fatalf("resolvertest: %v", err)
 	}
-	srv := httptest.NewServer(&cgi.Handler{
+	var backend http.Handler = &cgi.Handler{
 		Path: gitPath,
 		Args: []string{"http-backend"},
 		Env: []string{
@@ -37,16 +80,46 @@ func ServeSmartHTTP(t testing.TB, root string) string {
 			"GIT_CONFIG_KEY_0=uploadpack.allowFilter",
 			"GIT_CONFIG_VALUE_0=true",
 		},
-		Stderr: logWriter{t},
-	})
+		Stderr: logWriter{t, "git http-backend"},
+	}
+	if auth.demands() {
+		backend = authenticated(auth, backend)
+	}
+	srv := httptest.NewServer(backend)
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
 
-// logWriter sends http-backend's complaints to the test log.
-type logWriter struct{ t testing.TB }
+// authenticated lets through requests that carry auth's credentials.
+func authenticated(auth HTTPAuth, next http.Handler) http.Handler {
+	same := func(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		header := req.Header.Get("Authorization")
+		user, pass, isBasic := req.BasicAuth()
+		switch {
+		case header == "":
+			w.Header().Set("WWW-Authenticate", `Basic realm="resolvertest"`)
+			http.Error(w, "authentication required", http.StatusUnauthorized)
+		case isBasic && auth.basicOK(user, pass):
+			next.ServeHTTP(w, req)
+		case isBasic:
+			w.Header().Set("WWW-Authenticate", `Basic realm="resolvertest"`)
+			http.Error(w, "bad credentials", http.StatusUnauthorized)
+		case auth.BearerToken != "" && same(header, "Bearer "+auth.BearerToken):
+			next.ServeHTTP(w, req)
+		default:
+			http.Error(w, "bad token", http.StatusForbidden)
+		}
+	})
+}
+
+// logWriter sends a server's complaints to the test log.
+type logWriter struct {
+	t      testing.TB
+	server string
+}
 
 func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Logf("git http-backend: %s", p)
+	w.t.Logf("%s: %s", w.server, p)
 	return len(p), nil
 }

@@ -133,9 +133,11 @@ func (s *Store) UpsertInstall(ctx context.Context, in tracking.Install) (trackin
 			return err
 		}
 		if found && (old.sha != in.InstalledSHA || old.source != source || old.ref != ref) {
-			if _, err := tx.ExecContext(ctx, s.q.supersedeReinstalled, in.WorkspaceID, in.PluginName, in.InstalledSHA, micros(in.UpdatedAt)); err != nil {
+			us, err := queryUpdates(tx.QueryContext(ctx, s.q.supersedeReinstalled, in.WorkspaceID, in.PluginName, in.InstalledSHA, micros(in.UpdatedAt)))
+			if err != nil {
 				return err
 			}
+			return s.insertEvents(ctx, tx, updateEvents(tracking.EventUpdateSuperseded, us, decidedAt))
 		}
 		return nil
 	})
@@ -167,8 +169,11 @@ func (s *Store) DeleteInstall(ctx context.Context, workspaceID, pluginName strin
 		if _, err := tx.ExecContext(ctx, s.q.deleteInstall, workspaceID, pluginName); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q.supersedeUninstalled, workspaceID, pluginName, micros(utc(at)))
-		return err
+		us, err := queryUpdates(tx.QueryContext(ctx, s.q.supersedeUninstalled, workspaceID, pluginName, micros(utc(at))))
+		if err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, updateEvents(tracking.EventUpdateSuperseded, us, decidedAt))
 	})
 }
 
@@ -196,6 +201,12 @@ func (s *Store) listInstallsSQL(p storage.ListInstallsParams) (string, []any) {
 	var w where
 	if p.WorkspaceID != "" {
 		w.add("workspace_id = ?", p.WorkspaceID)
+	}
+	if p.WorkspacePrefix != "" {
+		w.add("workspace_id >= ? AND workspace_id < ?", p.WorkspacePrefix, storage.PrefixUpperBound(p.WorkspacePrefix))
+	}
+	if p.PluginName != "" {
+		w.add("plugin_name = ?", p.PluginName)
 	}
 	if p.AfterWorkspaceID != "" || p.AfterPluginName != "" {
 		w.add("(workspace_id, plugin_name) > (?, ?)", p.AfterWorkspaceID, p.AfterPluginName)

@@ -102,7 +102,8 @@ func newIntegrityQueries(r *strings.Replacer, forUpdate string) integrityQueries
 		rollbackInstall: `SELECT source_raw, tracked_ref, installed_sha, installed_version FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2` + forUpdate,
 		rollbackOpen:    `SELECT id, status, claimed_until FROM {updates} WHERE workspace_id = $1 AND plugin_name = $2 AND {open}`,
 		rollbackSupersede: `UPDATE {updates} SET status = 'superseded', reason = '{rolled-back}', decided_at = $3, claimed_until = NULL
-WHERE workspace_id = $1 AND plugin_name = $2 AND {open}`,
+WHERE workspace_id = $1 AND plugin_name = $2 AND {open}
+RETURNING ` + updateCols,
 		rollbackQueue: `INSERT INTO {updates} (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at, claimed_until, claim_token)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{rollback}', 'applying', $9, $9, $10, $11)
 RETURNING ` + updateCols,
@@ -189,6 +190,7 @@ func (s *Store) QueueRollback(ctx context.Context, p storage.QueueRollbackParams
 		var id int64
 		var status string
 		var until sql.NullInt64
+		var events []tracking.Event
 		err := tx.QueryRowContext(ctx, q.rollbackOpen, p.WorkspaceID, p.PluginName).Scan(&id, &status, &until)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -197,20 +199,26 @@ func (s *Store) QueueRollback(ctx context.Context, p storage.QueueRollbackParams
 		case status == string(tracking.StatusApplying) && fromMicros(until).After(utc(p.At)):
 			return fmt.Errorf("update %d is being applied: %w", id, tracking.ErrBusy)
 		default:
-			if _, err := tx.ExecContext(ctx, q.rollbackSupersede, p.WorkspaceID, p.PluginName, at); err != nil {
+			us, err := queryUpdates(tx.QueryContext(ctx, q.rollbackSupersede, p.WorkspaceID, p.PluginName, at))
+			if err != nil {
 				return err
 			}
+			events = updateEvents(tracking.EventUpdateSuperseded, us, decidedAt)
 		}
 		if entry, err = scanUpdate(tx.QueryRowContext(ctx, q.rollbackQueue, p.WorkspaceID, p.PluginName, source, ref,
 			installed, p.ToSHA, version, p.ToVersion, at, micros(utc(p.Until)), p.Token)); err != nil {
 			return err
 		}
+		events = append(events, tracking.UpdateEvents(tracking.EventUpdateRolledBack, entry, entry.DetectedAt)...)
 		hold, err = scanHold(tx.QueryRowContext(ctx, q.activeHold, p.WorkspaceID, p.PluginName, installed))
 		if errors.Is(err, sql.ErrNoRows) {
 			hold, err = scanHold(tx.QueryRowContext(ctx, q.insertHold, p.WorkspaceID, p.PluginName, installed, version,
 				storage.HoldVersionKey(version), at, p.Actor, p.Reason))
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, events)
 	})
 	if err != nil {
 		return tracking.Update{}, tracking.Hold{}, err

@@ -15,7 +15,7 @@ import (
 
 const (
 	installCols  = "workspace_id, plugin_name, source_raw, tracked_ref, installed_sha, installed_version, installed_at, updated_at, ring"
-	upstreamCols = "id, source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures"
+	upstreamCols = "id, source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures, last_push_at"
 	updateCols   = "id, workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at, decided_at, decided_by, reason, attempts, last_error, restart_error, claimed_until"
 
 	// openStatus is written exactly as in the partial unique index, so
@@ -30,7 +30,7 @@ type queries struct {
 	getInstall, installKey, installKeyForUpdate, upsertInstall, deleteInstall string
 	supersedeReinstalled, supersedeUninstalled                                string
 	// Upstreams.
-	ensureUpstream, lockUpstream, getUpstream, listUpstreams, recordFailure string
+	ensureUpstream, lockUpstream, getUpstream, listUpstreams, recordFailure, upstreamFailures string
 	// Reconcile.
 	upsertUpstream, reconcileStats, reconcileSupersede, reconcileTouch, reconcileQueue string
 	// Updates.
@@ -42,14 +42,8 @@ type queries struct {
 }
 
 func newQueries(t tables, d dialect.Name) queries {
-	// nowMicros is the database server's clock in µs since the epoch: lease
-	// expiry is judged by it, never by a caller's clock.
-	nowMicros := "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
-	if d == dialect.SQLite {
-		nowMicros = "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
-	}
 	r := strings.NewReplacer(
-		"{db_now}", nowMicros,
+		"{db_now}", dbNow(d),
 		"{installs}", t.installs,
 		"{upstreams}", t.upstreams,
 		"{updates}", t.updates,
@@ -90,9 +84,11 @@ RETURNING ring`,
 		supersedeReinstalled: `UPDATE {updates} SET status = 'superseded',
 	reason = CASE WHEN to_sha = $3 THEN '{up-to-date}' ELSE '{reinstalled}' END,
 	decided_at = $4, claimed_until = NULL
-WHERE workspace_id = $1 AND plugin_name = $2 AND {open}`,
+WHERE workspace_id = $1 AND plugin_name = $2 AND {open}
+RETURNING ` + updateCols,
 		supersedeUninstalled: `UPDATE {updates} SET status = 'superseded', reason = '{uninstalled}', decided_at = $3, claimed_until = NULL
-WHERE workspace_id = $1 AND plugin_name = $2 AND {open}`,
+WHERE workspace_id = $1 AND plugin_name = $2 AND {open}
+RETURNING ` + updateCols,
 
 		ensureUpstream: `INSERT INTO {upstreams} (source_raw, tracked_ref) VALUES ($1, $2) ON CONFLICT (source_raw, tracked_ref) DO NOTHING`,
 		lockUpstream:   `SELECT id FROM {upstreams} WHERE source_raw = $1 AND tracked_ref = $2` + forUpdate,
@@ -106,7 +102,11 @@ VALUES ($1, $2, $3, 1, $4)
 ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET
 	last_error = excluded.last_error,
 	consecutive_failures = {upstreams}.consecutive_failures + 1,
-	last_checked_at = excluded.last_checked_at`,
+	last_checked_at = excluded.last_checked_at
+RETURNING ` + upstreamCols,
+		// The failure count before a Reconcile resets it, for the
+		// upstream.recovered event.
+		upstreamFailures: `SELECT consecutive_failures FROM {upstreams} WHERE source_raw = $1 AND tracked_ref = $2` + forUpdate,
 
 		// Reconcile: $1 source, $2 ref, $3 upstream SHA, $4 now (µs).
 		upsertUpstream: `INSERT INTO {upstreams} (source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures)
@@ -128,7 +128,8 @@ ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET
 	reason = CASE WHEN from_sha = $3 THEN '{up-to-date}' ELSE '{newer-upstream}' END,
 	decided_at = $4, claimed_until = NULL
 WHERE source_raw = $1 AND tracked_ref = $2 AND {open} AND {claim_expired}
-	AND (from_sha = $3 OR to_sha <> $3)`,
+	AND (from_sha = $3 OR to_sha <> $3)
+RETURNING ` + updateCols,
 		reconcileTouch: `UPDATE {updates} SET last_seen_at = $4
 WHERE source_raw = $1 AND tracked_ref = $2 AND {open} AND {claim_expired}
 	AND from_sha <> $3 AND to_sha = $3`,
@@ -149,7 +150,8 @@ WHERE i.source_raw = $1 AND i.tracked_ref = $2 AND i.installed_sha <> $3
 			AND d.workspace_id = i.workspace_id AND d.plugin_name = i.plugin_name AND d.from_sha = i.installed_sha)
 	AND {not_held}
 ORDER BY i.workspace_id, i.plugin_name
-ON CONFLICT DO NOTHING`,
+ON CONFLICT DO NOTHING
+RETURNING ` + updateCols,
 
 		getUpdate: `SELECT ` + updateCols + ` FROM {updates} WHERE id = $1`,
 		// At most one open entry per install: bounded by the installs,
@@ -190,7 +192,7 @@ RETURNING holder`,
 	for _, p := range []*string{
 		&q.getInstall, &q.installKey, &q.installKeyForUpdate, &q.upsertInstall, &q.deleteInstall,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,
-		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure,
+		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure, &q.upstreamFailures,
 		&q.upsertUpstream, &q.reconcileStats, &q.reconcileSupersede, &q.reconcileTouch, &q.reconcileQueue,
 		&q.getUpdate, &q.countOpenUpdates, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate,
 		&q.acquireLease, &q.releaseLease,
@@ -200,9 +202,19 @@ RETURNING holder`,
 	return q
 }
 
+// dbNow is the database server's clock in µs since the epoch: lease and
+// claim expiry are judged by it, never by a caller's clock.
+func dbNow(d dialect.Name) string {
+	if d == dialect.SQLite {
+		return "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
+	}
+	return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
+}
+
 // reconcileStatsSQL: $1 source, $2 ref, $3 upstream SHA, $4 now (µs).
 // Columns: installs; installs behind ($3); open entries to supersede; open
-// entries to touch; live claims of installs behind. Installs behind that
+// entries to touch; live claims of installs behind; the upstream's failure
+// count (a failing upstream's success writes an event). Installs behind that
 // keep no open entry get a new one: behind - touch - live (less those
 // dismissed, which the queue statement skips).
 const reconcileStatsSQL = `SELECT
@@ -210,7 +222,8 @@ const reconcileStatsSQL = `SELECT
 	(SELECT COUNT(*) FROM {installs} WHERE source_raw = $1 AND tracked_ref = $2 AND installed_sha <> $3),
 	COALESCE(SUM(CASE WHEN {claim_expired} AND (from_sha = $3 OR to_sha <> $3) THEN 1 ELSE 0 END), 0),
 	COALESCE(SUM(CASE WHEN {claim_expired} AND from_sha <> $3 AND to_sha = $3 THEN 1 ELSE 0 END), 0),
-	COALESCE(SUM(CASE WHEN {claim_expired} THEN 0 WHEN from_sha <> $3 THEN 1 ELSE 0 END), 0)
+	COALESCE(SUM(CASE WHEN {claim_expired} THEN 0 WHEN from_sha <> $3 THEN 1 ELSE 0 END), 0),
+	(SELECT COALESCE(MAX(consecutive_failures), 0) FROM {upstreams} WHERE source_raw = $1 AND tracked_ref = $2)
 FROM {updates}
 WHERE source_raw = $1 AND tracked_ref = $2 AND {open}`
 

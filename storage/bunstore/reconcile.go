@@ -3,6 +3,7 @@ package bunstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,21 +37,33 @@ func (s *Store) RecordUpstreamFailure(ctx context.Context, key tracking.Upstream
 	if err := storage.RequireTracked(key); err != nil {
 		return fmt.Errorf("bunstore: record upstream failure: %w", err)
 	}
-	defer s.lockWriter()()
-	_, err := s.pool.exec(ctx, s.q.recordFailure, key.Source.String(), key.Ref.String(), message, micros(utc(at)))
-	return interpretError(ctx, "record upstream failure "+key.String(), err)
+	return s.transact(ctx, "record upstream failure "+key.String(), func(tx *sql.Tx) error {
+		up, err := scanUpstream(tx.QueryRowContext(ctx, s.q.recordFailure, key.Source.String(), key.Ref.String(), message, micros(utc(at))))
+		if err != nil {
+			return err
+		}
+		if t, ok := tracking.UpstreamHealthEvent(up.ConsecutiveFailures-1, up.ConsecutiveFailures); ok {
+			return s.insertEvents(ctx, tx, []tracking.Event{tracking.UpstreamEvent(t, up, up.LastCheckedAt)})
+		}
+		return nil
+	})
 }
 
 // reconcileStats is what the queue statements of one Reconcile would
 // change; see queries.reconcileStats.
 type reconcileStats struct {
 	installs, behind, supersede, touch, live int
+	failures                                 int // the upstream's, before this call
 }
 
 // queue is how many installs behind keep no open entry.
 func (st reconcileStats) queue() int { return st.behind - st.touch - st.live }
 
-func (st reconcileStats) idle() bool { return st.supersede == 0 && st.touch == 0 && st.queue() <= 0 }
+// idle reports whether the queue stays as it is and no event is owed.
+func (st reconcileStats) idle() bool {
+	_, recovers := tracking.UpstreamHealthEvent(st.failures, 0)
+	return st.supersede == 0 && st.touch == 0 && st.queue() <= 0 && !recovers
+}
 
 // Reconcile implements storage.Store.
 //
@@ -88,17 +101,27 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 		}
 	}
 
-	stmts, err := s.pool.prepare(ctx, s.q.upsertUpstream, s.q.reconcileStats, s.q.reconcileSupersede, s.q.reconcileTouch, s.q.reconcileQueue)
+	stmts, err := s.pool.prepare(ctx, s.q.upsertUpstream, s.q.reconcileStats, s.q.reconcileSupersede, s.q.reconcileTouch, s.q.reconcileQueue, s.q.upstreamFailures)
 	if err != nil {
 		return storage.ReconcileResult{}, interpretError(ctx, op, err)
 	}
-	upsert, stats, supersede, touch, queue := stmts[0], stmts[1], stmts[2], stmts[3], stmts[4]
+	upsert, stats, supersede, touch, queue, failures := stmts[0], stmts[1], stmts[2], stmts[3], stmts[4], stmts[5]
 
 	var res storage.ReconcileResult
 	err = s.transact(ctx, op, func(tx *sql.Tx) error {
 		res = storage.ReconcileResult{}
 		exec := func(st *sql.Stmt, args ...any) (int, error) {
 			return rowsAffected(tx.StmtContext(ctx, st).ExecContext(ctx, args...))
+		}
+		query := func(st *sql.Stmt, args ...any) ([]tracking.Update, error) {
+			return queryUpdates(tx.StmtContext(ctx, st).QueryContext(ctx, args...))
+		}
+		// The failure count before the upsert clears it (on Postgres this
+		// read also locks the row, as the upsert would).
+		var before int
+		err := tx.StmtContext(ctx, failures).QueryRowContext(ctx, key[:2]...).Scan(&before)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
 		}
 		if _, err := exec(upsert, append(key, p.Version, p.Validator)...); err != nil {
 			return err
@@ -108,10 +131,14 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 			return err
 		}
 		res.Installs = st.installs
+		var events []tracking.Event
 		if st.supersede > 0 {
-			if res.Superseded, err = exec(supersede, key...); err != nil {
+			us, err := query(supersede, key...)
+			if err != nil {
 				return err
 			}
+			res.Superseded = len(us)
+			events = append(events, updateEvents(tracking.EventUpdateSuperseded, us, decidedAt)...)
 		}
 		if st.touch > 0 {
 			if _, err := exec(touch, key...); err != nil {
@@ -119,11 +146,21 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 			}
 		}
 		if st.queue() > 0 {
-			if res.Queued, err = exec(queue, append(key, p.Version, string(p.Key.Ref.DriftKind()), rewrittenList(p.Rewritten), p.ReconcileVersionKey())...); err != nil {
+			us, err := query(queue, append(key, p.Version, string(p.Key.Ref.DriftKind()), rewrittenList(p.Rewritten), p.ReconcileVersionKey())...)
+			if err != nil {
 				return err
 			}
+			res.Queued = len(us)
+			events = append(events, updateEvents(tracking.EventUpdateQueued, us, detectedAt)...)
 		}
-		return nil
+		if t, ok := tracking.UpstreamHealthEvent(before, 0); ok {
+			up, err := scanUpstream(tx.QueryRowContext(ctx, s.q.getUpstream, key[:2]...))
+			if err != nil {
+				return err
+			}
+			events = append(events, tracking.UpstreamEvent(t, up, utc(p.Now)))
+		}
+		return s.insertEvents(ctx, tx, events)
 	})
 	if err != nil {
 		return storage.ReconcileResult{}, err
@@ -133,7 +170,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 
 func scanStats(row scanner) (reconcileStats, error) {
 	var st reconcileStats
-	err := row.Scan(&st.installs, &st.behind, &st.supersede, &st.touch, &st.live)
+	err := row.Scan(&st.installs, &st.behind, &st.supersede, &st.touch, &st.live, &st.failures)
 	return st, err
 }
 

@@ -142,8 +142,9 @@ func scanUpstream(row scanner) (tracking.Upstream, error) {
 		u           tracking.Upstream
 		source, ref string
 		checkedAt   sql.NullInt64
+		pushedAt    sql.NullInt64
 	)
-	if err := row.Scan(&u.ID, &source, &ref, &u.LastSHA, &u.LastVersion, &u.Validator, &checkedAt, &u.LastError, &u.ConsecutiveFailures); err != nil {
+	if err := row.Scan(&u.ID, &source, &ref, &u.LastSHA, &u.LastVersion, &u.Validator, &checkedAt, &u.LastError, &u.ConsecutiveFailures, &pushedAt); err != nil {
 		return tracking.Upstream{}, err
 	}
 	key, err := parseKey(fmt.Sprintf("upstreams row id %d", u.ID), source, ref)
@@ -152,6 +153,7 @@ func scanUpstream(row scanner) (tracking.Upstream, error) {
 	}
 	u.Key = key
 	u.LastCheckedAt = fromMicros(checkedAt)
+	u.LastPushAt = fromMicros(pushedAt)
 	return u, nil
 }
 

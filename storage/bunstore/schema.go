@@ -13,7 +13,9 @@ import (
 // tablePrefixRE, so names are safe to splice into SQL.
 type tables struct {
 	installs, upstreams, updates, leases, migrations, migrationLocks string
-	holds                                                            string
+	// The events outbox (events.go).
+	events, subscriptions, deadEvents string
+	holds                             string
 }
 
 func newTables(prefix string) tables {
@@ -24,6 +26,9 @@ func newTables(prefix string) tables {
 		leases:         prefix + "leases",
 		migrations:     prefix + "migrations",
 		migrationLocks: prefix + "migration_locks",
+		events:         prefix + "events",
+		subscriptions:  prefix + "subscriptions",
+		deadEvents:     prefix + "dead_events",
 		holds:          prefix + "holds",
 	}
 }
@@ -48,6 +53,9 @@ func newMigrations(t tables) *migrate.Migrations {
 			return execDDL(ctx, db, []string{fmt.Sprintf(`ALTER TABLE %s DROP COLUMN claim_token`, t.updates)})
 		}),
 	})
+	addListMigrations(ms, t)
+	addPushMigrations(ms, t)
+	addEventMigrations(ms, t)
 	addIntegrityMigrations(ms, t)
 	return ms
 }

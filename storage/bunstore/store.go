@@ -100,7 +100,8 @@ type Store struct {
 	cfg     settings
 	t       tables
 	q       queries
-	pool    *stmtCache // statements on the pool, prepared once
+	eq      eventQueries // the outbox's (events.go)
+	pool    *stmtCache   // statements on the pool, prepared once
 	// writer serialises this process's writes on SQLite, which allows one
 	// writer at a time: waiting here costs nothing, while waiting in
 	// SQLite's busy handler sleeps in growing steps. See lockWriter.
@@ -216,6 +217,9 @@ func openSQLite(dsn string, set settings) (*bun.DB, error) {
 	} else if set.maxOpenConns > 0 {
 		sqldb.SetMaxOpenConns(set.maxOpenConns)
 	}
+	if !memory {
+		sqliteReadPool(sqldb, set.maxOpenConns)
+	}
 	return bun.NewDB(sqldb, sqlitedialect.New()), nil
 }
 
@@ -267,6 +271,7 @@ func newStore(db *bun.DB, set settings) (*Store, error) {
 		cfg:     set,
 		t:       t,
 		q:       newQueries(t, name),
+		eq:      newEventQueries(t, name),
 		pool:    &stmtCache{db: db.DB},
 	}, nil
 }

@@ -68,6 +68,14 @@ func (s *Store) listUpdatesSQL(p storage.ListUpdatesParams) (string, []any) {
 	if p.PluginName != "" {
 		w.add("plugin_name = ?", p.PluginName)
 	}
+	filterUpdates(&w, p)
+	if p.ByDecision {
+		if p.AfterID > 0 {
+			w.add("(decided_at < ? OR (decided_at = ? AND id < ?))", micros(utc(p.AfterDecidedAt)), micros(utc(p.AfterDecidedAt)), p.AfterID)
+		}
+		limit := w.arg(p.Limit)
+		return "SELECT " + updateCols + " FROM " + s.t.updates + w.String() + " ORDER BY decided_at DESC, id DESC LIMIT " + limit, w.args
+	}
 	order := "ASC"
 	switch {
 	case p.Newest && p.AfterID > 0:
@@ -120,16 +128,44 @@ func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (t
 // When no row matched it returns the current entry and an error wrapping
 // sentinel (or tracking.ErrNotFound when there is no entry), unless ok
 // accepts the current entry as the answer.
-func (s *Store) conditional(ctx context.Context, op, query string, id int64, ok func(tracking.Update) bool, sentinel error, args ...any) (tracking.Update, error) {
-	defer s.lockWriter()()
-	u, err := scanUpdate(s.pool.queryRow(ctx, query, append([]any{id}, args...)...))
-	if err == nil {
+//
+// When events is not nil, the statement runs in a transaction that also
+// writes the events it returns for the changed entry.
+func (s *Store) conditional(ctx context.Context, op, query string, id int64, ok func(tracking.Update) bool, sentinel error, events func(tracking.Update) []tracking.Event, args ...any) (tracking.Update, error) {
+	args = append([]any{id}, args...)
+	var (
+		u       tracking.Update
+		changed bool
+	)
+	if events == nil {
+		unlock := s.lockWriter()
+		var err error
+		u, err = scanUpdate(s.pool.queryRow(ctx, query, args...))
+		unlock()
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return tracking.Update{}, interpretError(ctx, op, err)
+		}
+		changed = err == nil
+	} else {
+		err := s.transact(ctx, op, func(tx *sql.Tx) error {
+			var err error
+			u, err = scanUpdate(tx.QueryRowContext(ctx, query, args...))
+			if changed = err == nil; !changed {
+				if errors.Is(err, sql.ErrNoRows) {
+					return nil
+				}
+				return err
+			}
+			return s.insertEvents(ctx, tx, events(u))
+		})
+		if err != nil {
+			return tracking.Update{}, err
+		}
+	}
+	if changed {
 		return u, nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return tracking.Update{}, interpretError(ctx, op, err)
-	}
-	u, err = s.getUpdate(ctx, s.pool, id)
+	u, err := s.getUpdate(ctx, s.pool, id)
 	if err != nil {
 		return tracking.Update{}, interpretError(ctx, op, err)
 	}
@@ -141,7 +177,7 @@ func (s *Store) conditional(ctx context.Context, op, query string, id int64, ok 
 
 // ExtendClaim implements storage.Store.
 func (s *Store) ExtendClaim(ctx context.Context, p storage.ExtendClaimParams) (tracking.Update, error) {
-	return s.conditional(ctx, fmt.Sprintf("extend claim on update %d", p.ID), s.q.extendClaim, p.ID, nil, tracking.ErrClaimLost,
+	return s.conditional(ctx, fmt.Sprintf("extend claim on update %d", p.ID), s.q.extendClaim, p.ID, nil, tracking.ErrClaimLost, nil,
 		p.Token, micros(utc(p.Until)))
 }
 
@@ -198,7 +234,7 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 			return fmt.Errorf("install %s/%s no longer exists: %w", u.WorkspaceID, u.PluginName, tracking.ErrConflict)
 		}
 		out = u
-		return nil
+		return s.insertEvents(ctx, tx, tracking.UpdateEvents(tracking.EventUpdateApplied, u, u.DecidedAt))
 	})
 	if err != nil {
 		return tracking.Update{}, err
@@ -208,19 +244,33 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 
 // ReleaseClaim implements storage.Store.
 func (s *Store) ReleaseClaim(ctx context.Context, p storage.ReleaseClaimParams) (tracking.Update, error) {
-	return s.conditional(ctx, fmt.Sprintf("release claim on update %d", p.ID), s.q.releaseClaim, p.ID, nil, tracking.ErrClaimLost,
+	at := utc(p.At)
+	events := func(u tracking.Update) []tracking.Event {
+		return tracking.UpdateEvents(tracking.EventUpdateApplyFailed, u, at)
+	}
+	return s.conditional(ctx, fmt.Sprintf("release claim on update %d", p.ID), s.q.releaseClaim, p.ID, nil, tracking.ErrClaimLost, events,
 		p.Message, p.Token)
 }
 
 // SetRestartError implements storage.Store.
 func (s *Store) SetRestartError(ctx context.Context, id int64, message string) (tracking.Update, error) {
-	return s.conditional(ctx, fmt.Sprintf("set restart error of update %d", id), s.q.setRestartError, id, nil, tracking.ErrConflict, message)
+	// SetRestartError takes no time: the event is dated by the apply.
+	events := func(u tracking.Update) []tracking.Event {
+		if message == "" {
+			return nil
+		}
+		return tracking.UpdateEvents(tracking.EventUpdateRestartFailed, u, u.DecidedAt)
+	}
+	return s.conditional(ctx, fmt.Sprintf("set restart error of update %d", id), s.q.setRestartError, id, nil, tracking.ErrConflict, events, message)
 }
 
 // DismissUpdate implements storage.Store.
 func (s *Store) DismissUpdate(ctx context.Context, p storage.DismissUpdateParams) (tracking.Update, error) {
 	dismissed := func(u tracking.Update) bool { return u.Status == tracking.StatusDismissed }
-	return s.conditional(ctx, fmt.Sprintf("dismiss update %d", p.ID), s.q.dismissUpdate, p.ID, dismissed, tracking.ErrConflict,
+	events := func(u tracking.Update) []tracking.Event {
+		return tracking.UpdateEvents(tracking.EventUpdateDismissed, u, u.DecidedAt)
+	}
+	return s.conditional(ctx, fmt.Sprintf("dismiss update %d", p.ID), s.q.dismissUpdate, p.ID, dismissed, tracking.ErrConflict, events,
 		micros(utc(p.At)), p.Actor, p.Reason)
 }
 

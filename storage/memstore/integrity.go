@@ -80,6 +80,7 @@ func (s *Store) QueueRollback(ctx context.Context, p storage.QueueRollbackParams
 	s.updates = append(s.updates, u)
 	s.open[k] = u.ID
 	s.tokens[u.ID] = p.Token
+	s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateRolledBack, *u, at)...)
 	for _, h := range s.holdList {
 		if h.Active() && h.WorkspaceID == k.workspace && h.PluginName == k.plugin && h.SHA == in.InstalledSHA {
 			return *u, *h, nil

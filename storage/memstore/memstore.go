@@ -39,6 +39,8 @@ type Store struct {
 	tokens map[int64]string
 	leases map[string]lease
 
+	push     pushState        // check requests and delivery ids; see push.go
+	outbox   outbox           // events and their delivery (events.go)
 	holdList []*tracking.Hold // holdList[i].ID == i+1; see integrity.go
 }
 
@@ -60,6 +62,7 @@ func New() *Store {
 		open:       map[installKey]int64{},
 		tokens:     map[int64]string{},
 		leases:     map[string]lease{},
+		outbox:     newOutbox(),
 	}
 }
 
@@ -151,6 +154,7 @@ func (s *Store) supersede(u *tracking.Update, reason string, at time.Time) {
 	u.DecidedAt = at
 	u.ClaimedUntil = time.Time{}
 	delete(s.open, installKey{u.WorkspaceID, u.PluginName})
+	s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateSuperseded, *u, at)...)
 }
 
 // DeleteInstall implements storage.Store.
@@ -199,7 +203,7 @@ func (s *Store) ListInstalls(ctx context.Context, p storage.ListInstallsParams) 
 	defer s.mu.Unlock()
 	var out []tracking.Install
 	for k, in := range s.installs {
-		if p.WorkspaceID != "" && k.workspace != p.WorkspaceID {
+		if p.WorkspaceID != "" && k.workspace != p.WorkspaceID || !installMatches(p, k.workspace, k.plugin) {
 			continue
 		}
 		if cmp.Or(cmp.Compare(k.workspace, p.AfterWorkspaceID), cmp.Compare(k.plugin, p.AfterPluginName)) <= 0 {
@@ -309,12 +313,15 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 		}
 		s.updates = append(s.updates, u)
 		s.open[k] = u.ID
+		s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateQueued, *u, now)...)
 		res.Queued++
 	}
 	up := s.upstream(p.Key)
+	failures := up.ConsecutiveFailures
 	up.LastSHA, up.LastVersion, up.Validator = p.SHA, p.Version, p.Validator
 	up.LastCheckedAt = now
 	up.LastError, up.ConsecutiveFailures = "", 0
+	s.healthEvent(up, failures, now)
 	return res, nil
 }
 
@@ -343,6 +350,7 @@ func (s *Store) RecordUpstreamFailure(ctx context.Context, key tracking.Upstream
 	up.LastError = message
 	up.ConsecutiveFailures++
 	up.LastCheckedAt = ts(at)
+	s.healthEvent(up, up.ConsecutiveFailures-1, up.LastCheckedAt)
 	return nil
 }
 
@@ -381,7 +389,11 @@ func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([
 	match := func(u *tracking.Update) bool {
 		return (len(p.Statuses) == 0 || slices.Contains(p.Statuses, u.Status)) &&
 			(p.WorkspaceID == "" || u.WorkspaceID == p.WorkspaceID) &&
-			(p.PluginName == "" || u.PluginName == p.PluginName)
+			(p.PluginName == "" || u.PluginName == p.PluginName) &&
+			updateMatches(p, u)
+	}
+	if p.ByDecision {
+		return s.byDecision(p, match), nil
 	}
 	n := int64(len(s.updates))
 	if p.Newest {
@@ -512,6 +524,7 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 		u.RestartError = p.RestartError
 		u.ClaimedUntil = time.Time{}
 		delete(s.open, k)
+		s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateApplied, *u, at)...)
 		return nil
 	})
 }
@@ -526,6 +539,7 @@ func (s *Store) ReleaseClaim(ctx context.Context, p storage.ReleaseClaimParams) 
 		u.Attempts++
 		u.LastError = p.Message
 		u.ClaimedUntil = time.Time{}
+		s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateApplyFailed, *u, ts(p.At))...)
 		return nil
 	})
 }
@@ -537,6 +551,9 @@ func (s *Store) SetRestartError(ctx context.Context, id int64, message string) (
 			return notIn("record restart of", u, tracking.StatusApplied)
 		}
 		u.RestartError = message
+		if message != "" {
+			s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateRestartFailed, *u, u.DecidedAt)...)
+		}
 		return nil
 	})
 }
@@ -551,6 +568,7 @@ func (s *Store) DismissUpdate(ctx context.Context, p storage.DismissUpdateParams
 			u.Status = tracking.StatusDismissed
 			u.DecidedAt, u.DecidedBy, u.Reason = ts(p.At), p.Actor, p.Reason
 			delete(s.open, installKey{u.WorkspaceID, u.PluginName})
+			s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateDismissed, *u, u.DecidedAt)...)
 			return nil
 		default:
 			return notIn("dismiss", u, tracking.StatusPending)

@@ -62,6 +62,10 @@ var cases = []testCase{
 	{"TextStoredLiterally", testLiteral},
 	{"CancelledContext", testCancelled},
 	{"InvalidInputChangesNothing", testInvalidInput},
+	{"RestoreDismissed", testRestore},
+	{"RestoreOnlyWhileCurrent", testRestoreNotCurrent},
+	{"ListTriageFilters", testListTriageFilters},
+	{"ListByDecision", testListByDecision},
 	// Integrity and rollout (integrity.go).
 	{"ReconcileRewrittenKind", testReconcileRewritten},
 	{"ReconcileRejectsBadRewritten", testReconcileRejectsBadRewritten},

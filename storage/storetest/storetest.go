@@ -11,6 +11,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/plugindrift/plugindrift/storage"
@@ -27,7 +28,7 @@ type Harness func(t *testing.T) storage.Store
 // subtest only.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	for _, c := range cases {
+	for _, c := range slices.Concat(cases, pushCases, eventCases) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.run(t, newEnv(t, h(t)))

@@ -18,6 +18,13 @@
 //	reconcile-in-tx a Reconcile sends its first statement inside its
 //	                transaction (seen by a pgx tracer on the store's
 //	                connections)
+//	before-check-claim the push check worker is about to claim requests
+//	after-check-claim  the push check worker claimed a request, before
+//	                   checking it
+//
+// With -push-secret the replica also receives push webhooks (generic
+// form, signed with that secret) at /hooks/plugindrift and runs a
+// drift.CheckWorker.
 //
 // On start it prints "listening HOST:PORT" on stdout. The admin API is at
 // /admin/ and takes "Authorization: Bearer $PLUGINDRIFT_ADMIN_TOKEN".
@@ -53,6 +60,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/plugindrift/plugindrift/adminhttp"
+	"github.com/plugindrift/plugindrift/adminhttp/push"
 	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/resolver/gitcli"
@@ -69,9 +77,12 @@ const (
 	stepAfterCommit   = "after-commit"
 	stepMidReconcile  = "mid-reconcile"
 	stepReconcileInTx = "reconcile-in-tx"
+	// Push checks.
+	stepBeforeCheckClaim = "before-check-claim"
+	stepAfterCheckClaim  = "after-check-claim"
 )
 
-var steps = []string{stepAfterClaim, stepDuringInstall, stepAfterInstall, stepAfterCommit, stepMidReconcile, stepReconcileInTx}
+var steps = []string{stepAfterClaim, stepDuringInstall, stepAfterInstall, stepAfterCommit, stepMidReconcile, stepReconcileInTx, stepBeforeCheckClaim, stepAfterCheckClaim}
 
 type config struct {
 	db             string
@@ -86,6 +97,10 @@ type config struct {
 	block          string
 	blockAt        int
 	token          string
+	// Push webhooks.
+	pushSecret   string
+	pushPoll     time.Duration
+	pushClaimTTL time.Duration
 }
 
 func parseConfig(args []string) (config, error) {
@@ -102,6 +117,9 @@ func parseConfig(args []string) (config, error) {
 	fs.DurationVar(&c.installDelay, "install-delay", 0, "how long one install takes (it stops early when its context ends)")
 	fs.StringVar(&c.block, "block", "", "step to block at forever: "+strings.Join(steps, ", "))
 	fs.IntVar(&c.blockAt, "block-at", 1, "block at this call of the step (1: the first) and every later one")
+	fs.StringVar(&c.pushSecret, "push-secret", "", "receive generic push webhooks signed with this secret and run a check worker")
+	fs.DurationVar(&c.pushPoll, "push-poll", time.Second, "check worker PollInterval")
+	fs.DurationVar(&c.pushClaimTTL, "push-claim-ttl", 5*time.Second, "check worker ClaimTTL")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -195,6 +213,17 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/admin/", admin)
+	var worker *drift.CheckWorker
+	if cfg.pushSecret != "" {
+		if worker, err = drift.NewCheckWorker(sweeper, &drift.CheckWorkerConfig{PollInterval: cfg.pushPoll, ClaimTTL: cfg.pushClaimTTL, Logger: log}); err != nil {
+			return err
+		}
+		receiver, err := push.NewHandler(push.Config{Store: store, Secrets: push.Secrets{Generic: cfg.pushSecret}, Wake: worker.Wake, Logger: log})
+		if err != nil {
+			return err
+		}
+		mux.Handle("POST /hooks/plugindrift", receiver)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -206,7 +235,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Before the worker starts: its first round may reach a -block step,
+	// whose marker the tests read only after this line.
 	fmt.Printf("listening %s\n", ln.Addr())
+	if worker != nil {
+		if err := worker.Start(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+		defer worker.Stop()
+	}
 
 	select {
 	case err := <-errc:
@@ -220,8 +258,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	return srv.Shutdown(shutdownCtx)
 }
 
-func bearer(token string) func(*http.Request) (string, error) {
-	return func(r *http.Request) (string, error) {
+func bearer(token string) func(*http.Request, adminhttp.Operation) (string, error) {
+	return func(r *http.Request, _ adminhttp.Operation) (string, error) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			return "", adminhttp.ErrUnauthenticated
@@ -268,6 +306,15 @@ type hookedStore struct {
 func (s *hookedStore) CompleteApply(ctx context.Context, p storage.CompleteApplyParams) (tracking.Update, error) {
 	s.hooks.reached(stepAfterInstall, fmt.Sprintf("update=%d", p.ID))
 	return s.Store.CompleteApply(ctx, p)
+}
+
+func (s *hookedStore) ClaimCheckRequests(ctx context.Context, p storage.ClaimCheckRequestsParams) ([]storage.CheckRequest, error) {
+	s.hooks.reached(stepBeforeCheckClaim, "holder="+p.Holder)
+	reqs, err := s.Store.ClaimCheckRequests(ctx, p)
+	if len(reqs) > 0 {
+		s.hooks.reached(stepAfterCheckClaim, "upstream="+reqs[0].Key.String())
+	}
+	return reqs, err
 }
 
 func (s *hookedStore) Reconcile(ctx context.Context, p storage.ReconcileParams) (storage.ReconcileResult, error) {

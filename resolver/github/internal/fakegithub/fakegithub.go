@@ -6,7 +6,7 @@
 // Served (under an optional path prefix, as GitHub Enterprise Server's
 // /api/v3):
 //
-//	GET /repos/{owner}/{repo}                 default_branch; 404 when the repository is missing
+//	GET /repos/{owner}/{repo}                 default_branch, ETag/304; 404 when the repository is missing
 //	GET /repos/{owner}/{repo}/commits/{ref}   Accept: application/vnd.github.sha: the peeled commit id as text,
 //	                                          ETag "<sha>", 304 on a matching If-None-Match,
 //	                                          422 "No commit found for SHA: <ref>" for an unknown ref,
@@ -15,6 +15,7 @@
 //	GET /repos/{owner}/{repo}/compare/{base}...{head}
 //	                                          status identical, ahead, behind or diverged, ahead_by,
 //	                                          behind_by; 404 when either commit is unknown
+//	POST /app/installations/{id}/access_tokens with Config.App: an installation token for a JWT the App signed
 //
 // These mirror github.com's answers. The server also keeps a log of every
 // request and can answer the next requests with scripted failures, or
@@ -23,9 +24,14 @@ package fakegithub
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -48,9 +54,27 @@ type Config struct {
 	// Prefix is the path the API lives under, e.g. "/api/v3" as on GitHub
 	// Enterprise Server. Defaults to none (github.com's layout).
 	Prefix string
-	// Token, when set, must arrive as "Authorization: Bearer <Token>";
-	// other requests get 401 Bad credentials.
+	// Token, when set, must arrive as "Authorization: Bearer <Token>" or
+	// "token <Token>"; other requests get 401 Bad credentials.
 	Token string
+	// App, when set, makes the server a GitHub App's: it mints
+	// installation tokens, and /repos requests must carry one that has not
+	// expired (or Token).
+	App *App
+}
+
+// App is the GitHub App a Server mints installation tokens for.
+type App struct {
+	// ID is the App id the JWT's "iss" must name.
+	ID int64
+	// InstallationID is the one installation tokens are minted for.
+	InstallationID int64
+	// PublicKey verifies the JWT's RS256 signature.
+	PublicKey *rsa.PublicKey
+	// TokenTTL is how long a minted token lasts. GitHub's last an hour;
+	// anything under a minute makes the client mint a new one for every
+	// request.
+	TokenTTL time.Duration
 }
 
 // Request is one entry of the request log.
@@ -61,6 +85,8 @@ type Request struct {
 	Query string
 	// IfNoneMatch is the If-None-Match header sent, if any.
 	IfNoneMatch string
+	// Authorization is the Authorization header sent, if any.
+	Authorization string
 	// Status is the status code answered.
 	Status int
 }
@@ -79,6 +105,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	log    []Request
+	minted map[string]time.Time // installation token → expiry
 	script []Response
 	limit  *Response // answers everything while set; see Limit
 	rate   http.Header
@@ -216,11 +243,12 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		// answer always finds the request in the log.
 		s.mu.Lock()
 		s.log = append(s.log, Request{
-			Method:      req.Method,
-			Path:        req.URL.EscapedPath(),
-			Query:       req.URL.RawQuery,
-			IfNoneMatch: req.Header.Get("If-None-Match"),
-			Status:      status,
+			Method:        req.Method,
+			Path:          req.URL.EscapedPath(),
+			Query:         req.URL.RawQuery,
+			IfNoneMatch:   req.Header.Get("If-None-Match"),
+			Authorization: req.Header.Get("Authorization"),
+			Status:        status,
 		})
 		s.mu.Unlock()
 	}}
@@ -251,7 +279,11 @@ func (s *Server) route(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	if s.cfg.Token != "" && req.Header.Get("Authorization") != "Bearer "+s.cfg.Token {
+	if s.cfg.App != nil && req.Method == http.MethodPost && strings.HasPrefix(req.URL.Path, s.cfg.Prefix+"/app/installations/") {
+		s.mintToken(w, req)
+		return
+	}
+	if (s.cfg.Token != "" || s.cfg.App != nil) && !s.Authorized(req.Header.Get("Authorization")) {
 		writeError(w, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
 		return
 	}
@@ -284,7 +316,7 @@ func (s *Server) route(w http.ResponseWriter, req *http.Request) {
 
 	switch {
 	case len(parts) == 2:
-		s.getRepo(w, repo)
+		s.getRepo(w, req, repo)
 	case len(parts) == 3 && parts[2] == "tags":
 		s.listTags(w, req, repo)
 	case len(parts) == 4 && parts[2] == "compare":
@@ -299,6 +331,103 @@ func (s *Server) route(w http.ResponseWriter, req *http.Request) {
 	default:
 		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
 	}
+}
+
+// Authorized reports whether an Authorization header carries Config.Token
+// or an installation token that has not expired.
+func (s *Server) Authorized(header string) bool {
+	if s.cfg.Token != "" && (header == "Bearer "+s.cfg.Token || header == "token "+s.cfg.Token) {
+		return true
+	}
+	tok, ok := strings.CutPrefix(header, "token ")
+	return ok && s.ValidToken(tok)
+}
+
+// ValidToken reports whether tok is an installation token this server
+// minted that has not expired.
+func (s *Server) ValidToken(tok string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.minted[tok]
+	return ok && time.Now().Before(exp)
+}
+
+// Minted returns how many installation tokens the server has minted.
+func (s *Server) Minted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.minted)
+}
+
+// mintToken answers POST /app/installations/{id}/access_tokens: the JWT in
+// "Authorization: Bearer" must be RS256-signed by the App's key, name the
+// App as issuer and not have expired.
+func (s *Server) mintToken(w http.ResponseWriter, req *http.Request) {
+	app := s.cfg.App
+	id := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, s.cfg.Prefix+"/app/installations/"), "/access_tokens")
+	if id != strconv.FormatInt(app.InstallationID, 10) {
+		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app")
+		return
+	}
+	jwt, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	if !ok || verifyJWT(jwt, app) != nil {
+		writeError(w, http.StatusUnauthorized, "A JSON web token could not be decoded", "https://docs.github.com/rest")
+		return
+	}
+	var n [16]byte
+	_, _ = rand.Read(n[:])
+	tok := "ghs_" + hex.EncodeToString(n[:])
+	exp := time.Now().Add(app.TokenTTL)
+	s.mu.Lock()
+	if s.minted == nil {
+		s.minted = map[string]time.Time{}
+	}
+	s.minted[tok] = exp
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, map[string]any{"token": tok, "expires_at": exp.UTC().Format(time.RFC3339Nano)})
+}
+
+// verifyJWT checks an App's JWT: RS256 over "header.payload" with the
+// App's public key, "iss" the App id, "exp" in the future.
+func verifyJWT(jwt string, app *App) error {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return errors.New("not a JWT")
+	}
+	var header struct {
+		Alg string `json:"alg"`
+	}
+	var claims struct {
+		Iss any   `json:"iss"`
+		Exp int64 `json:"exp"`
+	}
+	for i, v := range []any{&header, &claims} {
+		b, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			return err
+		}
+	}
+	if header.Alg != "RS256" {
+		return errors.New("not RS256")
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if err := rsa.VerifyPKCS1v15(app.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
+		return err
+	}
+	if fmt.Sprint(claims.Iss) != strconv.FormatInt(app.ID, 10) {
+		return errors.New("wrong issuer")
+	}
+	if time.Unix(claims.Exp, 0).Before(time.Now()) {
+		return errors.New("expired")
+	}
+	return nil
 }
 
 func setRate(h, rate http.Header) {
@@ -317,12 +446,12 @@ type repoRef struct {
 	owner, name, dir string
 }
 
-func (s *Server) getRepo(w http.ResponseWriter, repo repoRef) {
+func (s *Server) getRepo(w http.ResponseWriter, req *http.Request, repo repoRef) {
 	branch, err := git(repo.dir, "symbolic-ref", "--quiet", "--short", "HEAD")
 	if err != nil {
 		branch = "main"
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeTaggedJSON(w, req, map[string]any{
 		"id":             1,
 		"name":           repo.name,
 		"full_name":      repo.owner + "/" + repo.name,
@@ -425,7 +554,13 @@ func (s *Server) listTags(w http.ResponseWriter, req *http.Request, repo repoRef
 	if len(links) > 0 {
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
-	data, err := json.Marshal(body)
+	writeTaggedJSON(w, req, body)
+}
+
+// writeTaggedJSON answers v as JSON with a weak ETag of the body, as
+// GitHub does, or 304 when If-None-Match names it.
+func writeTaggedJSON(w http.ResponseWriter, req *http.Request, v any) {
+	data, err := json.Marshal(v)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "Server Error", "")
 		return

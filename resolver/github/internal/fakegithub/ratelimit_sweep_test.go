@@ -80,7 +80,9 @@ func TestSweepBacksOffARateLimitedHost(t *testing.T) {
 	}
 
 	clock := fakeclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	gh, err := github.New(&github.Config{BaseURL: api.BaseURL(), HTTPClient: api.Client(), Now: clock.Now})
+	hosts, err := resolver.NewGitHubHosts(resolver.GitHubHost{Name: "github.com", APIBaseURL: api.BaseURL()})
+	require.NoError(t, err)
+	gh, err := github.New(&github.Config{Hosts: hosts, Now: clock.Now})
 	require.NoError(t, err)
 	git, err := gitcli.New(nil)
 	require.NoError(t, err)

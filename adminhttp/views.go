@@ -1,0 +1,234 @@
+package adminhttp
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/plugindrift/plugindrift/storage"
+	"github.com/plugindrift/plugindrift/tracking"
+)
+
+// installsView is the page's installs tab.
+type installsView struct {
+	Rows    []installRow
+	NextURL string
+}
+
+type installRow struct {
+	Workspace, Plugin, Source, Ref string
+	Tracked                        bool
+	SHA, Short, SHAURL, Version    string
+	InstalledAt, Installed         string
+}
+
+// installsTab reads a page of installs the workspace and plugin filters
+// select.
+func (h *handler) installsTab(ctx context.Context, q query, f filters) (*installsView, *apiError) {
+	aw, ap, e := decodeInstallCursor(q.get("qc"))
+	if e != nil {
+		return nil, e
+	}
+	ins, err := h.store.ListInstalls(ctx, storage.ListInstallsParams{
+		WorkspacePrefix: f.Workspace, PluginName: f.Plugin, AfterWorkspaceID: aw, AfterPluginName: ap, Limit: pageSize + 1,
+	})
+	if err != nil {
+		h.log.ErrorContext(ctx, "adminhttp: list installs failed", "error", err)
+		return nil, errInternal
+	}
+	v := &installsView{}
+	if len(ins) > pageSize {
+		ins = ins[:pageSize]
+		nq := f.values()
+		nq.Set("view", viewInstalls)
+		nq.Set("qc", encodeInstallCursor(ins[pageSize-1]))
+		v.NextURL = h.pageURL(nq)
+	}
+	now := h.now()
+	for _, in := range ins {
+		v.Rows = append(v.Rows, installRow{
+			Workspace: in.WorkspaceID, Plugin: in.PluginName, Source: in.Source.String(), Ref: in.Ref.String(),
+			Tracked: in.Tracked(), SHA: in.InstalledSHA, Short: shortSHA(in.InstalledSHA),
+			SHAURL: h.links.commitURL(in.Source, in.InstalledSHA), Version: in.InstalledVersion,
+			InstalledAt: exactTime(in.InstalledAt), Installed: age(now, in.InstalledAt),
+		})
+	}
+	return v, nil
+}
+
+// upstreamsView is the page's upstream health tab: failing upstreams
+// first.
+type upstreamsView struct {
+	Rows      []upstreamRow
+	Failing   int
+	Hidden    int    // upstreams not listed (over maxHealthRows)
+	Truncated bool   // more upstreams exist than were read
+	CheckURL  string // the "Check now" form, when a Sweeper is configured
+}
+
+type upstreamRow struct {
+	Source, Ref         string
+	LastSHA, Short, URL string
+	Version             string
+	CheckedAt, Checked  string
+	PushedAt, Pushed    string // the last push webhook naming it; "" when none
+	Failing             bool
+	Failures            int
+	RetryAt, Retry      string // "" when not backing off
+	LastError           string
+	LongError           bool
+	CheckLabel          string
+}
+
+// maxHealthRows caps the rows of the health tab.
+const maxHealthRows = 200
+
+// upstreamsTab reads the upstreams' health, failing first (most failures
+// first), then by source and ref; the source filter applies.
+func (h *handler) upstreamsTab(ctx context.Context, f filters, now time.Time) (*upstreamsView, error) {
+	var ups []tracking.Upstream
+	truncated, err := h.eachUpstream(ctx, func(up tracking.Upstream) {
+		if f.Source == "" || up.Key.Source.String() == f.Source {
+			ups = append(ups, up)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(ups, func(a, b tracking.Upstream) int {
+		return cmp.Or(cmp.Compare(b.ConsecutiveFailures, a.ConsecutiveFailures),
+			strings.Compare(a.Key.Source.String(), b.Key.Source.String()), strings.Compare(a.Key.Ref.String(), b.Key.Ref.String()))
+	})
+	v := &upstreamsView{Truncated: truncated}
+	if h.sweeper != nil {
+		v.CheckURL = h.prefix + "/ui/upstreams/check"
+	}
+	for _, up := range ups {
+		if up.ConsecutiveFailures > 0 {
+			v.Failing++
+		}
+	}
+	if len(ups) > maxHealthRows {
+		v.Hidden = len(ups) - maxHealthRows
+		ups = ups[:maxHealthRows]
+	}
+	for _, up := range ups {
+		row := upstreamRow{
+			Source: up.Key.Source.String(), Ref: up.Key.Ref.String(),
+			LastSHA: up.LastSHA, Short: shortSHA(up.LastSHA), URL: h.links.commitURL(up.Key.Source, up.LastSHA),
+			Version: up.LastVersion, CheckedAt: exactTime(up.LastCheckedAt), Checked: age(now, up.LastCheckedAt),
+			Failing: up.ConsecutiveFailures > 0, Failures: up.ConsecutiveFailures,
+			LastError:  errorText(up.LastError),
+			CheckLabel: "Check " + up.Key.String() + " now",
+		}
+		if !up.LastPushAt.IsZero() {
+			row.PushedAt, row.Pushed = exactTime(up.LastPushAt), age(now, up.LastPushAt)
+		}
+		row.LongError = len(row.LastError) > longError
+		if h.sweeper != nil {
+			if at := h.sweeper.RetryAt(up); at.After(now) {
+				row.RetryAt, row.Retry = exactTime(at), until(now, at)
+			}
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	return v, nil
+}
+
+// checkShape is the body of POST {prefix}/upstreams/check.
+const checkShape = `"source": "github://owner/repo", "ref": "tag:latest"`
+
+// parseUpstreamKey reads an upstream key from its two strings.
+func parseUpstreamKey(source, ref string) (tracking.UpstreamKey, *apiError) {
+	src, err := tracking.ParseSource(source)
+	if err != nil {
+		return tracking.UpstreamKey{}, errBadRequest("source is not a source: write it as the upstream list shows it, like github://owner/repo")
+	}
+	r, err := tracking.ParseRef(ref)
+	if err != nil {
+		return tracking.UpstreamKey{}, errBadRequest("ref is not a ref: write it as the upstream list shows it, like tag:latest or branch:main")
+	}
+	key := tracking.UpstreamKey{Source: src, Ref: r}
+	if !key.Tracked() {
+		return tracking.UpstreamKey{}, errBadRequest("that source and ref name no tracked upstream: only git and github sources at a moving ref are checked")
+	}
+	return key, nil
+}
+
+// check checks one upstream now, overriding its backoff, and answers 404
+// when the store does not know it.
+func (h *handler) check(r *http.Request, key tracking.UpstreamKey) (reportJSON, *apiError) {
+	if _, err := h.store.GetUpstream(r.Context(), key); err != nil {
+		if errors.Is(err, tracking.ErrNotFound) {
+			return reportJSON{}, &apiError{status: http.StatusNotFound, code: codeNotFound, message: "no install tracks that upstream"}
+		}
+		h.log.ErrorContext(r.Context(), "adminhttp: read upstream failed", "error", err)
+		return reportJSON{}, errInternal
+	}
+	h.log.InfoContext(r.Context(), "adminhttp: upstream check requested", "actor", actorOf(r.Context()), "upstream", key.String())
+	rep, err := h.sweeper.Check(r.Context(), key)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "adminhttp: check failed", "upstream", key.String(), "error", err)
+		return reportJSON{}, errInternal
+	}
+	return toReportJSON(rep), nil
+}
+
+// checkUpstream serves POST {prefix}/upstreams/check: the report of
+// checking that upstream now.
+func (h *handler) checkUpstream(w http.ResponseWriter, r *http.Request) {
+	if h.sweeper == nil {
+		h.fail(w, r, errNoSweeper)
+		return
+	}
+	var source, ref string
+	if e := h.readJSON(w, r, checkShape, map[string]any{"source": &source, "ref": &ref}); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	key, e := parseUpstreamKey(source, ref)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	rep, e := h.check(r, key)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, reportBody{rep})
+}
+
+// formCheck serves POST {prefix}/ui/upstreams/check, the health tab's
+// "Check now": it checks the upstream and goes back to the tab, which
+// shows the upstream's new state.
+func (h *handler) formCheck(w http.ResponseWriter, r *http.Request) {
+	if h.sweeper == nil {
+		h.fail(w, r, errNoSweeper)
+		return
+	}
+	form, e := h.readForm(w, r)
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	key, e := parseUpstreamKey(form.Get("source"), form.Get("ref"))
+	if e == nil {
+		_, e = h.check(r, key)
+	}
+	if e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	f, fe := parseFilters(query{values: form})
+	if fe != nil {
+		f = filters{}
+	}
+	q := f.values()
+	q.Set("view", viewUpstreams)
+	http.Redirect(w, r, h.pageURL(q), http.StatusSeeOther)
+}
