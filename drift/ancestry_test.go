@@ -122,3 +122,40 @@ func TestFailedAncestryCheckFailsTheUpstream(t *testing.T) {
 	require.Len(t, pending(t, s), 1)
 	assert.Equal(t, tracking.KindNewCommit, pending(t, s)[0].Kind)
 }
+
+// TestCheckRaisesHistoryRewritten: a check of one upstream (what a push
+// webhook or "check now" runs) sees a force-push as a sweep does, and the
+// alarm's event is written with it.
+func TestCheckRaisesHistoryRewritten(t *testing.T) {
+	eachStore(t, func(t *testing.T, s storage.Store) {
+		repos := resolvertest.NewRepos(t)
+		git, err := gitcli.New(&gitcli.Config{AllowFile: true, HistoryCacheDir: t.TempDir()})
+		require.NoError(t, err)
+		c := newClock()
+		src := "git+file://" + repos.Path(resolvertest.RepoPlugin)
+		tip := repos.SHA(resolvertest.RepoPlugin, "refs/heads/main")
+		record(t, s, c, "ws", "p", src, "branch:main", tip, "")
+		sw := newSweeper(t, s, git, c, nil)
+		key := tracking.UpstreamKey{Source: mustSource(src), Ref: mustRef("branch:main")}
+		_, err = sw.Check(t.Context(), key)
+		require.NoError(t, err)
+
+		rewritten := repos.ForcePush(t, resolvertest.RepoPlugin, "main")
+		c.Advance(time.Hour)
+		rep, err := sw.Check(t.Context(), key)
+		require.NoError(t, err)
+		require.Equal(t, 1, rep.Queued, "%+v", rep.Errors)
+		u := byPlugin(t, s)["p"]
+		assert.Equal(t, tracking.KindHistoryRewritten, u.Kind)
+		assert.Equal(t, rewritten, u.ToSHA)
+		evs, err := s.ListEvents(t.Context(), storage.ListEventsParams{Limit: storage.MaxLimit})
+		require.NoError(t, err)
+		var types []tracking.EventType
+		for _, ev := range evs {
+			if ev.UpdateID == u.ID {
+				types = append(types, ev.Type)
+			}
+		}
+		assert.Equal(t, []tracking.EventType{tracking.EventUpdateQueued, tracking.EventAlarmHistoryRewritten}, types)
+	})
+}
