@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,11 +91,13 @@ func TestCheckOneReplicaAtATimePerUpstream(t *testing.T) {
 		record(t, s, c, "ws", "p", srcA, "branch:main", sha(1), "")
 		res.set(srcA, "branch:main", sha(2), "")
 		entered, release := make(chan struct{}), make(chan struct{})
+		var first atomic.Bool
 		res.hook = func(ctx context.Context, req resolver.Request) error {
-			select {
-			case entered <- struct{}{}:
+			// The first caller waits for the test, however early it comes;
+			// later callers answer at once.
+			if first.CompareAndSwap(false, true) {
+				entered <- struct{}{}
 				<-release
-			default: // not the first caller: answer at once
 			}
 			return nil
 		}
