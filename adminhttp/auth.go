@@ -29,7 +29,8 @@ const (
 	OpSweep Operation = "sweep"
 	// OpRollback: install an earlier commit of an install.
 	OpRollback Operation = "rollback"
-	// OpHolds: add or remove holds that keep a commit from being queued.
+	// OpHolds: release holds that keep a commit from being queued (a
+	// rollback makes them, under OpRollback; listing them is OpRead).
 	OpHolds Operation = "holds"
 	// OpEvents: read and manage the event outbox and its subscribers.
 	OpEvents Operation = "events"
@@ -54,7 +55,7 @@ func opWords(op Operation) string {
 	case OpRollback:
 		return "roll back plugins"
 	case OpHolds:
-		return "change holds"
+		return "release holds"
 	case OpEvents:
 		return "manage events"
 	}

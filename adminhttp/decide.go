@@ -22,10 +22,11 @@ type decision struct {
 	confirmed bool
 }
 
-// errConfirmTagMoved is the answer to applying a moved tag unconfirmed.
+// errConfirmTagMoved is the answer to applying an integrity alarm (a
+// moved tag, a rewritten history) unconfirmed.
 func errConfirmTagMoved(id int64) *apiError {
 	return &apiError{status: http.StatusConflict, code: codeConfirmationRequired,
-		message: fmt.Sprintf("update %d re-points an existing tag at another commit (an integrity alarm): compare the commits, then apply it again with {\"confirm_tag_moved\": true}", id)}
+		message: fmt.Sprintf("update %d is an integrity alarm (an existing tag re-pointed at another commit, or a branch force-pushed to a history without the installed commit): compare the commits, then apply it again with {\"confirm_tag_moved\": true}", id)}
 }
 
 // decide makes d and returns the entry as it is after, or the response
@@ -70,7 +71,7 @@ func (h *handler) decide(ctx context.Context, d decision) (tracking.Update, *api
 
 // isAlarm reports whether entries of kind k are integrity alarms, which
 // are applied only with an explicit confirmation and are shown first.
-func isAlarm(k tracking.UpdateKind) bool { return k == tracking.KindTagMoved }
+func isAlarm(k tracking.UpdateKind) bool { return k.Alarm() }
 
 // notCurrentMessage says why a dismissed entry cannot be restored.
 func notCurrentMessage(id int64) string {

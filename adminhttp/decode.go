@@ -240,7 +240,7 @@ func (q query) kinds(key string) ([]tracking.UpdateKind, *apiError) {
 		for part := range strings.SplitSeq(v, ",") {
 			k := tracking.UpdateKind(strings.TrimSpace(part))
 			if !storage.KnownKind(k) {
-				return nil, errBadRequest(fmt.Sprintf("unknown %s %s; use new-version, new-commit or tag-moved (repeat %s or separate with commas)", key, redact.Quote(string(k)), key))
+				return nil, errBadRequest(fmt.Sprintf("unknown %s %s; use new-version, new-commit, tag-moved, history-rewritten or rollback (repeat %s or separate with commas)", key, redact.Quote(string(k)), key))
 			}
 			if !slices.Contains(out, k) {
 				out = append(out, k)

@@ -33,14 +33,17 @@
 // and refuse others; a read-only role is one granted [OpRead] alone:
 //
 //	read      GET plugin-updates, plugin-updates/{id}, plugin-updates-pending,
-//	          sweeps/latest, installs; GET {prefix}/; any path that does not
-//	          exist, has a bad method or is not canonical
+//	          sweeps/latest, installs, holds,
+//	          installs/{workspace}/{plugin}/explain; GET {prefix}/; any path
+//	          that does not exist, has a bad method or is not canonical
 //	apply     POST plugin-updates/{id}/apply, ui/plugin-updates/{id}/apply
 //	dismiss   POST plugin-updates/{id}/dismiss, ui/plugin-updates/{id}/dismiss
 //	sweep     POST sweeps, ui/sweeps
+//	rollback  POST installs/{workspace}/{plugin}/rollback
+//	holds     POST holds/{id}/release
 //
-// ([OpRollback], [OpHolds] and [OpEvents] name the routes of those
-// features.) Authorize returns the actor, recorded as decided_by on the
+// ([OpEvents] names the routes of the events outbox.) Authorize returns
+// the actor, recorded as decided_by on the
 // entries the request applies or dismisses, or an error:
 //
 //   - [ErrUnauthenticated] (or an error wrapping it): 401 "unauthorized",
@@ -87,6 +90,10 @@
 //	POST {prefix}/upstreams/check               200 {"report":{…}}; 404; 501 not_implemented without a Sweeper
 //	GET  {prefix}/installs                      200 {"installs":[…], "next_cursor":"…"}
 //	GET  {prefix}/plugin-updates-pending        the pending list, as the system plugindrift replaces served it
+//	POST {prefix}/installs/{workspace}/{plugin}/rollback  200 {"update":{…}, "hold":{…}}; 400; 404; 409 conflict, busy; 502 install_failed, restart_failed
+//	GET  {prefix}/holds                         200 {"holds":[…]}; takes workspace_id, plugin_name, active=true
+//	POST {prefix}/holds/{id}/release            200 {"hold":{…}}; 404
+//	GET  {prefix}/installs/{workspace}/{plugin}/explain   200 {"install", "ring", "upstream", "open_update", "dismissed", "holds", "reasons"}; 404
 //
 // GET {prefix}/plugin-updates takes status (pending, applying, applied,
 // dismissed, superseded; repeat it or separate with commas; default: all),

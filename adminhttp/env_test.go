@@ -162,6 +162,29 @@ type env struct {
 	alpha     tracking.Update
 	beta      tracking.Update
 	gamma     tracking.Update
+	held      int64 // see heldInstall
+}
+
+// heldInstall returns the id of an active hold of install ws-c/delta,
+// made (once per env) by a rollback the store recorded as started, so
+// that no installer ran and the other installs' entries are untouched.
+func (e *env) heldInstall() int64 {
+	e.t.Helper()
+	if e.held != 0 {
+		return e.held
+	}
+	ctx := e.t.Context()
+	tr := mustTracker(e.t, e.store, e.clock.Now)
+	_, err := tr.RecordInstall(ctx, tracking.InstallRecord{WorkspaceID: "ws-c", PluginName: "delta", Source: srcBeta, Ref: "branch:main", SHA: shaHex(7)})
+	require.NoError(e.t, err)
+	now := e.clock.Now()
+	_, h, err := e.store.QueueRollback(ctx, storage.QueueRollbackParams{
+		WorkspaceID: "ws-c", PluginName: "delta", ToSHA: shaHex(8), Actor: "alice", Reason: "bad release",
+		Token: "test-rollback", At: now, Until: now.Add(time.Hour),
+	})
+	require.NoError(e.t, err)
+	e.held = h.ID
+	return e.held
 }
 
 // syncBuffer is a log sink safe for concurrent handlers.

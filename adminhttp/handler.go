@@ -331,7 +331,8 @@ func (h *handler) mux() *http.ServeMux {
 		{"/ui/upstreams/check", map[string]opHandler{http.MethodPost: {OpSweep, h.formCheck}}},
 		{"/static/admin.css", map[string]opHandler{http.MethodGet: {"", h.serveCSS}}},
 	}
-	routes = append(routes, h.eventRoutes()...) // operation "events" (events.go)
+	routes = append(routes, h.eventRoutes()...)     // operation "events" (events.go)
+	routes = append(routes, h.integrityRoutes()...) // integrity.go
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		path := h.prefix + rt.path

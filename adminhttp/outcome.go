@@ -173,6 +173,9 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 				versionOrSHA(u.FromVersion, u.FromSHA), versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
 		}
 	case resultConfirmTagMoved:
+		if apply && u.Kind == tracking.KindHistoryRewritten && u.Status == tracking.StatusPending {
+			return flashError("Update #%d follows a force-push: the branch's new history does not contain the installed commit. Compare the commits, then tick “I compared the commits” to apply it.", u.ID)
+		}
 		if apply && u.Kind == tracking.KindTagMoved && u.Status == tracking.StatusPending {
 			return flashError("Update #%d re-points an existing tag at another commit. Compare the commits, then tick “I compared the commits” to apply it.", u.ID)
 		}

@@ -146,26 +146,29 @@ type rowView struct {
 	FromShort, ToShort     string
 	FromVersion, ToVersion string
 	Kind, KindLabel        string
-	TagMoved               bool
-	Status                 string
-	Pending, Applying      bool
-	DetectedAt, Detected   string
-	DecidedAt, Decided     string
-	DecidedBy, Reason      string
-	Attempts               int
-	LastError              string
-	RestartError           string
-	ApplyURL, DismissURL   string
-	RestoreURL             string // for a dismissed entry
-	Dismissed              bool
-	FromURL, ToURL         string // the commits' pages, when the host has them
-	CompareURL             string // the diff from → to, when the host has one
-	Bump                   string // major, minor, patch, prerelease or ""
-	Change                 string // "alpha v1.0.0 → v1.1.0"
-	ApplyLabel             string // "Apply alpha v1.1.0 to ws-a", for screen readers
-	DismissLabel           string
-	RestoreLabel           string
-	LongError              bool // LastError is long enough to fold away
+	// TagMoved marks an integrity alarm (tag-moved, history-rewritten):
+	// the confirmation box and the AlarmLabel badge.
+	TagMoved             bool
+	AlarmLabel           string
+	Status               string
+	Pending, Applying    bool
+	DetectedAt, Detected string
+	DecidedAt, Decided   string
+	DecidedBy, Reason    string
+	Attempts             int
+	LastError            string
+	RestartError         string
+	ApplyURL, DismissURL string
+	RestoreURL           string // for a dismissed entry
+	Dismissed            bool
+	FromURL, ToURL       string // the commits' pages, when the host has them
+	CompareURL           string // the diff from → to, when the host has one
+	Bump                 string // major, minor, patch, prerelease or ""
+	Change               string // "alpha v1.0.0 → v1.1.0"
+	ApplyLabel           string // "Apply alpha v1.1.0 to ws-a", for screen readers
+	DismissLabel         string
+	RestoreLabel         string
+	LongError            bool // LastError is long enough to fold away
 }
 
 // The page's views (its tabs).
@@ -338,7 +341,7 @@ func (h *handler) row(u tracking.Update, now time.Time) rowView {
 		Source: u.Source.String(), Ref: u.Ref.String(),
 		FromSHA: u.FromSHA, ToSHA: u.ToSHA, FromShort: shortSHA(u.FromSHA), ToShort: shortSHA(u.ToSHA),
 		FromVersion: u.FromVersion, ToVersion: u.ToVersion,
-		Kind: string(u.Kind), KindLabel: kindLabel(u.Kind), TagMoved: u.Kind == tracking.KindTagMoved,
+		Kind: string(u.Kind), KindLabel: kindLabel(u.Kind), TagMoved: isAlarm(u.Kind), AlarmLabel: alarmLabel(u.Kind),
 		Status:  string(u.Status),
 		Pending: u.Status == tracking.StatusPending, Applying: u.Status == tracking.StatusApplying,
 		DetectedAt: exactTime(u.DetectedAt), Detected: age(now, u.DetectedAt),
@@ -390,8 +393,23 @@ func kindLabel(k tracking.UpdateKind) string {
 		return "New commit"
 	case tracking.KindTagMoved:
 		return "Tag moved"
+	case tracking.KindHistoryRewritten:
+		return "History rewritten"
+	case tracking.KindRollback:
+		return "Rollback"
 	}
 	return string(k)
+}
+
+// alarmLabel is the badge of an integrity alarm, "" for other kinds.
+func alarmLabel(k tracking.UpdateKind) string {
+	switch k {
+	case tracking.KindTagMoved:
+		return "tag moved"
+	case tracking.KindHistoryRewritten:
+		return "history rewritten"
+	}
+	return ""
 }
 
 // reasonText explains the reasons plugindrift itself records; an

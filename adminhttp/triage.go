@@ -210,7 +210,7 @@ func (h *handler) queue(ctx context.Context, f filters, statuses []tracking.Upda
 		}
 		if len(us) > pageSize {
 			us = us[:pageSize]
-			v.MoreAlarms = h.prefix + "/plugin-updates?status=pending&kind=tag-moved&order=newest"
+			v.MoreAlarms = h.prefix + "/plugin-updates?status=pending&kind=tag-moved,history-rewritten&order=newest"
 		}
 		for _, u := range us {
 			v.Alarms = append(v.Alarms, h.row(u, now))

@@ -374,6 +374,7 @@ type outcome struct {
 	err       error // resolution failure, recorded on the upstream row
 	unchanged bool
 	res       storage.ReconcileResult
+	rewritten []string // installed commits the new tip does not descend from
 }
 
 // resolveAll pages through the upstreams and resolves and reconciles each
@@ -535,6 +536,9 @@ func (s *Sweeper) resolveUpstream(ctx context.Context, up tracking.Upstream, for
 		return o
 	}
 	o.result, o.err = res, err
+	if err == nil {
+		s.checkAncestry(rctx, &o)
+	}
 	return o
 }
 
@@ -552,6 +556,7 @@ func (s *Sweeper) record(ctx context.Context, o *outcome) error {
 		rctx, end := observerOr(s.cfg.Observer).Reconcile(ctx, o.up.Key)
 		o.res, err = s.store.Reconcile(rctx, storage.ReconcileParams{
 			Key: o.up.Key, SHA: res.SHA, Version: res.Version, Validator: res.Validator, Now: o.at,
+			Rewritten: o.rewritten,
 		})
 		end(o.res, err)
 		if err == nil {

@@ -79,7 +79,8 @@ type UpdaterConfig struct {
 
 	// AutoApply, when set, is the rule [Updater.AutoApply] asks about every
 	// pending entry; the entries it accepts are applied with DecidedBy
-	// AutoApplyActor. Integrity alarms (tag-moved) are never applied
+	// AutoApplyActor. Integrity alarms (tag-moved, history-rewritten:
+	// tracking.UpdateKind.Alarm) are never applied
 	// automatically, whatever it says. Defaults to nil: nothing is applied
 	// without an operator.
 	AutoApply func(tracking.Update) bool
@@ -88,6 +89,12 @@ type UpdaterConfig struct {
 	// published never reaches a workspace). Requires AutoApply. Defaults
 	// to 0.
 	MinAge time.Duration
+	// Soak is how long an entry's commit must have been applied in ring
+	// n-1, without a rollback or a failed restart there, before
+	// AutoApply takes it in ring n (see rollout.go). Ring 0 is not
+	// gated; operators apply by hand in any ring. Defaults to 0: applied
+	// in ring n-1 is enough.
+	Soak time.Duration
 }
 
 // RestartPending is the RestartError an entry is recorded applied with
@@ -112,6 +119,7 @@ type Updater struct {
 	log       *slog.Logger
 	rule      func(tracking.Update) bool
 	minAge    time.Duration
+	soak      time.Duration
 	obs       Observer
 }
 
@@ -129,13 +137,13 @@ func NewUpdater(store storage.Store, installer Installer, restarter Restarter, c
 		c = *cfg
 	}
 	switch {
-	case c.ApplyTimeout < 0 || c.MinAge < 0:
-		return nil, fmt.Errorf("drift: UpdaterConfig.ApplyTimeout and MinAge must not be negative: %w", tracking.ErrInvalidArgument)
+	case c.ApplyTimeout < 0 || c.MinAge < 0 || c.Soak < 0:
+		return nil, fmt.Errorf("drift: UpdaterConfig.ApplyTimeout, MinAge and Soak must not be negative: %w", tracking.ErrInvalidArgument)
 	case c.MinAge > 0 && c.AutoApply == nil:
 		return nil, fmt.Errorf("drift: UpdaterConfig.MinAge is set but AutoApply is not: set the rule (e.g. drift.PatchOnly) or drop MinAge: %w", tracking.ErrInvalidArgument)
 	}
 	u := &Updater{store: store, installer: installer, restarter: restarter,
-		timeout: c.ApplyTimeout, now: c.Now, log: c.Logger, rule: c.AutoApply, minAge: c.MinAge, obs: observerOr(c.Observer)}
+		timeout: c.ApplyTimeout, now: c.Now, log: c.Logger, rule: c.AutoApply, minAge: c.MinAge, soak: c.Soak, obs: observerOr(c.Observer)}
 	if u.timeout == 0 {
 		u.timeout = 10 * time.Minute
 	}
@@ -235,9 +243,16 @@ func (u *Updater) apply(ctx context.Context, id int64, actor string) (tracking.U
 		}
 		return u.restart(ctx, e)
 	}
+	return u.applyClaimed(ctx, e, token, actor)
+}
 
+// applyClaimed installs entry e, which this caller claimed under token,
+// records the outcome and restarts the workspace: the part of Apply after
+// the claim, which Rollback shares.
+func (u *Updater) applyClaimed(ctx context.Context, e tracking.Update, token, actor string) (tracking.Update, error) {
+	id := e.ID
 	ictx, endInstall := u.obs.ApplyStep(ctx, StepInstall, e)
-	err = u.install(ictx, e, token)
+	err := u.install(ictx, e, token)
 	endInstall(err)
 	// The outcome is recorded even when the caller has gone away.
 	rctx, rcancel := detached(ctx)
@@ -434,7 +449,7 @@ const autoApplyPage = 500
 
 // AutoApply offers every pending entry to the UpdaterConfig.AutoApply rule
 // and applies those it accepts that are at least MinAge old, never an
-// integrity alarm (tag-moved). It returns how many were applied (a failed
+// integrity alarm (tag-moved, history-rewritten) or a rollback. It returns how many were applied (a failed
 // restart counts: the install happened). A failed install is logged and
 // the others are still tried; an error is returned only when the store
 // fails or ctx ends. Without a rule it does nothing. Hosts call it after a
@@ -454,7 +469,13 @@ func (u *Updater) AutoApply(ctx context.Context) (int, error) {
 		}
 		for _, e := range page {
 			after = e.ID
-			if e.Kind == tracking.KindTagMoved || u.clock().Before(e.DetectedAt.Add(u.minAge)) || !u.rule(e) {
+			if e.Kind.Alarm() || e.Kind == tracking.KindRollback || u.clock().Before(e.DetectedAt.Add(u.minAge)) || !u.rule(e) {
+				continue
+			}
+			if gate, err := u.ringGate(ctx, e); err != nil {
+				return applied, err
+			} else if gate != nil {
+				u.log.InfoContext(ctx, "plugindrift: auto-apply waits for the ring before", "update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "reason", gate.Code, "why", gate.Message)
 				continue
 			}
 			if _, err := u.Apply(ctx, e.ID, AutoApplyActor); err != nil {

@@ -11,7 +11,8 @@ import (
 
 // Kinds lists every update kind, for filters and their validation.
 func Kinds() []tracking.UpdateKind {
-	return []tracking.UpdateKind{tracking.KindNewVersion, tracking.KindNewCommit, tracking.KindTagMoved}
+	return []tracking.UpdateKind{tracking.KindNewVersion, tracking.KindNewCommit, tracking.KindTagMoved,
+		tracking.KindHistoryRewritten, tracking.KindRollback}
 }
 
 // KnownKind reports whether k is one of Kinds.

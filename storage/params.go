@@ -71,10 +71,13 @@ func RequireTracked(key tracking.UpstreamKey) error {
 	return nil
 }
 
-// Validate checks that the key names a tracked upstream and the SHA is a
-// full commit id.
+// Validate checks that the key names a tracked upstream and the SHA and
+// every Rewritten commit are full commit ids.
 func (p ReconcileParams) Validate() error {
 	if err := RequireTracked(p.Key); err != nil {
+		return err
+	}
+	if err := validateRewritten(p.Rewritten); err != nil {
 		return err
 	}
 	return tracking.ValidateSHA(p.SHA)

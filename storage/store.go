@@ -41,7 +41,8 @@ type Store interface {
 	// ToSHA is "no longer ahead"; ls-remote gives no commit graph, so any
 	// change of the installed commit retires the entry, and the next sweep
 	// queues a fresh one from the new commit if upstream is still ahead.)
-	// It returns the stored install.
+	// in.Ring is the ring of a row it creates; an existing row keeps its
+	// ring (SetInstallRing changes it). It returns the stored install.
 	UpsertInstall(ctx context.Context, in tracking.Install) (tracking.Install, error)
 
 	// DeleteInstall removes an install and, in the same transaction,
@@ -79,6 +80,7 @@ type Store interface {
 	//     - a dismissed entry S→p.SHA for the same (workspace, plugin)
 	//       means nothing is queued;
 	//     - otherwise a pending entry S→p.SHA is queued with Kind
+	//       tracking.KindHistoryRewritten when S is in p.Rewritten, else
 	//       p.Key.Ref.DriftKind(),
 	//       FromVersion = the install's version, ToVersion = p.Version,
 	//       DetectedAt = LastSeenAt = p.Now.
@@ -313,6 +315,66 @@ type Store interface {
 	// is past (delivered or dead) and that are not dead for anyone, and
 	// returns how many it deleted.
 	PruneEvents(ctx context.Context, p PruneEventsParams) (int, error)
+	// Integrity and rollout (see integrity.go).
+	//
+	// Their events follow the rule of the events block above: Reconcile
+	// writes alarm.history_rewritten beside a queued history-rewritten
+	// entry (as alarm.tag_moved beside tag-moved); QueueRollback writes
+	// update.rolled_back for the rollback entry it creates and
+	// update.superseded for each open entry it retires, in its
+	// transaction (the rollback entry's update.applied or
+	// update.apply_failed follows from CompleteApply or ReleaseClaim).
+	// ReleaseHold and SetInstallRing change no entry and write no event.
+
+	// InstalledSHAs returns the distinct InstalledSHA values of the
+	// installs that follow key, in ascending order, at most MaxLimit of
+	// them: what the sweeper asks a resolver about when a branch moved,
+	// to tell which installs it was force-pushed away from. It is one
+	// index range scan. An unknown key has none.
+	InstalledSHAs(ctx context.Context, key tracking.UpstreamKey) ([]string, error)
+
+	// QueueRollback starts a rollback of install (p.WorkspaceID,
+	// p.PluginName) to p.ToSHA, in one transaction: its open entries
+	// become superseded (tracking.ReasonRolledBack); a new entry
+	// installed SHA→p.ToSHA of kind tracking.KindRollback is created
+	// already applying under p.Token until p.Until (DetectedAt =
+	// LastSeenAt = p.At), so that the caller goes on as after ClaimUpdate;
+	// and a hold on the installed commit (and version) is created with
+	// CreatedBy = p.Actor and Reason = p.Reason, or the active hold of
+	// that commit is kept. It returns the entry and the hold.
+	//
+	// It must return tracking.ErrNotFound when there is no such install,
+	// tracking.ErrConflict (changing nothing) when p.ToSHA is the
+	// installed commit, and tracking.ErrBusy when an open entry of the
+	// install is applying under a live claim. Params that fail p.Validate()
+	// must be refused with its error.
+	//
+	// Reconcile queues no entry S→U for an install with an active hold
+	// whose SHA is U or, when ReconcileParams.ReconcileVersionKey() is
+	// set, whose version's HoldVersionKey is not below it.
+	QueueRollback(ctx context.Context, p QueueRollbackParams) (tracking.Update, tracking.Hold, error)
+
+	// ListHolds returns holds matching p, ordered by ID, with ID >
+	// p.AfterID, at most p.Limit of them.
+	ListHolds(ctx context.Context, p ListHoldsParams) ([]tracking.Hold, error)
+
+	// ReleaseHold releases hold p.ID (ReleasedAt = p.At, ReleasedBy =
+	// p.Actor); a released hold is returned unchanged with no error; a
+	// missing one is tracking.ErrNotFound.
+	ReleaseHold(ctx context.Context, p ReleaseHoldParams) (tracking.Hold, error)
+
+	// SetInstallRing moves an install to rollout ring ring and returns it.
+	// It must return tracking.ErrNotFound when there is no such install
+	// and refuse a ring that fails tracking.ValidateRing with its error,
+	// changing nothing.
+	SetInstallRing(ctx context.Context, workspaceID, pluginName string, ring int) (tracking.Install, error)
+
+	// RingEvidence says how commit p.SHA fared among the installs now in
+	// ring p.Ring: when an entry (not a rollback) first installed it there,
+	// how many rollbacks away from it were asked for there, and how many
+	// of its applied entries there carry a restart error. The Updater's
+	// ring gate decides from it.
+	RingEvidence(ctx context.Context, p RingEvidenceParams) (RingEvidence, error)
 }
 
 // ListInstallsParams selects installs.
@@ -385,6 +447,10 @@ type ReconcileParams struct {
 	Version   string
 	Validator string
 	Now       time.Time
+	// Rewritten lists installed commits that SHA does not descend from
+	// (a force-push): entries queued from them are
+	// tracking.KindHistoryRewritten. Empty when unknown or not checked.
+	Rewritten []string
 }
 
 // ReconcileResult counts what one Reconcile did.

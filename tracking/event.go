@@ -33,15 +33,21 @@ const (
 	// EventUpdateRestored: an operator put a dismissed entry back to
 	// pending, its change being still current.
 	EventUpdateRestored EventType = "update.restored"
-	// EventUpdateRolledBack: an applied entry was rolled back. Declared
-	// for rollback; nothing writes it yet.
+	// EventUpdateRolledBack: an operator rolled an install back
+	// (drift.Updater.Rollback): its rollback entry (kind rollback, FromSHA
+	// the commit rolled back from and now held, ToSHA the earlier commit)
+	// was created, already applying. Its update.applied or
+	// update.apply_failed follows as for any entry; the open entries the
+	// rollback retired are update.superseded.
 	EventUpdateRolledBack EventType = "update.rolled_back"
 	// EventAlarmTagMoved: an entry of kind tag-moved was queued: an exact
 	// tag now points at another commit. Written beside its
 	// EventUpdateQueued, with the same payload.
 	EventAlarmTagMoved EventType = "alarm.tag_moved"
-	// EventAlarmHistoryRewritten: a followed branch was force-pushed.
-	// Declared for the history-rewritten kind; nothing writes it yet.
+	// EventAlarmHistoryRewritten: an entry of kind history-rewritten was
+	// queued: a followed branch was force-pushed to a history without the
+	// installed commit. Written beside its EventUpdateQueued, with the
+	// same payload.
 	EventAlarmHistoryRewritten EventType = "alarm.history_rewritten"
 	// EventUpstreamFailing: an upstream's resolution failed
 	// [FailingThreshold] times in a row (payload: the upstream).
@@ -79,15 +85,20 @@ type Event struct {
 
 // UpdateEvents returns the events that report entry u (as it is after the
 // change) moving by t, at time at: one event of type t, and, for a queued
-// entry of kind tag-moved, the [EventAlarmTagMoved] alarm beside it. This is
+// integrity alarm ([UpdateKind.Alarm]), its alarm beside it:
+// [EventAlarmTagMoved] for tag-moved, [EventAlarmHistoryRewritten] for
+// history-rewritten. This is
 // the one place that decides which events a transition writes; every store
 // calls it. IDs are left for the store to assign.
 func UpdateEvents(t EventType, u Update, at time.Time) []Event {
 	payload := updatePayload(u)
 	ev := Event{Type: t, At: at, WorkspaceID: u.WorkspaceID, PluginName: u.PluginName, UpdateID: u.ID, Payload: payload}
-	if t == EventUpdateQueued && u.Kind == KindTagMoved {
+	if t == EventUpdateQueued && u.Kind.Alarm() {
 		alarm := ev
 		alarm.Type = EventAlarmTagMoved
+		if u.Kind == KindHistoryRewritten {
+			alarm.Type = EventAlarmHistoryRewritten
+		}
 		return []Event{ev, alarm}
 	}
 	return []Event{ev}

@@ -25,6 +25,10 @@ type TrackerStore interface {
 type TrackerConfig struct {
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
+	// DefaultRing is the rollout ring of installs recorded for the first
+	// time (0 to MaxRing); a reinstall keeps the install's ring. Defaults
+	// to 0, the canary ring.
+	DefaultRing int
 }
 
 // Tracker records what hosts install and uninstall. It is the one place
@@ -33,6 +37,7 @@ type TrackerConfig struct {
 type Tracker struct {
 	store TrackerStore
 	now   func() time.Time
+	ring  int // TrackerConfig.DefaultRing
 }
 
 // NewTracker returns a Tracker writing to store. cfg may be nil. A nil
@@ -44,6 +49,12 @@ func NewTracker(store TrackerStore, cfg *TrackerConfig) (*Tracker, error) {
 	t := &Tracker{store: store, now: time.Now}
 	if cfg != nil && cfg.Now != nil {
 		t.now = cfg.Now
+	}
+	if cfg != nil {
+		if err := ValidateRing(cfg.DefaultRing); err != nil {
+			return nil, fmt.Errorf("tracking: TrackerConfig.DefaultRing: %w", err)
+		}
+		t.ring = cfg.DefaultRing
 	}
 	return t, nil
 }
@@ -81,6 +92,7 @@ func (t *Tracker) RecordInstall(ctx context.Context, rec InstallRecord) (Install
 		return Install{}, err
 	}
 	in.UpdatedAt = t.now().UTC().Truncate(time.Microsecond)
+	in.Ring = t.ring
 	out, err := t.store.UpsertInstall(ctx, in)
 	if err != nil {
 		return Install{}, fmt.Errorf("tracking: record install %s: %w", redact.Quote(in.WorkspaceID+"/"+in.PluginName), err)

@@ -27,6 +27,11 @@ type Install struct {
 	InstalledVersion string    `json:"installed_version"`
 	InstalledAt      time.Time `json:"installed_at"`
 	UpdatedAt        time.Time `json:"updated_at"`
+	// Ring is the install's rollout ring: 0 is the canary, then 1, 2, …
+	// up to MaxRing. Auto-apply in ring n waits for ring n-1 (see
+	// drift.UpdaterConfig.Soak). Stores set it when they create the row
+	// and change it only through SetInstallRing.
+	Ring int `json:"ring"`
 }
 
 // Tracked reports whether the sweeper looks at this install: it follows a
@@ -185,6 +190,9 @@ func validateIdentity(workspaceID, pluginName string) error {
 
 // validateContent checks everything of an install but its identity.
 func (in Install) validateContent() error {
+	if err := ValidateRing(in.Ring); err != nil {
+		return err
+	}
 	if !in.Source.IsValid() {
 		return fmt.Errorf("tracking: the source of %s is not set: build it with ParseSource: %w", redact.Quote(in.PluginName), ErrInvalidSource)
 	}

@@ -256,6 +256,34 @@ func TestSlackSaysWhatMovedAndAlarmsStandOut(t *testing.T) {
 	}
 }
 
+// TestSlackHistoryRewrittenAndRollback: a history-rewritten entry is
+// posted once, as its alarm, standing out like tag-moved; a rollback says
+// what went back to what.
+func TestSlackHistoryRewrittenAndRollback(t *testing.T) {
+	slack, err := notify.NewSlack(notify.SlackConfig{WebhookURL: "https://hooks.slack.com/services/T/B/X"})
+	require.NoError(t, err)
+	src, _ := tracking.ParseSource("github://acme/theme")
+	ref, _ := tracking.ParseRef("branch:main")
+	u := tracking.Update{ID: 7, WorkspaceID: "ws-1", PluginName: "theme", Source: src, Ref: ref,
+		FromSHA: strings.Repeat("a", 40), ToSHA: strings.Repeat("b", 40), Kind: tracking.KindHistoryRewritten, Status: tracking.StatusPending}
+	evs := tracking.UpdateEvents(tracking.EventUpdateQueued, u, now)
+	require.Len(t, evs, 2)
+	_, ok := slack.Message(evs[0])
+	assert.False(t, ok, "the queued twin of the alarm is not posted")
+	msg, ok := slack.Message(evs[1])
+	require.True(t, ok)
+	assert.True(t, strings.HasPrefix(msg, ":rotating_light: *Integrity alarm: history rewritten*"), msg)
+	assert.Contains(t, msg, "kind history-rewritten")
+
+	rb := tracking.Update{ID: 8, WorkspaceID: "ws-1", PluginName: "theme", Source: src, Ref: ref,
+		FromSHA: strings.Repeat("b", 40), ToSHA: strings.Repeat("a", 40), Kind: tracking.KindRollback, Status: tracking.StatusApplying}
+	evs = tracking.UpdateEvents(tracking.EventUpdateRolledBack, rb, now)
+	require.Len(t, evs, 1)
+	msg, ok = slack.Message(evs[0])
+	require.True(t, ok)
+	assert.Equal(t, ":rewind: *Rolled back*, and the commit rolled back from is held: *theme* in workspace *ws-1* (github://acme/theme @ branch:main): `bbbbbbb` → `aaaaaaa`, kind rollback", msg)
+}
+
 func TestSlackUpstreamHealth(t *testing.T) {
 	slack, err := notify.NewSlack(notify.SlackConfig{WebhookURL: "https://hooks.slack.com/services/T/B/X"})
 	require.NoError(t, err)

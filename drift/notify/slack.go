@@ -104,7 +104,7 @@ func (s *Slack) Message(ev tracking.Event) (string, bool) {
 	if json.Unmarshal(ev.Payload, &u) != nil {
 		return "", false
 	}
-	if ev.Type == tracking.EventUpdateQueued && u.Kind == tracking.KindTagMoved {
+	if ev.Type == tracking.EventUpdateQueued && u.Kind.Alarm() {
 		return "", false // the alarm says it
 	}
 	what := fmt.Sprintf("*%s* in workspace *%s* (%s @ %s): %s → %s, kind %s",
@@ -114,6 +114,10 @@ func (s *Slack) Message(ev tracking.Event) (string, bool) {
 	switch ev.Type {
 	case tracking.EventAlarmTagMoved:
 		head = ":rotating_light: *Integrity alarm: tag moved*. The tag now points at another commit; it is never applied automatically, review it:"
+	case tracking.EventAlarmHistoryRewritten:
+		head = ":rotating_light: *Integrity alarm: history rewritten*. The branch was force-pushed to a history without the installed commit; it is never applied automatically, review it:"
+	case tracking.EventUpdateRolledBack:
+		head = ":rewind: *Rolled back*, and the commit rolled back from is held:"
 	case tracking.EventUpdateQueued:
 		head = ":arrow_up: *Update queued*:"
 	case tracking.EventUpdateApplied:

@@ -2,8 +2,9 @@
 // no network: a plugin's upstream as a real git repository served over
 // smart HTTP on 127.0.0.1, an embedded SQLite store, four workspaces that
 // follow it in different ways, a sweep that finds what moved, an operator
-// who applies one update and dismisses another, and a second sweep that
-// re-queues nothing.
+// who applies one update and dismisses another, a second sweep that
+// re-queues nothing, and then a force-push that raises an alarm and a bad
+// release that is rolled back and held until a good one comes.
 //
 //	go run ./examples/quickstart              # the story, then exit
 //	go run ./examples/quickstart -serve       # then keep the admin page up
@@ -112,7 +113,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "store  %s (migrated)\n", redact.String(dsn))
 
-	if s.git, err = gitcli.New(nil); err != nil {
+	// HistoryCacheDir turns on force-push detection (act 7).
+	if s.git, err = gitcli.New(&gitcli.Config{HistoryCacheDir: filepath.Join(root, "history")}); err != nil {
 		return err
 	}
 	if s.sweeper, err = drift.NewSweeper(s.store, s.git, &drift.SweeperConfig{Schedule: "@every 30m"}); err != nil {
@@ -226,11 +228,15 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := s.printInstalls(ctx); err != nil {
 		return err
 	}
+	fmt.Fprintln(out, "\nacme runs v1.1.0, globex's dismissed commit is not queued again, initech's")
+	fmt.Fprintln(out, "tag-moved alarm waits for a human, and umbrella's pinned install never moved.")
+
+	if err := s.integrityAct(ctx, v110); err != nil {
+		return err
+	}
 	if err := s.printEvents(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "\nacme runs v1.1.0, globex's dismissed commit is not queued again, initech's")
-	fmt.Fprintln(out, "tag-moved alarm waits for a human, and umbrella's pinned install never moved.")
 
 	if o.serve {
 		return s.serveAdmin(ctx, o.addr)
@@ -284,8 +290,11 @@ func (s *story) printQueue(ctx context.Context) ([]tracking.Update, error) {
 	fmt.Fprintln(tw, "ID\tWORKSPACE\tTRACKS\tFROM → TO\tKIND")
 	for _, u := range us {
 		kind := string(u.Kind)
-		if u.Kind == tracking.KindTagMoved {
+		switch u.Kind {
+		case tracking.KindTagMoved:
 			kind = "⚠ tag-moved (a published tag was re-pointed: review before applying)"
+		case tracking.KindHistoryRewritten:
+			kind = "⚠ history-rewritten (the branch was force-pushed away from the installed commit)"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s → %s\t%s\n", u.ID, u.WorkspaceID, shortRef(u.Ref), withVersion(u.FromSHA, u.FromVersion), withVersion(u.ToSHA, u.ToVersion), kind)
 	}
@@ -336,7 +345,7 @@ func (s *story) serveAdmin(ctx context.Context, addr string) error {
 		return err
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	s.step("7. The admin page")
+	s.step("9. The admin page")
 	fmt.Fprintf(s.out, "open http://%s%s/ (Ctrl-C to stop)\n", ln.Addr(), adminhttp.DefaultPrefix)
 	go func() {
 		<-ctx.Done()
@@ -366,7 +375,7 @@ func demoAuthorize(r *http.Request, _ adminhttp.Operation) (string, error) {
 // printEvents delivers the events the story wrote to a subscriber that
 // prints them: what a host's webhook or Slack sink would have received.
 func (s *story) printEvents(ctx context.Context) error {
-	s.step("7. The events the story wrote (delivered to a printing subscriber)")
+	s.step("8. The events the story wrote (delivered to a printing subscriber)")
 	tw := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "EVENT\tTYPE\tWORKSPACE\tUPDATE")
 	printer := drift.Subscriber{Name: "quickstart", Deliver: func(_ context.Context, ev tracking.Event) error {

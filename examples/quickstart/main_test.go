@@ -68,17 +68,36 @@ func TestQuickstartTellsTheStory(t *testing.T) {
 	assert.Regexp(t, regexp.MustCompile(`acme\s+hello\s+tag:latest\s+\w{12} v1\.1\.0`), second)
 	assert.Regexp(t, regexp.MustCompile(`umbrella\s+hello\s+sha:\w{12}\s+\w{12} v1\.0\.0`), second)
 
+	// Act 7: the force-push raises the alarm, the bad release is rolled
+	// back and held, and the next good release is offered again.
+	_, act7, ok := strings.Cut(out, "== 7. A force-push")
+	require.True(t, ok, "the story has act 7:\n%s", out)
+	assert.Regexp(t, regexp.MustCompile(`globex\s+branch:main\s+\w{12} \(v1\.0\.0\) → \w{12}\s+⚠ history-rewritten`), act7)
+	assert.Regexp(t, regexp.MustCompile(`rollback \d+ applied: acme runs v1\.1\.0 again; hold \d+ keeps \w{12} \(v1\.2\.0\)`), act7)
+	_, afterRollback, ok := strings.Cut(act7, "rollback ")
+	require.True(t, ok)
+	held, next, ok := strings.Cut(afterRollback, "(the fix)")
+	require.True(t, ok)
+	assert.Contains(t, held, "queued=0")
+	assert.NotRegexp(t, regexp.MustCompile(`\d+\s+acme\s+tag:latest`), held, "the rolled-back release is not offered again")
+	assert.Regexp(t, regexp.MustCompile(`acme\s+tag:latest\s+\w{12} \(v1\.1\.0\) → \w{12} \(v1\.2\.1\)\s+new-version`), next)
+
 	// The events of the story, in the order they happened.
-	_, events, ok := strings.Cut(out, "== 7. The events the story wrote")
+	_, events, ok := strings.Cut(out, "== 8. The events the story wrote")
 	require.True(t, ok, "the story prints its events:\n%s", out)
 	for _, ws := range []string{"acme", "globex", "initech"} {
 		assert.Regexp(t, regexp.MustCompile(`update\.queued\s+`+ws), events)
 	}
 	assert.Regexp(t, regexp.MustCompile(`(?s)update\.queued\s+initech\s+(\d+)\s+\d+\s+alarm\.tag_moved\s+initech`), events, "the alarm beside its entry")
-	decisions := events[strings.LastIndex(events, "update.queued"):]
-	assert.Regexp(t, `update\.applied\s+acme`, decisions, "the operator's decisions come after the sweep's events")
-	assert.Regexp(t, `update\.dismissed\s+globex`, decisions)
-	assert.Contains(t, events, "delivered 6 events, each once, in order")
+	firstSweep, later, ok := strings.Cut(events, "update.applied")
+	require.True(t, ok, "an apply event:\n%s", events)
+	assert.Regexp(t, `update\.queued\s+globex`, firstSweep, "the operator's decisions come after the sweep's events")
+	assert.Regexp(t, `^\s+acme\s+\d+\s+\d+\s+update\.dismissed\s+globex`, later)
+	// Act 7: the force-push's alarm beside its entry, and the rollback
+	// written before its own apply.
+	assert.Regexp(t, regexp.MustCompile(`update\.queued\s+globex\s+(\d+)\s+\d+\s+alarm\.history_rewritten\s+globex`), events)
+	assert.Regexp(t, regexp.MustCompile(`update\.rolled_back\s+acme\s+(\d+)\s+\d+\s+update\.applied\s+acme`), events)
+	assert.Contains(t, events, "delivered 13 events, each once, in order")
 }
 
 func TestQuickstartOnPostgres(t *testing.T) {

@@ -98,4 +98,15 @@
 // directory beside the target, git fetch --depth=1 of that commit, a
 // checkout, then a rename into place without .git. The download and the
 // tree are bounded by Config.MaxFetchBytes.
+//
+// # Force-push detection
+//
+// With Config.HistoryCacheDir set, [Resolver.NotAncestors] tells which
+// installed commits a moved branch no longer contains. It keeps one
+// treeless partial clone per repository (git fetch --filter=tree:0 of the
+// tip: commits only, bounded by Config.MaxFetchBytes, with a commit graph)
+// and answers with git merge-base --is-ancestor. The first check of a
+// repository downloads its commit history (see BENCHMARKS.md for the
+// cost on git/git); later ones fetch only new commits, and a sweep in
+// which nothing moved runs no check at all. It is off by default.
 package gitcli

@@ -98,9 +98,15 @@ func (r *Resolver) Fetch(ctx context.Context, source tracking.Source, sha, dir s
 	return nil
 }
 
-// download fetches the one commit into the repository at work, stopping git
-// when the objects it wrote grow past the size limit.
+// download fetches the one commit into the repository at work.
 func (r *Resolver) download(ctx context.Context, source tracking.Source, work, remote, sha string) error {
+	return r.boundedFetch(ctx, source, work, remote, "--depth=1", "--no-tags", "--", remote, sha)
+}
+
+// boundedFetch runs "git fetch --quiet <args>" in the repository at work
+// with source's credentials for remote (see remoteCall), stopping git when
+// the objects it wrote grow past Config.MaxFetchBytes.
+func (r *Resolver) boundedFetch(ctx context.Context, source tracking.Source, work, remote string, args ...string) error {
 	objects := filepath.Join(work, ".git", "objects")
 	fetchCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -121,7 +127,7 @@ func (r *Resolver) download(ctx context.Context, source tracking.Source, work, r
 			}
 		}
 	}()
-	_, err := r.remoteCall(fetchCtx, source, remote, work, "fetch", "--quiet", "--depth=1", "--no-tags", "--", remote, sha)
+	_, err := r.remoteCall(fetchCtx, source, remote, work, append([]string{"fetch", "--quiet"}, args...)...)
 	cancel(nil)
 	<-done
 	// The poll stops a large download early; this check makes the limit

@@ -47,6 +47,13 @@ type Config struct {
 	// MaxFetchBytes bounds what Fetch downloads and what it writes. Defaults
 	// to 512 MiB; negative is refused.
 	MaxFetchBytes int64
+	// HistoryCacheDir turns on force-push detection (NotAncestors): it
+	// holds one treeless partial clone per upstream (commits only, each
+	// bounded by MaxFetchBytes), made on first use and fetched into when
+	// a branch moves. A relative path is taken from the working directory
+	// of the process. Defaults to "" (off: NotAncestors returns
+	// resolver.ErrUnsupported, and branches are never found rewritten).
+	HistoryCacheDir string
 }
 
 // CommandError is a failed git call, found in the chain of the errors this
@@ -62,11 +69,14 @@ type Resolver struct {
 	githubHosts resolver.GitHubHosts
 	creds       Credentials
 	maxFetch    int64
+	history     historyCache
 }
 
 var (
 	_ resolver.Resolver = (*Resolver)(nil)
 	_ resolver.Fetcher  = (*Resolver)(nil)
+
+	_ resolver.AncestryChecker = (*Resolver)(nil)
 )
 
 // New returns a Resolver; nil cfg means defaults. A negative Timeout or
@@ -85,6 +95,10 @@ func New(cfg *Config) (*Resolver, error) {
 	if c.MaxFetchBytes == 0 {
 		c.MaxFetchBytes = DefaultMaxFetchBytes
 	}
+	history, err := newHistoryCache(c.HistoryCacheDir)
+	if err != nil {
+		return nil, err
+	}
 	return &Resolver{
 		git: gitexec.New(&gitexec.Config{
 			Path:      c.GitPath,
@@ -95,6 +109,7 @@ func New(cfg *Config) (*Resolver, error) {
 		githubHosts: c.GitHubHosts,
 		creds:       c.Credentials,
 		maxFetch:    c.MaxFetchBytes,
+		history:     history,
 	}, nil
 }
 

@@ -54,6 +54,11 @@
 //     a tag added past the end is seen. The first page that changed ends
 //     the conditional pass: the pages before it are read again and the
 //     rest as usual.
+//   - force-push detection ([Resolver.NotAncestors], asked by the sweeper
+//     only when a branch or head moved): one GET
+//     /repos/{owner}/{repo}/compare/{installed}...{tip} per distinct
+//     installed commit, on the source's host with its Auth; status
+//     "diverged" or "behind" means the branch was rewritten under it.
 //
 // So a sweep in which nothing moved costs no rate limit for any ref kind;
 // BENCHMARKS.md has the counts.

@@ -591,12 +591,24 @@ func describe(req resolver.Request) string {
 }
 
 // checkRequest refuses what this resolver cannot answer before anything is
-// sent: a source other than github://, one on a GitHub host not in
-// Config.Hosts (it is never sent to another host), a ref that is not
-// tracked. It returns the endpoint of the source's host. Sources and refs
-// are valid by construction and not re-validated.
+// sent: a source that endpointOf refuses, a ref that is not tracked. It
+// returns the endpoint of the source's host. Sources and refs are valid by
+// construction and not re-validated.
 func (r *Resolver) checkRequest(req resolver.Request) (*endpoint, error) {
-	src := req.Source
+	ep, err := r.endpointOf(req.Source)
+	if err != nil {
+		return nil, err
+	}
+	if !req.Ref.Tracked() {
+		return nil, fmt.Errorf("github: ref %s is not tracked, so there is nothing to resolve; track a tag, tag:latest, semver:, branch or head: %w", req.Ref, resolver.ErrUnsupported)
+	}
+	return ep, nil
+}
+
+// endpointOf returns the endpoint of src's host, refusing a source other
+// than github:// and one on a GitHub host not in Config.Hosts (it is never
+// sent to another host).
+func (r *Resolver) endpointOf(src tracking.Source) (*endpoint, error) {
 	if src.Scheme() != tracking.SchemeGitHub {
 		return nil, fmt.Errorf("github: cannot resolve %s sources, only github://owner/repo: %w", redact.Quote(string(src.Scheme())), resolver.ErrUnsupported)
 	}
@@ -607,9 +619,6 @@ func (r *Resolver) checkRequest(req resolver.Request) (*endpoint, error) {
 			names = append(names, h.Name)
 		}
 		return nil, fmt.Errorf("github: source %s is on GitHub host %q, but this resolver serves %s; add the host to Config.Hosts (resolver.NewGitHubHosts, API root e.g. %s): %w", src, host.Name, strings.Join(names, ", "), host.APIBaseURL, resolver.ErrOtherHost)
-	}
-	if !req.Ref.Tracked() {
-		return nil, fmt.Errorf("github: ref %s is not tracked, so there is nothing to resolve; track a tag, tag:latest, semver:, branch or head: %w", req.Ref, resolver.ErrUnsupported)
 	}
 	return r.endpoints[host.Name], nil
 }

@@ -14,7 +14,8 @@ import (
 // git's smart HTTP protocol (git http-backend behind net/http/cgi) on a
 // loopback address, until t ends. It returns the base URL,
 // "http://127.0.0.1:<port>"; the repository root/<name>.git is at
-// <base>/<name>.git. Protocol v2 is negotiated as with a real server.
+// <base>/<name>.git. Protocol v2 is negotiated as with a real server,
+// and filtered fetches (partial clones) are served.
 // It fails t when git is not installed.
 func ServeSmartHTTP(t testing.TB, root string) string {
 	t.Helper()
@@ -74,6 +75,10 @@ func serveSmartHTTP(t testing.TB, root string, auth HTTPAuth) string {
 			"GIT_HTTP_EXPORT_ALL=1",
 			"GIT_CONFIG_NOSYSTEM=1",
 			"GIT_CONFIG_GLOBAL=/dev/null",
+			// Partial clones (--filter), as GitHub and GitLab serve them.
+			"GIT_CONFIG_COUNT=1",
+			"GIT_CONFIG_KEY_0=uploadpack.allowFilter",
+			"GIT_CONFIG_VALUE_0=true",
 		},
 		Stderr: logWriter{t, "git http-backend"},
 	}

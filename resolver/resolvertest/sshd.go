@@ -128,6 +128,8 @@ func StartSSHD(t testing.TB, root string) *SSHServer {
 		"X11Forwarding no",
 		"PermitTTY no",
 		"LogLevel VERBOSE",
+		// Protocol v2, as hosting services negotiate it over ssh.
+		"AcceptEnv GIT_PROTOCOL",
 		// git-upload-pack is all a client may run.
 		"ForceCommand " + forcedCommand,
 		"",
@@ -152,8 +154,9 @@ func StartSSHD(t testing.TB, root string) *SSHServer {
 }
 
 // forcedCommand runs the git-upload-pack the client asked for and
-// nothing else.
-const forcedCommand = `sh -c 'case "$SSH_ORIGINAL_COMMAND" in "git-upload-pack "*) exec git-shell -c "$SSH_ORIGINAL_COMMAND";; *) echo "only git-upload-pack" >&2; exit 1;; esac'`
+// nothing else, serving filtered fetches (partial clones) as smart HTTP
+// does.
+const forcedCommand = `sh -c 'case "$SSH_ORIGINAL_COMMAND" in "git-upload-pack "*) GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=uploadpack.allowFilter GIT_CONFIG_VALUE_0=true exec git-shell -c "$SSH_ORIGINAL_COMMAND";; *) echo "only git-upload-pack" >&2; exit 1;; esac'`
 
 // freePort returns a loopback port that was free a moment ago.
 func freePort(t testing.TB) int {

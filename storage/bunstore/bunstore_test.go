@@ -838,18 +838,20 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		s := b.newStore(t)
 		args := []any{"github://acme/a", "branch:main", sha(2), int64(1)}
 		statements := map[string][]any{
-			s.q.reconcileStats:       args,
-			s.q.reconcileSupersede:   args,
-			s.q.reconcileTouch:       args,
-			s.q.reconcileQueue:       append(args, "v1", "new-commit"),
-			s.q.supersedeReinstalled: {"ws", "p", sha(2), int64(1)},
-			s.q.supersedeUninstalled: {"ws", "p", int64(1)},
-			s.q.listUpstreams:        {0, 100},
-			s.q.claimUpdate:          {1, 1, 2, "tok"},
-			s.q.extendClaim:          {1, "tok", 2},
-			s.q.completeUpdate:       {1, 1, "a", "tok", ""},
-			s.q.releaseClaim:         {1, "m", "tok"},
-			s.q.acquireLease:         {"l", "h", int64(2)},
+			s.q.reconcileStats:          args,
+			s.q.reconcileSupersede:      args,
+			s.q.reconcileTouch:          args,
+			s.q.reconcileQueue:          append(args, "v1", "new-commit", ","+sha(1)+",", "x"),
+			s.q.integrity.installedSHAs: {"github://acme/a", "branch:main"},
+			s.q.integrity.activeHold:    {"ws", "p", sha(2)},
+			s.q.supersedeReinstalled:    {"ws", "p", sha(2), int64(1)},
+			s.q.supersedeUninstalled:    {"ws", "p", int64(1)},
+			s.q.listUpstreams:           {0, 100},
+			s.q.claimUpdate:             {1, 1, 2, "tok"},
+			s.q.extendClaim:             {1, "tok", 2},
+			s.q.completeUpdate:          {1, 1, "a", "tok", ""},
+			s.q.releaseClaim:            {1, "m", "tok"},
+			s.q.acquireLease:            {"l", "h", int64(2)},
 		}
 		for _, p := range []storage.ListUpdatesParams{
 			{Statuses: []tracking.UpdateStatus{tracking.StatusPending}, Limit: 50},

@@ -128,8 +128,8 @@ func (s *Store) UpsertInstall(ctx context.Context, in tracking.Install) (trackin
 			out.InstalledAt = fromMicros(old.installedAt)
 			installedAt = micros(out.InstalledAt)
 		}
-		if _, err := tx.ExecContext(ctx, s.q.upsertInstall, in.WorkspaceID, in.PluginName, source, ref, tracked,
-			in.InstalledSHA, in.InstalledVersion, installedAt, micros(in.UpdatedAt)); err != nil {
+		if err := tx.QueryRowContext(ctx, s.q.upsertInstall, in.WorkspaceID, in.PluginName, source, ref, tracked,
+			in.InstalledSHA, in.InstalledVersion, installedAt, micros(in.UpdatedAt), in.Ring).Scan(&out.Ring); err != nil {
 			return err
 		}
 		if found && (old.sha != in.InstalledSHA || old.source != source || old.ref != ref) {

@@ -19,9 +19,12 @@ func TestPushMigrationFillsRepositoryOfExistingRows(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		s := openStore(t, b.dsn(t), nil)
+		// Every migration but the push one: the rows are written by this
+		// version's statements, which need the later migrations' columns
+		// (an install's ring), and the push migration still runs last.
 		before := migrate.NewMigrations()
 		for _, m := range s.Migrations().Sorted() {
-			if m.Name < "20261202000300" {
+			if m.Name != "20261202000300" {
 				before.Add(m)
 			}
 		}

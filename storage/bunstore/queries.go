@@ -14,7 +14,7 @@ import (
 // statement cache.
 
 const (
-	installCols  = "workspace_id, plugin_name, source_raw, tracked_ref, installed_sha, installed_version, installed_at, updated_at"
+	installCols  = "workspace_id, plugin_name, source_raw, tracked_ref, installed_sha, installed_version, installed_at, updated_at, ring"
 	upstreamCols = "id, source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures, last_push_at"
 	updateCols   = "id, workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at, decided_at, decided_by, reason, attempts, last_error, restart_error, claimed_until"
 
@@ -37,6 +37,8 @@ type queries struct {
 	getUpdate, countOpenUpdates, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate string
 	// Leases.
 	acquireLease, releaseLease string
+	// Integrity and rollout.
+	integrity integrityQueries
 }
 
 func newQueries(t tables, d dialect.Name) queries {
@@ -46,13 +48,18 @@ func newQueries(t tables, d dialect.Name) queries {
 		"{upstreams}", t.upstreams,
 		"{updates}", t.updates,
 		"{leases}", t.leases,
+		"{holds}", t.holds,
 		"{open}", openStatus,
+		"{queued_kind}", queuedKind(d),
+		"{not_held}", strings.ReplaceAll(notHeld, "{holds}", t.holds),
 		// Not an applying entry with a live claim ($4 is now).
 		"{claim_expired}", "(status = 'pending' OR claimed_until IS NULL OR claimed_until <= $4)",
 		"'{up-to-date}'", lit(tracking.ReasonUpToDate),
 		"'{newer-upstream}'", lit(tracking.ReasonNewerUpstream),
 		"'{reinstalled}'", lit(tracking.ReasonReinstalled),
 		"'{uninstalled}'", lit(tracking.ReasonUninstalled),
+		"'{rolled-back}'", lit(tracking.ReasonRolledBack),
+		"'{rollback}'", lit(string(tracking.KindRollback)),
 	)
 	// Row locks exist on Postgres only; SQLite's immediate transactions
 	// already hold the database's single write lock.
@@ -64,12 +71,15 @@ func newQueries(t tables, d dialect.Name) queries {
 		getInstall:          `SELECT ` + installCols + ` FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2`,
 		installKey:          `SELECT source_raw, tracked_ref, tracked, installed_sha, installed_at FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2`,
 		installKeyForUpdate: `SELECT source_raw, tracked_ref, tracked, installed_sha, installed_at FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2` + forUpdate,
-		upsertInstall: `INSERT INTO {installs} (workspace_id, plugin_name, source_raw, tracked_ref, tracked, installed_sha, installed_version, installed_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		// $10 ring: the ring of a new row; an existing row keeps its own
+		// (SetInstallRing changes it), which RETURNING reports.
+		upsertInstall: `INSERT INTO {installs} (workspace_id, plugin_name, source_raw, tracked_ref, tracked, installed_sha, installed_version, installed_at, updated_at, ring)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (workspace_id, plugin_name) DO UPDATE SET
 	source_raw = excluded.source_raw, tracked_ref = excluded.tracked_ref, tracked = excluded.tracked,
 	installed_sha = excluded.installed_sha, installed_version = excluded.installed_version,
-	installed_at = excluded.installed_at, updated_at = excluded.updated_at`,
+	installed_at = excluded.installed_at, updated_at = excluded.updated_at
+RETURNING ring`,
 		deleteInstall: `DELETE FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2`,
 		supersedeReinstalled: `UPDATE {updates} SET status = 'superseded',
 	reason = CASE WHEN to_sha = $3 THEN '{up-to-date}' ELSE '{reinstalled}' END,
@@ -123,11 +133,13 @@ RETURNING ` + updateCols,
 		reconcileTouch: `UPDATE {updates} SET last_seen_at = $4
 WHERE source_raw = $1 AND tracked_ref = $2 AND {open} AND {claim_expired}
 	AND from_sha <> $3 AND to_sha = $3`,
-		// $5 version, $6 kind. Two concurrent calls may both find no open
+		// $5 version, $6 kind, $7 rewritten commits (see
+		// rewrittenList), $8 version key (see notHeld). Two concurrent calls may both find no open
 		// entry; the partial unique index lets only one insert, and ON
 		// CONFLICT DO NOTHING makes the other skip that row.
 		reconcileQueue: `INSERT INTO {updates} (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at)
-SELECT i.workspace_id, i.plugin_name, i.source_raw, i.tracked_ref, i.installed_sha, CAST($3 AS TEXT), i.installed_version, CAST($5 AS TEXT), CAST($6 AS TEXT), 'pending', CAST($4 AS BIGINT), CAST($4 AS BIGINT)
+SELECT i.workspace_id, i.plugin_name, i.source_raw, i.tracked_ref, i.installed_sha, CAST($3 AS TEXT), i.installed_version, CAST($5 AS TEXT),
+	{queued_kind}, 'pending', CAST($4 AS BIGINT), CAST($4 AS BIGINT)
 FROM {installs} AS i
 WHERE i.source_raw = $1 AND i.tracked_ref = $2 AND i.installed_sha <> $3
 	AND NOT EXISTS (SELECT 1 FROM {updates} AS o
@@ -136,6 +148,7 @@ WHERE i.source_raw = $1 AND i.tracked_ref = $2 AND i.installed_sha <> $3
 	AND NOT EXISTS (SELECT 1 FROM {updates} AS d
 		WHERE d.status = 'dismissed' AND d.to_sha = $3
 			AND d.workspace_id = i.workspace_id AND d.plugin_name = i.plugin_name AND d.from_sha = i.installed_sha)
+	AND {not_held}
 ORDER BY i.workspace_id, i.plugin_name
 ON CONFLICT DO NOTHING
 RETURNING ` + updateCols,
@@ -175,6 +188,7 @@ WHERE {leases}.holder = excluded.holder OR {leases}.expires_at <= {db_now}
 RETURNING holder`,
 		releaseLease: `DELETE FROM {leases} WHERE name = $1 AND holder = $2`,
 	}
+	q.integrity = newIntegrityQueries(r, forUpdate)
 	for _, p := range []*string{
 		&q.getInstall, &q.installKey, &q.installKeyForUpdate, &q.upsertInstall, &q.deleteInstall,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,

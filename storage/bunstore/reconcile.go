@@ -146,7 +146,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 			}
 		}
 		if st.queue() > 0 {
-			us, err := query(queue, append(key, p.Version, string(p.Key.Ref.DriftKind()))...)
+			us, err := query(queue, append(key, p.Version, string(p.Key.Ref.DriftKind()), rewrittenList(p.Rewritten), p.ReconcileVersionKey())...)
 			if err != nil {
 				return err
 			}

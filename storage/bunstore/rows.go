@@ -125,7 +125,7 @@ func scanInstall(row scanner) (tracking.Install, error) {
 		source, ref           string
 		installedAt, updateAt sql.NullInt64
 	)
-	if err := row.Scan(&in.WorkspaceID, &in.PluginName, &source, &ref, &in.InstalledSHA, &in.InstalledVersion, &installedAt, &updateAt); err != nil {
+	if err := row.Scan(&in.WorkspaceID, &in.PluginName, &source, &ref, &in.InstalledSHA, &in.InstalledVersion, &installedAt, &updateAt, &in.Ring); err != nil {
 		return tracking.Install{}, err
 	}
 	key, err := parseKey("installs row "+redact.Quote(in.WorkspaceID+"/"+in.PluginName), source, ref)

@@ -15,6 +15,7 @@ type tables struct {
 	installs, upstreams, updates, leases, migrations, migrationLocks string
 	// The events outbox (events.go).
 	events, subscriptions, deadEvents string
+	holds                             string
 }
 
 func newTables(prefix string) tables {
@@ -28,6 +29,7 @@ func newTables(prefix string) tables {
 		events:         prefix + "events",
 		subscriptions:  prefix + "subscriptions",
 		deadEvents:     prefix + "dead_events",
+		holds:          prefix + "holds",
 	}
 }
 
@@ -54,6 +56,7 @@ func newMigrations(t tables) *migrate.Migrations {
 	addListMigrations(ms, t)
 	addPushMigrations(ms, t)
 	addEventMigrations(ms, t)
+	addIntegrityMigrations(ms, t)
 	return ms
 }
 

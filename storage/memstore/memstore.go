@@ -39,8 +39,9 @@ type Store struct {
 	tokens map[int64]string
 	leases map[string]lease
 
-	push   pushState // check requests and delivery ids; see push.go
-	outbox outbox    // events and their delivery (events.go)
+	push     pushState        // check requests and delivery ids; see push.go
+	outbox   outbox           // events and their delivery (events.go)
+	holdList []*tracking.Hold // holdList[i].ID == i+1; see integrity.go
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -96,6 +97,7 @@ func (s *Store) UpsertInstall(ctx context.Context, in tracking.Install) (trackin
 	prev, existed := s.installs[k]
 	in.InstalledAt = now
 	if existed {
+		in.Ring = prev.Ring // changed only by SetInstallRing
 		if prev.InstalledSHA == in.InstalledSHA {
 			in.InstalledAt = prev.InstalledAt
 		}
@@ -291,7 +293,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 			s.supersede(open, tracking.ReasonNewerUpstream, now)
 			res.Superseded++
 		}
-		if s.dismissed(k, in.InstalledSHA, p.SHA) {
+		if s.dismissed(k, in.InstalledSHA, p.SHA) || s.held(k, p) {
 			continue
 		}
 		u := &tracking.Update{
@@ -304,7 +306,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 			ToSHA:       p.SHA,
 			FromVersion: in.InstalledVersion,
 			ToVersion:   p.Version,
-			Kind:        p.Key.Ref.DriftKind(),
+			Kind:        driftKind(p, in.InstalledSHA),
 			Status:      tracking.StatusPending,
 			DetectedAt:  now,
 			LastSeenAt:  now,

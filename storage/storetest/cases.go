@@ -66,6 +66,15 @@ var cases = []testCase{
 	{"RestoreOnlyWhileCurrent", testRestoreNotCurrent},
 	{"ListTriageFilters", testListTriageFilters},
 	{"ListByDecision", testListByDecision},
+	// Integrity and rollout (integrity.go).
+	{"ReconcileRewrittenKind", testReconcileRewritten},
+	{"ReconcileRejectsBadRewritten", testReconcileRejectsBadRewritten},
+	{"InstalledSHAs", testInstalledSHAs},
+	{"HoldStopsExactlyWhatItShould", testHoldStopsExactlyWhatItShould},
+	{"ReleaseHoldRequeues", testReleaseHoldRequeues},
+	{"QueueRollbackRules", testQueueRollbackRules},
+	{"InstallRing", testInstallRing},
+	{"RingEvidence", testRingEvidence},
 }
 
 func testInstallRoundTrip(t *testing.T, e *env) {

@@ -20,6 +20,8 @@ import (
 var eventCases = []testCase{
 	{"EventsReconcileQueuesAndSupersedes", testEventsReconcile},
 	{"EventsTagMovedAlarm", testEventsTagMoved},
+	{"EventsHistoryRewrittenAlarm", testEventsHistoryRewritten},
+	{"EventsRollback", testEventsRollback},
 	{"EventsInstallChangesSupersede", testEventsInstallChanges},
 	{"EventsApplyLifecycle", testEventsApply},
 	{"EventsDismiss", testEventsDismiss},
@@ -153,6 +155,79 @@ func testEventsTagMoved(t *testing.T, e *env) {
 	e.install("ws", "q", branch, sha(1), "", t0)
 	e.reconcile(branch, sha(2), "", t0)
 	assert.Equal(t, []eventShape{{tracking.EventUpdateQueued, e.only("ws", "q").ID, t0}}, shapes(e.events(mark)))
+}
+
+// testEventsHistoryRewritten: a queued history-rewritten entry writes
+// alarm.history_rewritten beside its update.queued, as tag-moved does; the
+// installs the force-push did not leave behind raise no alarm.
+func testEventsHistoryRewritten(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws", "gone", key, sha(1), "", t0)
+	e.install("ws", "kept", key, sha(2), "", t0)
+	_, err := e.store.Reconcile(e.ctx, storage.ReconcileParams{Key: key, SHA: sha(3), Now: t0, Rewritten: []string{sha(1)}})
+	require.NoError(t, err)
+	gone, kept := e.only("ws", "gone"), e.only("ws", "kept")
+	require.Equal(t, tracking.KindHistoryRewritten, gone.Kind)
+	evs := e.events(0)
+	assert.Equal(t, []eventShape{
+		{tracking.EventUpdateQueued, gone.ID, t0},
+		{tracking.EventAlarmHistoryRewritten, gone.ID, t0},
+		{tracking.EventUpdateQueued, kept.ID, t0},
+	}, shapes(evs))
+	for _, ev := range evs {
+		assert.Equal(t, e.get(ev.UpdateID), payloadUpdate(t, ev), "payload of %s", ev.Type)
+	}
+}
+
+// testEventsRollback: QueueRollback writes update.superseded for the open
+// entry it retires and update.rolled_back for the rollback entry, in its
+// transaction; the rollback's completion is update.applied; a refused
+// rollback, a hold release and a ring change write nothing.
+func testEventsRollback(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws", "p", key, sha(2), "", t0)
+	e.reconcile(key, sha(3), "", t0)
+	open := e.only("ws", "p")
+
+	mark := e.mark()
+	at := t0.Add(time.Minute)
+	p := storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), Actor: "alice", Reason: "bad", Token: "tok", At: at, Until: at.Add(time.Hour)}
+	rb, hold, err := e.store.QueueRollback(e.ctx, p)
+	require.NoError(t, err)
+	evs := e.events(mark)
+	require.Equal(t, []eventShape{
+		{tracking.EventUpdateSuperseded, open.ID, at},
+		{tracking.EventUpdateRolledBack, rb.ID, at},
+	}, shapes(evs))
+	retired := payloadUpdate(t, evs[0])
+	assert.Equal(t, tracking.ReasonRolledBack, retired.Reason)
+	assert.Equal(t, e.get(open.ID), retired)
+	rolled := payloadUpdate(t, evs[1])
+	assert.Equal(t, tracking.KindRollback, rolled.Kind)
+	assert.Equal(t, tracking.StatusApplying, rolled.Status)
+	assert.Equal(t, sha(2), rolled.FromSHA, "the commit rolled back from")
+	assert.Equal(t, sha(1), rolled.ToSHA)
+
+	mark = e.mark()
+	_, _, err = e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(4), Actor: "bob", Token: "tok2", At: at, Until: at.Add(time.Hour)})
+	require.ErrorIs(t, err, tracking.ErrBusy)
+	assert.Empty(t, e.events(mark), "a refused rollback writes nothing")
+
+	doneAt := at.Add(time.Second)
+	done, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: rb.ID, Token: "tok", Actor: "alice", At: doneAt})
+	require.NoError(t, err)
+	evs = e.events(mark)
+	require.Equal(t, []eventShape{{tracking.EventUpdateApplied, rb.ID, doneAt}}, shapes(evs))
+	assert.Equal(t, done, payloadUpdate(t, evs[0]))
+
+	mark = e.mark()
+	_, _, err = e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), Actor: "bob", Token: "tok3", At: doneAt, Until: doneAt.Add(time.Hour)})
+	require.ErrorIs(t, err, tracking.ErrConflict)
+	_, err = e.store.ReleaseHold(e.ctx, storage.ReleaseHoldParams{ID: hold.ID, Actor: "alice", At: doneAt})
+	require.NoError(t, err)
+	_, err = e.store.SetInstallRing(e.ctx, "ws", "p", 2)
+	require.NoError(t, err)
+	assert.Empty(t, e.events(mark), "no entry changed")
 }
 
 func testEventsInstallChanges(t *testing.T, e *env) {

@@ -12,6 +12,9 @@
 //	                                          422 "No commit found for SHA: <ref>" for an unknown ref,
 //	                                          409 "Git Repository is empty." for an empty repository
 //	GET /repos/{owner}/{repo}/tags            peeled tags as JSON, per_page/page, Link pagination, ETag/304
+//	GET /repos/{owner}/{repo}/compare/{base}...{head}
+//	                                          status identical, ahead, behind or diverged, ahead_by,
+//	                                          behind_by; 404 when either commit is unknown
 //	POST /app/installations/{id}/access_tokens with Config.App: an installation token for a JWT the App signed
 //
 // These mirror github.com's answers. The server also keeps a log of every
@@ -316,6 +319,8 @@ func (s *Server) route(w http.ResponseWriter, req *http.Request) {
 		s.getRepo(w, req, repo)
 	case len(parts) == 3 && parts[2] == "tags":
 		s.listTags(w, req, repo)
+	case len(parts) == 4 && parts[2] == "compare":
+		s.compare(w, repo, parts[3])
 	case len(parts) == 4 && parts[2] == "commits":
 		ref, err := url.PathUnescape(parts[3])
 		if err != nil || ref == "" {
