@@ -45,6 +45,9 @@ func (h *handler) summary(ctx context.Context, now time.Time) (*summaryView, err
 	}
 	v := &summaryView{}
 	for _, k := range storage.Kinds() {
+		if k == tracking.KindRollback {
+			continue // a rollback is claimed as it is queued: never pending
+		}
 		kc := kindCount{Kind: string(k), Label: kindLabel(k)}
 		for _, c := range counts {
 			if c.Kind == k && c.Status == tracking.StatusPending {

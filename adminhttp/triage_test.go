@@ -112,6 +112,8 @@ func TestSummaryBar(t *testing.T) {
 	assert.Contains(t, sum, `data-kind="new-version">1<`)
 	assert.Contains(t, sum, `data-kind="new-commit">1<`)
 	assert.Contains(t, sum, `data-kind="tag-moved">1<`)
+	assert.Contains(t, sum, `data-kind="history-rewritten">0<`)
+	assert.NotContains(t, sum, `data-kind="rollback"`, "a rollback is never pending")
 	assert.Contains(t, sum, `id="alarm-count">1<`)
 	assert.Contains(t, sum, `id="failing-count">1<`)
 	assert.Contains(t, sum, "Last sweep")
