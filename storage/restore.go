@@ -29,3 +29,9 @@ func (p RestoreUpdateParams) Validate() error {
 func RestoreCurrent(u tracking.Update, in tracking.Install, up tracking.Upstream) bool {
 	return in.Source == u.Source && in.Ref == u.Ref && in.InstalledSHA == u.FromSHA && up.LastSHA == u.ToSHA
 }
+
+// RestoreReconcileParams is the resolution a restore of u would queue
+// again, for the hold rule (HoldCovers) that Reconcile applies.
+func RestoreReconcileParams(u tracking.Update) ReconcileParams {
+	return ReconcileParams{Key: tracking.UpstreamKey{Source: u.Source, Ref: u.Ref}, SHA: u.ToSHA, Version: u.ToVersion}
+}

@@ -201,9 +201,11 @@ type Store interface {
 	// DecidedBy or Reason; LastSeenAt = p.At), in one atomic step, only
 	// while its change is still current (RestoreCurrent: the install is
 	// still at FromSHA with the entry's source and ref, and the upstream
-	// was last resolved to ToSHA) and no other entry is open for its
-	// (workspace, plugin); otherwise it changes nothing and returns the
-	// entry and tracking.ErrConflict. A pending entry is returned
+	// was last resolved to ToSHA), no other entry is open for its
+	// (workspace, plugin) and no active hold of the install covers ToSHA
+	// (HoldCovers, as for Reconcile: a rolled-back commit comes back only
+	// once its hold is released); otherwise it changes nothing and returns
+	// the entry and tracking.ErrConflict. A pending entry is returned
 	// unchanged with no error; any other status returns the entry and
 	// tracking.ErrConflict; a missing one tracking.ErrNotFound. Params
 	// that fail p.Validate() must be refused with its error.

@@ -12,15 +12,17 @@ import (
 )
 
 // restoreUpdateSQL moves a dismissed entry back to pending when its change
-// is still current (storage.RestoreCurrent, written here as SQL): $1 id,
-// $2 now (µs). The partial unique index on open entries refuses it when
-// another entry is open for the install.
-const restoreUpdateSQL = `UPDATE {updates} SET status = 'pending', decided_at = NULL, decided_by = '', reason = '', last_seen_at = $2
+// is still current (storage.RestoreCurrent, written here as SQL) and no
+// active hold covers it (Reconcile's notHeld, with the entry's ToSHA and
+// $3 its version key): $1 id, $2 now (µs). The partial unique index on
+// open entries refuses it when another entry is open for the install.
+var restoreUpdateSQL = `UPDATE {updates} SET status = 'pending', decided_at = NULL, decided_by = '', reason = '', last_seen_at = $2
 WHERE id = $1 AND status = 'dismissed'
 	AND EXISTS (SELECT 1 FROM {installs} AS i
 		WHERE i.workspace_id = {updates}.workspace_id AND i.plugin_name = {updates}.plugin_name
 			AND i.source_raw = {updates}.source_raw AND i.tracked_ref = {updates}.tracked_ref
-			AND i.installed_sha = {updates}.from_sha)
+			AND i.installed_sha = {updates}.from_sha
+			AND ` + strings.NewReplacer("$3", "{updates}.to_sha", "$8", "$3").Replace(notHeld) + `)
 	AND EXISTS (SELECT 1 FROM {upstreams} AS p
 		WHERE p.source_raw = {updates}.source_raw AND p.tracked_ref = {updates}.tracked_ref
 			AND p.last_sha = {updates}.to_sha)
@@ -35,14 +37,18 @@ func (s *Store) RestoreUpdate(ctx context.Context, p storage.RestoreUpdateParams
 	if err := p.Validate(); err != nil {
 		return tracking.Update{}, fmt.Errorf("bunstore: %s: %w", op, err)
 	}
-	query := strings.NewReplacer("{updates}", s.t.updates, "{installs}", s.t.installs, "{upstreams}", s.t.upstreams).Replace(restoreUpdateSQL)
+	query := strings.NewReplacer("{updates}", s.t.updates, "{installs}", s.t.installs, "{upstreams}", s.t.upstreams, "{holds}", s.t.holds).Replace(restoreUpdateSQL)
 	var (
 		u       tracking.Update
 		refused bool
 	)
 	err := s.transact(ctx, op, func(tx *sql.Tx) error {
-		var err error
-		u, err = scanUpdate(tx.QueryRowContext(ctx, query, p.ID, micros(utc(p.At))))
+		before, err := scanUpdate(tx.QueryRowContext(ctx, s.q.getUpdate, p.ID))
+		if err != nil {
+			return err // missing: tracking.ErrNotFound
+		}
+		versionKey := storage.RestoreReconcileParams(before).ReconcileVersionKey()
+		u, err = scanUpdate(tx.QueryRowContext(ctx, query, p.ID, micros(utc(p.At)), versionKey))
 		if errors.Is(err, sql.ErrNoRows) || (err != nil && isUniqueViolation(err)) {
 			refused = true
 			return errNotRestored // roll back
@@ -68,5 +74,5 @@ func (s *Store) RestoreUpdate(ctx context.Context, p storage.RestoreUpdateParams
 	case u.Status != tracking.StatusDismissed:
 		return u, fmt.Errorf("bunstore: %s: it is %s, not dismissed: %w", op, u.Status, tracking.ErrConflict)
 	}
-	return u, fmt.Errorf("bunstore: %s: its change is no longer current (the install or upstream moved on, or another entry is open): %w", op, tracking.ErrConflict)
+	return u, fmt.Errorf("bunstore: %s: its change is no longer current (the install or upstream moved on, another entry is open, or a hold keeps its commit out of the queue): %w", op, tracking.ErrConflict)
 }

@@ -29,6 +29,9 @@ func (s *Store) RestoreUpdate(ctx context.Context, p storage.RestoreUpdateParams
 		if !installed || up == nil || open || !storage.RestoreCurrent(*u, in, *up) {
 			return notCurrent(u)
 		}
+		if s.held(k, storage.RestoreReconcileParams(*u)) {
+			return fmt.Errorf("memstore: restore update %d: a hold keeps its commit out of the queue (release the hold first): %w", u.ID, tracking.ErrConflict)
+		}
 		u.Status = tracking.StatusPending
 		u.DecidedAt, u.DecidedBy, u.Reason = time.Time{}, "", ""
 		u.LastSeenAt = ts(p.At)

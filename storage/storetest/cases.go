@@ -71,6 +71,7 @@ var cases = []testCase{
 	{"ReconcileRejectsBadRewritten", testReconcileRejectsBadRewritten},
 	{"InstalledSHAs", testInstalledSHAs},
 	{"HoldStopsExactlyWhatItShould", testHoldStopsExactlyWhatItShould},
+	{"RestoreRespectsHolds", testRestoreRespectsHolds},
 	{"ReleaseHoldRequeues", testReleaseHoldRequeues},
 	{"QueueRollbackRules", testQueueRollbackRules},
 	{"InstallRing", testInstallRing},

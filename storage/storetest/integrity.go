@@ -270,3 +270,30 @@ func testRingEvidence(t *testing.T, e *env) {
 	_, err = e.store.RingEvidence(e.ctx, storage.RingEvidenceParams{SHA: sha(2), Ring: -1})
 	assert.ErrorIs(t, err, tracking.ErrInvalidArgument)
 }
+
+func testRestoreRespectsHolds(t *testing.T, e *env) {
+	key := e.key(srcA, "branch:main")
+	e.install("ws", "p", key, sha(1), "", t0)
+	e.reconcile(key, sha(2), "", t0)
+	old := e.only("ws", "p")
+	_, err := e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: old.ID, Actor: "carol", At: t0})
+	require.NoError(t, err)
+	// Installed by hand, then rolled back: sha(2) is held.
+	e.install("ws", "p", key, sha(2), "", t0.Add(time.Minute))
+	h := e.rollback("ws", "p", sha(1), "", t0.Add(2*time.Minute))
+	assert.Zero(t, e.reconcile(key, sha(2), "", t0.Add(3*time.Minute)).Queued, "held")
+
+	// The dismissed sha(1)→sha(2) is current again, but the hold keeps it.
+	before := e.get(old.ID)
+	got, err := e.store.RestoreUpdate(e.ctx, storage.RestoreUpdateParams{ID: old.ID, At: t0.Add(4 * time.Minute)})
+	require.ErrorIs(t, err, tracking.ErrConflict)
+	assert.Equal(t, before, got)
+	assert.Equal(t, before, e.get(old.ID), "nothing changed")
+	assert.Empty(t, e.open("ws", "p"))
+
+	_, err = e.store.ReleaseHold(e.ctx, storage.ReleaseHoldParams{ID: h.ID, Actor: "alice", At: t0.Add(5 * time.Minute)})
+	require.NoError(t, err)
+	got, err = e.store.RestoreUpdate(e.ctx, storage.RestoreUpdateParams{ID: old.ID, At: t0.Add(6 * time.Minute)})
+	require.NoError(t, err, "released: it may come back")
+	assert.Equal(t, tracking.StatusPending, got.Status)
+}
