@@ -21,7 +21,6 @@ type summaryView struct {
 	Applying  int
 	Alarms    int
 	Failing   int
-	FailingAt string // "+" when more upstreams were failing than counted
 	LastSweep string // "" when this process has not swept
 	LastAt    string
 	NextSweep string // "" without a running schedule
@@ -33,8 +32,8 @@ type kindCount struct {
 	Count       int
 }
 
-// maxHealthScan caps how many upstreams the summary and the health tab
-// read: ten pages of the store's largest.
+// maxHealthScan caps how many upstreams the health tab
+// reads: ten pages of the store's largest.
 const maxHealthScan = 10 * storage.MaxLimit
 
 // summary reads the counts of the summary bar.
@@ -64,18 +63,8 @@ func (h *handler) summary(ctx context.Context, now time.Time) (*summaryView, err
 			v.Alarms += c.Count
 		}
 	}
-	var failing int
-	truncated, err := h.eachUpstream(ctx, func(up tracking.Upstream) {
-		if up.ConsecutiveFailures > 0 {
-			failing++
-		}
-	})
-	if err != nil {
+	if v.Failing, err = h.store.CountFailingUpstreams(ctx); err != nil {
 		return nil, err
-	}
-	v.Failing = failing
-	if truncated {
-		v.FailingAt = "+"
 	}
 	if h.sweeper != nil {
 		st := h.sweeper.Latest()

@@ -121,6 +121,12 @@ type Store interface {
 	// dashboards and metrics poll.
 	CountOpenUpdates(ctx context.Context) ([]UpdateCount, error)
 
+	// CountFailingUpstreams counts the upstreams that at least one Tracked
+	// install follows and whose last resolution failed
+	// (ConsecutiveFailures > 0): what a dashboard shows without paging
+	// through every upstream.
+	CountFailingUpstreams(ctx context.Context) (int, error)
+
 	// ClaimUpdate takes the apply claim on entry p.ID for the caller that
 	// names it p.Token:
 	//   - pending, or applying with ClaimedUntil <= p.Now (an expired claim:

@@ -34,7 +34,7 @@ type queries struct {
 	// Reconcile.
 	upsertUpstream, reconcileStats, reconcileSupersede, reconcileTouch, reconcileQueue string
 	// Updates.
-	getUpdate, countOpenUpdates, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate string
+	getUpdate, countOpenUpdates, countFailingUpstreams, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate string
 	// Leases.
 	acquireLease, releaseLease string
 	// Integrity and rollout.
@@ -157,7 +157,9 @@ RETURNING ` + updateCols,
 		// At most one open entry per install: bounded by the installs,
 		// not by the history.
 		countOpenUpdates: `SELECT status, kind, COUNT(*) FROM {updates} WHERE {open} GROUP BY status, kind`,
-		getClaimToken:    `SELECT claim_token FROM {updates} WHERE id = $1`,
+		countFailingUpstreams: `SELECT COUNT(*) FROM {upstreams} AS u WHERE u.consecutive_failures > 0 AND EXISTS (
+	SELECT 1 FROM {installs} AS i WHERE i.source_raw = u.source_raw AND i.tracked_ref = u.tracked_ref AND i.tracked)`,
+		getClaimToken: `SELECT claim_token FROM {updates} WHERE id = $1`,
 		// $2 now, $3 until, $4 token. The token fences the holder's later
 		// writes: each names it in its WHERE clause.
 		claimUpdate: `UPDATE {updates} SET status = 'applying', claimed_until = $3, claim_token = $4
@@ -194,7 +196,7 @@ RETURNING holder`,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,
 		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure, &q.upstreamFailures,
 		&q.upsertUpstream, &q.reconcileStats, &q.reconcileSupersede, &q.reconcileTouch, &q.reconcileQueue,
-		&q.getUpdate, &q.countOpenUpdates, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate,
+		&q.getUpdate, &q.countOpenUpdates, &q.countFailingUpstreams, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate,
 		&q.acquireLease, &q.releaseLease,
 	} {
 		*p = r.Replace(*p)

@@ -43,6 +43,15 @@ func (s *Store) CountOpenUpdates(ctx context.Context) ([]storage.UpdateCount, er
 	}, s.q.countOpenUpdates)
 }
 
+// CountFailingUpstreams implements storage.Store.
+func (s *Store) CountFailingUpstreams(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.queryRow(ctx, s.q.countFailingUpstreams).Scan(&n); err != nil {
+		return 0, interpretError(ctx, "count failing upstreams", err)
+	}
+	return n, nil
+}
+
 // listUpdatesSQL builds ListUpdates' query: a status filter uses index
 // updates_status, a workspace filter index updates_install.
 func (s *Store) listUpdatesSQL(p storage.ListUpdatesParams) (string, []any) {

@@ -237,6 +237,22 @@ func (s *Store) ListUpstreams(ctx context.Context, p storage.ListUpstreamsParams
 	return out[:min(len(out), p.Limit)], nil
 }
 
+// CountFailingUpstreams implements storage.Store.
+func (s *Store) CountFailingUpstreams(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for uk, u := range s.upstreams {
+		if u.ConsecutiveFailures > 0 && len(s.byUpstream[uk]) > 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // GetUpstream implements storage.Store.
 func (s *Store) GetUpstream(ctx context.Context, key tracking.UpstreamKey) (tracking.Upstream, error) {
 	if err := ctx.Err(); err != nil {

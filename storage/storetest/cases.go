@@ -57,6 +57,7 @@ var cases = []testCase{
 	{"ListUpdatesPagination", testListUpdatesPagination},
 	{"ListUpdatesFilters", testListUpdatesFilters},
 	{"CountOpenUpdates", testCountOpenUpdates},
+	{"CountFailingUpstreams", testCountFailingUpstreams},
 	{"ListRejectsBadParams", testListBadParams},
 	{"UniqueOpenEntryUnderRace", testReconcileRace},
 	{"TextStoredLiterally", testLiteral},
@@ -1067,4 +1068,30 @@ func testCountOpenUpdates(t *testing.T, e *env) {
 		"pending/tag-moved":   1,
 		"pending/new-version": 1,
 	}, counts())
+}
+
+func testCountFailingUpstreams(t *testing.T, e *env) {
+	count := func() int {
+		t.Helper()
+		n, err := e.store.CountFailingUpstreams(e.ctx)
+		require.NoError(t, err)
+		return n
+	}
+	assert.Zero(t, count())
+	a, b, c := e.key(srcA, "branch:main"), e.key(srcA, "tag:latest"), e.key(srcB, "branch:main")
+	e.install("ws", "a", a, sha(1), "", t0)
+	e.install("ws", "b", b, sha(1), "v1.0.0", t0)
+	e.install("ws", "c", c, sha(1), "", t0)
+	for _, k := range []tracking.UpstreamKey{a, b} {
+		require.NoError(t, e.store.RecordUpstreamFailure(e.ctx, k, "boom", t0))
+	}
+	require.NoError(t, e.store.RecordUpstreamFailure(e.ctx, a, "boom again", t0))
+	assert.Equal(t, 2, count(), "two upstreams failing, one of them twice")
+
+	e.reconcile(a, sha(2), "", t0.Add(time.Minute))
+	assert.Equal(t, 1, count(), "a success clears the failure")
+
+	// An upstream nobody tracks any more is not counted.
+	require.NoError(t, e.store.DeleteInstall(e.ctx, "ws", "b", t0.Add(time.Minute)))
+	assert.Zero(t, count())
 }
