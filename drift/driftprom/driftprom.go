@@ -17,19 +17,20 @@
 //	plugindrift_applies_total{outcome}                     counter    drift.ApplyOutcome: applied, install_failed, restart_failed, …
 //	plugindrift_apply_step_duration_seconds{step,result}   histogram  step: install, record, restart; result: ok, error
 //	plugindrift_updates_open{status,kind}                  gauge      open entries (pending, applying) by kind (read at scrape)
+//	plugindrift_upstreams_failing                          gauge      tracked upstreams whose last resolution failed (read at scrape)
 //	plugindrift_events_pending{subscriber}                 gauge      events after the subscriber's cursor (read at scrape)
 //	plugindrift_events_dead{subscriber}                    gauge      events dead for the subscriber (read at scrape)
 //	plugindrift_events_delivery_attempts{subscriber}       gauge      failed attempts of the subscriber's next event
 //
 // Labels take only bounded values: results, outcomes, steps and the names
 // of the host's subscribers — never workspace ids, plugin names or
-// sources. The gauges cost two store queries per scrape:
+// sources. The gauges cost three store queries per scrape:
 // storage.Store.CountOpenUpdates (open entries number at most one per
-// install, and are counted by index) and ListSubscriptions (one row per
-// subscriber, counting only the events after its cursor), never a scan of
-// installs or of the history. GitHub's
-// remaining rate limit is not exported: the github resolver does not
-// expose it.
+// install, and are counted by index), CountFailingUpstreams (one pass
+// over the upstream rows, in the database) and ListSubscriptions (one row
+// per subscriber, counting only the events after its cursor), never a
+// scan of installs or of the history. GitHub's remaining rate limit is
+// not exported: the github resolver does not expose it.
 package driftprom
 
 import (
@@ -67,8 +68,8 @@ type Metrics struct {
 	applies       *prometheus.CounterVec
 	stepDuration  *prometheus.HistogramVec
 
-	open, pending, dead, attempts *prometheus.Desc
-	scrapeErrors                  prometheus.Counter
+	open, failing, pending, dead, attempts *prometheus.Desc
+	scrapeErrors                           prometheus.Counter
 }
 
 var _ drift.Observer = (*Metrics)(nil)
@@ -109,6 +110,7 @@ func New(store storage.Store, cfg *Config) (*Metrics, error) {
 			Name: "plugindrift_apply_step_duration_seconds", Help: "How long the steps of applies took (install, record, restart), by result (ok or error).",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
 		}, []string{"step", "result"}),
+		failing:  prometheus.NewDesc("plugindrift_upstreams_failing", "Tracked upstreams whose last resolution failed.", nil, nil),
 		open:     prometheus.NewDesc("plugindrift_updates_open", "Open queue entries (pending or applying), by status and kind.", []string{"status", "kind"}, nil),
 		pending:  prometheus.NewDesc("plugindrift_events_pending", "Events after the subscriber's cursor, waiting for delivery.", []string{"subscriber"}, nil),
 		dead:     prometheus.NewDesc("plugindrift_events_dead", "Events dead for the subscriber (see the admin API's dead events).", []string{"subscriber"}, nil),
@@ -170,6 +172,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.scrapeErrors.Describe(ch)
 	if m.store != nil {
 		ch <- m.open
+		ch <- m.failing
 		ch <- m.pending
 		ch <- m.dead
 		ch <- m.attempts
@@ -200,6 +203,12 @@ func (m *Metrics) collectEvents(ch chan<- prometheus.Metric) {
 	for _, c := range counts {
 		ch <- prometheus.MustNewConstMetric(m.open, prometheus.GaugeValue, float64(c.Count), string(c.Status), string(c.Kind))
 	}
+	failing, err := m.store.CountFailingUpstreams(ctx)
+	if err != nil {
+		m.scrapeErrors.Inc()
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(m.failing, prometheus.GaugeValue, float64(failing))
 	subs, err := m.store.ListSubscriptions(ctx)
 	if err != nil {
 		m.scrapeErrors.Inc()

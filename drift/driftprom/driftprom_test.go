@@ -104,7 +104,10 @@ plugindrift_applies_total{outcome="restart_failed"} 1
 # HELP plugindrift_updates_open Open queue entries (pending or applying), by status and kind.
 # TYPE plugindrift_updates_open gauge
 plugindrift_updates_open{kind="new-commit",status="pending"} 1
-`), "plugindrift_updates_open"))
+# HELP plugindrift_upstreams_failing Tracked upstreams whose last resolution failed.
+# TYPE plugindrift_upstreams_failing gauge
+plugindrift_upstreams_failing 1
+`), "plugindrift_updates_open", "plugindrift_upstreams_failing"))
 
 	evs, err := store.ListEvents(ctx, storage.ListEventsParams{Limit: storage.MaxLimit})
 	require.NoError(t, err)
