@@ -122,9 +122,17 @@ const sshConfigured = "ssh -F /dev/null -o IdentitiesOnly=yes -o IdentityAgent=n
 // credentialed is a git call's additions for a credential, and what to
 // clean up after it.
 type credentialed struct {
-	call    gitexec.Call
-	sent    bool
-	cleanup func()
+	call gitexec.Call
+	sent bool
+	// keyDir is the temporary directory of an SSH key file; "" for none.
+	keyDir string
+}
+
+// cleanup removes what the credential left on disk, once git is done.
+func (c credentialed) cleanup() {
+	if c.keyDir != "" {
+		_ = os.RemoveAll(c.keyDir)
+	}
 }
 
 // credential asks Config.Credentials for the credential of src at remote
@@ -133,7 +141,7 @@ type credentialed struct {
 // GIT_SSH_COMMAND with a key file in a private temporary directory for
 // ssh. The caller runs cleanup once git is done.
 func (r *Resolver) credential(ctx context.Context, src tracking.Source, remote string) (credentialed, error) {
-	none := credentialed{cleanup: func() {}}
+	var none credentialed
 	transport, host := remoteHost(remote)
 	if r.creds == nil || transport == "file" {
 		return none, nil
@@ -162,14 +170,14 @@ func (r *Resolver) credential(ctx context.Context, src tracking.Source, remote s
 			if !headerSafe(c.secret) || c.secret == "" {
 				return none, bad("a bearer token that is empty or holds spaces or control characters")
 			}
-			return credentialed{sent: true, cleanup: func() {}, call: gitexec.Call{Config: []gitexec.ConfigEntry{
+			return credentialed{sent: true, call: gitexec.Call{Config: []gitexec.ConfigEntry{
 				{Key: "http.extraHeader", Value: "Authorization: Bearer " + c.secret},
 			}}}, nil
 		}
 		if c.user == "" || !lineSafe(c.user) || !lineSafe(c.secret) || strings.ContainsRune(c.user, '=') {
 			return none, bad("a basic credential with an empty user name or a line break, NUL or, in the user name, '='")
 		}
-		return credentialed{sent: true, cleanup: func() {}, call: gitexec.Call{
+		return credentialed{sent: true, call: gitexec.Call{
 			Config: []gitexec.ConfigEntry{
 				{Key: "credential.helper", Value: ""}, // no other helper
 				{Key: "credential.helper", Value: credentialHelper},
@@ -195,22 +203,21 @@ func (r *Resolver) credential(ctx context.Context, src tracking.Source, remote s
 func sshCall(c Credential) (credentialed, error) {
 	dir, err := os.MkdirTemp("", "plugindrift-ssh-")
 	if err != nil {
-		return credentialed{cleanup: func() {}}, fmt.Errorf("gitcli: ssh key: %w", err)
+		return credentialed{}, fmt.Errorf("gitcli: ssh key: %w", err)
 	}
-	cleanup := func() { _ = os.RemoveAll(dir) }
+	cred := credentialed{sent: true, keyDir: dir}
 	key := c.key
 	if key[len(key)-1] != '\n' {
 		key = append(append([]byte(nil), key...), '\n') // ssh refuses a key without its final newline
 	}
 	keyFile := filepath.Join(dir, "key")
 	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
-		cleanup()
-		return credentialed{cleanup: func() {}}, fmt.Errorf("gitcli: ssh key: %w", err)
+		cred.cleanup()
+		return credentialed{}, fmt.Errorf("gitcli: ssh key: %w", err)
 	}
 	command := sshConfigured + " -o UserKnownHostsFile=" + shellQuote(c.knownHosts) + " -i " + shellQuote(keyFile)
-	return credentialed{sent: true, cleanup: cleanup, call: gitexec.Call{
-		Env: []string{"GIT_SSH_COMMAND=" + command, "GIT_SSH_VARIANT=ssh"},
-	}}, nil
+	cred.call = gitexec.Call{Env: []string{"GIT_SSH_COMMAND=" + command, "GIT_SSH_VARIANT=ssh"}}
+	return cred, nil
 }
 
 // remoteHost returns the transport and the host (with port, lowercase) of
