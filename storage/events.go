@@ -19,10 +19,7 @@ type ListEventsParams struct {
 
 // Validate checks the cursor and the limit.
 func (p ListEventsParams) Validate() error {
-	if p.AfterID < 0 {
-		return fmt.Errorf("storage: negative cursor %d: %w", p.AfterID, tracking.ErrInvalidArgument)
-	}
-	return validateLimit(p.Limit)
+	return validatePage(p.AfterID, p.Limit)
 }
 
 // Subscription is one named subscriber's delivery state.
@@ -135,7 +132,7 @@ func (p ListDeadEventsParams) Validate() error {
 	if err := ValidateSubscriberName(p.Subscriber); err != nil {
 		return err
 	}
-	return ListEventsParams{AfterID: p.AfterID, Limit: p.Limit}.Validate()
+	return validatePage(p.AfterID, p.Limit)
 }
 
 // PruneEventsParams selects the events to delete.

@@ -73,10 +73,7 @@ type ListHoldsParams struct {
 
 // Validate checks the limit and the cursor.
 func (p ListHoldsParams) Validate() error {
-	if p.AfterID < 0 {
-		return fmt.Errorf("storage: negative cursor %d: %w", p.AfterID, tracking.ErrInvalidArgument)
-	}
-	return validateLimit(p.Limit)
+	return validatePage(p.AfterID, p.Limit)
 }
 
 // ReleaseHoldParams releases one hold.

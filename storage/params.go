@@ -17,6 +17,15 @@ func validateLimit(limit int) error {
 	return nil
 }
 
+// validatePage checks a keyset cursor and a limit, the pair every
+// id-paged list takes.
+func validatePage(afterID int64, limit int) error {
+	if afterID < 0 {
+		return fmt.Errorf("storage: negative cursor %d: %w", afterID, tracking.ErrInvalidArgument)
+	}
+	return validateLimit(limit)
+}
+
 // Validate checks the limit and the workspace prefix.
 func (p ListInstallsParams) Validate() error {
 	if err := ValidateWorkspacePrefix(p.WorkspacePrefix); err != nil {
@@ -27,10 +36,7 @@ func (p ListInstallsParams) Validate() error {
 
 // Validate checks the limit and the cursor.
 func (p ListUpstreamsParams) Validate() error {
-	if p.AfterID < 0 {
-		return fmt.Errorf("storage: negative cursor %d: %w", p.AfterID, tracking.ErrInvalidArgument)
-	}
-	return validateLimit(p.Limit)
+	return validatePage(p.AfterID, p.Limit)
 }
 
 // Validate checks the limit, the cursor and the statuses.

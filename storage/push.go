@@ -28,10 +28,7 @@ func (p ListRepositoryUpstreamsParams) Validate() error {
 	if !p.Repository.IsValid() {
 		return fmt.Errorf("storage: list repository upstreams: no repository: build it with tracking.ParseRepoURL or Source.Repository: %w", tracking.ErrInvalidArgument)
 	}
-	if p.AfterID < 0 {
-		return fmt.Errorf("storage: negative cursor %d: %w", p.AfterID, tracking.ErrInvalidArgument)
-	}
-	return validateLimit(p.Limit)
+	return validatePage(p.AfterID, p.Limit)
 }
 
 // MaxPushKeys is how many upstreams one RecordPush may name.

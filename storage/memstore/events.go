@@ -51,14 +51,11 @@ func (o *outbox) event(id int64) (tracking.Event, bool) {
 
 // ListEvents implements storage.Store.
 func (s *Store) ListEvents(ctx context.Context, p storage.ListEventsParams) ([]tracking.Event, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	var out []tracking.Event
 	for _, ev := range s.outbox.events {
 		if ev.ID > p.AfterID {
@@ -118,14 +115,11 @@ func (s *Store) ListSubscriptions(ctx context.Context) ([]storage.Subscription, 
 
 // RecordDelivery implements storage.Store.
 func (s *Store) RecordDelivery(ctx context.Context, p storage.RecordDeliveryParams) (storage.Subscription, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return storage.Subscription{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return storage.Subscription{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	sub := s.outbox.subs[p.Subscriber]
 	if sub == nil {
 		return storage.Subscription{}, fmt.Errorf("memstore: subscriber %s: %w", p.Subscriber, tracking.ErrNotFound)
@@ -170,14 +164,11 @@ func (s *Store) RecordDelivery(ctx context.Context, p storage.RecordDeliveryPara
 
 // ListDeadEvents implements storage.Store.
 func (s *Store) ListDeadEvents(ctx context.Context, p storage.ListDeadEventsParams) ([]storage.DeadEvent, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	var out []storage.DeadEvent
 	for id, d := range s.outbox.dead[p.Subscriber] {
 		if id > p.AfterID && (!p.Retrying || d.Retrying) {

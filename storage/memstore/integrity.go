@@ -46,14 +46,11 @@ func (s *Store) held(k installKey, p storage.ReconcileParams) bool {
 
 // QueueRollback implements storage.Store.
 func (s *Store) QueueRollback(ctx context.Context, p storage.QueueRollbackParams) (tracking.Update, tracking.Hold, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return tracking.Update{}, tracking.Hold{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return tracking.Update{}, tracking.Hold{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	k := installKey{p.WorkspaceID, p.PluginName}
 	in, ok := s.installs[k]
 	if !ok {
@@ -97,14 +94,11 @@ func (s *Store) QueueRollback(ctx context.Context, p storage.QueueRollbackParams
 
 // ListHolds implements storage.Store.
 func (s *Store) ListHolds(ctx context.Context, p storage.ListHoldsParams) ([]tracking.Hold, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	var out []tracking.Hold
 	for _, h := range s.holdList {
 		if h.ID <= p.AfterID || p.Active && !h.Active() ||
@@ -158,14 +152,11 @@ func (s *Store) SetInstallRing(ctx context.Context, workspaceID, pluginName stri
 // RingEvidence implements storage.Store. A scan is fine for a fake; the
 // SQL backends use indexes.
 func (s *Store) RingEvidence(ctx context.Context, p storage.RingEvidenceParams) (storage.RingEvidence, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return storage.RingEvidence{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return storage.RingEvidence{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	var ev storage.RingEvidence
 	for _, u := range s.updates {
 		in, ok := s.installs[installKey{u.WorkspaceID, u.PluginName}]

@@ -193,14 +193,11 @@ func (s *Store) GetInstall(ctx context.Context, workspaceID, pluginName string) 
 
 // ListInstalls implements storage.Store.
 func (s *Store) ListInstalls(ctx context.Context, p storage.ListInstallsParams) ([]tracking.Install, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	var out []tracking.Install
 	for k, in := range s.installs {
 		if p.WorkspaceID != "" && k.workspace != p.WorkspaceID || !installMatches(p, k.workspace, k.plugin) {
@@ -219,14 +216,11 @@ func (s *Store) ListInstalls(ctx context.Context, p storage.ListInstallsParams) 
 
 // ListUpstreams implements storage.Store.
 func (s *Store) ListUpstreams(ctx context.Context, p storage.ListUpstreamsParams) ([]tracking.Upstream, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	var out []tracking.Upstream
 	for uk, u := range s.upstreams {
 		if u.ID > p.AfterID && len(s.byUpstream[uk]) > 0 {
@@ -269,14 +263,11 @@ func (s *Store) GetUpstream(ctx context.Context, key tracking.UpstreamKey) (trac
 
 // Reconcile implements storage.Store.
 func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (storage.ReconcileResult, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return storage.ReconcileResult{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return storage.ReconcileResult{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	now := ts(p.Now)
 	var res storage.ReconcileResult
 	// In (workspace, plugin) order, so that entry IDs do not depend on map
@@ -370,6 +361,20 @@ func (s *Store) RecordUpstreamFailure(ctx context.Context, key tracking.Upstream
 	return nil
 }
 
+// lockValid is the prologue of a call that takes params: it checks p
+// and ctx, then takes the store's lock, so bad input changes nothing.
+// The caller defers the returned unlock.
+func (s *Store) lockValid(ctx context.Context, p interface{ Validate() error }) (unlock func(), err error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	return s.mu.Unlock, nil
+}
+
 func (s *Store) get(id int64) (*tracking.Update, error) {
 	if id < 1 || id > int64(len(s.updates)) {
 		return nil, fmt.Errorf("memstore: update %d: %w", id, tracking.ErrNotFound)
@@ -393,14 +398,11 @@ func (s *Store) GetUpdate(ctx context.Context, id int64) (tracking.Update, error
 
 // ListUpdates implements storage.Store.
 func (s *Store) ListUpdates(ctx context.Context, p storage.ListUpdatesParams) ([]tracking.Update, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	var out []tracking.Update
 	match := func(u *tracking.Update) bool {
 		return (len(p.Statuses) == 0 || slices.Contains(p.Statuses, u.Status)) &&
@@ -594,14 +596,11 @@ func (s *Store) DismissUpdate(ctx context.Context, p storage.DismissUpdateParams
 
 // AcquireLease implements storage.Store.
 func (s *Store) AcquireLease(ctx context.Context, p storage.LeaseParams) (bool, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return false, err
 	}
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	// The store's own clock judges expiry, as a database server's does.
 	now := ts(time.Now())
 	if l, ok := s.leases[p.Name]; ok && l.holder != p.Holder && l.expires.After(now) {

@@ -28,14 +28,11 @@ type checkRequest struct {
 // ListRepositoryUpstreams implements storage.Store. A scan of the
 // upstreams is fine for a fake; the SQL backends use an index.
 func (s *Store) ListRepositoryUpstreams(ctx context.Context, p storage.ListRepositoryUpstreamsParams) ([]tracking.Upstream, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	var out []tracking.Upstream
 	for uk, u := range s.upstreams {
 		if u.ID > p.AfterID && len(s.byUpstream[uk]) > 0 && u.Key.Source.Repository() == p.Repository {
@@ -48,14 +45,11 @@ func (s *Store) ListRepositoryUpstreams(ctx context.Context, p storage.ListRepos
 
 // RecordPush implements storage.Store.
 func (s *Store) RecordPush(ctx context.Context, p storage.RecordPushParams) (storage.RecordPushResult, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return storage.RecordPushResult{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return storage.RecordPushResult{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	at := ts(p.At)
 	ps := &s.push
 	if ps.requests == nil {
@@ -90,14 +84,11 @@ func (s *Store) RecordPush(ctx context.Context, p storage.RecordPushParams) (sto
 
 // ClaimCheckRequests implements storage.Store.
 func (s *Store) ClaimCheckRequests(ctx context.Context, p storage.ClaimCheckRequestsParams) ([]storage.CheckRequest, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	// The store's own clock judges expiry, as a database server's does.
 	now := ts(time.Now())
 	var free []*checkRequest
@@ -121,14 +112,11 @@ func (s *Store) ClaimCheckRequests(ctx context.Context, p storage.ClaimCheckRequ
 
 // CompleteCheckRequest implements storage.Store.
 func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteCheckRequestParams) (bool, error) {
-	if err := p.Validate(); err != nil {
+	unlock, err := s.lockValid(ctx, p)
+	if err != nil {
 		return false, err
 	}
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	uk := upstreamKeyOf(p.Key)
 	r := s.push.requests[uk]
 	if r == nil || r.holder != p.Holder {
