@@ -136,13 +136,13 @@ func TestCheckRaisesHistoryRewritten(t *testing.T) {
 		tip := repos.SHA(resolvertest.RepoPlugin, "refs/heads/main")
 		record(t, s, c, "ws", "p", src, "branch:main", tip, "")
 		sw := newSweeper(t, s, git, c, nil)
-		key := tracking.UpstreamKey{Source: mustSource(src), Ref: mustRef("branch:main")}
-		_, err = sw.Check(t.Context(), key)
+		k := key(src, "branch:main")
+		_, err = sw.Check(t.Context(), k)
 		require.NoError(t, err)
 
 		rewritten := repos.ForcePush(t, resolvertest.RepoPlugin, "main")
 		c.Advance(time.Hour)
-		rep, err := sw.Check(t.Context(), key)
+		rep, err := sw.Check(t.Context(), k)
 		require.NoError(t, err)
 		require.Equal(t, 1, rep.Queued, "%+v", rep.Errors)
 		u := byPlugin(t, s)["p"]

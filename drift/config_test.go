@@ -107,7 +107,7 @@ func TestHostAndUpstreamTextIsRedacted(t *testing.T) {
 	if assert.Len(t, report.Errors, 1) {
 		assert.NotContains(t, report.Errors[0].Error, secret)
 	}
-	row, err := s.GetUpstream(t.Context(), tracking.UpstreamKey{Source: mustSource(srcA), Ref: mustRef("tag:latest")})
+	row, err := s.GetUpstream(t.Context(), key(srcA, "tag:latest"))
 	assert.NoError(t, err)
 	assert.NotContains(t, row.LastError, secret)
 	assert.NotContains(t, logs.String(), secret)

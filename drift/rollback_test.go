@@ -107,7 +107,7 @@ func TestReleaseHoldRequeuesOnNextCheck(t *testing.T) {
 	released, err := up.ReleaseHold(t.Context(), h.ID, "bob")
 	require.NoError(t, err)
 	assert.False(t, released.Active())
-	_, err = sw.Check(t.Context(), tracking.UpstreamKey{Source: mustSource(srcA), Ref: mustRef("branch:main")})
+	_, err = sw.Check(t.Context(), key(srcA, "branch:main"))
 	require.NoError(t, err)
 	open := pending(t, s)
 	require.Len(t, open, 1, "released: the next check queues it again")

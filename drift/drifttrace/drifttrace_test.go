@@ -36,21 +36,47 @@ func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]string {
 	return out
 }
 
-func TestSpansOfASweepAndAnApply(t *testing.T) {
-	ctx := t.Context()
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	tr := drifttrace.New(tp)
+// traced is one install of github://acme/theme at tag:latest in a memstore,
+// with a Sweeper whose Observer records its spans in rec.
+type traced struct {
+	store storage.Store
+	key   tracking.UpstreamKey
+	tr    *drifttrace.Tracer
+	sw    *drift.Sweeper
+	rec   *tracetest.SpanRecorder
+}
 
+func newTraced(t *testing.T) traced {
+	t.Helper()
+	rec := tracetest.NewSpanRecorder()
+	tr := drifttrace.New(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
 	store := memstore.New()
-	src, _ := tracking.ParseSource("github://acme/theme")
-	ref, _ := tracking.ParseRef("tag:latest")
-	_, err := store.UpsertInstall(ctx, tracking.Install{WorkspaceID: "ws-1", PluginName: "theme", Source: src, Ref: ref,
+	src, err := tracking.ParseSource("github://acme/theme")
+	require.NoError(t, err)
+	ref, err := tracking.ParseRef("tag:latest")
+	require.NoError(t, err)
+	_, err = store.UpsertInstall(t.Context(), tracking.Install{WorkspaceID: "ws-1", PluginName: "theme", Source: src, Ref: ref,
 		InstalledSHA: strings.Repeat("a", 40), InstalledVersion: "v1.0.0", UpdatedAt: time.Now()})
 	require.NoError(t, err)
 	sw, err := drift.NewSweeper(store, oneCommit{}, &drift.SweeperConfig{Observer: tr})
 	require.NoError(t, err)
-	_, err = sw.RunOnce(ctx)
+	return traced{store: store, key: tracking.UpstreamKey{Source: src, Ref: ref}, tr: tr, sw: sw, rec: rec}
+}
+
+// ended is the spans ended so far, by name.
+func (x traced) ended() map[string]sdktrace.ReadOnlySpan {
+	byName := map[string]sdktrace.ReadOnlySpan{}
+	for _, s := range x.rec.Ended() {
+		byName[s.Name()] = s
+	}
+	return byName
+}
+
+func TestSpansOfASweepAndAnApply(t *testing.T) {
+	ctx := t.Context()
+	x := newTraced(t)
+	store, tr := x.store, x.tr
+	_, err := x.sw.RunOnce(ctx)
 	require.NoError(t, err)
 
 	installer := drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil })
@@ -62,10 +88,7 @@ func TestSpansOfASweepAndAnApply(t *testing.T) {
 	_, err = up.Apply(ctx, us[0].ID, "ops")
 	require.ErrorIs(t, err, drift.ErrRestartFailed)
 
-	byName := map[string]sdktrace.ReadOnlySpan{}
-	for _, s := range rec.Ended() {
-		byName[s.Name()] = s
-	}
+	byName := x.ended()
 	for _, name := range []string{"plugindrift.sweep", "plugindrift.resolve", "plugindrift.reconcile", "plugindrift.apply", "plugindrift.install", "plugindrift.record", "plugindrift.restart"} {
 		require.Contains(t, byName, name)
 	}
@@ -96,24 +119,11 @@ func TestSpansOfASweepAndAnApply(t *testing.T) {
 }
 
 func TestSpansOfACheck(t *testing.T) {
-	ctx := t.Context()
-	rec := tracetest.NewSpanRecorder()
-	tr := drifttrace.New(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
-	store := memstore.New()
-	src, _ := tracking.ParseSource("github://acme/theme")
-	ref, _ := tracking.ParseRef("tag:latest")
-	_, err := store.UpsertInstall(ctx, tracking.Install{WorkspaceID: "ws-1", PluginName: "theme", Source: src, Ref: ref,
-		InstalledSHA: strings.Repeat("a", 40), InstalledVersion: "v1.0.0", UpdatedAt: time.Now()})
-	require.NoError(t, err)
-	sw, err := drift.NewSweeper(store, oneCommit{}, &drift.SweeperConfig{Observer: tr})
-	require.NoError(t, err)
-	_, err = sw.Check(ctx, tracking.UpstreamKey{Source: src, Ref: ref})
+	x := newTraced(t)
+	_, err := x.sw.Check(t.Context(), x.key)
 	require.NoError(t, err)
 
-	byName := map[string]sdktrace.ReadOnlySpan{}
-	for _, s := range rec.Ended() {
-		byName[s.Name()] = s
-	}
+	byName := x.ended()
 	require.Contains(t, byName, "plugindrift.check")
 	require.Contains(t, byName, "plugindrift.resolve")
 	assert.NotContains(t, byName, "plugindrift.sweep")
