@@ -187,36 +187,35 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.applies.Collect(ch)
 	m.stepDuration.Collect(ch)
 	if m.store != nil {
-		m.collectEvents(ch)
+		m.collectStore(ch)
 	}
 	m.scrapeErrors.Collect(ch)
 }
 
-func (m *Metrics) collectEvents(ch chan<- prometheus.Metric) {
+func (m *Metrics) collectStore(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), m.timeout)
 	defer cancel()
-	counts, err := m.store.CountOpenUpdates(ctx)
-	if err != nil {
+	// Each read stands alone: one that fails costs its own gauges, not
+	// the others'.
+	if counts, err := m.store.CountOpenUpdates(ctx); err != nil {
 		m.scrapeErrors.Inc()
-		return
+	} else {
+		for _, c := range counts {
+			ch <- prometheus.MustNewConstMetric(m.open, prometheus.GaugeValue, float64(c.Count), string(c.Status), string(c.Kind))
+		}
 	}
-	for _, c := range counts {
-		ch <- prometheus.MustNewConstMetric(m.open, prometheus.GaugeValue, float64(c.Count), string(c.Status), string(c.Kind))
-	}
-	failing, err := m.store.CountFailingUpstreams(ctx)
-	if err != nil {
+	if failing, err := m.store.CountFailingUpstreams(ctx); err != nil {
 		m.scrapeErrors.Inc()
-		return
+	} else {
+		ch <- prometheus.MustNewConstMetric(m.failing, prometheus.GaugeValue, float64(failing))
 	}
-	ch <- prometheus.MustNewConstMetric(m.failing, prometheus.GaugeValue, float64(failing))
-	subs, err := m.store.ListSubscriptions(ctx)
-	if err != nil {
+	if subs, err := m.store.ListSubscriptions(ctx); err != nil {
 		m.scrapeErrors.Inc()
-		return
-	}
-	for _, s := range subs {
-		ch <- prometheus.MustNewConstMetric(m.pending, prometheus.GaugeValue, float64(s.Pending), s.Name)
-		ch <- prometheus.MustNewConstMetric(m.dead, prometheus.GaugeValue, float64(s.Dead), s.Name)
-		ch <- prometheus.MustNewConstMetric(m.attempts, prometheus.GaugeValue, float64(s.Attempts), s.Name)
+	} else {
+		for _, s := range subs {
+			ch <- prometheus.MustNewConstMetric(m.pending, prometheus.GaugeValue, float64(s.Pending), s.Name)
+			ch <- prometheus.MustNewConstMetric(m.dead, prometheus.GaugeValue, float64(s.Dead), s.Name)
+			ch <- prometheus.MustNewConstMetric(m.attempts, prometheus.GaugeValue, float64(s.Attempts), s.Name)
+		}
 	}
 }

@@ -164,3 +164,33 @@ func histogram(t *testing.T, reg *prometheus.Registry, name string, labels map[s
 	t.Fatalf("no series %s%v", name, labels)
 	return nil
 }
+
+// failingCounts is a store whose CountOpenUpdates fails.
+type failingCounts struct{ storage.Store }
+
+func (failingCounts) CountOpenUpdates(context.Context) ([]storage.UpdateCount, error) {
+	return nil, errors.New("database is locked")
+}
+
+// TestAFailedReadCostsOnlyItsGauges: one store read that fails counts a
+// scrape error and leaves the other gauges of the scrape in place.
+func TestAFailedReadCostsOnlyItsGauges(t *testing.T) {
+	store := memstore.New()
+	_, err := store.EnsureSubscription(t.Context(), "slack")
+	require.NoError(t, err)
+	m, err := driftprom.New(failingCounts{store}, nil)
+	require.NoError(t, err)
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(m))
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP plugindrift_metrics_scrape_errors_total Scrapes whose store query failed.
+# TYPE plugindrift_metrics_scrape_errors_total counter
+plugindrift_metrics_scrape_errors_total 1
+# HELP plugindrift_upstreams_failing Tracked upstreams whose last resolution failed.
+# TYPE plugindrift_upstreams_failing gauge
+plugindrift_upstreams_failing 0
+# HELP plugindrift_events_dead Events dead for the subscriber (see the admin API's dead events).
+# TYPE plugindrift_events_dead gauge
+plugindrift_events_dead{subscriber="slack"} 0
+`), "plugindrift_metrics_scrape_errors_total", "plugindrift_upstreams_failing", "plugindrift_events_dead"))
+}
