@@ -51,19 +51,15 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 }
 
-// TestBrowser drives the admin page in headless Chromium with JavaScript
-// turned off: it sees the queue, applies one entry, dismisses another with
-// a reason, runs a sweep, and has a cross-site form post refused.
-func TestBrowser(t *testing.T) {
-	bin := chromiumPath(t)
-	e := newEnv(t)
-	e.clock.Advance(3 * time.Hour)
-	srv := httptest.NewServer(e.handler) // listens on 127.0.0.1
-	t.Cleanup(srv.Close)
-
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx,
+// startBrowser starts headless Chromium with JavaScript turned off and
+// every request carrying alice's bearer token, for at most timeout; extra
+// adds to or overrides the allocator options (window size, flags). The
+// browser closes when the test ends.
+func startBrowser(t *testing.T, bin string, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	t.Cleanup(cancel)
+	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
@@ -73,11 +69,11 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 900),
-	)
-	defer allocCancel()
+	}, extra...)
+	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(allocCancel)
 	bctx, bcancel := chromedp.NewContext(allocCtx)
-	defer bcancel()
+	t.Cleanup(bcancel)
 
 	require.NoError(t, chromedp.Do(bctx), "start chromium")
 	_, err := chromedp.Call(bctx, network.Enable, network.EnableParams{})
@@ -88,6 +84,20 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, err)
 	_, err = chromedp.Call(bctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 	require.NoError(t, err)
+	return bctx
+}
+
+// TestBrowser drives the admin page in headless Chromium with JavaScript
+// turned off: it sees the queue, applies one entry, dismisses another with
+// a reason, runs a sweep, and has a cross-site form post refused.
+func TestBrowser(t *testing.T) {
+	bin := chromiumPath(t)
+	e := newEnv(t)
+	e.clock.Advance(3 * time.Hour)
+	srv := httptest.NewServer(e.handler) // listens on 127.0.0.1
+	t.Cleanup(srv.Close)
+
+	bctx := startBrowser(t, bin, 90*time.Second, chromedp.WindowSize(1440, 900))
 
 	shots := t.TempDir()
 	text := func(sel string) string {

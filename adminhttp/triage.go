@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/plugindrift/plugindrift/storage"
@@ -202,7 +203,7 @@ func (h *handler) queue(ctx context.Context, f filters, statuses []tracking.Upda
 		}
 		if len(us) > pageSize {
 			us = us[:pageSize]
-			v.MoreAlarms = h.prefix + "/plugin-updates?status=pending&kind=tag-moved,history-rewritten&order=newest"
+			v.MoreAlarms = h.prefix + "/plugin-updates?status=pending&kind=" + allAlarmKinds + "&order=newest"
 		}
 		for _, u := range us {
 			v.Alarms = append(v.Alarms, h.row(u, now))
@@ -244,3 +245,16 @@ func (h *handler) queueSection(ctx context.Context, f filters, open []tracking.U
 	}
 	return q, nil
 }
+
+// allAlarmKinds is every alarm kind as the API's kind filter takes it
+// (comma-separated), derived from the kinds themselves so that a new alarm
+// kind shows up in the page's "more alarms" link too.
+var allAlarmKinds = func() string {
+	var names []string
+	for _, k := range storage.Kinds() {
+		if isAlarm(k) {
+			names = append(names, string(k))
+		}
+	}
+	return strings.Join(names, ",")
+}()
