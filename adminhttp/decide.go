@@ -46,7 +46,7 @@ func (h *handler) decide(ctx context.Context, d decision) (tracking.Update, *api
 			if err != nil {
 				return tracking.Update{}, h.decisionError(ctx, d.op, d.id, d.actor, tracking.Update{}, err)
 			}
-			if isAlarm(cur.Kind) && cur.Status == tracking.StatusPending {
+			if cur.Kind.Alarm() && cur.Status == tracking.StatusPending {
 				e := errConfirmTagMoved(d.id)
 				e.update = toUpdateJSON(cur)
 				return cur, e
@@ -68,10 +68,6 @@ func (h *handler) decide(ctx context.Context, d decision) (tracking.Update, *api
 	}
 	return u, nil
 }
-
-// isAlarm reports whether entries of kind k are integrity alarms, which
-// are applied only with an explicit confirmation and are shown first.
-func isAlarm(k tracking.UpdateKind) bool { return k.Alarm() }
 
 // notCurrentMessage says why a dismissed entry cannot be restored.
 func notCurrentMessage(id int64) string {

@@ -341,7 +341,7 @@ func (h *handler) row(u tracking.Update, now time.Time) rowView {
 		Source: u.Source.String(), Ref: u.Ref.String(),
 		FromSHA: u.FromSHA, ToSHA: u.ToSHA, FromShort: shortSHA(u.FromSHA), ToShort: shortSHA(u.ToSHA),
 		FromVersion: u.FromVersion, ToVersion: u.ToVersion,
-		Kind: string(u.Kind), KindLabel: kindLabel(u.Kind), TagMoved: isAlarm(u.Kind), AlarmLabel: alarmLabel(u.Kind),
+		Kind: string(u.Kind), KindLabel: kindLabel(u.Kind), TagMoved: u.Kind.Alarm(), AlarmLabel: alarmLabel(u.Kind),
 		Status:  string(u.Status),
 		Pending: u.Status == tracking.StatusPending, Applying: u.Status == tracking.StatusApplying,
 		DetectedAt: exactTime(u.DetectedAt), Detected: age(now, u.DetectedAt),

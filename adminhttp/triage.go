@@ -60,7 +60,7 @@ func (h *handler) summary(ctx context.Context, now time.Time) (*summaryView, err
 		if c.Status == tracking.StatusApplying {
 			v.Applying += c.Count
 		}
-		if isAlarm(c.Kind) {
+		if c.Kind.Alarm() {
 			v.Alarms += c.Count
 		}
 	}
@@ -188,7 +188,7 @@ func (h *handler) queue(ctx context.Context, f filters, statuses []tracking.Upda
 		if len(base.Kinds) > 0 && !slices.Contains(base.Kinds, k) {
 			continue
 		}
-		if isAlarm(k) {
+		if k.Alarm() {
 			alarmKinds = append(alarmKinds, k)
 		} else {
 			otherKinds = append(otherKinds, k)
@@ -252,7 +252,7 @@ func (h *handler) queueSection(ctx context.Context, f filters, open []tracking.U
 var allAlarmKinds = func() string {
 	var names []string
 	for _, k := range storage.Kinds() {
-		if isAlarm(k) {
+		if k.Alarm() {
 			names = append(names, string(k))
 		}
 	}
