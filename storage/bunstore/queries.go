@@ -34,7 +34,7 @@ type queries struct {
 	// Reconcile.
 	upsertUpstream, reconcileStats, reconcileSupersede, reconcileTouch, reconcileQueue string
 	// Updates.
-	getUpdate, countOpenUpdates, countFailingUpstreams, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate string
+	getUpdate, countOpenUpdates, countFailingUpstreams, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate, restoreUpdate string
 	// Leases.
 	acquireLease, releaseLease string
 	// Integrity and rollout.
@@ -190,13 +190,14 @@ WHERE {leases}.holder = excluded.holder OR {leases}.expires_at <= {db_now}
 RETURNING holder`,
 		releaseLease: `DELETE FROM {leases} WHERE name = $1 AND holder = $2`,
 	}
+	q.restoreUpdate = restoreUpdateSQL
 	q.integrity = newIntegrityQueries(r, forUpdate)
 	for _, p := range []*string{
 		&q.getInstall, &q.installKey, &q.installKeyForUpdate, &q.upsertInstall, &q.deleteInstall,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,
 		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure, &q.upstreamFailures,
 		&q.upsertUpstream, &q.reconcileStats, &q.reconcileSupersede, &q.reconcileTouch, &q.reconcileQueue,
-		&q.getUpdate, &q.countOpenUpdates, &q.countFailingUpstreams, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate,
+		&q.getUpdate, &q.countOpenUpdates, &q.countFailingUpstreams, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate, &q.restoreUpdate,
 		&q.acquireLease, &q.releaseLease,
 	} {
 		*p = r.Replace(*p)
