@@ -61,12 +61,7 @@ func newQueries(t tables, d dialect.Name) queries {
 		"'{rolled-back}'", lit(tracking.ReasonRolledBack),
 		"'{rollback}'", lit(string(tracking.KindRollback)),
 	)
-	// Row locks exist on Postgres only; SQLite's immediate transactions
-	// already hold the database's single write lock.
-	forUpdate := ""
-	if d == dialect.PG {
-		forUpdate = " FOR UPDATE"
-	}
+	forUpdate := forUpdate(d)
 	q := queries{
 		getInstall:          `SELECT ` + installCols + ` FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2`,
 		installKey:          `SELECT source_raw, tracked_ref, tracked, installed_sha, installed_at FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2`,
