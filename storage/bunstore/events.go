@@ -363,6 +363,8 @@ func (s *Store) RecordDelivery(ctx context.Context, p storage.RecordDeliveryPara
 	return out, nil
 }
 
+// forUpdate is the row lock a read takes before its write: Postgres only;
+// SQLite's immediate transactions already hold the single write lock.
 func forUpdate(d dialect.Name) string {
 	if d == dialect.PG {
 		return " FOR UPDATE"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
@@ -19,19 +18,7 @@ func filterUpdates(w *where, p storage.ListUpdatesParams) {
 		w.add("workspace_id >= ? AND workspace_id < ?", p.WorkspacePrefix, storage.PrefixUpperBound(p.WorkspacePrefix))
 	}
 	if len(p.Kinds) > 0 {
-		// Distinct and sorted, like the statuses: the text, and so the
-		// prepared statement, depends only on how many there are.
-		kinds := slices.Clone(p.Kinds)
-		slices.Sort(kinds)
-		kinds = slices.Compact(kinds)
-		list := ""
-		for i, k := range kinds {
-			if i > 0 {
-				list += ", "
-			}
-			list += w.arg(string(k))
-		}
-		w.conds = append(w.conds, "kind IN ("+list+")")
+		whereIn(w, "kind", p.Kinds)
 	}
 	if p.Source.IsValid() {
 		w.add("source_raw = ?", p.Source.String())

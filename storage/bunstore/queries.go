@@ -34,7 +34,7 @@ type queries struct {
 	// Reconcile.
 	upsertUpstream, reconcileStats, reconcileSupersede, reconcileTouch, reconcileQueue string
 	// Updates.
-	getUpdate, countOpenUpdates, countFailingUpstreams, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate string
+	getUpdate, countOpenUpdates, countFailingUpstreams, getClaimToken, claimUpdate, extendClaim, completeUpdate, completeInstall, releaseClaim, setRestartError, dismissUpdate, restoreUpdate string
 	// Leases.
 	acquireLease, releaseLease string
 	// Integrity and rollout.
@@ -61,12 +61,7 @@ func newQueries(t tables, d dialect.Name) queries {
 		"'{rolled-back}'", lit(tracking.ReasonRolledBack),
 		"'{rollback}'", lit(string(tracking.KindRollback)),
 	)
-	// Row locks exist on Postgres only; SQLite's immediate transactions
-	// already hold the database's single write lock.
-	forUpdate := ""
-	if d == dialect.PG {
-		forUpdate = " FOR UPDATE"
-	}
+	forUpdate := forUpdate(d)
 	q := queries{
 		getInstall:          `SELECT ` + installCols + ` FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2`,
 		installKey:          `SELECT source_raw, tracked_ref, tracked, installed_sha, installed_at FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2`,
@@ -190,13 +185,14 @@ WHERE {leases}.holder = excluded.holder OR {leases}.expires_at <= {db_now}
 RETURNING holder`,
 		releaseLease: `DELETE FROM {leases} WHERE name = $1 AND holder = $2`,
 	}
+	q.restoreUpdate = restoreUpdateSQL
 	q.integrity = newIntegrityQueries(r, forUpdate)
 	for _, p := range []*string{
 		&q.getInstall, &q.installKey, &q.installKeyForUpdate, &q.upsertInstall, &q.deleteInstall,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,
 		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure, &q.upstreamFailures,
 		&q.upsertUpstream, &q.reconcileStats, &q.reconcileSupersede, &q.reconcileTouch, &q.reconcileQueue,
-		&q.getUpdate, &q.countOpenUpdates, &q.countFailingUpstreams, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate,
+		&q.getUpdate, &q.countOpenUpdates, &q.countFailingUpstreams, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate, &q.restoreUpdate,
 		&q.acquireLease, &q.releaseLease,
 	} {
 		*p = r.Replace(*p)

@@ -37,7 +37,6 @@ func (s *Store) RestoreUpdate(ctx context.Context, p storage.RestoreUpdateParams
 	if err := p.Validate(); err != nil {
 		return tracking.Update{}, fmt.Errorf("bunstore: %s: %w", op, err)
 	}
-	query := strings.NewReplacer("{updates}", s.t.updates, "{installs}", s.t.installs, "{upstreams}", s.t.upstreams, "{holds}", s.t.holds).Replace(restoreUpdateSQL)
 	var (
 		u       tracking.Update
 		refused bool
@@ -48,7 +47,7 @@ func (s *Store) RestoreUpdate(ctx context.Context, p storage.RestoreUpdateParams
 			return err // missing: tracking.ErrNotFound
 		}
 		versionKey := storage.RestoreReconcileParams(before).ReconcileVersionKey()
-		u, err = scanUpdate(tx.QueryRowContext(ctx, query, p.ID, micros(utc(p.At)), versionKey))
+		u, err = scanUpdate(tx.QueryRowContext(ctx, s.q.restoreUpdate, p.ID, micros(utc(p.At)), versionKey))
 		if errors.Is(err, sql.ErrNoRows) || (err != nil && isUniqueViolation(err)) {
 			refused = true
 			return errNotRestored // roll back

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -225,6 +226,20 @@ func (w *where) add(cond string, args ...any) {
 func (w *where) arg(v any) string {
 	w.args = append(w.args, v)
 	return "$" + strconv.Itoa(len(w.args))
+}
+
+// whereIn adds "col IN (...)" for the distinct values of vals, sorted:
+// the statement's text, and so its prepared form, depends only on how
+// many distinct values there are.
+func whereIn[T ~string](w *where, col string, vals []T) {
+	vals = slices.Clone(vals)
+	slices.Sort(vals)
+	vals = slices.Compact(vals)
+	list := make([]string, len(vals))
+	for i, v := range vals {
+		list[i] = w.arg(string(v))
+	}
+	w.conds = append(w.conds, col+" IN ("+strings.Join(list, ", ")+")")
 }
 
 func (w *where) String() string {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/plugindrift/plugindrift/storage"
@@ -57,19 +56,7 @@ func (s *Store) CountFailingUpstreams(ctx context.Context) (int, error) {
 func (s *Store) listUpdatesSQL(p storage.ListUpdatesParams) (string, []any) {
 	var w where
 	if len(p.Statuses) > 0 {
-		// Distinct and sorted: the statement's text, and so its prepared
-		// form, depends only on how many statuses there are (at most 5).
-		statuses := slices.Clone(p.Statuses)
-		slices.Sort(statuses)
-		statuses = slices.Compact(statuses)
-		list := ""
-		for i, st := range statuses {
-			if i > 0 {
-				list += ", "
-			}
-			list += w.arg(string(st))
-		}
-		w.conds = append(w.conds, "status IN ("+list+")")
+		whereIn(&w, "status", p.Statuses)
 	}
 	if p.WorkspaceID != "" {
 		w.add("workspace_id = ?", p.WorkspaceID)
