@@ -86,6 +86,9 @@ func (p ReconcileParams) Validate() error {
 	if err := validateRewritten(p.Rewritten); err != nil {
 		return err
 	}
+	if err := p.Verification.Validate(); err != nil {
+		return err
+	}
 	return tracking.ValidateSHA(p.SHA)
 }
 

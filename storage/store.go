@@ -92,8 +92,11 @@ type Store interface {
 	// would leave an install that happened unrecorded. Once the claim
 	// expires, the rules apply to it like to a pending entry.)
 	//
-	// The upstream row gets LastSHA, LastVersion, Validator, LastCheckedAt =
-	// p.Now, and its error and failure count are cleared. Concurrent
+	// New entries carry p.Verification, and an open entry with ToSHA ==
+	// p.SHA takes it with its LastSeenAt.
+	//
+	// The upstream row gets LastSHA, LastVersion, Validator, Verification,
+	// LastCheckedAt = p.Now, and its error and failure count are cleared. Concurrent
 	// Reconcile calls for the same key must never produce two open entries
 	// for one (workspace, plugin).
 	Reconcile(ctx context.Context, p ReconcileParams) (ReconcileResult, error)
@@ -163,7 +166,7 @@ type Store interface {
 	// install row of the entry's (workspace, plugin) gets InstalledSHA =
 	// ToSHA, InstalledVersion = ToVersion, InstalledAt = UpdatedAt = p.At;
 	// the entry becomes applied with DecidedAt = p.At, DecidedBy = p.Actor,
-	// RestartError = p.RestartError and no claim. When the entry is not applying under
+	// RestartError = p.RestartError, Override = p.Override and no claim. When the entry is not applying under
 	// p.Token it changes nothing and returns tracking.ErrClaimLost, except
 	// that an entry already applied under p.Token (a retry after a lost
 	// answer) is returned unchanged with no error; a missing entry is
@@ -459,6 +462,10 @@ type ReconcileParams struct {
 	// (a force-push): entries queued from them are
 	// tracking.KindHistoryRewritten. Empty when unknown or not checked.
 	Rewritten []string
+	// Verification is the signature check of SHA: new entries carry it,
+	// open entries to SHA take it (a changed policy shows at once), and the
+	// upstream row keeps it. The zero value is not-checked.
+	Verification tracking.Verification
 }
 
 // ReconcileResult counts what one Reconcile did.
@@ -498,6 +505,9 @@ type CompleteApplyParams struct {
 	// transaction: the Updater records that a restart is still owed, so
 	// that a crash before the restart leaves it to be retried.
 	RestartError string
+	// Override, when set, is recorded as the entry's Override: the
+	// operator applied it although its Verification blocks it.
+	Override string
 }
 
 // ReleaseClaimParams hands back a claim after a failed install.

@@ -76,6 +76,9 @@ type Upstream struct {
 	// LastPushAt is when a push webhook last named the upstream's
 	// repository and ref; zero when none did.
 	LastPushAt time.Time `json:"last_push_at"`
+	// Verification is the signature check of LastSHA, kept so that an
+	// unchanged sweep does not check it again under the same policy.
+	Verification Verification `json:"verification"`
 }
 
 // UpdateStatus is the state of a queue entry.
@@ -165,6 +168,12 @@ type Update struct {
 	RestartError string `json:"restart_error"`
 	// ClaimedUntil is when the current apply claim expires.
 	ClaimedUntil time.Time `json:"claimed_until"`
+	// Verification is the signature check of ToSHA (and, for tag refs, its
+	// annotated tag) under the source's trust policy.
+	Verification Verification `json:"verification"`
+	// Override is set when an operator applied the entry although its
+	// Verification blocks it: who, and why, as recorded with the apply.
+	Override string `json:"override"`
 }
 
 // Validate holds an install to the rules RecordInstall applies to its

@@ -295,6 +295,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 		if open != nil {
 			if open.ToSHA == p.SHA {
 				open.LastSeenAt = now
+				open.Verification = p.Verification
 				continue
 			}
 			s.supersede(open, tracking.ReasonNewerUpstream, now)
@@ -304,19 +305,20 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 			continue
 		}
 		u := &tracking.Update{
-			ID:          int64(len(s.updates) + 1),
-			WorkspaceID: k.workspace,
-			PluginName:  k.plugin,
-			Source:      in.Source,
-			Ref:         in.Ref,
-			FromSHA:     in.InstalledSHA,
-			ToSHA:       p.SHA,
-			FromVersion: in.InstalledVersion,
-			ToVersion:   p.Version,
-			Kind:        driftKind(p, in.InstalledSHA),
-			Status:      tracking.StatusPending,
-			DetectedAt:  now,
-			LastSeenAt:  now,
+			ID:           int64(len(s.updates) + 1),
+			WorkspaceID:  k.workspace,
+			PluginName:   k.plugin,
+			Source:       in.Source,
+			Ref:          in.Ref,
+			FromSHA:      in.InstalledSHA,
+			ToSHA:        p.SHA,
+			FromVersion:  in.InstalledVersion,
+			ToVersion:    p.Version,
+			Kind:         driftKind(p, in.InstalledSHA),
+			Status:       tracking.StatusPending,
+			DetectedAt:   now,
+			LastSeenAt:   now,
+			Verification: p.Verification,
 		}
 		s.updates = append(s.updates, u)
 		s.open[k] = u.ID
@@ -326,6 +328,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 	up := s.upstream(p.Key)
 	failures := up.ConsecutiveFailures
 	up.LastSHA, up.LastVersion, up.Validator = p.SHA, p.Version, p.Validator
+	up.Verification = p.Verification
 	up.LastCheckedAt = now
 	up.LastError, up.ConsecutiveFailures = "", 0
 	s.healthEvent(up, failures, now)
@@ -540,6 +543,7 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 		u.Status = tracking.StatusApplied
 		u.DecidedAt, u.DecidedBy = at, p.Actor
 		u.RestartError = p.RestartError
+		u.Override = p.Override
 		u.ClaimedUntil = time.Time{}
 		delete(s.open, k)
 		s.outbox.add(tracking.UpdateEvents(tracking.EventUpdateApplied, *u, at)...)
