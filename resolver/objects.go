@@ -30,11 +30,15 @@ type ObjectReader interface {
 // git hashes them (the body of `git cat-file commit` and `git cat-file
 // tag`), signatures included.
 type Objects struct {
-	// Commit is the commit object of Result.SHA.
+	// Commit is the commit object of Result.SHA. It is nil only when the
+	// upstream says the commit carries no signature and does not hand the
+	// object over (GitHub gives no payload for an unsigned commit): a nil
+	// Commit is judged unsigned.
 	Commit []byte
 	// Tag is the annotated tag object the ref named, for refs that
 	// select a tag (tag:, tag:latest, semver:) when the tag is annotated;
-	// nil for a lightweight tag and for branches and head.
+	// nil for a lightweight tag, for branches and head, and for an
+	// unsigned annotated tag the upstream does not hand over.
 	Tag []byte
 	// Host is what the upstream host itself says of the signatures
 	// (GitHub's verification field), nil when it says nothing.
