@@ -14,4 +14,10 @@ var (
 	// sweep ran (its renewal found it held by someone else); the sweep
 	// stopped, and its report says what it had done.
 	ErrLeaseLost = errors.New("drift: sweeper lease lost to another replica")
+	// ErrUnverified: the entry's trust policy requires a verified
+	// signature and its commit (or tag) is not verified
+	// (tracking.Verification.Blocks); Apply refuses it and changes
+	// nothing. An operator who reviewed the commit applies it with
+	// Updater.ApplyUnverified, which records why.
+	ErrUnverified = errors.New("drift: signature verification required")
 )

@@ -52,7 +52,7 @@ func (u *Updater) Rollback(ctx context.Context, workspaceID, pluginName, toSHA, 
 	u.log.InfoContext(ctx, "plugindrift: rollback started", "update", e.ID, "workspace", e.WorkspaceID, "plugin", e.PluginName, "from", e.FromSHA, "to", e.ToSHA, "hold", h.ID, "actor", actor)
 	// From here on a rollback is an apply of its entry, observed as one.
 	ctx, end := u.obs.Apply(ctx, e.ID)
-	done, err := u.applyClaimed(ctx, e, token, actor)
+	done, err := u.applyClaimed(ctx, e, token, actor, "")
 	end(done, err)
 	return done, h, err
 }

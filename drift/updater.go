@@ -220,16 +220,57 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 // lost while it installed (see the package documentation), nothing is
 // recorded and the error matches tracking.ErrClaimLost. actor is recorded
 // as DecidedBy.
+//
+// An entry whose Verification blocks it (tracking.Verification.Blocks: its
+// policy requires a verified signature and the commit is not verified) is
+// refused with an error matching ErrUnverified, and nothing changes; see
+// ApplyUnverified.
 func (u *Updater) Apply(ctx context.Context, id int64, actor string) (tracking.Update, error) {
 	ctx, end := u.obs.Apply(ctx, id)
-	e, err := u.apply(ctx, id, actor)
+	e, err := u.apply(ctx, id, actor, "")
 	end(e, err)
 	return e, err
 }
 
-func (u *Updater) apply(ctx context.Context, id int64, actor string) (tracking.Update, error) {
+// ApplyUnverified is Apply for an entry whose Verification blocks it: the
+// operator reviewed the commit and applies it anyway. reason is required
+// (at most MaxReasonLen bytes) and is recorded as the applied entry's
+// Override, with actor as DecidedBy, so the event and the history say who
+// overrode the policy and why. For an entry that is not blocked it is
+// Apply, and nothing is recorded as overridden. Auto-apply never
+// overrides.
+func (u *Updater) ApplyUnverified(ctx context.Context, id int64, actor, reason string) (tracking.Update, error) {
+	if reason == "" {
+		return tracking.Update{}, fmt.Errorf("drift: apply update %d unverified: the reason is empty: say why the unverified commit may be installed: %w", id, tracking.ErrInvalidArgument)
+	}
+	if err := checkText("override reason", reason, MaxReasonLen, true); err != nil {
+		return tracking.Update{}, err
+	}
+	ctx, end := u.obs.Apply(ctx, id)
+	e, err := u.apply(ctx, id, actor, reason)
+	end(e, err)
+	return e, err
+}
+
+// unverifiedErr is the refusal of an entry whose verification blocks it.
+func unverifiedErr(e tracking.Update) error {
+	return fmt.Errorf("drift: apply update %d: %w: the commit is %s under a policy that requires a verified signature (%s): review it, then apply it with an override and a reason", e.ID, ErrUnverified, e.Verification.State, e.Verification.Detail)
+}
+
+func (u *Updater) apply(ctx context.Context, id int64, actor, override string) (tracking.Update, error) {
 	if err := ValidateActor(actor); err != nil {
 		return tracking.Update{}, err
+	}
+	if override == "" {
+		// Read first, so that a refusal changes nothing: a claim handed
+		// back would count as a failed attempt.
+		cur, err := u.store.GetUpdate(ctx, id)
+		if err != nil {
+			return cur, fmt.Errorf("drift: apply update %d: %w", id, err)
+		}
+		if cur.Status != tracking.StatusApplied && cur.Verification.Blocks() {
+			return cur, unverifiedErr(cur)
+		}
 	}
 	token := newClaimToken()
 	now := u.clock()
@@ -243,13 +284,27 @@ func (u *Updater) apply(ctx context.Context, id int64, actor string) (tracking.U
 		}
 		return u.restart(ctx, e)
 	}
-	return u.applyClaimed(ctx, e, token, actor)
+	if !e.Verification.Blocks() {
+		override = ""
+	} else if override == "" {
+		// A sweep made the entry blocked between the read and the claim.
+		rctx, cancel := detached(ctx)
+		defer cancel()
+		err := unverifiedErr(e)
+		if _, rerr := u.store.ReleaseClaim(rctx, storage.ReleaseClaimParams{ID: e.ID, Token: token, Message: err.Error(), At: u.clock()}); rerr != nil {
+			u.logLost(ctx, e, "refused install", rerr)
+		}
+		return e, err
+	}
+	return u.applyClaimed(ctx, e, token, actor, override)
 }
 
 // applyClaimed installs entry e, which this caller claimed under token,
 // records the outcome and restarts the workspace: the part of Apply after
 // the claim, which Rollback shares.
-func (u *Updater) applyClaimed(ctx context.Context, e tracking.Update, token, actor string) (tracking.Update, error) {
+//
+// override, when set, is recorded as the entry's Override.
+func (u *Updater) applyClaimed(ctx context.Context, e tracking.Update, token, actor, override string) (tracking.Update, error) {
 	id := e.ID
 	ictx, endInstall := u.obs.ApplyStep(ctx, StepInstall, e)
 	err := u.install(ictx, e, token)
@@ -276,7 +331,7 @@ func (u *Updater) applyClaimed(ctx context.Context, e tracking.Update, token, ac
 		owed = RestartPending // cleared once the restart succeeds
 	}
 	rctx, endRecord := u.obs.ApplyStep(rctx, StepRecord, e)
-	done, err := u.store.CompleteApply(rctx, storage.CompleteApplyParams{ID: e.ID, Token: token, Actor: actor, At: u.clock(), RestartError: owed})
+	done, err := u.store.CompleteApply(rctx, storage.CompleteApplyParams{ID: e.ID, Token: token, Actor: actor, At: u.clock(), RestartError: owed, Override: override})
 	endRecord(err)
 	if err != nil {
 		u.logLost(ctx, e, "successful install", err)
@@ -284,6 +339,9 @@ func (u *Updater) applyClaimed(ctx context.Context, e tracking.Update, token, ac
 		// ours it expires and a later Apply installs the same commit again
 		// and records it.
 		return e, fmt.Errorf("drift: apply update %d: installed %s but could not record it: %w", id, e.ToSHA, err)
+	}
+	if override != "" {
+		u.log.WarnContext(ctx, "plugindrift: update applied although its signature is not verified", "update", done.ID, "workspace", done.WorkspaceID, "plugin", done.PluginName, "to", done.ToSHA, "verification", done.Verification.State.String(), "actor", actor, "reason", override)
 	}
 	u.log.InfoContext(ctx, "plugindrift: update applied", "update", done.ID, "workspace", done.WorkspaceID, "plugin", done.PluginName, "from", done.FromSHA, "to", done.ToSHA, "actor", actor)
 	return u.restart(ctx, done)
@@ -449,7 +507,8 @@ const autoApplyPage = 500
 
 // AutoApply offers every pending entry to the UpdaterConfig.AutoApply rule
 // and applies those it accepts that are at least MinAge old, never an
-// integrity alarm (tag-moved, history-rewritten) or a rollback. It returns how many were applied (a failed
+// integrity alarm (tag-moved, history-rewritten), a rollback, or an entry
+// whose Verification blocks it. It returns how many were applied (a failed
 // restart counts: the install happened). A failed install is logged and
 // the others are still tried; an error is returned only when the store
 // fails or ctx ends. Without a rule it does nothing. Hosts call it after a
@@ -469,7 +528,7 @@ func (u *Updater) AutoApply(ctx context.Context) (int, error) {
 		}
 		for _, e := range page {
 			after = e.ID
-			if e.Kind.Alarm() || e.Kind == tracking.KindRollback || u.clock().Before(e.DetectedAt.Add(u.minAge)) || !u.rule(e) {
+			if e.Kind.Alarm() || e.Kind == tracking.KindRollback || e.Verification.Blocks() || u.clock().Before(e.DetectedAt.Add(u.minAge)) || !u.rule(e) {
 				continue
 			}
 			if gate, err := u.ringGate(ctx, e); err != nil {

@@ -171,8 +171,9 @@ type Update struct {
 	// Verification is the signature check of ToSHA (and, for tag refs, its
 	// annotated tag) under the source's trust policy.
 	Verification Verification `json:"verification"`
-	// Override is set when an operator applied the entry although its
-	// Verification blocks it: who, and why, as recorded with the apply.
+	// Override is the reason an operator gave for applying the entry
+	// although its Verification blocks it (DecidedBy names the operator);
+	// empty otherwise.
 	Override string `json:"override"`
 }
 
