@@ -14,10 +14,8 @@ func validateRewritten(shas []string) error {
 	if len(shas) > MaxLimit {
 		return fmt.Errorf("storage: %d rewritten commits: want at most %d: %w", len(shas), MaxLimit, tracking.ErrInvalidArgument)
 	}
-	for _, s := range shas {
-		if err := tracking.ValidateSHA(s); err != nil {
-			return fmt.Errorf("storage: rewritten commit: %w", err)
-		}
+	if err := tracking.ValidateSHAs(shas...); err != nil {
+		return fmt.Errorf("storage: rewritten commit: %w", err)
 	}
 	return nil
 }

@@ -386,3 +386,12 @@ func TestValidateRefName_MatchesGit(t *testing.T) {
 		assert.Equal(t, gitValid, ourErr == nil, "name %q: git valid=%v, ValidateRefName error=%v", tt.name, gitValid, ourErr)
 	}
 }
+
+func TestValidateSHAsReturnsTheFirstError(t *testing.T) {
+	good := strings.Repeat("a", 40)
+	require.NoError(t, tracking.ValidateSHAs())
+	require.NoError(t, tracking.ValidateSHAs(good, strings.Repeat("b", 64)))
+	err := tracking.ValidateSHAs(good, "ABC", "xyz")
+	require.ErrorIs(t, err, tracking.ErrInvalidSHA)
+	require.Contains(t, err.Error(), `"ABC"`)
+}

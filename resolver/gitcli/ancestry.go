@@ -67,10 +67,8 @@ func (r *Resolver) NotAncestors(ctx context.Context, source tracking.Source, tip
 	if r.history.dir == "" {
 		return nil, fmt.Errorf("gitcli: force-push detection is off; set Config.HistoryCacheDir to turn it on: %w", resolver.ErrUnsupported)
 	}
-	for _, s := range append([]string{tip}, shas...) {
-		if err := tracking.ValidateSHA(s); err != nil {
-			return nil, fmt.Errorf("gitcli: ancestry: %w", err)
-		}
+	if err := tracking.ValidateSHAs(append([]string{tip}, shas...)...); err != nil {
+		return nil, fmt.Errorf("gitcli: ancestry: %w", err)
 	}
 	remote, err := r.remote(source)
 	if err != nil {

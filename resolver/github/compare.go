@@ -32,10 +32,8 @@ func (r *Resolver) NotAncestors(ctx context.Context, source tracking.Source, tip
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range append([]string{tip}, shas...) {
-		if err := tracking.ValidateSHA(s); err != nil {
-			return nil, fmt.Errorf("github: ancestry: %w", err)
-		}
+	if err := tracking.ValidateSHAs(append([]string{tip}, shas...)...); err != nil {
+		return nil, fmt.Errorf("github: ancestry: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
