@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/plugindrift/plugindrift/internal/authheader"
 	"github.com/plugindrift/plugindrift/internal/gitexec"
 	"github.com/plugindrift/plugindrift/resolver"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -167,7 +168,7 @@ func (r *Resolver) credential(ctx context.Context, src tracking.Source, remote s
 			return none, bad("an HTTPS credential (Basic or Bearer) for a remote reached over ssh; return SSHKey for ssh remotes")
 		}
 		if c.kind == credBearer {
-			if !headerSafe(c.secret) || c.secret == "" {
+			if !authheader.Safe(c.secret) || c.secret == "" {
 				return none, bad("a bearer token that is empty or holds spaces or control characters")
 			}
 			return credentialed{sent: true, call: gitexec.Call{Config: []gitexec.ConfigEntry{
@@ -239,14 +240,3 @@ func shellQuote(s string) string {
 // lineSafe reports whether s can be one value of git's credential
 // protocol: no line breaks and no NUL.
 func lineSafe(s string) bool { return !strings.ContainsAny(s, "\r\n\x00") }
-
-// headerSafe reports whether s can follow "Bearer " in a header:
-// printable ASCII without spaces.
-func headerSafe(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}

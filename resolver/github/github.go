@@ -14,6 +14,7 @@ import (
 
 	gogithub "github.com/google/go-github/v62/github"
 
+	"github.com/plugindrift/plugindrift/internal/authheader"
 	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/internal/tagselect"
 	"github.com/plugindrift/plugindrift/resolver"
@@ -209,7 +210,7 @@ func newEndpoint(h resolver.GitHubHost, auth Auth) (*endpoint, error) {
 		hc = auth.App.HTTPClient()
 	}
 	if auth.Token != "" {
-		if !validToken(auth.Token) {
+		if !authheader.Safe(auth.Token) {
 			// The token itself is not quoted: it is a credential.
 			return nil, fmt.Errorf("github: Config.Auth[%q].Token contains spaces or characters not allowed in an HTTP header; pass the token exactly as issued: %w", h.Name, tracking.ErrInvalidArgument)
 		}
@@ -625,17 +626,6 @@ func (r *Resolver) endpointOf(src tracking.Source) (*endpoint, error) {
 
 // isSHA reports whether s is a full lowercase commit id (SHA-1 or SHA-256).
 func isSHA(s string) bool { return tracking.ValidateSHA(s) == nil }
-
-// validToken reports whether a token can be sent in a header: printable
-// ASCII without spaces.
-func validToken(t string) bool {
-	for i := 0; i < len(t); i++ {
-		if t[i] <= 0x20 || t[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
 
 // authTransport adds an Authorization header to requests for the API host
 // only, so a redirect elsewhere never carries the credential. header
