@@ -79,7 +79,7 @@
 //
 //	GET  {prefix}/plugin-updates                200 {"updates":[…], "next_cursor":"…"}
 //	GET  {prefix}/plugin-updates/{id}           200 {"update":{…}}; 404
-//	POST {prefix}/plugin-updates/{id}/apply     200 {"update":{…}}; 404; 409 conflict, busy, confirmation_required; 502 install_failed, restart_failed
+//	POST {prefix}/plugin-updates/{id}/apply     200 {"update":{…}}; 400; 404; 409 conflict, busy, confirmation_required, verification_required; 502 install_failed, restart_failed
 //	POST {prefix}/plugin-updates/{id}/dismiss   200 {"update":{…}}; 404; 409 conflict
 //	POST {prefix}/plugin-updates/{id}/restore   200 {"update":{…}}; 404; 409 conflict
 //	POST {prefix}/bulk/apply                    200 {"results":[…], "succeeded":n, "failed":m}
@@ -124,6 +124,19 @@
 // with the body {"confirm_tag_moved": true}, saying the caller compared
 // the commits, as the page's confirmation box does; without it the
 // answer is 409 confirmation_required and nothing is installed.
+//
+// An entry whose trust policy requires a verified signature that its
+// commit lacks (its verification's "blocks" is true) is applied only
+// with the body {"unverified_reason": "…"}: why the operator, having
+// reviewed the commit, installs it unverified. The reason (1 to
+// drift.MaxReasonLen bytes of UTF-8 after surrounding blanks are
+// dropped; newline and tab are the only control characters allowed; 400
+// otherwise, and nothing changes) is recorded as the applied entry's
+// "override" ([drift.Updater.ApplyUnverified]). Without it the answer is
+// 409 verification_required, saying so, and nothing is installed. An
+// integrity alarm that is also blocked needs both confirm_tag_moved and
+// unverified_reason. For an entry that is not blocked the reason is
+// ignored and no override is recorded.
 // Restore puts a dismissed entry back to pending while its change is
 // still current (the install is still at from_sha and upstream still
 // resolves to to_sha); otherwise it is 409 conflict. Restoring a pending
@@ -133,8 +146,9 @@
 // it unchanged. Restore and sweeps take no body, or {}.
 //
 // The bulk routes make one decision on many entries: {"ids": [1, 2, …]}
-// (1 to [MaxBulk] ids, each once), plus "confirm_tag_moved" for apply and
-// "reason" for dismiss, with the meanings above. Each entry is decided on
+// (1 to [MaxBulk] ids, each once), plus "confirm_tag_moved" and
+// "unverified_reason" for apply and "reason" for dismiss, with the
+// meanings above. Each entry is decided on
 // its own, in the order given, exactly as its single route would; one
 // that fails neither stops nor undoes the others. The answer is 200
 // whenever the request was valid, with one result per id, in order:
@@ -183,7 +197,22 @@
 //	 "from_sha": "…", "to_sha": "…", "from_version": "v1.0.0", "to_version": "v1.1.0",
 //	 "kind": "new-version", "bump": "minor", "status": "pending",
 //	 "detected_at": "2031-01-02T03:04:05Z", "last_seen_at": "…", "decided_at": null,
-//	 "decided_by": "", "reason": "", "attempts": 0, "last_error": "", "restart_error": ""}
+//	 "decided_by": "", "reason": "", "attempts": 0, "last_error": "", "restart_error": "",
+//	 "verification": {"state": "verified", "signer": "release@acme.example", "by": "plugindrift",
+//	   "detail": "…", "required": true, "blocks": false},
+//	 "override": ""}
+//
+// verification is the signature check of to_sha (and, for tag refs, its
+// annotated tag) under the source's trust policy: state is verified
+// (signer names who signed), unsigned, untrusted-signer (signer names
+// the key), bad-signature or not-checked (no policy applies); by names
+// who judged ("plugindrift", or the upstream host); detail says in one
+// line what was checked; required is set when the policy requires a
+// verified signature, and blocks when it therefore refuses the entry
+// without an override. override is the reason recorded when an operator
+// applied a blocked entry ("" otherwise; decided_by names them).
+// The list routes take no verification filter: the stores do not index
+// it.
 //
 // bump is how far a new-version entry's versions move: "major", "minor",
 // "patch" or "prerelease" ("" for other kinds, and for versions that are
@@ -214,7 +243,8 @@
 //
 // with one of the stable codes bad_request (400), unauthorized (401),
 // forbidden (403), not_found (404), method_not_allowed (405, with an
-// Allow header), conflict and busy (409), payload_too_large (413),
+// Allow header), conflict, busy, confirmation_required and
+// verification_required (409), payload_too_large (413),
 // unsupported_media_type (415), internal (500), not_implemented (501),
 // install_failed and restart_failed (502). Messages are written by this
 // package; the text of the errors it ran into (from the store, the

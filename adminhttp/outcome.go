@@ -38,7 +38,7 @@ const (
 )
 
 // decisionResults are the results an apply or dismiss outcome may name.
-var decisionResults = []string{resultOK, resultConfirmTagMoved, codeInstallFailed, codeRestartFailed,
+var decisionResults = []string{resultOK, resultConfirmTagMoved, codeVerificationRequired, codeInstallFailed, codeRestartFailed,
 	codeNotFound, codeBusy, codeClaimLost, codeConflict, codeBadRequest, codeInternal}
 
 // outcome is what a form post did, as the redirect's query names it.
@@ -163,6 +163,8 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 	case resultOK:
 		switch {
 		case u.Status != target:
+		case apply && u.Override != "":
+			return flashOK("Applied %s %s to workspace %s although its signature is not verified; your reason is recorded with it.", u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
 		case apply:
 			return flashOK("Applied %s %s to workspace %s.", u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
 		case o.Op == opRestore:
@@ -178,6 +180,10 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 		}
 		if apply && u.Kind == tracking.KindTagMoved && u.Status == tracking.StatusPending {
 			return flashError("Update #%d re-points an existing tag at another commit. Compare the commits, then tick “I compared the commits” to apply it.", u.ID)
+		}
+	case codeVerificationRequired:
+		if apply && u.Status == tracking.StatusPending && u.Verification.Blocks() {
+			return flashError("Update #%d was not applied: its commit is %s, and its trust policy requires a verified signature. Review the commit, then use “Apply unverified” with a reason, which is recorded.", u.ID, verificationWords(u.Verification.State))
 		}
 	case codeInstallFailed:
 		if apply && u.Status == tracking.StatusPending && u.LastError != "" {
@@ -216,6 +222,8 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 	case codeBadRequest:
 		switch {
 		case u.Status == target:
+		case apply && u.Verification.Blocks():
+			return flashError("Update #%d was not applied: %s.", u.ID, overrideRule)
 		case apply:
 			return flashError("Update #%d was not applied: the updater refused the request; the server log has the details.", u.ID)
 		default:
