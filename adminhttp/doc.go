@@ -211,8 +211,7 @@
 // verified signature, and blocks when it therefore refuses the entry
 // without an override. override is the reason recorded when an operator
 // applied a blocked entry ("" otherwise; decided_by names them).
-// The list routes take no verification filter: the stores do not index
-// it.
+// The list routes do not filter by verification.
 //
 // bump is how far a new-version entry's versions move: "major", "minor",
 // "patch" or "prerelease" ("" for other kinds, and for versions that are
@@ -290,6 +289,16 @@
 //     a <details>) and its Apply and Dismiss; "Apply all" and "Dismiss
 //     all" act on the group's pending entries, each on its own as the bulk
 //     routes do, and the flash says how many ended as asked;
+//   - on every entry, queued or decided, its signature check as a badge:
+//     the state in words (verified, unsigned, untrusted signer, bad
+//     signature, not checked), the signer or the detail as text, who
+//     judged when it was not plugindrift itself, and "required" when the
+//     policy requires a verified signature; dangerous for a bad signature
+//     and for an entry the policy blocks. A pending entry that is blocked
+//     has "Apply unverified" instead of Apply: a required reason field,
+//     posted as unverified_reason (with the confirmation box too for an
+//     alarm), which the history shows as "Applied unverified: …"; "Apply
+//     all" leaves blocked entries out, as each needs its own reason;
 //   - "Sweep now" (when a Sweeper is configured), which starts a sweep as
 //     POST {prefix}/sweeps does and waits for it up to SweepWait, and a
 //     "Last sweep" panel: running since when, or finished when, with its

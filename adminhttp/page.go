@@ -169,6 +169,14 @@ type rowView struct {
 	DismissLabel         string
 	RestoreLabel         string
 	LongError            bool // LastError is long enough to fold away
+	// Verification is the entry's signature badge; Blocked marks a
+	// pending entry that it blocks, whose Apply is "Apply unverified"
+	// with a reason. Override is the reason recorded when it was applied
+	// so.
+	Verification         verificationView
+	Blocked              bool
+	Override             string
+	ApplyUnverifiedLabel string
 }
 
 // The page's views (its tabs).
@@ -361,6 +369,9 @@ func (h *handler) row(u tracking.Update, now time.Time) rowView {
 	rv.DismissLabel = "Dismiss " + u.PluginName + " " + to + " for " + u.WorkspaceID
 	rv.RestoreLabel = "Restore " + u.PluginName + " " + to + " for " + u.WorkspaceID + " to pending"
 	rv.LongError = len(rv.LastError) > longError
+	rv.Verification, rv.Override = newVerificationView(u.Verification), u.Override
+	rv.Blocked = rv.Pending && rv.Verification.Blocks
+	rv.ApplyUnverifiedLabel = "Apply " + u.PluginName + " " + to + " to " + u.WorkspaceID + " although its signature is not verified"
 	if !u.DecidedAt.IsZero() {
 		rv.DecidedAt, rv.Decided = exactTime(u.DecidedAt), age(now, u.DecidedAt)
 	}

@@ -3,6 +3,7 @@ package adminhttp_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -168,4 +169,85 @@ func TestBulkApplyVerification(t *testing.T) {
 	assert.Equal(t, "signed by the old key; checked", e.get(e.alpha.ID).Override)
 	assert.Equal(t, "", e.get(e.beta.ID).Override, "only a blocked entry records an override")
 	assert.Equal(t, 2, e.installer.count(), "alpha and beta, once each")
+}
+
+// TestPageVerificationBadges: every entry shows its signature check: the
+// state in words, the signer or detail, "required"; dangerous for a bad
+// signature and for what blocks. A blocked entry's Apply is "Apply
+// unverified" with a required reason, and "Apply all" leaves it out.
+func TestPageVerificationBadges(t *testing.T) {
+	e := newEnv(t)
+	tr := mustTracker(t, e.store, e.clock.Now)
+	_, err := tr.RecordInstall(t.Context(), tracking.InstallRecord{WorkspaceID: "ws-z", PluginName: "alpha", Source: srcAlpha, Ref: "tag:latest", SHA: shaHex(1), Version: "v1.0.0"})
+	require.NoError(t, err)
+	_, err = e.sweeper.RunOnce(t.Context())
+	require.NoError(t, err)
+	e.verify(e.alpha, unsignedRequired) // both workspaces' entries to v1.1.0
+	e.verify(e.beta, tracking.Verification{State: tracking.VerificationVerified, Signer: "release@acme.example", By: "github", Detail: "commit: valid signature", Required: true})
+	e.verify(e.gamma, tracking.Verification{State: tracking.VerificationBadSignature, By: "plugindrift", Detail: "tag v2.0.0: signature does not match"})
+
+	html := e.page("")
+	alpha := rowOf(t, html, e.alpha.ID)
+	assert.Contains(t, alpha, `data-state="unsigned"`)
+	assert.Contains(t, alpha, `badge-danger">⚠ unsigned</span>`, "blocking is dangerous")
+	assert.Contains(t, alpha, `badge-required`)
+	assert.Contains(t, alpha, "commit is not signed", "the detail as text")
+	assert.Contains(t, alpha, `class="apply apply-unverified"`)
+	assert.Contains(t, alpha, `name="unverified_reason" required`)
+	assert.Contains(t, alpha, ">Apply unverified</button>")
+	assert.NotContains(t, alpha, ">Apply</button>", "no plain Apply for a blocked entry")
+	group := groupOf(t, html, "alpha v1.0.0 → v1.1.0")
+	assert.NotContains(t, group, "apply-all", "Apply all would only fail: each needs its own reason")
+	assert.Contains(t, group, "dismiss-all")
+
+	beta := rowOf(t, html, e.beta.ID)
+	assert.Contains(t, beta, `badge-verified">✓ verified</span>`)
+	assert.Contains(t, beta, "signed by")
+	assert.Contains(t, beta, "release@acme.example")
+	assert.Contains(t, beta, "as github reports it")
+	assert.Contains(t, beta, `badge-required`)
+	assert.NotContains(t, beta, "badge-danger")
+	assert.Contains(t, beta, ">Apply</button>")
+
+	gamma := rowOf(t, section(html, "alarms"), e.gamma.ID)
+	assert.Contains(t, gamma, `badge-danger">⚠ bad signature</span>`, "a bad signature is dangerous even when not required")
+	assert.NotContains(t, gamma, "badge-required")
+	assert.Contains(t, gamma, ">Apply</button>", "not required: not blocked")
+
+	// An entry nothing checked says so.
+	e2 := newEnv(t)
+	assert.Contains(t, rowOf(t, e2.page(""), e2.alpha.ID), `<span class="badge badge-sig">not checked</span>`)
+}
+
+// TestPageApplyUnverified: the page's forms go through the same rules:
+// without the reason field a blocked entry is refused and the flash says
+// how to override; a blank reason is refused; a reason applies it, and
+// the history shows the override.
+func TestPageApplyUnverified(t *testing.T) {
+	e := newEnv(t)
+	e.verify(e.alpha, unsignedRequired)
+	p := path("/ui/plugin-updates/%d/apply", e.alpha.ID)
+	got, loc := e.follow(e.postForm(p, url.Values{}))
+	assert.Contains(t, loc, "result=verification_required")
+	assert.Contains(t, got.Body.String(), "its commit is unsigned, and its trust policy requires a verified signature")
+	assert.Contains(t, got.Body.String(), "“Apply unverified”")
+	got, loc = e.follow(e.postForm(p, url.Values{"unverified_reason": {"   "}}))
+	assert.Contains(t, loc, "result=bad_request")
+	assert.Contains(t, got.Body.String(), fmt.Sprintf("Update #%d was not applied: the reason (unverified_reason) must say why", e.alpha.ID))
+	assert.Zero(t, e.installer.count())
+	assert.Equal(t, tracking.StatusPending, e.get(e.alpha.ID).Status)
+
+	got, loc = e.follow(e.postForm(p, url.Values{"unverified_reason": {"key rotation, checked with the vendor"}, "workspace": {"ws-a"}}))
+	assert.Contains(t, loc, "result=ok")
+	assert.Contains(t, got.Body.String(), "Applied alpha v1.1.0 to workspace ws-a although its signature is not verified")
+	assert.Equal(t, 1, e.installer.count())
+	u := e.get(e.alpha.ID)
+	assert.Equal(t, "key rotation, checked with the vendor", u.Override)
+	assert.Equal(t, "alice", u.DecidedBy)
+	hist := rowOf(t, section(got.Body.String(), "history"), e.alpha.ID)
+	assert.Contains(t, hist, "Applied unverified: <span class=\"reason-text\">key rotation, checked with the vendor</span>")
+	assert.Contains(t, hist, `data-state="unsigned"`, "the history keeps the badge")
+
+	// A crafted outcome says nothing the entry does not bear out.
+	assert.NotContains(t, e.page(fmt.Sprintf("?op=apply&result=verification_required&id=%d", e.beta.ID)), "flash")
 }
