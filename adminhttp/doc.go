@@ -34,13 +34,16 @@
 //
 //	read      GET plugin-updates, plugin-updates/{id}, plugin-updates-pending,
 //	          sweeps/latest, installs, holds,
-//	          installs/{workspace}/{plugin}/explain; GET {prefix}/; any path
-//	          that does not exist, has a bad method or is not canonical
-//	apply     POST plugin-updates/{id}/apply, ui/plugin-updates/{id}/apply
-//	dismiss   POST plugin-updates/{id}/dismiss, ui/plugin-updates/{id}/dismiss
-//	sweep     POST sweeps, ui/sweeps
-//	rollback  POST installs/{workspace}/{plugin}/rollback
-//	holds     POST holds/{id}/release
+//	          installs/{workspace}/{plugin}/explain; GET {prefix}/ (every
+//	          view); any path that does not exist, has a bad method or is
+//	          not canonical
+//	apply     POST plugin-updates/{id}/apply, bulk/apply, ui/plugin-updates/{id}/apply, ui/bulk/apply
+//	dismiss   POST plugin-updates/{id}/dismiss and /restore, bulk/dismiss and
+//	          bulk/restore, and their ui/ forms
+//	sweep     POST sweeps, upstreams/check, ui/sweeps, ui/upstreams/check
+//	rollback  POST installs/{workspace}/{plugin}/rollback,
+//	          ui/installs/{workspace}/{plugin}/rollback
+//	holds     POST holds/{id}/release, ui/holds/{id}/release
 //
 // ([OpEvents] names the routes of the events outbox.) Authorize returns
 // the actor, recorded as decided_by on the
@@ -54,7 +57,7 @@
 //   - any other error: logged, and 403 "forbidden" (deny by default).
 //
 // The page asks Authorize once more per operation its controls perform
-// (apply, dismiss, sweep) and leaves out the controls the actor may not
+// (apply, dismiss, sweep, holds, rollback) and leaves out the controls the actor may not
 // use: a read-only operator sees the queue without buttons. The
 // stylesheet, which holds nothing but style, is served to anyone, so that
 // the error pages of refused requests are styled too; an error page links
@@ -271,8 +274,9 @@
 // GET {prefix}/ is a server-rendered page (html/template, an embedded
 // stylesheet, no JavaScript; it works with scripts off, and its
 // Content-Security-Policy allows none). Its tabs are the queue (the
-// default), the installs (?view=installs) and upstream health
-// (?view=upstreams). Above them, a summary bar counts the whole queue:
+// default), the installs (?view=installs), upstream health
+// (?view=upstreams) and the holds (?view=holds); one install's
+// explanation is ?view=explain&workspace=…&plugin=…. Above them, a summary bar counts the whole queue:
 // pending entries by kind, integrity alarms, failing upstreams, and when
 // the last sweep of this process ended and the schedule's next one is due
 // ([drift.Sweeper.Next]). The queue tab shows:
@@ -312,11 +316,34 @@
 //     next ones.
 //
 // The installs tab lists installs by workspace and plugin, with the
-// commit installed; the health tab lists upstreams, failing first, with
+// commit installed and a link to each one's explanation; the health tab lists upstreams, failing first, with
 // when each was last checked, when a push webhook last named it (see
 // package push), its last result, consecutive failures, when a sweep
 // next retries it (the Sweeper's Backoff) and its last error, and
 // "Check now", which checks it at once past its backoff.
+//
+// The holds tab lists the active holds, then the released ones, each
+// 50 at a time in the order they were made, filtered by workspace (the
+// beginning of its id) and plugin: the install (linking to its
+// explanation), the held commit and version, who held it, when and why,
+// who released it and when, and Release for an active one (POST
+// {prefix}/ui/holds/{id}/release).
+//
+// The explanation (?view=explain&workspace=<the full workspace
+// id>&plugin=<plugin>; 400 without both, 404 for an install that does not
+// exist) says why that install is or is not updating, as GET
+// {prefix}/installs/{workspace}/{plugin}/explain does: what it tracks,
+// what is installed, its ring, the last check of its upstream, then each
+// reason of [drift.Updater.Explain] with what would change it; its open
+// entry with its signature check and a link to it in the queue; the
+// entries dismissed from the installed commit; its active holds, with
+// Release, and a link to all of them; and a rollback form (to_sha, the
+// full commit id, and an optional reason; POST
+// {prefix}/ui/installs/{workspace}/{plugin}/rollback). A rollback the
+// Updater refuses before installing anything (a bad commit id or reason,
+// an install that does not exist, that commit already installed, an apply
+// under way) is answered with the error page, and nothing changes;
+// otherwise it goes back to the explanation with the outcome.
 //
 // Compare and commit links: GitHub sources link to [Config].GitHubURL
 // (github.com by default) or, written with a host, to that GitHub
@@ -335,10 +362,11 @@
 // Forms post to {prefix}/ui/… and answer 303 See Other back to the page
 // with the same filters (POST/redirect/GET), so reloading never repeats
 // a decision. The redirect names the outcome by codes only, e.g.
-// ?op=apply&result=ok&id=12 (op is apply, dismiss or restore; result is
-// "ok", "confirm_tag_moved" or an error code above), ?op=bulk_apply&ids=3,4
+// ?op=apply&result=ok&id=12 (op is apply, dismiss, restore or rollback,
+// with the entry's id, or release, with the hold's; result is "ok",
+// "confirm_tag_moved" or an error code above), ?op=bulk_apply&ids=3,4
 // (or bulk_dismiss), or ?op=sweep. The page words the message itself from
-// the current state of that entry in the store (or of the latest sweep)
+// the current state of that entry (or hold) in the store, or of the latest sweep,
 // and shows nothing when that state does not bear the outcome out: a
 // crafted link can only say what is true, and no cookie or key is
 // involved, so any replica can render it. Everything on the page is

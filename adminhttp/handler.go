@@ -329,6 +329,8 @@ func (h *handler) mux() *http.ServeMux {
 		{"/ui/bulk/dismiss", map[string]opHandler{http.MethodPost: {OpDismiss, h.formBulk(opDismiss)}}},
 		{"/ui/sweeps", map[string]opHandler{http.MethodPost: {OpSweep, h.formSweep}}},
 		{"/ui/upstreams/check", map[string]opHandler{http.MethodPost: {OpSweep, h.formCheck}}},
+		{"/ui/holds/{id}/release", map[string]opHandler{http.MethodPost: {OpHolds, h.formReleaseHold}}},
+		{"/ui/installs/{workspace}/{plugin}/rollback", map[string]opHandler{http.MethodPost: {OpRollback, h.formRollback}}},
 		{"/static/admin.css", map[string]opHandler{http.MethodGet: {"", h.serveCSS}}},
 	}
 	routes = append(routes, h.eventRoutes()...)     // operation "events" (events.go)

@@ -44,8 +44,8 @@ var decisionResults = []string{resultOK, resultConfirmTagMoved, codeVerification
 // outcome is what a form post did, as the redirect's query names it.
 type outcome struct {
 	Op     string  // "" for none
-	Result string  // for opApply, opDismiss and opRestore
-	ID     int64   // for opApply, opDismiss and opRestore
+	Result string  // for opApply, opDismiss, opRestore, opRelease and opRollback
+	ID     int64   // the entry; for opRelease the hold
 	IDs    []int64 // for the bulk ops
 }
 
@@ -97,8 +97,8 @@ func parseOutcome(q query) (outcome, *apiError) {
 		return o, e
 	case hasIDs:
 		return outcome{}, errBadRequest(fmt.Sprintf("op=%s takes an id, not ids", redact.Quote(o.Op)))
-	case o.Op != opApply && o.Op != opDismiss && o.Op != opRestore:
-		return outcome{}, errBadRequest(fmt.Sprintf("unknown op %s; use apply, dismiss, restore, bulk_apply, bulk_dismiss or sweep", redact.Quote(o.Op)))
+	case o.Op != opApply && o.Op != opDismiss && o.Op != opRestore && o.Op != opRelease && o.Op != opRollback:
+		return outcome{}, errBadRequest(fmt.Sprintf("unknown op %s; use apply, dismiss, restore, release, rollback, bulk_apply, bulk_dismiss or sweep", redact.Quote(o.Op)))
 	case !slices.Contains(decisionResults, o.Result):
 		return outcome{}, errBadRequest(fmt.Sprintf("result %s is not an outcome of %s; use one of %s",
 			redact.Quote(o.Result), o.Op, strings.Join(decisionResults, ", ")))
@@ -139,6 +139,8 @@ func (h *handler) outcomeFlash(ctx context.Context, o outcome) *flash {
 		return sweepFlash(h.sweeper.Latest())
 	case bulkOp(opApply), bulkOp(opDismiss):
 		return h.bulkFlash(ctx, o)
+	case opRelease:
+		return h.holdFlash(ctx, o)
 	}
 	u, err := h.store.GetUpdate(ctx, o.ID)
 	if errors.Is(err, tracking.ErrNotFound) {
@@ -150,6 +152,9 @@ func (h *handler) outcomeFlash(ctx context.Context, o outcome) *flash {
 	if err != nil {
 		h.log.ErrorContext(ctx, "adminhttp: read the update an outcome names", "update", o.ID, "error", err)
 		return nil
+	}
+	if o.Op == opRollback {
+		return rollbackFlash(o, u)
 	}
 	return decisionFlash(o, u)
 }
