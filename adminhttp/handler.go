@@ -67,7 +67,8 @@ type Config struct {
 	// before anything else on every request but the stylesheet's, and
 	// also for paths that do not exist (as OpRead). The page also asks it,
 	// once per operation its controls perform (OpApply, OpDismiss,
-	// OpSweep), and leaves out the controls of those refused. It returns
+	// OpSweep, OpHolds, OpRollback), and leaves out the controls of those
+	// refused. It returns
 	// the actor (recorded as decided_by; non-empty, at most
 	// drift.MaxActorLen bytes of printable UTF-8), or an error:
 	// ErrUnauthenticated (→ 401, or OnUnauthenticated), ErrForbidden (→

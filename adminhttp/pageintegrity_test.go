@@ -74,6 +74,7 @@ func TestPageHoldsTab(t *testing.T) {
 	assert.Contains(t, got.Body.String(), "Hold #999 does not exist.")
 	// A crafted outcome says only what is true: hold 2 was released, not failed.
 	assert.NotContains(t, e.page(fmt.Sprintf("?view=holds&op=release&result=internal&id=%d", released.ID)), `id="flash"`)
+	assert.Equal(t, http.StatusBadRequest, e.do(req{method: "GET", path: path("/?view=holds&op=release&result=ok")}).Code, "an outcome names its hold")
 
 	// A viewer sees the holds without Release.
 	v := newEnv(t, func(c *adminhttp.Config) {
@@ -188,6 +189,8 @@ func TestPageRollbackForm(t *testing.T) {
 	body := got.Body.String()
 	assert.Contains(t, body, "Rolled beta in workspace ws-a back to abc000000003. A hold keeps abc000000004 from being queued again")
 	assert.Contains(t, explainPart(body, "explain-holds"), "breaks login")
+	// A crafted outcome says only what is true: alpha is no rollback.
+	assert.NotContains(t, e.page(fmt.Sprintf("?view=explain&workspace=ws-a&plugin=alpha&op=rollback&result=ok&id=%d", e.alpha.ID)), `id="flash"`)
 	assert.Equal(t, shaHex(3), e.installer.request(1).SHA)
 }
 
