@@ -83,8 +83,9 @@ func (h *handler) decide(ctx context.Context, d decision) (tracking.Update, *api
 	return u, nil
 }
 
-// withOverride sets the override of an apply from the body's
-// "unverified_reason" (nil when the body has none). Surrounding blanks
+// withOverride sets the override of an apply from the request's
+// "unverified_reason", of the JSON body or the page's form (nil when the
+// request has none). Surrounding blanks
 // are dropped, so a reason of blanks alone is empty, and refused.
 func (d *decision) withOverride(reason *string) {
 	if reason != nil {
