@@ -37,6 +37,26 @@ type updateJSON struct {
 	Attempts     int        `json:"attempts"`
 	LastError    string     `json:"last_error"`
 	RestartError string     `json:"restart_error"`
+	// Verification is the signature check of to_sha; Override the reason
+	// an operator gave for applying it although the check blocked it.
+	Verification verificationJSON `json:"verification"`
+	Override     string           `json:"override"`
+}
+
+// verificationJSON is the API shape of a tracking.Verification. blocks
+// says whether Apply refuses the entry without an override
+// (tracking.Verification.Blocks).
+type verificationJSON struct {
+	State    string `json:"state"`
+	Signer   string `json:"signer"`
+	By       string `json:"by"`
+	Detail   string `json:"detail"`
+	Required bool   `json:"required"`
+	Blocks   bool   `json:"blocks"`
+}
+
+func toVerificationJSON(v tracking.Verification) verificationJSON {
+	return verificationJSON{State: v.State.String(), Signer: v.Signer, By: v.By, Detail: v.Detail, Required: v.Required, Blocks: v.Blocks()}
 }
 
 func jsonTime(t time.Time) *time.Time {
@@ -56,6 +76,7 @@ func toUpdateJSON(u tracking.Update) *updateJSON {
 		DetectedAt: jsonTime(u.DetectedAt), LastSeenAt: jsonTime(u.LastSeenAt), DecidedAt: jsonTime(u.DecidedAt),
 		DecidedBy: u.DecidedBy, Reason: u.Reason, Attempts: u.Attempts,
 		LastError: errorText(u.LastError), RestartError: errorText(u.RestartError),
+		Verification: toVerificationJSON(u.Verification), Override: u.Override,
 	}
 }
 
@@ -354,6 +375,8 @@ func (h *handler) decisionError(ctx context.Context, op string, id int64, actor 
 	case errors.Is(err, tracking.ErrBusy):
 		e, level = apiError{status: http.StatusConflict, code: codeBusy,
 			message: fmt.Sprintf("update %d is being applied by another request; try again when it is done", id)}, slog.LevelInfo
+	case errors.Is(err, drift.ErrUnverified):
+		e, level = *errVerificationRequired(id, u.Verification.State), slog.LevelInfo
 	case isNotCurrent(op, u, err):
 		e, level = apiError{status: http.StatusConflict, code: codeConflict, message: notCurrentMessage(id)}, slog.LevelInfo
 	case errors.Is(err, tracking.ErrConflict):
@@ -361,9 +384,12 @@ func (h *handler) decisionError(ctx context.Context, op string, id int64, actor 
 			message: fmt.Sprintf("update %d is %s and cannot be %s", id, statusOr(u, "in another state"), pastTense(op))}, slog.LevelInfo
 	case errors.Is(err, tracking.ErrInvalidArgument):
 		e = *errBadRequest(fmt.Sprintf("the updater refused to %s update %d with these arguments", op, id))
-		if op == opDismiss {
-			// The actor was checked on the way in; the reason is what is left.
+		// The actor was checked on the way in; the reason is what is left.
+		switch op {
+		case opDismiss:
 			e.message = reasonRule
+		case opApply:
+			e.message = overrideRule
 		}
 	default:
 		e, level = *errInternal, slog.LevelError

@@ -49,8 +49,8 @@ func TestUpdateJSONShape(t *testing.T) {
 	}
 	slices.Sort(keys)
 	assert.Equal(t, []string{"attempts", "bump", "decided_at", "decided_by", "detected_at", "from_sha", "from_version",
-		"id", "kind", "last_error", "last_seen_at", "plugin_name", "reason", "ref", "restart_error",
-		"source", "status", "to_sha", "to_version", "workspace_id"}, keys, "every key is always present")
+		"id", "kind", "last_error", "last_seen_at", "override", "plugin_name", "reason", "ref", "restart_error",
+		"source", "status", "to_sha", "to_version", "verification", "workspace_id"}, keys, "every key is always present")
 
 	assert.Equal(t, float64(e.alpha.ID), got["id"])
 	assert.Equal(t, "ws-a", got["workspace_id"])

@@ -72,6 +72,10 @@ func allRoutes(e *env) []routeCase {
 		{method: "POST", path: path("/ui/bulk/dismiss"), body: form(), contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpDismiss},
 		{method: "POST", path: path("/ui/sweeps"), page: true, op: adminhttp.OpSweep},
 		{method: "POST", path: path("/ui/upstreams/check"), body: "source=" + url.QueryEscape(srcAlpha) + "&ref=tag%3Alatest", contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpSweep},
+		{method: "GET", path: path("/?view=holds"), page: true, op: adminhttp.OpRead},
+		{method: "GET", path: path("/?view=explain&workspace=ws-b&plugin=gamma"), page: true, op: adminhttp.OpRead},
+		{method: "POST", path: path("/ui/holds/%d/release", e.heldInstall()), page: true, op: adminhttp.OpHolds},
+		{method: "POST", path: path("/ui/installs/ws-a/beta/rollback"), body: "to_sha=" + shaHex(9) + "&reason=x", contentType: "application/x-www-form-urlencoded", page: true, op: adminhttp.OpRollback},
 	}
 }
 

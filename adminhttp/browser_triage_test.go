@@ -84,31 +84,8 @@ func TestBrowserTriage(t *testing.T) {
 
 	shots := t.TempDir()
 	page := srv.URL + "/admin/"
-	navigate := func(u string) {
-		t.Helper()
-		resp, err := chromedp.Run(bctx, chromedp.NavigateResponse(u))
-		require.NoError(t, err, u)
-		require.Equal(t, int64(http.StatusOK), resp.Status, u)
-	}
-	count := func(sel string) int {
-		t.Helper()
-		ids, err := chromedp.Run(bctx, chromedp.QueryNodeIDs(chromedp.CSSAll(sel), chromedp.AtLeast(0)))
-		require.NoError(t, err, sel)
-		return len(ids)
-	}
-	attr := func(sel, name string) string {
-		t.Helper()
-		res, err := chromedp.Run(bctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
-		require.NoError(t, err, sel)
-		require.True(t, res.Exists, "%s has %s", sel, name)
-		return res.Value
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		require.NoError(t, err, sel)
-		return s
-	}
+	b := tab{t, bctx}
+	navigate, count, attr, text := b.navigate, b.count, b.attr, b.text
 	group := func(plugin string) string { return fmt.Sprintf(`.group[data-change^="%s "]`, plugin) }
 
 	navigate(page)
@@ -184,6 +161,121 @@ func TestBrowserTriage(t *testing.T) {
 	assert.Contains(t, text("#flash"), "Restored beta")
 	assert.Equal(t, tracking.StatusPending, e.get(e.beta.ID).Status)
 	assert.Equal(t, 1, count(fmt.Sprintf("#queue #update-%d", e.beta.ID)), "back in the queue")
+}
+
+// tab drives one browser tab for a test.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// navigate opens u and requires a 200.
+func (b tab) navigate(u string) {
+	b.t.Helper()
+	resp, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(u))
+	require.NoError(b.t, err, u)
+	require.Equal(b.t, int64(http.StatusOK), resp.Status, u)
+}
+
+// count is how many elements sel selects.
+func (b tab) count(sel string) int {
+	b.t.Helper()
+	ids, err := chromedp.Run(b.ctx, chromedp.QueryNodeIDs(chromedp.CSSAll(sel), chromedp.AtLeast(0)))
+	require.NoError(b.t, err, sel)
+	return len(ids)
+}
+
+// attr is attribute name of the element sel selects, which must have it.
+func (b tab) attr(sel, name string) string {
+	b.t.Helper()
+	res, err := chromedp.Run(b.ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	require.NoError(b.t, err, sel)
+	require.True(b.t, res.Exists, "%s has %s", sel, name)
+	return res.Value
+}
+
+// text is the visible text of the element sel selects.
+func (b tab) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	require.NoError(b.t, err, sel)
+	return s
+}
+
+// click clicks sel and requires the page it leads to to load with 200.
+func (b tab) click(sel string) {
+	b.t.Helper()
+	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(sel)))
+	require.NoError(b.t, err, sel)
+	require.Equal(b.t, int64(http.StatusOK), resp.Status, sel)
+}
+
+// TestBrowserIntegrity drives the integrity views in headless Chromium
+// with JavaScript off, at 1366 and at 390 pixels wide: a blocked entry
+// shows its badge and the "Apply unverified" form inside the viewport,
+// and overriding with a reason applies it; the holds tab lists a hold
+// and Release removes it; the installs tab leads to an explanation that
+// shows its reasons.
+func TestBrowserIntegrity(t *testing.T) {
+	bin := chromiumPath(t)
+	bctx := startBrowser(t, bin, 120*time.Second, chromedp.WindowSize(1366, 900))
+	shots := t.TempDir()
+	for _, width := range []int64{1366, 390} {
+		t.Run(fmt.Sprint(width), func(t *testing.T) {
+			e := newEnv(t)
+			e.verify(e.alpha, unsignedRequired)
+			held := e.heldInstall()
+			srv := httptest.NewServer(e.handler)
+			t.Cleanup(srv.Close)
+			require.NoError(t, chromedp.Do(bctx, chromedp.EmulateViewport(width, 900)))
+			b := tab{t, bctx}
+			page := srv.URL + "/admin/"
+
+			b.navigate(page)
+			row := fmt.Sprintf("#update-%d", e.alpha.ID)
+			assert.Equal(t, 1, b.count(row+` .sig-check[data-state="unsigned"] .badge-danger`), "a dangerous badge")
+			assert.Contains(t, b.text(row+" .sig-check"), "required")
+			assert.Contains(t, b.text(row+" .sig-check"), "commit is not signed")
+			assert.Zero(t, b.count(row+" button.btn-primary"), "no plain Apply")
+			btn := box(t, bctx, row+" form.apply-unverified button")
+			input := box(t, bctx, row+` form.apply-unverified input[name="unverified_reason"]`)
+			for name, r := range map[string]rect{"Apply unverified": btn, "its reason": input} {
+				assert.GreaterOrEqual(t, r.x, 0.0, "%s starts inside the viewport", name)
+				assert.LessOrEqual(t, r.x+r.w, float64(width), "%s ends inside the viewport", name)
+			}
+			screenshot(t, bctx, shots, fmt.Sprintf("integrity-queue-%d.png", width))
+
+			require.NoError(t, chromedp.Do(bctx, chromedp.SendKeys(chromedp.CSS(row+` input[name="unverified_reason"]`), "checked the diff with the vendor")))
+			b.click(row + " form.apply-unverified button")
+			assert.Contains(t, b.text("#flash"), "although its signature is not verified")
+			u := e.get(e.alpha.ID)
+			assert.Equal(t, tracking.StatusApplied, u.Status)
+			assert.Equal(t, "checked the diff with the vendor", u.Override)
+			assert.Contains(t, b.text("#history "+row), "Applied unverified: checked the diff with the vendor")
+
+			b.navigate(page + "?view=holds")
+			hold := fmt.Sprintf("#holds-active #hold-%d", held)
+			assert.Equal(t, 1, b.count(hold))
+			assert.Contains(t, b.text(hold), "bad release")
+			screenshot(t, bctx, shots, fmt.Sprintf("integrity-holds-%d.png", width))
+			b.click(hold + " form.release button")
+			assert.Contains(t, b.text("#flash"), "Released the hold on delta")
+			assert.Zero(t, b.count(hold), "no longer active")
+			assert.Equal(t, 1, b.count(fmt.Sprintf("#holds-released #hold-%d", held)))
+
+			b.navigate(page + "?view=installs")
+			b.click(`#installs a.explain-link[href*="workspace=ws-b"]`)
+			x, err := e.updater.Explain(t.Context(), "ws-b", "gamma")
+			require.NoError(t, err)
+			require.NotEmpty(t, x.Reasons)
+			assert.Equal(t, len(x.Reasons), b.count("#reasons li"))
+			for i, r := range x.Reasons {
+				assert.Equal(t, r.Code, b.attr(fmt.Sprintf("#reasons li:nth-child(%d)", i+1), "data-code"))
+			}
+			assert.Contains(t, b.text("#reasons"), "What would change it")
+			screenshot(t, bctx, shots, fmt.Sprintf("integrity-explain-%d.png", width))
+		})
+	}
 }
 
 type rect struct{ x, y, w, h float64 }

@@ -13,7 +13,7 @@ const MaxBulk = 100
 
 // The bodies of the bulk routes.
 const (
-	bulkApplyShape   = `"ids": [1, 2], "confirm_tag_moved": true`
+	bulkApplyShape   = `"ids": [1, 2], "confirm_tag_moved": true, "unverified_reason": "…"`
 	bulkDismissShape = `"ids": [1, 2], "reason": "…"`
 	bulkRestoreShape = `"ids": [1, 2]`
 )
@@ -63,15 +63,16 @@ func checkIDs(ids []int64) *apiError {
 func (h *handler) bulk(op string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var (
-			ids       []int64
-			reason    string
-			confirmed bool
-			shape     string
-			fields    = map[string]any{"ids": &ids}
+			ids        []int64
+			reason     string
+			confirmed  bool
+			unverified *string
+			shape      string
+			fields     = map[string]any{"ids": &ids}
 		)
 		switch op {
 		case opApply:
-			shape, fields["confirm_tag_moved"] = bulkApplyShape, &confirmed
+			shape, fields["confirm_tag_moved"], fields["unverified_reason"] = bulkApplyShape, &confirmed, &unverified
 		case opDismiss:
 			shape, fields["reason"] = bulkDismissShape, &reason
 		default:
@@ -85,17 +86,22 @@ func (h *handler) bulk(op string) http.HandlerFunc {
 			h.fail(w, r, e)
 			return
 		}
-		body := h.decideAll(r, op, ids, reason, confirmed)
+		d := decision{op: op, reason: reason, confirmed: confirmed}
+		d.withOverride(unverified)
+		body := h.decideAll(r, ids, d)
 		h.writeJSON(w, r, http.StatusOK, body)
 	}
 }
 
-// decideAll makes decision op on each of ids in turn.
-func (h *handler) decideAll(r *http.Request, op string, ids []int64, reason string, confirmed bool) bulkBody {
+// decideAll makes decision d on each of ids in turn, as the request's
+// actor.
+func (h *handler) decideAll(r *http.Request, ids []int64, d decision) bulkBody {
 	body := bulkBody{Results: make([]bulkResult, 0, len(ids))}
 	actor := actorOf(r.Context())
+	op := d.op
 	for _, id := range ids {
-		u, e := h.decide(r.Context(), decision{op: op, id: id, actor: actor, reason: reason, confirmed: confirmed})
+		d.id, d.actor = id, actor
+		u, e := h.decide(r.Context(), d)
 		res := bulkResult{ID: id, OK: e == nil}
 		switch {
 		case e == nil:
@@ -140,7 +146,7 @@ func (h *handler) formBulk(op string) http.HandlerFunc {
 			h.fail(w, r, e)
 			return
 		}
-		h.decideAll(r, op, ids, strings.TrimSpace(form.Get("reason")), false)
+		h.decideAll(r, ids, decision{op: op, reason: strings.TrimSpace(form.Get("reason"))})
 		h.redirect(w, r, form, outcome{Op: bulkOp(op), IDs: ids})
 	}
 }

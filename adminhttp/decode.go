@@ -143,7 +143,7 @@ func (h *handler) readJSON(w http.ResponseWriter, r *http.Request, shape string,
 // object.
 const (
 	dismissShape = `"reason": "…"`
-	applyShape   = `"confirm_tag_moved": true`
+	applyShape   = `"confirm_tag_moved": true, "unverified_reason": "…"`
 )
 
 // query holds the parameters of a list request, each given at most once.

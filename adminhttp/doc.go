@@ -34,13 +34,16 @@
 //
 //	read      GET plugin-updates, plugin-updates/{id}, plugin-updates-pending,
 //	          sweeps/latest, installs, holds,
-//	          installs/{workspace}/{plugin}/explain; GET {prefix}/; any path
-//	          that does not exist, has a bad method or is not canonical
-//	apply     POST plugin-updates/{id}/apply, ui/plugin-updates/{id}/apply
-//	dismiss   POST plugin-updates/{id}/dismiss, ui/plugin-updates/{id}/dismiss
-//	sweep     POST sweeps, ui/sweeps
-//	rollback  POST installs/{workspace}/{plugin}/rollback
-//	holds     POST holds/{id}/release
+//	          installs/{workspace}/{plugin}/explain; GET {prefix}/ (every
+//	          view); any path that does not exist, has a bad method or is
+//	          not canonical
+//	apply     POST plugin-updates/{id}/apply, bulk/apply, ui/plugin-updates/{id}/apply, ui/bulk/apply
+//	dismiss   POST plugin-updates/{id}/dismiss and /restore, bulk/dismiss and
+//	          bulk/restore, and their ui/ forms
+//	sweep     POST sweeps, upstreams/check, ui/sweeps, ui/upstreams/check
+//	rollback  POST installs/{workspace}/{plugin}/rollback,
+//	          ui/installs/{workspace}/{plugin}/rollback
+//	holds     POST holds/{id}/release, ui/holds/{id}/release
 //
 // ([OpEvents] names the routes of the events outbox.) Authorize returns
 // the actor, recorded as decided_by on the
@@ -54,7 +57,7 @@
 //   - any other error: logged, and 403 "forbidden" (deny by default).
 //
 // The page asks Authorize once more per operation its controls perform
-// (apply, dismiss, sweep) and leaves out the controls the actor may not
+// (apply, dismiss, sweep, holds, rollback) and leaves out the controls the actor may not
 // use: a read-only operator sees the queue without buttons. The
 // stylesheet, which holds nothing but style, is served to anyone, so that
 // the error pages of refused requests are styled too; an error page links
@@ -79,7 +82,7 @@
 //
 //	GET  {prefix}/plugin-updates                200 {"updates":[…], "next_cursor":"…"}
 //	GET  {prefix}/plugin-updates/{id}           200 {"update":{…}}; 404
-//	POST {prefix}/plugin-updates/{id}/apply     200 {"update":{…}}; 404; 409 conflict, busy, confirmation_required; 502 install_failed, restart_failed
+//	POST {prefix}/plugin-updates/{id}/apply     200 {"update":{…}}; 400; 404; 409 conflict, busy, confirmation_required, verification_required; 502 install_failed, restart_failed
 //	POST {prefix}/plugin-updates/{id}/dismiss   200 {"update":{…}}; 404; 409 conflict
 //	POST {prefix}/plugin-updates/{id}/restore   200 {"update":{…}}; 404; 409 conflict
 //	POST {prefix}/bulk/apply                    200 {"results":[…], "succeeded":n, "failed":m}
@@ -124,6 +127,19 @@
 // with the body {"confirm_tag_moved": true}, saying the caller compared
 // the commits, as the page's confirmation box does; without it the
 // answer is 409 confirmation_required and nothing is installed.
+//
+// An entry whose trust policy requires a verified signature that its
+// commit lacks (its verification's "blocks" is true) is applied only
+// with the body {"unverified_reason": "…"}: why the operator, having
+// reviewed the commit, installs it unverified. The reason (1 to
+// drift.MaxReasonLen bytes of UTF-8 after surrounding blanks are
+// dropped; newline and tab are the only control characters allowed; 400
+// otherwise, and nothing changes) is recorded as the applied entry's
+// "override" ([drift.Updater.ApplyUnverified]). Without it the answer is
+// 409 verification_required, saying so, and nothing is installed. An
+// integrity alarm that is also blocked needs both confirm_tag_moved and
+// unverified_reason. For an entry that is not blocked the reason is
+// ignored and no override is recorded.
 // Restore puts a dismissed entry back to pending while its change is
 // still current (the install is still at from_sha and upstream still
 // resolves to to_sha); otherwise it is 409 conflict. Restoring a pending
@@ -133,8 +149,9 @@
 // it unchanged. Restore and sweeps take no body, or {}.
 //
 // The bulk routes make one decision on many entries: {"ids": [1, 2, …]}
-// (1 to [MaxBulk] ids, each once), plus "confirm_tag_moved" for apply and
-// "reason" for dismiss, with the meanings above. Each entry is decided on
+// (1 to [MaxBulk] ids, each once), plus "confirm_tag_moved" and
+// "unverified_reason" for apply and "reason" for dismiss, with the
+// meanings above. Each entry is decided on
 // its own, in the order given, exactly as its single route would; one
 // that fails neither stops nor undoes the others. The answer is 200
 // whenever the request was valid, with one result per id, in order:
@@ -183,7 +200,21 @@
 //	 "from_sha": "…", "to_sha": "…", "from_version": "v1.0.0", "to_version": "v1.1.0",
 //	 "kind": "new-version", "bump": "minor", "status": "pending",
 //	 "detected_at": "2031-01-02T03:04:05Z", "last_seen_at": "…", "decided_at": null,
-//	 "decided_by": "", "reason": "", "attempts": 0, "last_error": "", "restart_error": ""}
+//	 "decided_by": "", "reason": "", "attempts": 0, "last_error": "", "restart_error": "",
+//	 "verification": {"state": "verified", "signer": "release@acme.example", "by": "plugindrift",
+//	   "detail": "…", "required": true, "blocks": false},
+//	 "override": ""}
+//
+// verification is the signature check of to_sha (and, for tag refs, its
+// annotated tag) under the source's trust policy: state is verified
+// (signer names who signed), unsigned, untrusted-signer (signer names
+// the key), bad-signature or not-checked (no policy applies); by names
+// who judged ("plugindrift", or the upstream host); detail says in one
+// line what was checked; required is set when the policy requires a
+// verified signature, and blocks when it therefore refuses the entry
+// without an override. override is the reason recorded when an operator
+// applied a blocked entry ("" otherwise; decided_by names them).
+// The list routes do not filter by verification.
 //
 // bump is how far a new-version entry's versions move: "major", "minor",
 // "patch" or "prerelease" ("" for other kinds, and for versions that are
@@ -214,7 +245,8 @@
 //
 // with one of the stable codes bad_request (400), unauthorized (401),
 // forbidden (403), not_found (404), method_not_allowed (405, with an
-// Allow header), conflict and busy (409), payload_too_large (413),
+// Allow header), conflict, busy, confirmation_required and
+// verification_required (409), payload_too_large (413),
 // unsupported_media_type (415), internal (500), not_implemented (501),
 // install_failed and restart_failed (502). Messages are written by this
 // package; the text of the errors it ran into (from the store, the
@@ -242,8 +274,9 @@
 // GET {prefix}/ is a server-rendered page (html/template, an embedded
 // stylesheet, no JavaScript; it works with scripts off, and its
 // Content-Security-Policy allows none). Its tabs are the queue (the
-// default), the installs (?view=installs) and upstream health
-// (?view=upstreams). Above them, a summary bar counts the whole queue:
+// default), the installs (?view=installs), upstream health
+// (?view=upstreams) and the holds (?view=holds); one install's
+// explanation is ?view=explain&workspace=…&plugin=…. Above them, a summary bar counts the whole queue:
 // pending entries by kind, integrity alarms, failing upstreams, and when
 // the last sweep of this process ended and the schedule's next one is due
 // ([drift.Sweeper.Next]). The queue tab shows:
@@ -260,6 +293,16 @@
 //     a <details>) and its Apply and Dismiss; "Apply all" and "Dismiss
 //     all" act on the group's pending entries, each on its own as the bulk
 //     routes do, and the flash says how many ended as asked;
+//   - on every entry, queued or decided, its signature check as a badge:
+//     the state in words (verified, unsigned, untrusted signer, bad
+//     signature, not checked), the signer or the detail as text, who
+//     judged when it was not plugindrift itself, and "required" when the
+//     policy requires a verified signature; dangerous for a bad signature
+//     and for an entry the policy blocks. A pending entry that is blocked
+//     has "Apply unverified" instead of Apply: a required reason field,
+//     posted as unverified_reason (with the confirmation box too for an
+//     alarm), which the history shows as "Applied unverified: …"; "Apply
+//     all" leaves blocked entries out, as each needs its own reason;
 //   - "Sweep now" (when a Sweeper is configured), which starts a sweep as
 //     POST {prefix}/sweeps does and waits for it up to SweepWait, and a
 //     "Last sweep" panel: running since when, or finished when, with its
@@ -273,11 +316,34 @@
 //     next ones.
 //
 // The installs tab lists installs by workspace and plugin, with the
-// commit installed; the health tab lists upstreams, failing first, with
+// commit installed and a link to each one's explanation; the health tab lists upstreams, failing first, with
 // when each was last checked, when a push webhook last named it (see
 // package push), its last result, consecutive failures, when a sweep
 // next retries it (the Sweeper's Backoff) and its last error, and
 // "Check now", which checks it at once past its backoff.
+//
+// The holds tab lists the active holds, then the released ones, each
+// 50 at a time in the order they were made, filtered by workspace (the
+// beginning of its id) and plugin: the install (linking to its
+// explanation), the held commit and version, who held it, when and why,
+// who released it and when, and Release for an active one (POST
+// {prefix}/ui/holds/{id}/release).
+//
+// The explanation (?view=explain&workspace=<the full workspace
+// id>&plugin=<plugin>; 400 without both, 404 for an install that does not
+// exist) says why that install is or is not updating, as GET
+// {prefix}/installs/{workspace}/{plugin}/explain does: what it tracks,
+// what is installed, its ring, the last check of its upstream, then each
+// reason of [drift.Updater.Explain] with what would change it; its open
+// entry with its signature check and a link to it in the queue; the
+// entries dismissed from the installed commit; its active holds, with
+// Release, and a link to all of them; and a rollback form (to_sha, the
+// full commit id, and an optional reason; POST
+// {prefix}/ui/installs/{workspace}/{plugin}/rollback). A rollback the
+// Updater refuses before installing anything (a bad commit id or reason,
+// an install that does not exist, that commit already installed, an apply
+// under way) is answered with the error page, and nothing changes;
+// otherwise it goes back to the explanation with the outcome.
 //
 // Compare and commit links: GitHub sources link to [Config].GitHubURL
 // (github.com by default) or, written with a host, to that GitHub
@@ -296,10 +362,11 @@
 // Forms post to {prefix}/ui/… and answer 303 See Other back to the page
 // with the same filters (POST/redirect/GET), so reloading never repeats
 // a decision. The redirect names the outcome by codes only, e.g.
-// ?op=apply&result=ok&id=12 (op is apply, dismiss or restore; result is
-// "ok", "confirm_tag_moved" or an error code above), ?op=bulk_apply&ids=3,4
+// ?op=apply&result=ok&id=12 (op is apply, dismiss, restore or rollback,
+// with the entry's id, or release, with the hold's; result is "ok",
+// "confirm_tag_moved" or an error code above), ?op=bulk_apply&ids=3,4
 // (or bulk_dismiss), or ?op=sweep. The page words the message itself from
-// the current state of that entry in the store (or of the latest sweep)
+// the current state of that entry (or hold) in the store, or of the latest sweep,
 // and shows nothing when that state does not bear the outcome out: a
 // crafted link can only say what is true, and no cookie or key is
 // involved, so any replica can render it. Everything on the page is

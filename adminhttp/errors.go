@@ -26,6 +26,10 @@ const (
 	// codeConfirmationRequired: applying an integrity alarm (a moved tag)
 	// needs {"confirm_tag_moved": true}.
 	codeConfirmationRequired = "confirmation_required"
+	// codeVerificationRequired: applying an entry whose trust policy
+	// requires a verified signature its commit lacks needs
+	// {"unverified_reason": "…"}.
+	codeVerificationRequired = "verification_required"
 )
 
 // apiError is a response error: status, stable code and a message written

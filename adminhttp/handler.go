@@ -67,7 +67,8 @@ type Config struct {
 	// before anything else on every request but the stylesheet's, and
 	// also for paths that do not exist (as OpRead). The page also asks it,
 	// once per operation its controls perform (OpApply, OpDismiss,
-	// OpSweep), and leaves out the controls of those refused. It returns
+	// OpSweep, OpHolds, OpRollback), and leaves out the controls of those
+	// refused. It returns
 	// the actor (recorded as decided_by; non-empty, at most
 	// drift.MaxActorLen bytes of printable UTF-8), or an error:
 	// ErrUnauthenticated (→ 401, or OnUnauthenticated), ErrForbidden (→
@@ -329,6 +330,8 @@ func (h *handler) mux() *http.ServeMux {
 		{"/ui/bulk/dismiss", map[string]opHandler{http.MethodPost: {OpDismiss, h.formBulk(opDismiss)}}},
 		{"/ui/sweeps", map[string]opHandler{http.MethodPost: {OpSweep, h.formSweep}}},
 		{"/ui/upstreams/check", map[string]opHandler{http.MethodPost: {OpSweep, h.formCheck}}},
+		{"/ui/holds/{id}/release", map[string]opHandler{http.MethodPost: {OpHolds, h.formReleaseHold}}},
+		{"/ui/installs/{workspace}/{plugin}/rollback", map[string]opHandler{http.MethodPost: {OpRollback, h.formRollback}}},
 		{"/static/admin.css", map[string]opHandler{http.MethodGet: {"", h.serveCSS}}},
 	}
 	routes = append(routes, h.eventRoutes()...)     // operation "events" (events.go)

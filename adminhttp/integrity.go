@@ -82,7 +82,7 @@ func (h *handler) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if tracking.ValidateSHA(toSHA) != nil {
-		h.fail(w, r, errBadRequest("to_sha must be the full commit id to roll back to: 40 or 64 lowercase hex digits"))
+		h.fail(w, r, errBadToSHA)
 		return
 	}
 	actor := actorOf(r.Context())
@@ -97,6 +97,14 @@ func (h *handler) rollback(w http.ResponseWriter, r *http.Request) {
 	}{toUpdateJSON(u), toHoldJSON(hold)})
 }
 
+// errBadToSHA refuses a rollback's to_sha, on the API and the page.
+var errBadToSHA = errBadRequest("to_sha must be the full commit id to roll back to: 40 or 64 lowercase hex digits")
+
+// installNotFound is the answer about an install that does not exist.
+func installNotFound(ws, plugin string) *apiError {
+	return &apiError{status: http.StatusNotFound, code: codeNotFound, message: fmt.Sprintf("install %s does not exist", redact.Quote(ws+"/"+plugin))}
+}
+
 // rollbackError classifies an error of Updater.Rollback: the outcomes of
 // the install share Apply's answers; the others name the install.
 func (h *handler) rollbackError(r *http.Request, ws, plugin, actor string, u tracking.Update, err error) *apiError {
@@ -106,7 +114,7 @@ func (h *handler) rollbackError(r *http.Request, ws, plugin, actor string, u tra
 	case u.ID != 0:
 		return h.decisionError(r.Context(), opRollback, u.ID, actor, u, err)
 	case errors.Is(err, tracking.ErrNotFound):
-		e = &apiError{status: http.StatusNotFound, code: codeNotFound, message: fmt.Sprintf("install %s does not exist", name)}
+		e = installNotFound(ws, plugin)
 	case errors.Is(err, tracking.ErrBusy):
 		e = &apiError{status: http.StatusConflict, code: codeBusy, message: fmt.Sprintf("an update of %s is being applied; roll back when it is done", name)}
 	case errors.Is(err, tracking.ErrConflict):
@@ -228,13 +236,13 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request) {
 	x, err := h.updater.Explain(r.Context(), ws, plugin)
 	switch {
 	case errors.Is(err, tracking.ErrNotFound):
-		h.fail(w, r, &apiError{status: http.StatusNotFound, code: codeNotFound, message: fmt.Sprintf("install %s does not exist", redact.Quote(ws+"/"+plugin))})
+		h.fail(w, r, installNotFound(ws, plugin))
 		return
 	case err != nil:
 		h.internal(w, r, "explain", err)
 		return
 	}
-	body := explainJSON{Install: toInstallJSON(x.Install), Ring: x.Install.Ring, Dismissed: []*updateJSON{}, Holds: []*holdJSON{}, Reasons: []reasonJSON{}}
+	body := explainJSON{Install: toInstallJSON(x.Install), Ring: x.Install.Ring, Dismissed: []*updateJSON{}, Holds: []*holdJSON{}, Reasons: explainReasons(x.Reasons)}
 	if up := x.Upstream; up != nil {
 		body.Upstream = &upstreamJSON{LastSHA: up.LastSHA, LastVersion: up.LastVersion, LastCheckedAt: jsonTime(up.LastCheckedAt),
 			LastError: errorText(up.LastError), ConsecutiveFailures: up.ConsecutiveFailures}
@@ -247,10 +255,6 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, hd := range x.Holds {
 		body.Holds = append(body.Holds, toHoldJSON(hd))
-	}
-	for _, rs := range x.Reasons {
-		// A failing resolution quotes its stored error: shown as every error is.
-		body.Reasons = append(body.Reasons, reasonJSON{Code: rs.Code, Message: errorText(rs.Message), Change: rs.Change})
 	}
 	h.writeJSON(w, r, http.StatusOK, body)
 }

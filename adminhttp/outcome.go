@@ -38,14 +38,14 @@ const (
 )
 
 // decisionResults are the results an apply or dismiss outcome may name.
-var decisionResults = []string{resultOK, resultConfirmTagMoved, codeInstallFailed, codeRestartFailed,
+var decisionResults = []string{resultOK, resultConfirmTagMoved, codeVerificationRequired, codeInstallFailed, codeRestartFailed,
 	codeNotFound, codeBusy, codeClaimLost, codeConflict, codeBadRequest, codeInternal}
 
 // outcome is what a form post did, as the redirect's query names it.
 type outcome struct {
 	Op     string  // "" for none
-	Result string  // for opApply, opDismiss and opRestore
-	ID     int64   // for opApply, opDismiss and opRestore
+	Result string  // for opApply, opDismiss, opRestore, opRelease and opRollback
+	ID     int64   // the entry; for opRelease the hold
 	IDs    []int64 // for the bulk ops
 }
 
@@ -97,8 +97,8 @@ func parseOutcome(q query) (outcome, *apiError) {
 		return o, e
 	case hasIDs:
 		return outcome{}, errBadRequest(fmt.Sprintf("op=%s takes an id, not ids", redact.Quote(o.Op)))
-	case o.Op != opApply && o.Op != opDismiss && o.Op != opRestore:
-		return outcome{}, errBadRequest(fmt.Sprintf("unknown op %s; use apply, dismiss, restore, bulk_apply, bulk_dismiss or sweep", redact.Quote(o.Op)))
+	case o.Op != opApply && o.Op != opDismiss && o.Op != opRestore && o.Op != opRelease && o.Op != opRollback:
+		return outcome{}, errBadRequest(fmt.Sprintf("unknown op %s; use apply, dismiss, restore, release, rollback, bulk_apply, bulk_dismiss or sweep", redact.Quote(o.Op)))
 	case !slices.Contains(decisionResults, o.Result):
 		return outcome{}, errBadRequest(fmt.Sprintf("result %s is not an outcome of %s; use one of %s",
 			redact.Quote(o.Result), o.Op, strings.Join(decisionResults, ", ")))
@@ -139,6 +139,8 @@ func (h *handler) outcomeFlash(ctx context.Context, o outcome) *flash {
 		return sweepFlash(h.sweeper.Latest())
 	case bulkOp(opApply), bulkOp(opDismiss):
 		return h.bulkFlash(ctx, o)
+	case opRelease:
+		return h.holdFlash(ctx, o)
 	}
 	u, err := h.store.GetUpdate(ctx, o.ID)
 	if errors.Is(err, tracking.ErrNotFound) {
@@ -150,6 +152,9 @@ func (h *handler) outcomeFlash(ctx context.Context, o outcome) *flash {
 	if err != nil {
 		h.log.ErrorContext(ctx, "adminhttp: read the update an outcome names", "update", o.ID, "error", err)
 		return nil
+	}
+	if o.Op == opRollback {
+		return rollbackFlash(o, u)
 	}
 	return decisionFlash(o, u)
 }
@@ -163,6 +168,8 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 	case resultOK:
 		switch {
 		case u.Status != target:
+		case apply && u.Override != "":
+			return flashOK("Applied %s %s to workspace %s although its signature is not verified; your reason is recorded with it.", u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
 		case apply:
 			return flashOK("Applied %s %s to workspace %s.", u.PluginName, versionOrSHA(u.ToVersion, u.ToSHA), u.WorkspaceID)
 		case o.Op == opRestore:
@@ -178,6 +185,10 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 		}
 		if apply && u.Kind == tracking.KindTagMoved && u.Status == tracking.StatusPending {
 			return flashError("Update #%d re-points an existing tag at another commit. Compare the commits, then tick “I compared the commits” to apply it.", u.ID)
+		}
+	case codeVerificationRequired:
+		if apply && u.Status == tracking.StatusPending && u.Verification.Blocks() {
+			return flashError("Update #%d was not applied: its commit is %s, and its trust policy requires a verified signature. Review the commit, then use “Apply unverified” with a reason, which is recorded.", u.ID, verificationWords(u.Verification.State))
 		}
 	case codeInstallFailed:
 		if apply && u.Status == tracking.StatusPending && u.LastError != "" {
@@ -216,6 +227,8 @@ func decisionFlash(o outcome, u tracking.Update) *flash {
 	case codeBadRequest:
 		switch {
 		case u.Status == target:
+		case apply && u.Verification.Blocks():
+			return flashError("Update #%d was not applied: %s.", u.ID, overrideRule)
 		case apply:
 			return flashError("Update #%d was not applied: the updater refused the request; the server log has the details.", u.ID)
 		default:

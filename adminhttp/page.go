@@ -124,10 +124,16 @@ type pageView struct {
 	Summary    *summaryView
 	Queue      *queueView
 	History    *sectionView
-	View       string // viewQueue, viewInstalls or viewUpstreams
+	View       string // viewQueue, viewInstalls, viewUpstreams, viewHolds or viewExplain
 	Tabs       []tabView
 	Installs   *installsView
 	Upstreams  *upstreamsView
+	// The integrity views (pageintegrity.go), and the controls the actor
+	// may use there.
+	Holds       *holdsView
+	Explain     *explainView
+	CanRelease  bool
+	CanRollback bool
 }
 
 type sectionView struct {
@@ -169,6 +175,14 @@ type rowView struct {
 	DismissLabel         string
 	RestoreLabel         string
 	LongError            bool // LastError is long enough to fold away
+	// Verification is the entry's signature badge; Blocked marks a
+	// pending entry that it blocks, whose Apply is "Apply unverified"
+	// with a reason. Override is the reason recorded when it was applied
+	// so.
+	Verification         verificationView
+	Blocked              bool
+	Override             string
+	ApplyUnverifiedLabel string
 }
 
 // The page's views (its tabs).
@@ -205,9 +219,9 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 	switch view {
 	case "":
 		view = viewQueue
-	case viewQueue, viewInstalls, viewUpstreams:
+	case viewQueue, viewInstalls, viewUpstreams, viewHolds, viewExplain:
 	default:
-		h.fail(w, r, errBadRequest("view must be queue (the default), installs or upstreams"))
+		h.fail(w, r, errBadRequest("view must be queue (the default), installs, upstreams, holds or explain"))
 		return
 	}
 	ctx, now := r.Context(), h.now()
@@ -216,8 +230,9 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 		SweepURL: h.prefix + "/ui/sweeps", CanSweep: h.sweeper != nil && h.may(r, OpSweep),
 		CanApply: h.may(r, OpApply), CanDismiss: h.may(r, OpDismiss),
 		Flash: h.outcomeFlash(ctx, done), Filter: f, Filtered: f != filters{}, View: view,
+		CanRelease: h.may(r, OpHolds), CanRollback: h.may(r, OpRollback),
 	}
-	for _, t := range []struct{ view, label string }{{viewQueue, "Queue"}, {viewInstalls, "Installs"}, {viewUpstreams, "Upstream health"}} {
+	for _, t := range []struct{ view, label string }{{viewQueue, "Queue"}, {viewInstalls, "Installs"}, {viewUpstreams, "Upstream health"}, {viewHolds, "Holds"}} {
 		tq := f.values()
 		if t.view != viewQueue {
 			tq.Set("view", t.view)
@@ -241,6 +256,16 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 	case viewUpstreams:
 		if v.Upstreams, err = h.upstreamsTab(ctx, f, now); err != nil {
 			h.internal(w, r, "list upstreams", err)
+			return
+		}
+	case viewHolds:
+		if v.Holds, e = h.holdsTab(ctx, q, f, now); e != nil {
+			h.fail(w, r, e)
+			return
+		}
+	case viewExplain:
+		if v.Explain, e = h.explainTab(ctx, f, now); e != nil {
+			h.fail(w, r, e)
 			return
 		}
 	default:
@@ -361,6 +386,9 @@ func (h *handler) row(u tracking.Update, now time.Time) rowView {
 	rv.DismissLabel = "Dismiss " + u.PluginName + " " + to + " for " + u.WorkspaceID
 	rv.RestoreLabel = "Restore " + u.PluginName + " " + to + " for " + u.WorkspaceID + " to pending"
 	rv.LongError = len(rv.LastError) > longError
+	rv.Verification, rv.Override = newVerificationView(u.Verification), u.Override
+	rv.Blocked = rv.Pending && rv.Verification.Blocks
+	rv.ApplyUnverifiedLabel = "Apply " + u.PluginName + " " + to + " to " + u.WorkspaceID + " although its signature is not verified"
 	if !u.DecidedAt.IsZero() {
 		rv.DecidedAt, rv.Decided = exactTime(u.DecidedAt), age(now, u.DecidedAt)
 	}

@@ -488,13 +488,26 @@ func TestPageEscapesEveryUpstreamField(t *testing.T) {
 	require.Error(t, err)
 	_, err = e.updater.Dismiss(t.Context(), e.alpha.ID, actor, payload("reason"))
 	require.NoError(t, err)
+	// The signature check quotes upstream: the signer, who judged, the
+	// detail; an operator wrote the override.
+	e.verify(e.get(ids["pending"]), tracking.Verification{State: tracking.VerificationUntrustedSigner,
+		Signer: payload("signer"), By: payload("by"), Detail: payload("detail"), Required: true})
+	e.verify(e.beta, tracking.Verification{State: tracking.VerificationUnsigned, Detail: "unsigned", Required: true})
+	restartErr := e.restarter.failWith
+	e.restarter.failWith = nil
+	_, err = e.updater.ApplyUnverified(t.Context(), e.beta.ID, actor, payload("override"))
+	require.NoError(t, err)
+	e.restarter.failWith = restartErr
 
 	html := e.page("")
 	assert.NotContains(t, html, "<script", "no markup from any field reaches the page")
 	for _, field := range []string{"actor", "source", "ref", "fromVersion", "toVersion", "lastError", "restartError", "reason",
-		"sweepError", "failingSource", "failingRef"} {
+		"sweepError", "failingSource", "failingRef", "signer", "by", "detail", "override"} {
 		assert.Contains(t, html, escaped(field), field)
 	}
+	assert.Contains(t, rowOf(t, section(html, "queue"), ids["pending"]), escaped("signer"))
+	assert.Contains(t, rowOf(t, section(html, "queue"), ids["pending"]), escaped("detail"))
+	assert.Contains(t, rowOf(t, section(html, "history"), e.beta.ID), escaped("override"))
 	assert.Contains(t, rowOf(t, section(html, "queue"), ids["pending"]), escaped("lastError"))
 	assert.Contains(t, rowOf(t, section(html, "history"), ids["restarted"]), escaped("restartError"))
 	assert.Contains(t, rowOf(t, section(html, "history"), ids["restarted"]), escaped("actor"), "decided_by")

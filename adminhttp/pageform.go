@@ -63,8 +63,13 @@ func (h *handler) formApply(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	done.Result = h.formResult(h.decide(r.Context(), decision{op: opApply, id: done.ID, actor: actorOf(r.Context()),
-		confirmed: form.Get("confirm") == "tag-moved"}))
+	d := decision{op: opApply, id: done.ID, actor: actorOf(r.Context()), confirmed: form.Get("confirm") == "tag-moved"}
+	if _, ok := form["unverified_reason"]; ok {
+		// The "Apply unverified" form of an entry its trust policy blocks.
+		reason := form.Get("unverified_reason")
+		d.withOverride(&reason)
+	}
+	done.Result = h.formResult(h.decide(r.Context(), d))
 	h.redirect(w, r, form, done)
 }
 

@@ -38,6 +38,8 @@ var pageFuncs = template.FuncMap{
 		}
 		return m, nil
 	},
+	// slice2 lists two values, to range over them.
+	"slice2": func(a, b any) []any { return []any{a, b} },
 	// short is the first line of a long error, cut to fit a summary.
 	"short": func(s string) string {
 		first, _, _ := strings.Cut(s, "\n")

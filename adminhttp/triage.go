@@ -131,7 +131,11 @@ type groupView struct {
 	Kind, KindLabel, Bump  string
 	Change                 string // "alpha v1.0.0 → v1.1.0", for labels
 	Rows                   []rowView
-	PendingIDs             []int64 // the entries Apply all and Dismiss all act on
+	PendingIDs             []int64 // the entries Dismiss all acts on
+	// ApplyIDs are the pending entries Apply all acts on: those whose
+	// verification does not block them (each of those needs its own
+	// reason).
+	ApplyIDs []int64
 }
 
 type groupKey struct {
@@ -160,6 +164,9 @@ func groupRows(us []tracking.Update, rows []rowView) []*groupView {
 		g.Rows = append(g.Rows, rows[i])
 		if rows[i].Pending {
 			g.PendingIDs = append(g.PendingIDs, rows[i].ID)
+			if !rows[i].Blocked {
+				g.ApplyIDs = append(g.ApplyIDs, rows[i].ID)
+			}
 		}
 	}
 	return out

@@ -24,6 +24,7 @@ type installRow struct {
 	Tracked                        bool
 	SHA, Short, SHAURL, Version    string
 	InstalledAt, Installed         string
+	ExplainURL                     string // why it is or is not updating
 }
 
 // installsTab reads a page of installs the workspace and plugin filters
@@ -55,6 +56,7 @@ func (h *handler) installsTab(ctx context.Context, q query, f filters) (*install
 			Tracked: in.Tracked(), SHA: in.InstalledSHA, Short: shortSHA(in.InstalledSHA),
 			SHAURL: h.links.commitURL(in.Source, in.InstalledSHA), Version: in.InstalledVersion,
 			InstalledAt: exactTime(in.InstalledAt), Installed: age(now, in.InstalledAt),
+			ExplainURL: h.explainURL(in.WorkspaceID, in.PluginName),
 		})
 	}
 	return v, nil
