@@ -2,6 +2,7 @@ package gitcli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -32,7 +33,10 @@ var _ resolver.ObjectReader = (*Resolver)(nil)
 // already there is not fetched again; otherwise into a temporary
 // repository with --depth=1, removed before ReadObjects returns. Either
 // way the fetch carries Config.Credentials and is bounded by
-// Config.MaxFetchBytes, as Fetch's is.
+// Config.MaxFetchBytes, as Fetch's is. A commit is asked for by id; a
+// server that sends only the tips of its refs (protocol version 0 without
+// uploadpack.allowReachableSHA1InWant) is asked for the branch instead,
+// whose tip must then be res.SHA.
 //
 // git checks every object's hash as it fetches it, and ReadObjects reads
 // the commit by its id, so the commit is the one res names. A tag must
@@ -89,7 +93,12 @@ func (r *Resolver) ReadObjects(ctx context.Context, source tracking.Source, ref 
 	} else if have, err := r.present(ctx, repo, remote, res.SHA); err != nil {
 		return resolver.Objects{}, err
 	} else if !have[res.SHA] {
-		if err := r.boundedFetch(ctx, source, repo, remote, append(fetch, "--", from, "+"+res.SHA+":"+objectsCommitRef)...); err != nil {
+		err := r.boundedFetch(ctx, source, repo, remote, append(fetch, "--", from, "+"+res.SHA+":"+objectsCommitRef)...)
+		var ce *CommandError
+		if errors.As(err, &ce) && ce.StderrContains(unadvertisedMark) {
+			err = r.fetchBranchTip(ctx, source, repo, remote, from, fetch, ref, res.SHA)
+		}
+		if err != nil {
 			return resolver.Objects{}, err
 		}
 	}
@@ -104,6 +113,31 @@ func (r *Resolver) ReadObjects(ctx context.Context, source tracking.Source, ref 
 		return resolver.Objects{}, fmt.Errorf("gitcli: objects %s: %w", remote, err)
 	}
 	return objs, nil
+}
+
+// unadvertisedMark is what git writes when a server (one speaking only
+// protocol version 0, say) refuses to send a commit asked for by id that
+// is not the tip of one of its refs.
+const unadvertisedMark = "does not allow request for unadvertised object"
+
+// fetchBranchTip fetches the branch (or HEAD) ref selects, for a server
+// that does not send commits by id, and checks that its tip is sha.
+func (r *Resolver) fetchBranchTip(ctx context.Context, source tracking.Source, repo, remote, from string, fetch []string, ref tracking.Ref, sha string) error {
+	name := "HEAD"
+	if ref.Kind() == tracking.RefBranch {
+		name = "refs/heads/" + ref.Name()
+	}
+	if err := r.boundedFetch(ctx, source, repo, remote, append(fetch, "--", from, "+"+name+":"+objectsCommitRef)...); err != nil {
+		return err
+	}
+	out, err := r.git.Run(ctx, repo, "rev-parse", "--verify", "--end-of-options", objectsCommitRef)
+	if err != nil {
+		return fmt.Errorf("gitcli: objects %s: %w", remote, err)
+	}
+	if tip := strings.TrimSpace(string(out)); tip != sha {
+		return fmt.Errorf("gitcli: objects %s: %s moved while it was checked: it names commit %.12s, the resolution %.12s, and the server sends only the tips of its refs; the next sweep will see the new commit", remote, ref, tip, sha)
+	}
+	return nil
 }
 
 // objectsRepo returns the repository ReadObjects fetches into, the

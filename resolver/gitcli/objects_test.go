@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -196,4 +197,81 @@ func TestObjectsGitArguments(t *testing.T) {
 	_, err := r.ReadObjects(t.Context(), src, mustRef(t, "tag:v1.2.0"), resolver.Result{SHA: someSHA, Version: "v1.2.0"})
 	require.Error(t, err, "the fake git fetches nothing")
 	assert.Contains(t, readLog(t, log), "fetch\n--quiet\n--no-tags\n--no-write-fetch-head\n--filter=tree:0\n--depth=1\n--\nhttps://example.com/acme/plugin.git\n+refs/tags/v1.2.0:refs/plugindrift/objects/tag\n--end--")
+}
+
+// TestObjectsFromAServerThatSendsOnlyTips reads a branch's commit from a
+// server speaking protocol version 0, which refuses a commit asked for by
+// id unless it is a ref's tip: ReadObjects asks for the branch instead,
+// and when its tip is no longer the commit resolved, says the branch
+// moved (where protocol version 2 still hands the old commit over).
+func TestObjectsFromAServerThatSendsOnlyTips(t *testing.T) {
+	repos := resolvertest.NewRepos(t)
+	src := mustSource(t, "git+file://"+repos.Path(resolvertest.RepoTrunk)) // no tag keeps an old tip advertised
+	realGit, err := exec.LookPath("git")
+	require.NoError(t, err)
+	v0 := filepath.Join(t.TempDir(), "git")
+	require.NoError(t, os.WriteFile(v0, []byte("#!/bin/sh\nexec '"+realGit+"' -c protocol.version=0 \"$@\"\n"), 0o755))
+	old := mustNew(t, &gitcli.Config{AllowFile: true, GitPath: v0})
+	current := mustNew(t, &gitcli.Config{AllowFile: true})
+
+	for _, ref := range []tracking.Ref{mustRef(t, "branch:trunk"), mustRef(t, "head")} {
+		res, err := old.Resolve(t.Context(), resolver.Request{Source: src, Ref: ref})
+		require.NoError(t, err)
+		objs, err := old.ReadObjects(t.Context(), src, ref, res)
+		require.NoError(t, err, "%s: the tip is sent by id", ref)
+		assert.Equal(t, string(repos.RawObject(t, resolvertest.RepoTrunk, "commit", res.SHA)), string(objs.Commit))
+
+		repos.Commit(t, resolvertest.RepoTrunk, "trunk")
+		_, err = old.ReadObjects(t.Context(), src, ref, res)
+		require.Error(t, err, ref)
+		assert.NotErrorIs(t, err, resolver.ErrNotFound)
+		assert.Contains(t, err.Error(), "moved while it was checked", ref)
+		assert.Contains(t, err.Error(), "the server sends only the tips of its refs", ref)
+
+		objs, err = current.ReadObjects(t.Context(), src, ref, res)
+		require.NoError(t, err, "%s: protocol version 2 sends a reachable commit by id", ref)
+		assert.Equal(t, string(repos.RawObject(t, resolvertest.RepoTrunk, "commit", res.SHA)), string(objs.Commit))
+	}
+}
+
+// TestObjectsHistoryCloneFetchesOnlyWhatIsMissing: with a history clone,
+// a commit the force-push check already fetched is read without asking
+// the remote, a tag costs one fetch, and the clone keeps its whole
+// history (it is never made shallow).
+func TestObjectsHistoryCloneFetchesOnlyWhatIsMissing(t *testing.T) {
+	repos := resolvertest.NewRepos(t)
+	src := mustSource(t, "git+file://"+repos.Path(resolvertest.RepoPlugin))
+	argvLog, wrapper := argvWrapper(t)
+	cache := t.TempDir()
+	r := mustNew(t, &gitcli.Config{AllowFile: true, GitPath: wrapper, HistoryCacheDir: cache})
+	fetches := func() int {
+		argv, err := os.ReadFile(argvLog)
+		require.NoError(t, err)
+		return strings.Count(string(argv), " fetch ")
+	}
+	tip := repos.SHA(resolvertest.RepoPlugin, "refs/heads/main")
+	first := repos.SHA(resolvertest.RepoPlugin, "refs/tags/v0.9.0")
+	dev := repos.SHA(resolvertest.RepoPlugin, "refs/heads/dev")
+
+	_, err := r.NotAncestors(t.Context(), src, tip, nil)
+	require.NoError(t, err)
+	before := fetches()
+	require.Positive(t, before)
+	objs, err := r.ReadObjects(t.Context(), src, mustRef(t, "branch:main"), resolver.Result{SHA: tip, Revision: resolver.Revision("main", tip)})
+	require.NoError(t, err)
+	assert.Equal(t, string(repos.RawObject(t, resolvertest.RepoPlugin, "commit", tip)), string(objs.Commit))
+	assert.Equal(t, before, fetches(), "the commit was in the clone already")
+
+	sha := repos.SHA(resolvertest.RepoPlugin, "refs/tags/v1.2.0")
+	objs, err = r.ReadObjects(t.Context(), src, mustRef(t, "tag:v1.2.0"), resolver.Result{SHA: sha, Version: "v1.2.0", Revision: resolver.Revision("v1.2.0", sha)})
+	require.NoError(t, err)
+	assert.Equal(t, string(repos.RawObject(t, resolvertest.RepoPlugin, "tag", repos.TagObject(resolvertest.RepoPlugin, "v1.2.0"))), string(objs.Tag))
+	assert.Equal(t, before+1, fetches())
+
+	shallow, err := filepath.Glob(filepath.Join(cache, "*", ".git", "shallow"))
+	require.NoError(t, err)
+	assert.Empty(t, shallow, "the history clone was made shallow")
+	got, err := r.NotAncestors(t.Context(), src, tip, []string{first, dev})
+	require.NoError(t, err)
+	assert.Equal(t, []string{dev}, got, "the force-push check still sees the whole history")
 }
