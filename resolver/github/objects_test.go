@@ -1,6 +1,8 @@
 package github_test
 
 import (
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -265,4 +267,44 @@ func TestObjectsRefusedBeforeSending(t *testing.T) {
 		require.ErrorIs(t, err, c.match, c.name)
 	}
 	assert.Empty(t, e.srv.Requests(), "nothing was sent")
+}
+
+// TestObjectsPGPShapedSignatures: an OpenPGP signature has a blank line
+// after its armor header, which git stores in a commit as a line holding
+// one space; the commit and tag rebuilt from GitHub's payload and
+// signature are still git's bytes.
+func TestObjectsPGPShapedSignatures(t *testing.T) {
+	e := newObjectsEnv(t, false)
+	dir := e.repos.Path(resolvertest.RepoPlugin)
+	main := e.repos.SHA(resolvertest.RepoPlugin, "refs/heads/main")
+	tree := strings.TrimSpace(gitOut(t, dir, "", "rev-parse", main+"^{tree}"))
+	commit := "tree " + tree + "\nparent " + main + "\n" +
+		"author Fixture <fixture@plugindrift.invalid> 1704067200 +0000\n" +
+		"committer Fixture <fixture@plugindrift.invalid> 1704067200 +0000\n" +
+		"gpgsig -----BEGIN PGP SIGNATURE-----\n \n iHUEABYKAB0WIQQfixture\n =AbCd\n -----END PGP SIGNATURE-----\n" +
+		"\nsigned with OpenPGP\n"
+	sha := strings.TrimSpace(gitOut(t, dir, commit, "hash-object", "-t", "commit", "-w", "--stdin"))
+	gitOut(t, dir, "", "update-ref", "refs/heads/pgp", sha)
+	tagObject := "object " + sha + "\ntype commit\ntag v8.0.0\n" +
+		"tagger Fixture <fixture@plugindrift.invalid> 1704067200 +0000\n\nrelease v8.0.0\n" +
+		"-----BEGIN PGP SIGNATURE-----\n\niHUEABYKAB0WIQQfixture\n=AbCd\n-----END PGP SIGNATURE-----\n"
+	tagID := strings.TrimSpace(gitOut(t, dir, tagObject, "hash-object", "-t", "tag", "-w", "--stdin"))
+	gitOut(t, dir, "", "update-ref", "refs/tags/v8.0.0", tagID)
+
+	objs, err := e.r.ReadObjects(t.Context(), e.src, tag("v8.0.0"), resolver.Result{SHA: sha, Version: "v8.0.0", Revision: resolver.Revision("v8.0.0", sha)})
+	require.NoError(t, err)
+	assert.Equal(t, commit, string(objs.Commit))
+	assert.Equal(t, tagObject, string(objs.Tag))
+}
+
+// gitOut runs git in the bare repository dir with stdin and returns its
+// output.
+func gitOut(t *testing.T, dir, stdin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"--git-dir=" + dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.Output()
+	require.NoError(t, err, "git %s", strings.Join(args, " "))
+	return string(out)
 }
