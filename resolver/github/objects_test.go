@@ -308,3 +308,36 @@ func gitOut(t *testing.T, dir, stdin string, args ...string) string {
 	require.NoError(t, err, "git %s", strings.Join(args, " "))
 	return string(out)
 }
+
+// TestObjectsOnAnEnterpriseHost runs the suite against a second host of
+// Config.Hosts whose API wants a token: every object request goes to that
+// host's API with that host's Auth, and github.com's is never used.
+func TestObjectsOnAnEnterpriseHost(t *testing.T) {
+	const token = "ghp_enterprise"
+	var servers []*fakegithub.Server
+	resolvertest.RunObjects(t, resolvertest.Harness{
+		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
+			srv := fakegithub.Start(fakegithub.Config{Path: func(_, repo string) string { return repos.Path(repo) }, Prefix: "/api/v3", Token: token})
+			t.Cleanup(srv.Close)
+			servers = append(servers, srv)
+			r, err := github.New(&github.Config{
+				Hosts: mustHosts(t, resolver.DefaultGitHubHost, resolver.GitHubHost{Name: "ghe.example.com", APIBaseURL: srv.BaseURL()}),
+				Auth:  map[string]github.Auth{"github.com": {Token: "ghp_dotcom"}, "ghe.example.com": {Token: token}},
+			})
+			require.NoError(t, err)
+			return r, func(repo string) tracking.Source {
+				return must(tracking.GitHubSource("ghe.example.com", "fixtures", repo))
+			}
+		},
+	})
+	var reads int
+	for _, srv := range servers {
+		for _, req := range srv.Requests() {
+			if strings.Contains(req.Path, "/git/") {
+				reads++
+				assert.Equal(t, "Bearer "+token, req.Authorization, "the enterprise host's token, on %s", req.Path)
+			}
+		}
+	}
+	assert.Positive(t, reads, "the git database API was asked")
+}
