@@ -77,14 +77,19 @@ func (r *Resolver) ReadObjects(ctx context.Context, source tracking.Source, ref 
 		return resolver.Objects{}, err
 	}
 	defer done()
-	fetch := []string{"--no-tags", "--no-write-fetch-head", "--filter=tree:0"}
-	if r.history.dir == "" {
-		fetch = append(fetch, "--depth=1")
+	// fetch fetches refspec's commits only, and into a temporary
+	// repository only the one commit (a history clone keeps its history).
+	fetch := func(refspec string) error {
+		args := []string{"--no-tags", "--no-write-fetch-head", "--filter=tree:0"}
+		if r.history.dir == "" {
+			args = append(args, "--depth=1")
+		}
+		return r.boundedFetch(ctx, source, repo, remote, append(args, "--", from, refspec)...)
 	}
 
 	var objs resolver.Objects
 	if tag != "" {
-		if err := r.boundedFetch(ctx, source, repo, remote, append(fetch, "--", from, "+refs/tags/"+tag+":"+objectsTagRef)...); err != nil {
+		if err := fetch("+refs/tags/" + tag + ":" + objectsTagRef); err != nil {
 			return resolver.Objects{}, err
 		}
 		if objs.Tag, err = r.readTag(ctx, repo, remote, tag, res.SHA); err != nil {
@@ -93,10 +98,10 @@ func (r *Resolver) ReadObjects(ctx context.Context, source tracking.Source, ref 
 	} else if have, err := r.present(ctx, repo, remote, res.SHA); err != nil {
 		return resolver.Objects{}, err
 	} else if !have[res.SHA] {
-		err := r.boundedFetch(ctx, source, repo, remote, append(fetch, "--", from, "+"+res.SHA+":"+objectsCommitRef)...)
+		err := fetch("+" + res.SHA + ":" + objectsCommitRef)
 		var ce *CommandError
 		if errors.As(err, &ce) && ce.StderrContains(unadvertisedMark) {
-			err = r.fetchBranchTip(ctx, source, repo, remote, from, fetch, ref, res.SHA)
+			err = r.fetchBranchTip(ctx, repo, remote, fetch, ref, res.SHA)
 		}
 		if err != nil {
 			return resolver.Objects{}, err
@@ -120,14 +125,15 @@ func (r *Resolver) ReadObjects(ctx context.Context, source tracking.Source, ref 
 // is not the tip of one of its refs.
 const unadvertisedMark = "does not allow request for unadvertised object"
 
-// fetchBranchTip fetches the branch (or HEAD) ref selects, for a server
-// that does not send commits by id, and checks that its tip is sha.
-func (r *Resolver) fetchBranchTip(ctx context.Context, source tracking.Source, repo, remote, from string, fetch []string, ref tracking.Ref, sha string) error {
+// fetchBranchTip fetches (with fetch) the branch or HEAD that ref
+// selects, for a server that does not send commits by id, and checks
+// that its tip is sha.
+func (r *Resolver) fetchBranchTip(ctx context.Context, repo, remote string, fetch func(refspec string) error, ref tracking.Ref, sha string) error {
 	name := "HEAD"
 	if ref.Kind() == tracking.RefBranch {
 		name = "refs/heads/" + ref.Name()
 	}
-	if err := r.boundedFetch(ctx, source, repo, remote, append(fetch, "--", from, "+"+name+":"+objectsCommitRef)...); err != nil {
+	if err := fetch("+" + name + ":" + objectsCommitRef); err != nil {
 		return err
 	}
 	out, err := r.git.Run(ctx, repo, "rev-parse", "--verify", "--end-of-options", objectsCommitRef)
