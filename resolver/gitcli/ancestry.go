@@ -41,6 +41,12 @@ func newHistoryCache(dir string) (historyCache, error) {
 	return historyCache{dir: abs, locks: &sync.Map{}}, nil
 }
 
+// clone returns the directory of remote's clone.
+func (h historyCache) clone(remote string) string {
+	sum := sha256.Sum256([]byte(remote))
+	return filepath.Join(h.dir, hex.EncodeToString(sum[:16]))
+}
+
 // lock takes the lock of the clone at repo and returns its release.
 func (h historyCache) lock(repo string) func() {
 	m, _ := h.locks.LoadOrStore(repo, &sync.Mutex{})
@@ -74,8 +80,7 @@ func (r *Resolver) NotAncestors(ctx context.Context, source tracking.Source, tip
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(remote))
-	repo := filepath.Join(r.history.dir, hex.EncodeToString(sum[:16]))
+	repo := r.history.clone(remote)
 	defer r.history.lock(repo)()
 	if err := r.openHistory(ctx, repo, remote); err != nil {
 		return nil, err

@@ -15,6 +15,15 @@
 //	GET /repos/{owner}/{repo}/compare/{base}...{head}
 //	                                          status identical, ahead, behind or diverged, ahead_by,
 //	                                          behind_by; 404 when either commit is unknown
+//	GET /repos/{owner}/{repo}/git/commits/{sha}
+//	GET /repos/{owner}/{repo}/git/tags/{sha}  the commit or tag object, read with git cat-file, with
+//	                                          verification {verified, reason, signature, payload}: the
+//	                                          signed payload and the signature as GitHub splits them
+//	                                          (both null when unsigned); 404 when unknown; see Judge and
+//	                                          Tamper
+//	GET /repos/{owner}/{repo}/git/ref/{heads|tags}/{name}
+//	                                          the ref's object id and type (commit, or tag when annotated);
+//	                                          404 when missing
 //	POST /app/installations/{id}/access_tokens with Config.App: an installation token for a JWT the App signed
 //
 // These mirror github.com's answers. The server also keeps a log of every
@@ -61,6 +70,10 @@ type Config struct {
 	// installation tokens, and /repos requests must carry one that has not
 	// expired (or Token).
 	App *App
+	// UnsignedPayloads makes the git/commits and git/tags endpoints give
+	// the payload of an unsigned object too. Defaults to false: null, as
+	// github.com answers.
+	UnsignedPayloads bool
 }
 
 // App is the GitHub App a Server mints installation tokens for.
@@ -109,6 +122,9 @@ type Server struct {
 	script []Response
 	limit  *Response // answers everything while set; see Limit
 	rate   http.Header
+
+	verdicts map[string]Verdict // object id → verification to report; see Judge
+	tampered map[string]bool    // object ids whose payload is altered; see Tamper
 }
 
 // Start starts a Server on a loopback port.
@@ -319,6 +335,8 @@ func (s *Server) route(w http.ResponseWriter, req *http.Request) {
 		s.getRepo(w, req, repo)
 	case len(parts) == 3 && parts[2] == "tags":
 		s.listTags(w, req, repo)
+	case len(parts) == 4 && parts[2] == "git":
+		s.gitObjects(w, req, repo, parts[3])
 	case len(parts) == 4 && parts[2] == "compare":
 		s.compare(w, repo, parts[3])
 	case len(parts) == 4 && parts[2] == "commits":
