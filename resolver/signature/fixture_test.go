@@ -35,7 +35,7 @@ type fixture struct {
 	// carolKey is Carol's armored OpenPGP public key, which the test
 	// policies trust; dave's is not trusted. carolFpr is her fingerprint.
 	carolKey, daveKey []byte
-	carolFpr          string
+	carolFpr, daveFpr string
 	// raw objects by name, and commit ids by name.
 	raw  map[string][]byte
 	shas map[string]string
@@ -253,18 +253,16 @@ func (f *fixture) buildOpenPGP() error {
 	if f.carolFpr, f.carolKey, err = key("Carol <carol@example.com>"); err != nil {
 		return err
 	}
-	daveFpr, daveKey, err := key("Dave <dave@example.com>")
-	if err != nil {
+	if f.daveFpr, f.daveKey, err = key("Dave <dave@example.com>"); err != nil {
 		return err
 	}
-	f.daveKey = daveKey
 	if err := f.commit("pgp-commit", gpgSigning(f.carolFpr)...); err != nil {
 		return err
 	}
 	if err := f.tag("v2.0.0", "pgp-commit", gpgSigning(f.carolFpr)...); err != nil {
 		return err
 	}
-	return f.commit("dave-commit", gpgSigning(daveFpr)...)
+	return f.commit("dave-commit", gpgSigning(f.daveFpr)...)
 }
 
 // objectReader hands over fixed objects and counts its calls.

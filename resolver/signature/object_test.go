@@ -46,6 +46,7 @@ func TestSplitCommitShapes(t *testing.T) {
 		{"no message", head, head, ""},
 		{"signature lines in the message stay", head + "\nmsg\ngpgsig not a header\n -----BEGIN\n", head + "\nmsg\ngpgsig not a header\n -----BEGIN\n", ""},
 		{"sha256 signature is removed, sha1 one taken", head + "gpgsig-sha256 S2\n s2b\ngpgsig S1\n s1b\nencoding x\n\nm\n", head + "encoding x\n\nm\n", "S1\ns1b\n"},
+		{"another signature ends at the next header", head + "gpgsig-sha256 S2\n s2b\nencoding x\ngpgsig S1\n\nm\n", head + "encoding x\n\nm\n", "S1\n"},
 		{"only a sha256 signature", head + "gpgsig-sha256 S2\n s2b\n\nm\n", head + "\nm\n", "S2\ns2b\n"},
 		{"blank continuation", head + "gpgsig A\n \n B\n\nm\n", head + "\nm\n", "A\n\nB\n"},
 		{"mergetag continuation kept", head + "mergetag object x\n type commit\ngpgsig S\n\nm\n", head + "mergetag object x\n type commit\n\nm\n", "S\n"},
