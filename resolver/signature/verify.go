@@ -104,6 +104,7 @@ type judged struct {
 	verdict
 	object string // "tag v1.2.0", "commit 1a2b3c4d5e6f"
 	person string // committer or tagger
+	own    string // the rule's own finding, without the object's name
 }
 
 // hostOverride takes the host's verdict for an object whose signer the
@@ -117,7 +118,7 @@ func (r *rule) hostOverride(j judged, hostName string, check *resolver.HostCheck
 		state:  tracking.VerificationVerified,
 		signer: j.person,
 		by:     hostName,
-		detail: fmt.Sprintf("%s: %s verified the signature (%s); the policy holds no key for it (%s)", j.object, hostName, check.Reason, j.detail),
+		detail: fmt.Sprintf("%s: %s verified the signature (%s); the policy holds no key for it (%s)", j.object, hostName, check.Reason, j.own),
 	}
 }
 
@@ -147,7 +148,7 @@ func (r *rule) judgeTag(raw []byte) judged {
 // verdictOf names the object in the detail and sets who judged.
 func (r *rule) verdictOf(object, person string, v verdict) judged {
 	v.by = byPlugindrift
-	j := judged{verdict: v, object: object, person: person}
+	j := judged{verdict: v, object: object, person: person, own: v.detail}
 	j.detail = object + ": " + v.detail
 	return j
 }
