@@ -72,9 +72,6 @@ func (s allowedSigner) validAt(t time.Time) (bool, string) {
 	return true, ""
 }
 
-// errAllowedSigners is what every allowed_signers parse error wraps.
-var errAllowedSigners = errors.New("invalid allowed_signers")
-
 // parseAllowedSigners reads git's gpg.ssh.allowedSignersFile format, the
 // one ssh-keygen(1) describes under ALLOWED SIGNERS: one signer a line,
 // "principals [options] keytype base64-key [comment]", with blank lines
@@ -82,10 +79,10 @@ var errAllowedSigners = errors.New("invalid allowed_signers")
 // valid-before="…" (YYYYMMDD[HHMM[SS]][Z], read in UTC with or without
 // the Z, since the zone of the machine that wrote the file is unknown);
 // cert-authority is refused because certificates are not supported.
-// Errors name the line and never quote a key.
+// Errors begin "allowed_signers", name the line and never quote a key.
 func parseAllowedSigners(b []byte) ([]allowedSigner, error) {
 	if len(b) > maxAllowedSignersLen {
-		return nil, fmt.Errorf("allowed_signers is %d bytes, more than the %d accepted: %w", len(b), maxAllowedSignersLen, errAllowedSigners)
+		return nil, fmt.Errorf("allowed_signers is %d bytes, more than the %d accepted", len(b), maxAllowedSignersLen)
 	}
 	var out []allowedSigner
 	for n, line := range bytes.Split(b, []byte("\n")) {
@@ -95,7 +92,7 @@ func parseAllowedSigners(b []byte) ([]allowedSigner, error) {
 		}
 		s, err := parseSignerLine(text)
 		if err != nil {
-			return nil, fmt.Errorf("allowed_signers line %d: %s: %w", n+1, err, errAllowedSigners)
+			return nil, fmt.Errorf("allowed_signers line %d: %w", n+1, err)
 		}
 		s.Line = n + 1
 		out = append(out, s)
@@ -134,6 +131,9 @@ func parseSignerLine(text string) (allowedSigner, error) {
 	if !isKeyType(field) {
 		return s, fmt.Errorf("key type %s is not one ssh signs with", redact.Quote(field))
 	}
+	if strings.HasSuffix(field, certSuffix) {
+		return s, fmt.Errorf("the key is a %s certificate: certificates are not supported; list the signer's own key instead", redact.Quote(field))
+	}
 	encoded, _, _ := nextField(after)
 	blob, err := base64.StdEncoding.DecodeString(encoded)
 	if err != nil || encoded == "" {
@@ -155,13 +155,18 @@ var keyTypes = []string{
 	ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoSKECDSA256,
 }
 
+// certSuffix ends the type of an OpenSSH certificate.
+const certSuffix = "-cert-v01@openssh.com"
+
+// isKeyType reports whether s names an SSH key type, certificates
+// included (so that they are refused as such, not as options).
 func isKeyType(s string) bool {
 	for _, t := range keyTypes {
 		if s == t {
 			return true
 		}
 	}
-	return strings.HasSuffix(s, "-cert-v01@openssh.com")
+	return strings.HasSuffix(s, certSuffix)
 }
 
 // nextField returns the first whitespace-separated field of s, in which

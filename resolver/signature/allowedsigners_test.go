@@ -57,13 +57,14 @@ func TestParseAllowedSignersErrorsNameTheLineAndNeverTheKey(t *testing.T) {
 		{"bad base64", "a@x ssh-ed25519 !!!" + keyBody, "the ssh-ed25519 key is not valid base64"},
 		{"key type mismatch", "a@x ssh-rsa " + keyBody, "the key is ssh-ed25519, not the ssh-rsa the line says"},
 		{"truncated key", "a@x ssh-ed25519 " + keyBody[:20], "the ssh-ed25519 key"},
+		{"certificate", "a@x ssh-ed25519-cert-v01@openssh.com " + keyBody, "certificates are not supported"},
 		{"open quote", `"a@x ` + alice, "a quote is not closed"},
 		{"empty namespaces", `a@x namespaces="" ` + alice, `namespaces: want namespaces="git,…"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseAllowedSigners([]byte("# header\n\n" + tc.line + "\n"))
-			require.ErrorIs(t, err, errAllowedSigners)
-			assert.Contains(t, err.Error(), "allowed_signers line 3: ")
+			require.Error(t, err)
+			assert.True(t, strings.HasPrefix(err.Error(), "allowed_signers line 3: "), err.Error())
 			assert.Contains(t, err.Error(), tc.want)
 			assert.NotContains(t, err.Error(), keyBody[20:40], "the error echoes the key")
 		})
@@ -72,8 +73,8 @@ func TestParseAllowedSignersErrorsNameTheLineAndNeverTheKey(t *testing.T) {
 
 func TestParseAllowedSignersBoundsItsInput(t *testing.T) {
 	_, err := parseAllowedSigners([]byte(strings.Repeat("#", maxAllowedSignersLen+1)))
-	require.ErrorIs(t, err, errAllowedSigners)
-	assert.Contains(t, err.Error(), "more than the 1048576 accepted")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "allowed_signers is 1048577 bytes, more than the 1048576 accepted")
 }
 
 func TestAllowedSignerNamespacesAndValidity(t *testing.T) {
@@ -117,8 +118,8 @@ func TestWildcardMatch(t *testing.T) {
 	}
 }
 
-// FuzzParseAllowedSigners checks that any input parses or fails with
-// errAllowedSigners naming a line, never panics, and that every signer
+// FuzzParseAllowedSigners checks that any input parses or fails with an
+// error that says where, never panics, and that every signer
 // parsed has a key and principals.
 func FuzzParseAllowedSigners(f *testing.F) {
 	f.Add([]byte("alice@example.com " + fx.alice.public + "\n"))
@@ -127,8 +128,7 @@ func FuzzParseAllowedSigners(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := parseAllowedSigners(b)
 		if err != nil {
-			require.ErrorIs(t, err, errAllowedSigners)
-			require.Contains(t, err.Error(), "allowed_signers")
+			require.True(t, strings.HasPrefix(err.Error(), "allowed_signers "), err.Error())
 			return
 		}
 		for _, s := range got {

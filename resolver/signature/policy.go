@@ -73,6 +73,7 @@ type Rule struct {
 // source's repository judges it, and a source no rule matches (or a
 // local source) is not checked.
 type Policy struct {
+	// Rules are tried in order; the first that covers a source judges it.
 	Rules []Rule
 }
 
@@ -85,10 +86,6 @@ type rule struct {
 	trustHost   bool
 	fingerprint string
 }
-
-// errPolicy is what every policy construction error wraps; it matches
-// tracking.ErrInvalidArgument.
-var errPolicy = fmt.Errorf("invalid trust policy: %w", tracking.ErrInvalidArgument)
 
 // compileRule validates r and parses its keys.
 func compileRule(r Rule) (*rule, error) {
@@ -243,13 +240,13 @@ type Verifier struct {
 // index in p.Rules.
 func New(objects resolver.ObjectReader, p Policy) (*Verifier, error) {
 	if objects == nil {
-		return nil, fmt.Errorf("signature: a nil ObjectReader: pass the host's *resolver.Registry: %w", errPolicy)
+		return nil, fmt.Errorf("signature: a nil ObjectReader: pass the host's *resolver.Registry: %w", tracking.ErrInvalidArgument)
 	}
 	v := &Verifier{objects: objects}
 	for i, r := range p.Rules {
 		c, err := compileRule(r)
 		if err != nil {
-			return nil, fmt.Errorf("signature: rule %d: %s: %w", i, err, errPolicy)
+			return nil, fmt.Errorf("signature: rule %d: %s: %w", i, err, tracking.ErrInvalidArgument)
 		}
 		v.rules = append(v.rules, c)
 	}

@@ -292,3 +292,49 @@ func TestVerifyReturnsReadErrorsWrapped(t *testing.T) {
 	}
 	assert.True(t, errors.Is(resolver.ErrNotFound, tracking.ErrNotFound))
 }
+
+// objectsBySHA hands over the objects of the commit a resolution names.
+type objectsBySHA map[string]resolver.Objects
+
+func (m objectsBySHA) ReadObjects(_ context.Context, _ tracking.Source, _ tracking.Ref, res resolver.Result) (resolver.Objects, error) {
+	return m[res.SHA], nil
+}
+
+func TestVerifierIsSafeForConcurrentUse(t *testing.T) {
+	objs := objectsBySHA{}
+	want := map[string]tracking.VerificationState{}
+	for name, state := range map[string]tracking.VerificationState{
+		"ssh-commit": tracking.VerificationVerified, "mallory-commit": tracking.VerificationUntrustedSigner,
+		"unsigned-commit": tracking.VerificationUnsigned, "pgp-commit": tracking.VerificationVerified,
+		"dave-commit": tracking.VerificationUntrustedSigner,
+	} {
+		if raw, ok := fx.raw[name]; ok {
+			objs[fx.shas[name]] = resolver.Objects{Commit: raw}
+			want[fx.shas[name]] = state
+		}
+	}
+	v, err := New(objs, Policy{Rules: []Rule{{Repositories: []string{"*"}, AllowedSigners: aliceSigners(""), OpenPGPKeys: fx.carolKey}}})
+	require.NoError(t, err)
+	source, ref := mustSource(t, testSource), mustRef(t, "main")
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 20 {
+				for sha, state := range want {
+					got, err := v.Verify(context.Background(), source, ref, resolver.Result{SHA: sha})
+					if err == nil && got.State != state {
+						err = fmt.Errorf("commit %s: %s, want %s (%s)", sha, got.State, state, got.Detail)
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+}
