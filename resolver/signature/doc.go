@@ -56,7 +56,8 @@
 // "commit 1a2b3c4d5e6f: …"). With TrustHost, an object whose signer the
 // rule does not know but that the host reports verified counts as
 // verified by the host (By is the host's name, Signer the committer or
-// tagger); the host's word never overrules a bad or a missing signature.
+// tagger); the host's word never overrules a bad or a missing signature,
+// nor a key the rule holds but does not trust for git or at that time.
 //
 // # Time
 //

@@ -64,8 +64,10 @@ type Rule struct {
 	OpenPGPKeys []byte
 	// TrustHost accepts the upstream host's own verification (GitHub's
 	// verification field) for a signature whose key the rule does not
-	// hold. It never overrules a signature the rule's own check finds bad
-	// or a missing signature. Defaults to false.
+	// hold (or cannot check: x509). It never overrules a signature the
+	// rule's own check finds bad, a missing signature, or a key the rule
+	// holds but does not trust for git or at the signing time. Defaults to
+	// false.
 	TrustHost bool
 }
 

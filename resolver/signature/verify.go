@@ -53,6 +53,10 @@ type verdict struct {
 	signer string
 	by     string
 	detail string
+	// unknown marks an untrusted signer the rule holds no key for (as
+	// opposed to a key it holds but does not trust then): only then may
+	// the host's word stand in.
+	unknown bool
 }
 
 // rank orders the states for combining: the highest decides.
@@ -108,10 +112,11 @@ type judged struct {
 }
 
 // hostOverride takes the host's verdict for an object whose signer the
-// rule does not know, when the rule trusts the host; never for a bad or a
-// missing signature.
+// rule holds no key for, when the rule trusts the host; never for a bad
+// or a missing signature, nor for a key the rule holds but does not trust
+// for git or at that time.
 func (r *rule) hostOverride(j judged, hostName string, check *resolver.HostCheck) verdict {
-	if !r.trustHost || j.state != tracking.VerificationUntrustedSigner || check == nil || !check.Verified || hostName == "" {
+	if !r.trustHost || !j.unknown || check == nil || !check.Verified || hostName == "" {
 		return j.verdict
 	}
 	return verdict{
@@ -164,7 +169,7 @@ func (r *rule) judgeSigned(o signedObject) verdict {
 	case formatOpenPGP:
 		return r.judgeOpenPGP(o)
 	case formatX509:
-		return verdict{state: tracking.VerificationUntrustedSigner, detail: "x509 signatures are not supported"}
+		return verdict{state: tracking.VerificationUntrustedSigner, detail: "x509 signatures are not supported", unknown: true}
 	default:
 		return verdict{state: tracking.VerificationBadSignature, detail: "the signature is in no format git writes"}
 	}
@@ -214,7 +219,7 @@ func (r *rule) judgeSSH(o signedObject) verdict {
 	case why != "":
 		return verdict{state: tracking.VerificationUntrustedSigner, signer: fp, detail: fmt.Sprintf("SSH signature by %s, not trusted at %s: %s", fp, o.Signer.Time.UTC().Format(time.RFC3339), why)}
 	default:
-		return verdict{state: tracking.VerificationUntrustedSigner, signer: fp, detail: fmt.Sprintf("SSH signature by %s, which no allowed signer holds", fp)}
+		return verdict{state: tracking.VerificationUntrustedSigner, signer: fp, detail: fmt.Sprintf("SSH signature by %s, which no allowed signer holds", fp), unknown: true}
 	}
 }
 
@@ -247,7 +252,7 @@ func (r *rule) judgeOpenPGP(o signedObject) verdict {
 	_, entity, err := openpgp.VerifyDetachedSignature(r.keyring, bytes.NewReader(o.Payload), bytes.NewReader(body), cfg)
 	switch {
 	case errors.Is(err, pgperrors.ErrUnknownIssuer):
-		return verdict{state: tracking.VerificationUntrustedSigner, signer: issuer, detail: fmt.Sprintf("OpenPGP signature by key %s, which no trusted key matches", issuer)}
+		return verdict{state: tracking.VerificationUntrustedSigner, signer: issuer, detail: fmt.Sprintf("OpenPGP signature by key %s, which no trusted key matches", issuer), unknown: true}
 	case errors.Is(err, pgperrors.ErrKeyExpired), errors.Is(err, pgperrors.ErrSignatureExpired), errors.Is(err, pgperrors.ErrKeyRevoked):
 		return verdict{state: tracking.VerificationUntrustedSigner, signer: issuer, detail: fmt.Sprintf("OpenPGP signature by key %s, not trusted at %s: %v", issuer, at.UTC().Format(time.RFC3339), err)}
 	case err != nil:

@@ -229,26 +229,29 @@ func TestVerifyTrustHost(t *testing.T) {
 		objs      resolver.Objects
 		state     tracking.VerificationState
 		by        string
+		options   string // of alice's allowed_signers line
 	}{
-		{"host verifies an unknown signer", true, resolver.Objects{Commit: fx.raw["mallory-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationVerified, "github"},
-		{"host trust off", false, resolver.Objects{Commit: fx.raw["mallory-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationUntrustedSigner, byPlugindrift},
-		{"host says no", true, resolver.Objects{Commit: fx.raw["mallory-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: no}}, tracking.VerificationUntrustedSigner, byPlugindrift},
-		{"host says nothing", true, resolver.Objects{Commit: fx.raw["mallory-commit"]}, tracking.VerificationUntrustedSigner, byPlugindrift},
-		{"never over a bad signature", true, resolver.Objects{Commit: tampered, Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationBadSignature, byPlugindrift},
-		{"never over an unsigned commit", true, resolver.Objects{Commit: fx.raw["unsigned-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationUnsigned, byPlugindrift},
-		{"never over a commit handed over as unsigned", true, resolver.Objects{Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationUnsigned, byPlugindrift},
-		{"our own verification stays ours", true, resolver.Objects{Commit: fx.raw["ssh-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationVerified, byPlugindrift},
-		{"host verifies the tag", true, resolver.Objects{Tag: fx.raw["v1.1.0-mallory"], Commit: fx.raw["unsigned-commit"], Host: &resolver.HostVerdict{Name: "github", Tag: yes, Commit: no}}, tracking.VerificationVerified, "github"},
-		{"host verdict on the other object only", true, resolver.Objects{Tag: fx.raw["v1.1.0-mallory"], Commit: fx.raw["unsigned-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationUntrustedSigner, byPlugindrift},
+		{"host verifies an unknown signer", true, resolver.Objects{Commit: fx.raw["mallory-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationVerified, "github", ""},
+		{"host trust off", false, resolver.Objects{Commit: fx.raw["mallory-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationUntrustedSigner, byPlugindrift, ""},
+		{"host says no", true, resolver.Objects{Commit: fx.raw["mallory-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: no}}, tracking.VerificationUntrustedSigner, byPlugindrift, ""},
+		{"host says nothing", true, resolver.Objects{Commit: fx.raw["mallory-commit"]}, tracking.VerificationUntrustedSigner, byPlugindrift, ""},
+		{"never over a bad signature", true, resolver.Objects{Commit: tampered, Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationBadSignature, byPlugindrift, ""},
+		{"never over an unsigned commit", true, resolver.Objects{Commit: fx.raw["unsigned-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationUnsigned, byPlugindrift, ""},
+		{"never over a commit handed over as unsigned", true, resolver.Objects{Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationUnsigned, byPlugindrift, ""},
+		{"our own verification stays ours", true, resolver.Objects{Commit: fx.raw["ssh-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationVerified, byPlugindrift, ""},
+		{"host verifies the tag", true, resolver.Objects{Tag: fx.raw["v1.1.0-mallory"], Commit: fx.raw["unsigned-commit"], Host: &resolver.HostVerdict{Name: "github", Tag: yes, Commit: no}}, tracking.VerificationVerified, "github", ""},
+		{"host verdict on the other object only", true, resolver.Objects{Tag: fx.raw["v1.1.0-mallory"], Commit: fx.raw["unsigned-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationUntrustedSigner, byPlugindrift, ""},
+		{"never over a key the rule holds but no longer trusts", true, resolver.Objects{Commit: fx.raw["ssh-commit"], Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationUntrustedSigner, byPlugindrift, `valid-before="20260101" `},
+		{"over an x509 signature", true, resolver.Objects{Commit: commitWithSignature(fx.raw["unsigned-commit"], "-----BEGIN SIGNED MESSAGE-----\nMIIB\n-----END SIGNED MESSAGE-----\n"), Host: &resolver.HostVerdict{Name: "github", Commit: yes}}, tracking.VerificationVerified, "github", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := judge(t, Rule{AllowedSigners: aliceSigners(""), TrustHost: tc.trustHost}, tc.objs)
+			got := judge(t, Rule{AllowedSigners: aliceSigners(tc.options), TrustHost: tc.trustHost}, tc.objs)
 			assert.Equal(t, tc.state, got.State, "detail: %s", got.Detail)
 			assert.Equal(t, tc.by, got.By)
 			if tc.by == "github" {
 				assert.Equal(t, "Test Committer <committer@example.com>", got.Signer)
 				assert.Contains(t, got.Detail, "github verified the signature (valid)")
-				assert.Regexp(t, `^(commit|tag) [^:]+: github verified the signature \(valid\); the policy holds no key for it \(SSH signature by SHA256:\S+, which no allowed signer holds\)$`, got.Detail)
+				assert.Regexp(t, `^(commit|tag) [^:]+: github verified the signature \(valid\); the policy holds no key for it \((SSH signature by SHA256:\S+, which no allowed signer holds|x509 signatures are not supported)\)$`, got.Detail)
 			}
 		})
 	}
