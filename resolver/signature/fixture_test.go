@@ -30,12 +30,15 @@ type fixture struct {
 	dir string
 	// alice is trusted by the test policies, mallory is not.
 	alice, mallory sshKey
-	// gpgErr says why the OpenPGP objects could not be made.
+	// gpgErr says why there is no gpg to make the OpenPGP objects with.
 	gpgErr error
 	// carolKey is Carol's armored OpenPGP public key, which the test
 	// policies trust; dave's is not trusted. carolFpr is her fingerprint.
 	carolKey, daveKey []byte
 	carolFpr, daveFpr string
+	// erinKey expired in 2021; she signed old-pgp-commit in 2020.
+	erinKey []byte
+	erinFpr string
 	// raw objects by name, and commit ids by name.
 	raw  map[string][]byte
 	shas map[string]string
@@ -77,7 +80,7 @@ func dirExists(p string) bool {
 	return err == nil && st.IsDir()
 }
 
-// needGPG skips a test when gpg could not make the OpenPGP objects, unless
+// needGPG skips a test when there is no gpg to make the OpenPGP objects, unless
 // PLUGINDRIFT_REQUIRE_GPG=1 makes that a failure.
 func needGPG(t testing.TB) {
 	t.Helper()
@@ -85,9 +88,9 @@ func needGPG(t testing.TB) {
 		return
 	}
 	if os.Getenv("PLUGINDRIFT_REQUIRE_GPG") == "1" {
-		t.Fatalf("PLUGINDRIFT_REQUIRE_GPG=1 but the OpenPGP objects could not be made: %v", fx.gpgErr)
+		t.Fatalf("PLUGINDRIFT_REQUIRE_GPG=1 but there is no gpg to make the OpenPGP objects with (install gnupg): %v", fx.gpgErr)
 	}
-	t.Skipf("no OpenPGP objects (install gnupg to run this test): %v", fx.gpgErr)
+	t.Skipf("no gpg to make the OpenPGP objects with (install gnupg to run this test): %v", fx.gpgErr)
 }
 
 // buildFixture makes the repository. A short temporary path keeps
@@ -220,21 +223,20 @@ func (f *fixture) build() error {
 			return err
 		}
 	}
-	f.gpgErr = f.buildOpenPGP()
-	return nil
+	if _, f.gpgErr = exec.LookPath("gpg"); f.gpgErr != nil {
+		return nil
+	}
+	return f.buildOpenPGP()
 }
 
 // buildOpenPGP makes Carol's and Dave's keys in a throwaway GnuPG home
 // and the objects they sign.
 func (f *fixture) buildOpenPGP() error {
-	if _, err := exec.LookPath("gpg"); err != nil {
-		return err
-	}
 	if err := os.Mkdir(filepath.Join(f.dir, "gnupg"), 0o700); err != nil {
 		return err
 	}
-	key := func(uid string) (fpr string, armored []byte, err error) {
-		if _, err = f.run("gpg", "--batch", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never"); err != nil {
+	key := func(uid, expire string, gen ...string) (fpr string, armored []byte, err error) {
+		if _, err = f.run("gpg", append(gen, "--batch", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", expire)...); err != nil {
 			return "", nil, err
 		}
 		out, err := f.run("gpg", "--batch", "--with-colons", "--list-keys", uid)
@@ -250,10 +252,10 @@ func (f *fixture) buildOpenPGP() error {
 		return fpr, []byte(pub + "\n"), err
 	}
 	var err error
-	if f.carolFpr, f.carolKey, err = key("Carol <carol@example.com>"); err != nil {
+	if f.carolFpr, f.carolKey, err = key("Carol <carol@example.com>", "never"); err != nil {
 		return err
 	}
-	if f.daveFpr, f.daveKey, err = key("Dave <dave@example.com>"); err != nil {
+	if f.daveFpr, f.daveKey, err = key("Dave <dave@example.com>", "never"); err != nil {
 		return err
 	}
 	if err := f.commit("pgp-commit", gpgSigning(f.carolFpr)...); err != nil {
@@ -262,7 +264,25 @@ func (f *fixture) buildOpenPGP() error {
 	if err := f.tag("v2.0.0", "pgp-commit", gpgSigning(f.carolFpr)...); err != nil {
 		return err
 	}
-	return f.commit("dave-commit", gpgSigning(f.daveFpr)...)
+	if err := f.commit("dave-commit", gpgSigning(f.daveFpr)...); err != nil {
+		return err
+	}
+	return f.buildExpiredOpenPGP(key)
+}
+
+// buildExpiredOpenPGP makes Erin's key as if in 2020, valid for a year,
+// and a commit she signed in 2020: the key has expired since.
+func (f *fixture) buildExpiredOpenPGP(key func(uid, expire string, gen ...string) (string, []byte, error)) error {
+	var err error
+	if f.erinFpr, f.erinKey, err = key("Erin <erin@example.com>", "1y", "--faked-system-time", "20200101T000000!"); err != nil {
+		return err
+	}
+	wrapper := filepath.Join(f.dir, "gpg-2020")
+	script := "#!/bin/sh\nexec gpg --faked-system-time 20200601T000000! \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
+		return err
+	}
+	return f.commit("old-pgp-commit", "-c", "gpg.format=openpgp", "-c", "gpg.program="+wrapper, "-c", "user.signingkey="+f.erinFpr)
 }
 
 // objectReader hands over fixed objects and counts its calls.

@@ -175,6 +175,8 @@ func TestVerifyOpenPGP(t *testing.T) {
 			tracking.VerificationUntrustedSigner, fx.carolFpr, "which no trusted key matches"},
 		{"second of two key blocks", both, resolver.Objects{Commit: fx.raw["dave-commit"]},
 			tracking.VerificationVerified, "Dave <dave@example.com> " + fx.daveFpr, "OpenPGP signature by Dave"},
+		{"key expired since it signed", fx.erinKey, resolver.Objects{Commit: fx.raw["old-pgp-commit"]},
+			tracking.VerificationVerified, "Erin <erin@example.com> " + fx.erinFpr, "OpenPGP signature by Erin"},
 		{"tampered commit", fx.carolKey, resolver.Objects{Commit: tamper(t, fx.raw["pgp-commit"], "author Test Author", "author Test Authos")},
 			tracking.VerificationBadSignature, "", "OpenPGP signature by key " + fx.carolFpr + " does not match the signed content"},
 		{"tampered tag", fx.carolKey, resolver.Objects{Tag: tamper(t, fx.raw["v2.0.0"], "release v2.0.0", "release v2.0.1"), Commit: fx.raw["pgp-commit"]},
