@@ -16,7 +16,7 @@ import (
 )
 
 // queueJudged records an install of plugin following branch:main of src
-// and sweeps with a Verifier that gives verdict under policy "policy-1",
+// and checks that upstream with a Verifier that gives verdict under policy "policy-1",
 // returning the queued entry.
 func queueJudged(t *testing.T, s storage.Store, c *clock, plugin, src string, verdict tracking.Verification) tracking.Update {
 	t.Helper()
@@ -25,7 +25,7 @@ func queueJudged(t *testing.T, s storage.Store, c *clock, plugin, src string, ve
 	ver.judge(src, "policy-1", verdict)
 	record(t, s, c, "ws", plugin, src, "branch:main", sha(1), "")
 	res.set(src, "branch:main", sha(2), "")
-	rep, err := newSweeper(t, s, res, c, &drift.SweeperConfig{Verifier: ver, Holder: plugin}).RunOnce(t.Context())
+	rep, err := newSweeper(t, s, res, c, &drift.SweeperConfig{Verifier: ver}).Check(t.Context(), key(src, "branch:main"))
 	require.NoError(t, err)
 	require.Equal(t, 1, rep.Queued, "%+v", rep.Errors)
 	us, err := s.ListUpdates(t.Context(), storage.ListUpdatesParams{WorkspaceID: "ws", PluginName: plugin, Statuses: []tracking.UpdateStatus{tracking.StatusPending}, Limit: 10})
