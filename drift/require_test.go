@@ -248,3 +248,18 @@ func TestApplyRefusesEntryBlockedAfterRead(t *testing.T) {
 	assert.Equal(t, "reviewed", done.Override)
 	assert.Equal(t, 1, rec.count())
 }
+
+// TestApplyOfClosedBlockedEntryIsAConflict: a dismissed entry is a
+// conflict whatever its verification says; the refusal for verification
+// is only for an entry that could be applied.
+func TestApplyOfClosedBlockedEntryIsAConflict(t *testing.T) {
+	c := newClock()
+	s := memstore.New()
+	u := queueJudged(t, s, c, "p", srcA, unsignedRequired)
+	up := newUpdater(t, s, &recorder{}, nil, &drift.UpdaterConfig{Now: c.Now})
+	_, err := up.Dismiss(t.Context(), u.ID, "alice", "not this one")
+	require.NoError(t, err)
+	_, err = up.Apply(t.Context(), u.ID, "alice")
+	assert.ErrorIs(t, err, tracking.ErrConflict)
+	assert.NotErrorIs(t, err, drift.ErrUnverified)
+}
