@@ -96,9 +96,10 @@ func TestExplainAPI(t *testing.T) {
 	assert.Equal(t, shaHex(6), x.Upstream["last_sha"])
 	assert.Equal(t, "tag-moved", x.OpenUpdate["kind"])
 	assert.Empty(t, x.Holds)
-	require.Len(t, x.Reasons, 1)
+	require.Len(t, x.Reasons, 2)
 	assert.Equal(t, "integrity-alarm", x.Reasons[0]["code"])
 	assert.NotEmpty(t, x.Reasons[0]["change"])
+	assert.Equal(t, "signature-not-checked", x.Reasons[1]["code"])
 
 	w = e.do(req{method: "GET", path: path("/installs/ws-b/nope/explain")})
 	assert.Equal(t, http.StatusNotFound, w.Code)

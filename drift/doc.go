@@ -68,4 +68,28 @@
 // [Sweeper.Check] resolves and reconciles chosen upstreams now, with the
 // sweep's rules, one replica at a time per upstream: for pushes and for an
 // operator's "check now". The schedule stays the safety net.
+//
+// # Signatures
+//
+// With [SweeperConfig.Verifier] set (package resolver/signature provides
+// one), every sweep and [Sweeper.Check] asks it which trust policy applies
+// to each upstream's source and, under that policy, judges the commit the
+// resolution selected (and, for tag refs, the annotated tag): verified,
+// with its signer; unsigned; untrusted-signer; bad-signature. The verdict
+// is stored on the upstream and carried by its entries
+// ([tracking.Update.Verification]); a source no policy names is
+// not-checked. The check runs only when something changed: a new commit,
+// or a policy of another name. An upstream that did not move keeps its
+// verdict, so an unchanged sweep costs no extra request. A check that
+// cannot run fails the upstream as a failed resolution does, and nothing
+// is queued without its verdict.
+//
+// A policy says record (show the verdict) or require. Under require, an
+// entry that is not verified ([tracking.Verification.Blocks]) is refused
+// by [Updater.Apply] with [ErrUnverified], which changes nothing, and is
+// never taken by [Updater.AutoApply]. An operator who reviewed the commit
+// applies it with [Updater.ApplyUnverified] and a reason; the reason and
+// the operator are recorded on the applied entry (Override, DecidedBy)
+// and in its update.applied event. [Updater.Explain] says which of these
+// holds for an install.
 package drift

@@ -443,6 +443,10 @@ type ResolveOutcome struct {
 	// (redacted).
 	SHA, Version string
 	Err          error
+	// Verify is how long the signature check (SweeperConfig.Verifier)
+	// took; zero when it was not called (no policy, or an unchanged
+	// upstream kept its verification).
+	Verify time.Duration
 }
 
 // ApplyOutcome names what an Updater.Apply error means, for metrics and
@@ -600,11 +604,11 @@ func observerOr(o Observer) Observer {
 func (o outcome) observed() ResolveOutcome {
 	switch {
 	case o.deferred:
-		return ResolveOutcome{Result: ResolveDeferred}
+		return ResolveOutcome{Result: ResolveDeferred, Verify: o.verifyTime}
 	case o.err != nil:
-		return ResolveOutcome{Result: ResolveFailed, Err: o.err}
+		return ResolveOutcome{Result: ResolveFailed, Err: o.err, Verify: o.verifyTime}
 	case o.result.Unchanged:
-		return ResolveOutcome{Result: ResolveUnchanged, SHA: o.result.SHA, Version: o.result.Version}
+		return ResolveOutcome{Result: ResolveUnchanged, SHA: o.result.SHA, Version: o.result.Version, Verify: o.verifyTime}
 	}
-	return ResolveOutcome{Result: ResolveResolved, SHA: o.result.SHA, Version: o.result.Version}
+	return ResolveOutcome{Result: ResolveResolved, SHA: o.result.SHA, Version: o.result.Version, Verify: o.verifyTime}
 }

@@ -2,6 +2,7 @@ package drift_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -183,4 +184,69 @@ func ExampleSweeper_Check() {
 	fmt.Printf("upstreams=%d resolved=%d queued=%d\n", report.Upstreams, report.Resolved, report.Queued)
 	// Output:
 	// upstreams=1 resolved=1 queued=1
+}
+
+// requireSigned is a stand-in for resolver/signature's Verifier: its
+// policy requires a verified signature, and v1.1.0 is not signed.
+type requireSigned struct{}
+
+func (requireSigned) Policy(tracking.Source) string { return "release-keys" }
+
+func (requireSigned) Verify(context.Context, tracking.Source, tracking.Ref, resolver.Result) (tracking.Verification, error) {
+	return tracking.Verification{State: tracking.VerificationUnsigned, By: "plugindrift", Detail: "commit 2222222 has no signature", Required: true, Policy: "release-keys"}, nil
+}
+
+// An entry whose trust policy requires a verified signature that its
+// commit lacks is refused by Apply; an operator who reviewed the commit
+// applies it anyway with ApplyUnverified, which records who and why.
+func ExampleUpdater_ApplyUnverified() {
+	ctx := context.Background()
+	store := memstore.New()
+	tracker, err := tracking.NewTracker(store, nil)
+	if err != nil {
+		panic(err)
+	}
+	_, err = tracker.RecordInstall(ctx, tracking.InstallRecord{
+		WorkspaceID: "acme", PluginName: "hello", Source: "github://acme/hello-plugin",
+		Ref: "tag:latest", SHA: "1111111111111111111111111111111111111111", Version: "v1.0.0",
+	})
+	if err != nil {
+		panic(err)
+	}
+	sweeper, err := drift.NewSweeper(store, upstream{}, &drift.SweeperConfig{Verifier: requireSigned{}})
+	if err != nil {
+		panic(err)
+	}
+	if _, err := sweeper.RunOnce(ctx); err != nil {
+		panic(err)
+	}
+	installer := drift.InstallerFunc(func(ctx context.Context, req drift.InstallRequest) error {
+		fmt.Printf("install %s %s\n", req.PluginName, req.Version)
+		return nil
+	})
+	updater, err := drift.NewUpdater(store, installer, nil, nil)
+	if err != nil {
+		panic(err)
+	}
+	pending, err := store.ListUpdates(ctx, storage.ListUpdatesParams{Statuses: []tracking.UpdateStatus{tracking.StatusPending}, Limit: 1})
+	if err != nil {
+		panic(err)
+	}
+	u := pending[0]
+	fmt.Println(u.ToVersion, u.Verification.State, "blocks:", u.Verification.Blocks())
+
+	_, err = updater.Apply(ctx, u.ID, "alice")
+	fmt.Println("apply refused:", errors.Is(err, drift.ErrUnverified))
+
+	applied, err := updater.ApplyUnverified(ctx, u.ID, "alice", "diff reviewed; the release key is being rotated")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s by %s: %s\n", applied.Status, applied.DecidedBy, applied.Override)
+
+	// Output:
+	// v1.1.0 unsigned blocks: true
+	// apply refused: true
+	// install hello v1.1.0
+	// applied by alice: diff reviewed; the release key is being rotated
 }

@@ -53,6 +53,14 @@ const (
 	ReasonDismissed    = "dismissed"
 	ReasonHeld         = "held"
 	ReasonNotQueued    = "not-queued-yet"
+
+	// The open entry's signature check (see the package documentation,
+	// Signatures), and an override in the install's history.
+	ReasonVerificationRequired = "verification-required"
+	ReasonNotVerified          = "signature-not-verified"
+	ReasonVerified             = "signature-verified"
+	ReasonNotChecked           = "signature-not-checked"
+	ReasonOverridden           = "applied-unverified"
 )
 
 // explainPage bounds the dismissed entries Explain reads.
@@ -107,6 +115,26 @@ func (u *Updater) Explain(ctx context.Context, workspaceID, pluginName string) (
 		return x, fmt.Errorf("%s: %w", op, err)
 	}
 
+	if err := u.explainQueue(ctx, &x, key, add); err != nil {
+		return x, fmt.Errorf("%s: %w", op, err)
+	}
+	applied, err := u.store.ListUpdates(ctx, storage.ListUpdatesParams{WorkspaceID: workspaceID, PluginName: pluginName,
+		Statuses: []tracking.UpdateStatus{tracking.StatusApplied}, Newest: true, Limit: 1})
+	if err != nil {
+		return x, fmt.Errorf("%s: %w", op, err)
+	}
+	if len(applied) > 0 && applied[0].ToSHA == in.InstalledSHA && applied[0].Override != "" {
+		a := applied[0]
+		add(ReasonOverridden, fmt.Sprintf("it runs %s, which update %d installed although its signature was %s: %s overrode the trust policy at %s: %q", short(a.ToSHA), a.ID, a.Verification.State, a.DecidedBy, a.DecidedAt.Format(time.RFC3339), a.Override),
+			"nothing stops its updates; roll it back (Updater.Rollback) if the commit should not run")
+	}
+	return x, nil
+}
+
+// explainQueue adds the reasons that decide what the queue does next for
+// x.Install: the last resolution, the open entry, dismissals and holds.
+func (u *Updater) explainQueue(ctx context.Context, x *Explanation, key tracking.UpstreamKey, add func(code, msg, change string)) error {
+	in := x.Install
 	switch {
 	case x.Upstream == nil || x.Upstream.LastCheckedAt.IsZero():
 		add(ReasonNeverChecked, fmt.Sprintf("no sweep has resolved %s yet", key), "run a sweep (Sweeper.RunOnce, POST {prefix}/sweeps) or wait for the schedule")
@@ -115,19 +143,16 @@ func (u *Updater) Explain(ctx context.Context, workspaceID, pluginName string) (
 			"fix what the error names; the sweeper retries with backoff, or check it now (Sweeper.Check)")
 	}
 	if x.Open != nil {
-		if err := u.explainOpen(ctx, *x.Open, add); err != nil {
-			return x, fmt.Errorf("%s: %w", op, err)
-		}
-		return x, nil
+		return u.explainOpen(ctx, *x.Open, add)
 	}
 	if x.Upstream == nil || x.Upstream.LastSHA == "" {
-		return x, nil
+		return nil
 	}
 	last := *x.Upstream
 	if last.LastSHA == in.InstalledSHA {
 		add(ReasonUpToDate, fmt.Sprintf("it runs %s, what %s resolved to at %s", short(in.InstalledSHA), key, last.LastCheckedAt.Format(time.RFC3339)),
 			"nothing to do: when upstream moves, the next check queues it")
-		return x, nil
+		return nil
 	}
 	blocked := len(x.Reasons) // the reasons before: a failing resolution
 	for _, d := range x.Dismissed {
@@ -146,7 +171,7 @@ func (u *Updater) Explain(ctx context.Context, workspaceID, pluginName string) (
 	if len(x.Reasons) == blocked {
 		add(ReasonNotQueued, fmt.Sprintf("upstream is at %s but no entry is open yet", short(last.LastSHA)), "the next check queues it")
 	}
-	return x, nil
+	return nil
 }
 
 // explainOpen adds the reasons of an open entry: what auto-apply, or an
@@ -159,6 +184,9 @@ func (u *Updater) explainOpen(ctx context.Context, e tracking.Update, add func(c
 	case e.Kind.Alarm():
 		add(ReasonAlarm, fmt.Sprintf("update %d is a %s alarm, never applied automatically", e.ID, e.Kind),
 			fmt.Sprintf("review the commit, then apply (POST {prefix}/plugin-updates/%d/apply) or dismiss it", e.ID))
+	case e.Verification.Blocks():
+		// Neither auto-apply nor Apply takes it: explainVerification
+		// says why.
 	case u.rule == nil:
 		add(ReasonManualOnly, fmt.Sprintf("update %d waits for an operator: auto-apply is off", e.ID),
 			fmt.Sprintf("apply it (POST {prefix}/plugin-updates/%d/apply), or set UpdaterConfig.AutoApply", e.ID))
@@ -179,7 +207,31 @@ func (u *Updater) explainOpen(ctx context.Context, e tracking.Update, add func(c
 		}
 		add(ReasonAutoApplies, fmt.Sprintf("update %d is taken by the next auto-apply run", e.ID), "nothing to do")
 	}
+	explainVerification(e, add)
 	return nil
+}
+
+// explainVerification adds the reason of an open entry's signature check:
+// whether its trust policy blocks it, and what was found.
+func explainVerification(e tracking.Update, add func(code, msg, change string)) {
+	v := e.Verification
+	switch {
+	case v.Blocks():
+		add(ReasonVerificationRequired, fmt.Sprintf("update %d moves to %s, which is %s, and its trust policy %s requires a verified signature: %s", e.ID, short(e.ToSHA), v.State, v.Policy, v.Detail),
+			"sign the commit with a trusted key, add the signer to the policy, or apply with an override and a reason (ApplyUnverified)")
+	case v.State == tracking.VerificationVerified:
+		add(ReasonVerified, fmt.Sprintf("update %d moves to %s, signed by %s (verified by %s under policy %s)", e.ID, short(e.ToSHA), v.Signer, v.By, v.Policy),
+			"nothing to do")
+	case v.State == tracking.VerificationNotChecked && v.Policy == "":
+		add(ReasonNotChecked, fmt.Sprintf("no trust policy applies to %s: the signature of %s is not checked", e.Source, short(e.ToSHA)),
+			"set SweeperConfig.Verifier with a rule for this repository; the next sweep checks the commit")
+	case v.State == tracking.VerificationNotChecked:
+		add(ReasonNotChecked, fmt.Sprintf("the signature of %s was not checked under policy %s: %s", short(e.ToSHA), v.Policy, v.Detail),
+			"fix what the detail names; the next sweep checks the commit again")
+	default:
+		add(ReasonNotVerified, fmt.Sprintf("update %d moves to %s, which is %s: %s; its trust policy %s records this and does not require a verified signature", e.ID, short(e.ToSHA), v.State, v.Detail, v.Policy),
+			"nothing is needed to apply it; to refuse commits like it, make the policy require a verified signature")
+	}
 }
 
 func versionSuffix(version string, ref tracking.Ref) string {

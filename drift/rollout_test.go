@@ -72,7 +72,7 @@ func (r *rollout) explain(ws string) string {
 	x, err := r.up.Explain(r.t.Context(), ws, "p")
 	require.NoError(r.t, err)
 	require.NotEmpty(r.t, x.Reasons)
-	return x.Reasons[len(x.Reasons)-1].Code
+	return x.Reasons[0].Code // the most decisive
 }
 
 // TestRingWaitsForTheSoakOfTheRingBefore: ring 1 takes a commit only a
@@ -110,9 +110,9 @@ func TestRingRollbackStopsTheRollout(t *testing.T) {
 		x, err := r.up.Explain(t.Context(), "early", "p")
 		require.NoError(t, err)
 		require.NotEmpty(t, x.Reasons)
-		last := x.Reasons[len(x.Reasons)-1]
-		assert.Equal(t, drift.ReasonRolloutStopped, last.Code)
-		assert.Contains(t, last.Message, "rolled back in ring 0")
+		first := x.Reasons[0]
+		assert.Equal(t, drift.ReasonRolloutStopped, first.Code)
+		assert.Contains(t, first.Message, "rolled back in ring 0")
 
 		// An operator may still apply it by hand in ring 1.
 		open := pending(t, s)

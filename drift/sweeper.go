@@ -78,6 +78,12 @@ type SweeperConfig struct {
 	// Observer is shown every sweep, resolution and reconcile (metrics,
 	// traces; see Observer). Defaults to nil: none.
 	Observer Observer
+
+	// Verifier checks the signature of the commit each upstream resolved
+	// to under the trust policy for its source, and entries carry what it
+	// found (see the package documentation, Signatures). Defaults to none:
+	// every entry is not-checked.
+	Verifier Verifier
 }
 
 // DefaultBackoff doubles from one minute up to six hours.
@@ -375,6 +381,10 @@ type outcome struct {
 	unchanged bool
 	res       storage.ReconcileResult
 	rewritten []string // installed commits the new tip does not descend from
+	// verification is the signature check of result.SHA, and verifyTime
+	// how long Verify took (zero when it was not called).
+	verification tracking.Verification
+	verifyTime   time.Duration
 }
 
 // resolveAll pages through the upstreams and resolves and reconciles each
@@ -525,7 +535,7 @@ func (s *Sweeper) resolveUpstream(ctx context.Context, up tracking.Upstream, for
 	err = redact.Error(err)
 	if err != nil && ctx.Err() == nil && context.Cause(rctx) == errResolveTimedOut {
 		// Whatever the resolver made of its deadline, say what happened.
-		err = fmt.Errorf("drift: resolve %s: timed out after %s (SweeperConfig.ResolveTimeout): %w", up.Key, s.cfg.ResolveTimeout, context.DeadlineExceeded)
+		err = s.timedOut("resolve", up.Key)
 	}
 	if errors.Is(err, resolver.ErrRateLimited) {
 		// The host asked to wait: not this upstream's failure. The
@@ -539,7 +549,16 @@ func (s *Sweeper) resolveUpstream(ctx context.Context, up tracking.Upstream, for
 	if err == nil {
 		s.checkAncestry(rctx, &o)
 	}
+	if o.err == nil && !o.deferred {
+		s.verify(rctx, &o)
+	}
 	return o
+}
+
+// timedOut is the failure of a step of a resolution (what: "resolve")
+// that ran out of ResolveTimeout.
+func (s *Sweeper) timedOut(what string, key tracking.UpstreamKey) error {
+	return fmt.Errorf("drift: %s %s: timed out after %s (SweeperConfig.ResolveTimeout): %w", what, key, s.cfg.ResolveTimeout, context.DeadlineExceeded)
 }
 
 // record writes one resolution: a failure on the upstream row, or a
@@ -556,7 +575,7 @@ func (s *Sweeper) record(ctx context.Context, o *outcome) error {
 		rctx, end := observerOr(s.cfg.Observer).Reconcile(ctx, o.up.Key)
 		o.res, err = s.store.Reconcile(rctx, storage.ReconcileParams{
 			Key: o.up.Key, SHA: res.SHA, Version: res.Version, Validator: res.Validator, Now: o.at,
-			Rewritten: o.rewritten,
+			Rewritten: o.rewritten, Verification: o.verification,
 		})
 		end(o.res, err)
 		if err == nil {

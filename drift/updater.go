@@ -268,7 +268,7 @@ func (u *Updater) apply(ctx context.Context, id int64, actor, override string) (
 		if err != nil {
 			return cur, fmt.Errorf("drift: apply update %d: %w", id, err)
 		}
-		if cur.Status != tracking.StatusApplied && cur.Verification.Blocks() {
+		if cur.Status.Open() && cur.Verification.Blocks() {
 			return cur, unverifiedErr(cur)
 		}
 	}
