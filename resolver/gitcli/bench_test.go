@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/plugindrift/plugindrift/resolver"
+	"github.com/plugindrift/plugindrift/resolver/gitcli"
 	"github.com/plugindrift/plugindrift/resolver/resolvertest"
 )
 
@@ -99,4 +100,34 @@ func BenchmarkBranchLsRemoteVsShallowFetch(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkReadObjects measures what a signature check costs in git on a
+// plugin-sized repository over smart HTTP: ReadObjects of a branch's tip
+// (one commits-only fetch into a temporary repository, which is removed),
+// and the same with a history clone that already holds the commit.
+func BenchmarkReadObjects(b *testing.B) {
+	root := b.TempDir()
+	path := filepath.Join(root, "plugin.git")
+	writeRepo(b, path, benchHistory())
+	url := resolvertest.ServeSmartHTTP(b, root) + "/plugin.git"
+	src, ref := mustSource(b, "git+"+url), mustRef(b, "branch:main")
+	res := resolver.Result{SHA: revParse(b, path, "main")}
+	for name, cfg := range map[string]*gitcli.Config{
+		"temporary":     nil,
+		"history-clone": {HistoryCacheDir: b.TempDir()},
+	} {
+		b.Run(name, func(b *testing.B) {
+			r := mustNew(b, cfg)
+			for b.Loop() {
+				objs, err := r.ReadObjects(b.Context(), src, ref, res)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(objs.Commit) == 0 {
+					b.Fatal("no commit object")
+				}
+			}
+		})
+	}
 }
