@@ -242,7 +242,7 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "explain", err)
 		return
 	}
-	body := explainJSON{Install: toInstallJSON(x.Install), Ring: x.Install.Ring, Dismissed: []*updateJSON{}, Holds: []*holdJSON{}, Reasons: explainReasons(x.Reasons)}
+	body := explainJSON{Install: toInstallJSON(x.Install), Ring: x.Install.Ring, Dismissed: []*updateJSON{}, Holds: []*holdJSON{}, Reasons: h.explainReasons(x.Reasons)}
 	if up := x.Upstream; up != nil {
 		body.Upstream = &upstreamJSON{LastSHA: up.LastSHA, LastVersion: up.LastVersion, LastCheckedAt: jsonTime(up.LastCheckedAt),
 			LastError: errorText(up.LastError), ConsecutiveFailures: up.ConsecutiveFailures}

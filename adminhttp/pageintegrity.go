@@ -245,7 +245,7 @@ func (h *handler) explainTab(ctx context.Context, f filters, now time.Time) (*ex
 		Workspace: in.WorkspaceID, Plugin: in.PluginName, Source: in.Source.String(), Ref: in.Ref.String(), Tracked: in.Tracked(),
 		SHA: in.InstalledSHA, Short: shortSHA(in.InstalledSHA), SHAURL: h.links.commitURL(in.Source, in.InstalledSHA), Version: in.InstalledVersion,
 		InstalledAt: exactTime(in.InstalledAt), Installed: age(now, in.InstalledAt), Ring: in.Ring,
-		Reasons:     explainReasons(x.Reasons),
+		Reasons:     h.explainReasons(x.Reasons),
 		HoldsURL:    h.pageURL(url.Values{"view": {viewHolds}, "workspace": {in.WorkspaceID}, "plugin": {in.PluginName}}),
 		RollbackURL: fmt.Sprintf("%s/ui/installs/%s/%s/rollback", h.prefix, url.PathEscape(in.WorkspaceID), url.PathEscape(in.PluginName)),
 	}
@@ -334,11 +334,12 @@ func rollbackFlash(o outcome, u tracking.Update) *flash {
 
 // explainReasons are an explanation's reasons as the API and the page
 // show them: a failing resolution quotes its stored error, shown as
-// every error is.
-func explainReasons(rs []drift.Reason) []reasonJSON {
+// every error is, and the routes a change names carry this handler's
+// mount prefix.
+func (h *handler) explainReasons(rs []drift.Reason) []reasonJSON {
 	out := make([]reasonJSON, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, reasonJSON{Code: r.Code, Message: errorText(r.Message), Change: r.Change})
+		out = append(out, reasonJSON{Code: r.Code, Message: errorText(r.Message), Change: strings.ReplaceAll(r.Change, "{prefix}", h.prefix)})
 	}
 	return out
 }

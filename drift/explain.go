@@ -34,6 +34,8 @@ type Reason struct {
 	// Code names the reason for programs: one of the Reason* constants.
 	Code string
 	// Message says what is the case; Change says what would change it.
+	// Change names admin API routes as "POST {prefix}/…", {prefix} being
+	// where the host mounted adminhttp's handler (which fills it in).
 	Message string
 	Change  string
 }
