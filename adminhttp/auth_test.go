@@ -63,6 +63,7 @@ func allRoutes(e *env) []routeCase {
 		{method: "GET", path: path("/installs/ws-b/gamma/explain"), op: adminhttp.OpRead},
 		{method: "GET", path: path("/events/subscribers"), op: adminhttp.OpEvents},
 		{method: "GET", path: path("/events/subscribers/hook/dead"), op: adminhttp.OpEvents},
+		{method: "POST", path: path("/events/subscribers/hook/dead/%d/retry", e.deadEvent()), op: adminhttp.OpEvents},
 		{method: "GET", path: path("/"), page: true, op: adminhttp.OpRead},
 		{method: "GET", path: path("/static/admin.css"), page: true},
 		{method: "POST", path: id("/ui/plugin-updates/%d/apply"), page: true, op: adminhttp.OpApply},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -163,6 +164,28 @@ type env struct {
 	beta      tracking.Update
 	gamma     tracking.Update
 	held      int64 // see heldInstall
+	dead      int64 // see deadEvent
+}
+
+// deadEvent returns the id of an event that subscriber "hook" gave up
+// on, made (once per env) by a delivery that always fails.
+func (e *env) deadEvent() int64 {
+	e.t.Helper()
+	if e.dead != 0 {
+		return e.dead
+	}
+	hook := drift.Subscriber{Name: "hook", Deliver: func(context.Context, tracking.Event) error {
+		return errors.New("receiver answered 503")
+	}}
+	d, err := drift.NewDispatcher(e.store, []drift.Subscriber{hook}, &drift.DispatcherConfig{MaxAttempts: 1, Now: e.clock.Now})
+	require.NoError(e.t, err)
+	_, err = d.RunOnce(e.t.Context())
+	require.NoError(e.t, err)
+	dead, err := e.store.ListDeadEvents(e.t.Context(), storage.ListDeadEventsParams{Subscriber: "hook", Limit: 1})
+	require.NoError(e.t, err)
+	require.NotEmpty(e.t, dead, "the failing delivery left a dead event")
+	e.dead = dead[0].Event.ID
+	return e.dead
 }
 
 // heldInstall returns the id of an active hold of install ws-c/delta,
