@@ -166,10 +166,10 @@ func scanUpdate(row scanner) (tracking.Update, error) {
 		source, ref, kind, status                 string
 		detected, lastSeen, decided, claimedUntil sql.NullInt64
 	)
-	dest := append([]any{&u.ID, &u.WorkspaceID, &u.PluginName, &source, &ref, &u.FromSHA, &u.ToSHA, &u.FromVersion, &u.ToVersion,
+	dest := slices.Concat([]any{&u.ID, &u.WorkspaceID, &u.PluginName, &source, &ref, &u.FromSHA, &u.ToSHA, &u.FromVersion, &u.ToVersion,
 		&kind, &status, &detected, &lastSeen, &decided, &u.DecidedBy, &u.Reason, &u.Attempts, &u.LastError, &u.RestartError, &claimedUntil},
-		verificationDest(&u.Verification)...)
-	if err := row.Scan(append(dest, &u.Override)...); err != nil {
+		verificationDest(&u.Verification), []any{&u.Override})
+	if err := row.Scan(dest...); err != nil {
 		return tracking.Update{}, err
 	}
 	key, err := parseKey(fmt.Sprintf("updates row id %d", u.ID), source, ref)
