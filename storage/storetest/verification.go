@@ -33,11 +33,12 @@ func (e *env) reconcileVerified(key tracking.UpstreamKey, commit string, v track
 	return res
 }
 
-// Verifications the cases store. required fills every field, each text at
-// its bound (and with a quote, so SQL literals are not how it is written);
-// advisory is a finding that does not block.
+// Verifications the cases store. checkRequired blocks and fills every
+// field, each text at its bound (and with a quote and non-ASCII text, so
+// the stores must bind it, not splice it); checkAdvisory is a finding that
+// does not block.
 var (
-	required = tracking.Verification{
+	checkRequired = tracking.Verification{
 		State:    tracking.VerificationUntrustedSigner,
 		Signer:   "SHA256:" + strings.Repeat("k", tracking.MaxSignerLen-len("SHA256:")),
 		By:       "plugindrift's own check",
@@ -45,15 +46,15 @@ var (
 		Required: true,
 		Policy:   strings.Repeat("p", tracking.MaxPolicyLen),
 	}
-	advisory = tracking.Verification{
+	checkAdvisory = tracking.Verification{
 		State: tracking.VerificationVerified, Signer: "Ann Lee <ann@example.com>", By: "github",
 		Detail: "commit signed by ann@example.com", Policy: "policy-2",
 	}
 )
 
 func testVerificationNewEntries(t *testing.T, e *env) {
-	require.NoError(t, required.Validate(), "the fixture is valid")
-	require.True(t, required.Blocks())
+	require.NoError(t, checkRequired.Validate(), "the fixture is valid")
+	require.True(t, checkRequired.Blocks())
 	keyA, keyB, keyC := e.key(srcA, "branch:main"), e.key(srcB, "branch:main"), e.key(srcA, "branch:dev")
 	e.install("ws-1", "a", keyA, sha(1), "v1.0.0", t0)
 	e.install("ws-2", "a", keyA, sha(1), "v1.0.0", t0)
@@ -61,16 +62,16 @@ func testVerificationNewEntries(t *testing.T, e *env) {
 	e.install("ws-1", "c", keyC, sha(1), "", t0)
 
 	at := t0.Add(time.Minute)
-	e.reconcileVerified(keyA, sha(2), required, at)
-	e.reconcileVerified(keyB, sha(2), advisory, at)
+	e.reconcileVerified(keyA, sha(2), checkRequired, at)
+	e.reconcileVerified(keyB, sha(2), checkAdvisory, at)
 	e.reconcileVerified(keyC, sha(2), tracking.Verification{}, at)
 
 	for _, c := range []struct {
 		workspace, plugin string
 		want              tracking.Verification
 	}{
-		{"ws-1", "a", required}, {"ws-2", "a", required},
-		{"ws-1", "b", advisory},
+		{"ws-1", "a", checkRequired}, {"ws-2", "a", checkRequired},
+		{"ws-1", "b", checkAdvisory},
 		{"ws-1", "c", tracking.Verification{}},
 	} {
 		u := e.only(c.workspace, c.plugin)
@@ -89,14 +90,14 @@ func testVerificationNewEntries(t *testing.T, e *env) {
 		u := payloadUpdate(t, ev)
 		assert.Equal(t, e.get(ev.UpdateID), u, "payload of event %d", ev.ID)
 	}
-	assert.Equal(t, required, payloadUpdate(t, evs[0]).Verification)
+	assert.Equal(t, checkRequired, payloadUpdate(t, evs[0]).Verification)
 }
 
 func testVerificationOpenEntry(t *testing.T, e *env) {
 	key := e.key(srcA, "branch:main")
 	e.install("ws", "p", key, sha(1), "", t0)
 	e.install("ws", "q", key, sha(1), "", t0)
-	e.reconcileVerified(key, sha(2), required, t0)
+	e.reconcileVerified(key, sha(2), checkRequired, t0)
 	p, q := e.only("ws", "p"), e.only("ws", "q")
 	_, err := e.claim(q.ID, t0, time.Hour)
 	require.NoError(t, err)
@@ -106,11 +107,11 @@ func testVerificationOpenEntry(t *testing.T, e *env) {
 	// The same commit checked again under a changed policy: the open entry
 	// takes the new verification with its LastSeenAt, in place.
 	at := t0.Add(time.Minute)
-	res := e.reconcileVerified(key, sha(2), advisory, at)
+	res := e.reconcileVerified(key, sha(2), checkAdvisory, at)
 	assert.Equal(t, storage.ReconcileResult{Installs: 2}, res, "nothing queued or superseded")
 	got := e.get(p.ID)
 	want := p
-	want.Verification, want.LastSeenAt = advisory, at
+	want.Verification, want.LastSeenAt = checkAdvisory, at
 	assert.Equal(t, want, got, "only the verification and LastSeenAt change")
 	assert.Equal(t, claimed, e.get(q.ID), "a live claim's entry is left to its holder, verification and all")
 	assert.Empty(t, e.events(mark), "taking a verification is no transition and writes no event")
@@ -125,27 +126,27 @@ func testVerificationSuperseded(t *testing.T, e *env) {
 	key := e.key(srcA, "branch:main")
 	e.install("ws", "p", key, sha(1), "", t0)
 	e.install("ws", "q", key, sha(1), "", t0)
-	e.reconcileVerified(key, sha(2), required, t0)
+	e.reconcileVerified(key, sha(2), checkRequired, t0)
 	old := e.only("ws", "p")
 
 	// Upstream moves on: the superseded entry keeps the check of its own
 	// commit; the new one carries the check of the new commit.
 	mark := e.mark()
-	res := e.reconcileVerified(key, sha(3), advisory, t0.Add(time.Minute))
+	res := e.reconcileVerified(key, sha(3), checkAdvisory, t0.Add(time.Minute))
 	assert.Equal(t, storage.ReconcileResult{Installs: 2, Queued: 2, Superseded: 2}, res)
 	got := e.get(old.ID)
 	assert.Equal(t, tracking.StatusSuperseded, got.Status)
-	assert.Equal(t, required, got.Verification)
+	assert.Equal(t, checkRequired, got.Verification)
 	open := e.open("ws", "p")
 	require.Len(t, open, 1)
-	assert.Equal(t, advisory, open[0].Verification)
+	assert.Equal(t, checkAdvisory, open[0].Verification)
 	for _, ev := range e.events(mark) {
 		u := payloadUpdate(t, ev)
 		switch ev.Type {
 		case tracking.EventUpdateSuperseded:
-			assert.Equal(t, required, u.Verification, "event %d", ev.ID)
+			assert.Equal(t, checkRequired, u.Verification, "event %d", ev.ID)
 		case tracking.EventUpdateQueued:
-			assert.Equal(t, advisory, u.Verification, "event %d", ev.ID)
+			assert.Equal(t, checkAdvisory, u.Verification, "event %d", ev.ID)
 		default:
 			t.Errorf("unexpected event %s", ev.Type)
 		}
@@ -159,7 +160,7 @@ func testVerificationSuperseded(t *testing.T, e *env) {
 	got = e.get(open[0].ID)
 	assert.Equal(t, tracking.StatusSuperseded, got.Status)
 	assert.Equal(t, tracking.ReasonUpToDate, got.Reason)
-	assert.Equal(t, advisory, got.Verification)
+	assert.Equal(t, checkAdvisory, got.Verification)
 }
 
 func testVerificationUpstream(t *testing.T, e *env) {
@@ -168,11 +169,11 @@ func testVerificationUpstream(t *testing.T, e *env) {
 	assert.Equal(t, tracking.Verification{}, e.upstream(key).Verification, "not checked before any Reconcile")
 
 	// Nothing behind (the steady state): the row is the whole write.
-	assert.Equal(t, storage.ReconcileResult{Installs: 1}, e.reconcileVerified(key, sha(1), advisory, t0))
-	assert.Equal(t, advisory, e.upstream(key).Verification)
-	e.reconcileVerified(key, sha(2), required, t0.Add(time.Minute))
+	assert.Equal(t, storage.ReconcileResult{Installs: 1}, e.reconcileVerified(key, sha(1), checkAdvisory, t0))
+	assert.Equal(t, checkAdvisory, e.upstream(key).Verification)
+	e.reconcileVerified(key, sha(2), checkRequired, t0.Add(time.Minute))
 	up := e.upstream(key)
-	assert.Equal(t, required, up.Verification)
+	assert.Equal(t, checkRequired, up.Verification)
 	ups, err := e.store.ListUpstreams(e.ctx, storage.ListUpstreamsParams{Limit: 10})
 	require.NoError(t, err)
 	assert.Equal(t, []tracking.Upstream{up}, ups)
@@ -183,11 +184,11 @@ func testVerificationUpstream(t *testing.T, e *env) {
 		require.NoError(t, e.store.RecordUpstreamFailure(e.ctx, key, "timeout", t0.Add(time.Duration(2+i)*time.Minute)))
 	}
 	failing := e.upstream(key)
-	assert.Equal(t, required, failing.Verification)
+	assert.Equal(t, checkRequired, failing.Verification)
 	mark := e.mark()
-	e.reconcileVerified(key, sha(2), advisory, t0.Add(time.Hour))
+	e.reconcileVerified(key, sha(2), checkAdvisory, t0.Add(time.Hour))
 	up = e.upstream(key)
-	assert.Equal(t, advisory, up.Verification)
+	assert.Equal(t, checkAdvisory, up.Verification)
 	evs := e.events(mark)
 	require.Len(t, evs, 1)
 	require.Equal(t, tracking.EventUpstreamRecovered, evs[0].Type)
