@@ -59,7 +59,8 @@ func verifySet(value func(i int, col string) string) string {
 
 // addVerificationMigrations adds the verification columns of entries and
 // upstreams and the override of applied entries. Existing rows become
-// not-checked, which is what they are.
+// not-checked, which is what they are. Every column is NOT NULL, the
+// policy's too: NULL would be a second spelling of "no policy".
 func addVerificationMigrations(ms *migrate.Migrations, t tables) {
 	ms.Add(migrate.Migration{
 		Name:    "20261202000500",
