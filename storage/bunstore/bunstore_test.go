@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -616,7 +617,7 @@ func TestInstallChangeWaitsForReconcile(t *testing.T) {
 			tx, err := s.sqldb.BeginTx(ctx, nil)
 			require.NoError(t, err)
 			defer tx.Rollback()
-			_, err = tx.ExecContext(ctx, s.q.upsertUpstream, k.Source.String(), k.Ref.String(), sha(2), t0.UnixMicro(), "", "")
+			_, err = tx.ExecContext(ctx, s.q.upsertUpstream, slices.Concat([]any{k.Source.String(), k.Ref.String(), sha(2), t0.UnixMicro(), "", ""}, verificationArgs(tracking.Verification{}))...)
 			require.NoError(t, err)
 			_, err = tx.ExecContext(ctx, `INSERT INTO `+s.t.updates+` (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, kind, status)
 VALUES ('ws', 'p', $1, $2, $3, $4, 'new-commit', 'pending')`, k.Source.String(), k.Ref.String(), sha(1), sha(2))
@@ -837,11 +838,12 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		s := b.newStore(t)
 		args := []any{"github://acme/a", "branch:main", sha(2), int64(1)}
+		verify := verificationArgs(tracking.Verification{State: tracking.VerificationVerified, Signer: "ann", Required: true})
 		statements := map[string][]any{
 			s.q.reconcileStats:          args,
 			s.q.reconcileSupersede:      args,
-			s.q.reconcileTouch:          args,
-			s.q.reconcileQueue:          append(args, "v1", "new-commit", ","+sha(1)+",", "x"),
+			s.q.reconcileTouch:          slices.Concat(args, verify),
+			s.q.reconcileQueue:          slices.Concat(args, []any{"v1", "new-commit", "," + sha(1) + ",", "x"}, verify),
 			s.q.integrity.installedSHAs: {"github://acme/a", "branch:main"},
 			s.q.integrity.activeHold:    {"ws", "p", sha(2)},
 			s.q.supersedeReinstalled:    {"ws", "p", sha(2), int64(1)},
@@ -849,7 +851,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			s.q.listUpstreams:           {0, 100},
 			s.q.claimUpdate:             {1, 1, 2, "tok"},
 			s.q.extendClaim:             {1, "tok", 2},
-			s.q.completeUpdate:          {1, 1, "a", "tok", ""},
+			s.q.completeUpdate:          {1, 1, "a", "tok", "", ""},
 			s.q.releaseClaim:            {1, "m", "tok"},
 			s.q.acquireLease:            {"l", "h", int64(2)},
 		}

@@ -1,6 +1,7 @@
 package bunstore
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/uptrace/bun/dialect"
@@ -15,8 +16,8 @@ import (
 
 const (
 	installCols  = "workspace_id, plugin_name, source_raw, tracked_ref, installed_sha, installed_version, installed_at, updated_at, ring"
-	upstreamCols = "id, source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures, last_push_at"
-	updateCols   = "id, workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at, decided_at, decided_by, reason, attempts, last_error, restart_error, claimed_until"
+	upstreamCols = "id, source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures, last_push_at, " + verifyColList
+	updateCols   = "id, workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at, decided_at, decided_by, reason, attempts, last_error, restart_error, claimed_until, " + verifyColList + ", override_reason"
 
 	// openStatus is written exactly as in the partial unique index, so
 	// SQLite's planner can use that index.
@@ -104,11 +105,13 @@ RETURNING ` + upstreamCols,
 		upstreamFailures: `SELECT consecutive_failures FROM {upstreams} WHERE source_raw = $1 AND tracked_ref = $2` + forUpdate,
 
 		// Reconcile: $1 source, $2 ref, $3 upstream SHA, $4 now (µs).
-		upsertUpstream: `INSERT INTO {upstreams} (source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures)
-VALUES ($1, $2, $3, $5, $6, $4, '', 0)
+		// $5 version, $6 validator, $7… verification (verificationArgs).
+		upsertUpstream: `INSERT INTO {upstreams} (source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures, ` + verifyColList + `)
+VALUES ($1, $2, $3, $5, $6, $4, '', 0, ` + verifyParams(7) + `)
 ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET
 	last_sha = excluded.last_sha, last_version = excluded.last_version, validator = excluded.validator,
-	last_checked_at = excluded.last_checked_at, last_error = '', consecutive_failures = 0`,
+	last_checked_at = excluded.last_checked_at, last_error = '', consecutive_failures = 0,
+	` + verifySet(func(_ int, col string) string { return "excluded." + col }),
 		// reconcileStats counts what each queue statement would change, so
 		// that only the needed ones run: the steady state (nothing moved)
 		// costs this one read, two index range scans.
@@ -125,16 +128,20 @@ ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET
 WHERE source_raw = $1 AND tracked_ref = $2 AND {open} AND {claim_expired}
 	AND (from_sha = $3 OR to_sha <> $3)
 RETURNING ` + updateCols,
-		reconcileTouch: `UPDATE {updates} SET last_seen_at = $4
+		// $5… verification (verificationArgs): an open entry to the
+		// upstream commit takes the latest check of it, so a changed
+		// policy shows at once.
+		reconcileTouch: `UPDATE {updates} SET last_seen_at = $4, ` + verifySet(func(i int, _ string) string { return "$" + strconv.Itoa(5+i) }) + `
 WHERE source_raw = $1 AND tracked_ref = $2 AND {open} AND {claim_expired}
 	AND from_sha <> $3 AND to_sha = $3`,
 		// $5 version, $6 kind, $7 rewritten commits (see
-		// rewrittenList), $8 version key (see notHeld). Two concurrent calls may both find no open
+		// rewrittenList), $8 version key (see notHeld), $9… verification
+		// (verificationArgs). Two concurrent calls may both find no open
 		// entry; the partial unique index lets only one insert, and ON
 		// CONFLICT DO NOTHING makes the other skip that row.
-		reconcileQueue: `INSERT INTO {updates} (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at)
+		reconcileQueue: `INSERT INTO {updates} (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at, ` + verifyColList + `)
 SELECT i.workspace_id, i.plugin_name, i.source_raw, i.tracked_ref, i.installed_sha, CAST($3 AS TEXT), i.installed_version, CAST($5 AS TEXT),
-	{queued_kind}, 'pending', CAST($4 AS BIGINT), CAST($4 AS BIGINT)
+	{queued_kind}, 'pending', CAST($4 AS BIGINT), CAST($4 AS BIGINT), ` + verifyParams(9) + `
 FROM {installs} AS i
 WHERE i.source_raw = $1 AND i.tracked_ref = $2 AND i.installed_sha <> $3
 	AND NOT EXISTS (SELECT 1 FROM {updates} AS o
@@ -163,7 +170,8 @@ RETURNING ` + updateCols,
 		extendClaim: `UPDATE {updates} SET claimed_until = $3
 WHERE id = $1 AND status = 'applying' AND claim_token = $2
 RETURNING ` + updateCols,
-		completeUpdate: `UPDATE {updates} SET status = 'applied', decided_at = $2, decided_by = $3, restart_error = $5, claimed_until = NULL
+		// $6 override.
+		completeUpdate: `UPDATE {updates} SET status = 'applied', decided_at = $2, decided_by = $3, restart_error = $5, override_reason = $6, claimed_until = NULL
 WHERE id = $1 AND status = 'applying' AND claim_token = $4
 RETURNING ` + updateCols,
 		completeInstall: `UPDATE {installs} SET installed_sha = $3, installed_version = $4, installed_at = $5, updated_at = $5

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun/dialect"
@@ -81,6 +82,8 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 	op := "reconcile " + p.Key.String()
 	// $1 source, $2 ref, $3 upstream SHA, $4 now (µs) in every statement.
 	key := []any{p.Key.Source.String(), p.Key.Ref.String(), p.SHA, utc(p.Now).UnixMicro()}
+	verify := verificationArgs(p.Verification)
+	upstreamArgs := slices.Concat(key, []any{p.Version, p.Validator}, verify)
 
 	if s.dialect == dialect.PG {
 		// The steady state outside any transaction: read what the queue
@@ -94,7 +97,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 			return storage.ReconcileResult{}, interpretError(ctx, op, err)
 		}
 		if st.idle() {
-			if _, err := s.pool.exec(ctx, s.q.upsertUpstream, append(key, p.Version, p.Validator)...); err != nil {
+			if _, err := s.pool.exec(ctx, s.q.upsertUpstream, upstreamArgs...); err != nil {
 				return storage.ReconcileResult{}, interpretError(ctx, op, err)
 			}
 			return storage.ReconcileResult{Installs: st.installs}, nil
@@ -123,7 +126,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if _, err := exec(upsert, append(key, p.Version, p.Validator)...); err != nil {
+		if _, err := exec(upsert, upstreamArgs...); err != nil {
 			return err
 		}
 		st, err := scanStats(tx.StmtContext(ctx, stats).QueryRowContext(ctx, key...))
@@ -141,12 +144,12 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 			events = append(events, updateEvents(tracking.EventUpdateSuperseded, us, decidedAt)...)
 		}
 		if st.touch > 0 {
-			if _, err := exec(touch, key...); err != nil {
+			if _, err := exec(touch, slices.Concat(key, verify)...); err != nil {
 				return err
 			}
 		}
 		if st.queue() > 0 {
-			us, err := query(queue, append(key, p.Version, string(p.Key.Ref.DriftKind()), rewrittenList(p.Rewritten), p.ReconcileVersionKey())...)
+			us, err := query(queue, slices.Concat(key, []any{p.Version, string(p.Key.Ref.DriftKind()), rewrittenList(p.Rewritten), p.ReconcileVersionKey()}, verify)...)
 			if err != nil {
 				return err
 			}

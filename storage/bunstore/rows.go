@@ -145,7 +145,9 @@ func scanUpstream(row scanner) (tracking.Upstream, error) {
 		checkedAt   sql.NullInt64
 		pushedAt    sql.NullInt64
 	)
-	if err := row.Scan(&u.ID, &source, &ref, &u.LastSHA, &u.LastVersion, &u.Validator, &checkedAt, &u.LastError, &u.ConsecutiveFailures, &pushedAt); err != nil {
+	dest := append([]any{&u.ID, &source, &ref, &u.LastSHA, &u.LastVersion, &u.Validator, &checkedAt, &u.LastError, &u.ConsecutiveFailures, &pushedAt},
+		verificationDest(&u.Verification)...)
+	if err := row.Scan(dest...); err != nil {
 		return tracking.Upstream{}, err
 	}
 	key, err := parseKey(fmt.Sprintf("upstreams row id %d", u.ID), source, ref)
@@ -164,8 +166,10 @@ func scanUpdate(row scanner) (tracking.Update, error) {
 		source, ref, kind, status                 string
 		detected, lastSeen, decided, claimedUntil sql.NullInt64
 	)
-	if err := row.Scan(&u.ID, &u.WorkspaceID, &u.PluginName, &source, &ref, &u.FromSHA, &u.ToSHA, &u.FromVersion, &u.ToVersion,
-		&kind, &status, &detected, &lastSeen, &decided, &u.DecidedBy, &u.Reason, &u.Attempts, &u.LastError, &u.RestartError, &claimedUntil); err != nil {
+	dest := slices.Concat([]any{&u.ID, &u.WorkspaceID, &u.PluginName, &source, &ref, &u.FromSHA, &u.ToSHA, &u.FromVersion, &u.ToVersion,
+		&kind, &status, &detected, &lastSeen, &decided, &u.DecidedBy, &u.Reason, &u.Attempts, &u.LastError, &u.RestartError, &claimedUntil},
+		verificationDest(&u.Verification), []any{&u.Override})
+	if err := row.Scan(dest...); err != nil {
 		return tracking.Update{}, err
 	}
 	key, err := parseKey(fmt.Sprintf("updates row id %d", u.ID), source, ref)

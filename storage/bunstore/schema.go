@@ -57,6 +57,7 @@ func newMigrations(t tables) *migrate.Migrations {
 	addPushMigrations(ms, t)
 	addEventMigrations(ms, t)
 	addIntegrityMigrations(ms, t)
+	addVerificationMigrations(ms, t)
 	return ms
 }
 

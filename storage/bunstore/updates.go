@@ -214,7 +214,7 @@ func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams
 		if err := s.lockUpstreams(ctx, tx, []lockKey{{source: cur.Source.String(), ref: cur.Ref.String()}}); err != nil {
 			return err
 		}
-		u, err := scanUpdate(tx.QueryRowContext(ctx, s.q.completeUpdate, p.ID, at, p.Actor, p.Token, p.RestartError))
+		u, err := scanUpdate(tx.QueryRowContext(ctx, s.q.completeUpdate, p.ID, at, p.Actor, p.Token, p.RestartError, p.Override))
 		if errors.Is(err, sql.ErrNoRows) {
 			// Taken over, released or superseded since it was read.
 			return lost(tx)
