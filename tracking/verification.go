@@ -100,9 +100,12 @@ func (v Verification) Blocks() bool { return v.Required && v.State != Verificati
 // known state, and text fields within their bounds, valid UTF-8, on one
 // line. Errors wrap ErrInvalidArgument.
 func (v Verification) Validate() error {
-	var s VerificationState
-	if err := s.UnmarshalText([]byte(v.State.String())); err != nil {
-		return err
+	switch v.State {
+	case VerificationNotChecked, VerificationVerified, VerificationUnsigned, VerificationUntrustedSigner, VerificationBadSignature:
+	default:
+		// "not-checked" spelled out is how the zero state is written, not
+		// a state of its own.
+		return fmt.Errorf("tracking: verification state %s: want one of the VerificationState constants: %w", redact.Quote(string(v.State)), ErrInvalidArgument)
 	}
 	for _, f := range []struct {
 		name, value string

@@ -1,9 +1,11 @@
 package tracking_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -53,4 +55,22 @@ func TestWireNamesNeverChange(t *testing.T) {
 	} {
 		assert.Equal(t, want, got)
 	}
+}
+
+func TestVerificationValidate(t *testing.T) {
+	assert.NoError(t, tracking.Verification{}.Validate())
+	assert.NoError(t, tracking.Verification{State: tracking.VerificationVerified, Signer: "release-team"}.Validate())
+	for name, v := range map[string]tracking.Verification{
+		"spelled-out zero state": {State: "not-checked"},
+		"unknown state":          {State: "trusted"},
+		"control character":      {State: tracking.VerificationUnsigned, Detail: "a\nb"},
+		"over-long signer":       {State: tracking.VerificationVerified, Signer: strings.Repeat("s", tracking.MaxSignerLen+1)},
+		"invalid UTF-8":          {State: tracking.VerificationUnsigned, Detail: "\xff"},
+	} {
+		assert.ErrorIs(t, v.Validate(), tracking.ErrInvalidArgument, name)
+	}
+	var s tracking.VerificationState
+	require.NoError(t, s.UnmarshalText([]byte("not-checked")))
+	assert.Equal(t, tracking.VerificationNotChecked, s)
+	assert.Error(t, s.UnmarshalText([]byte("")), "the zero state is written not-checked")
 }
