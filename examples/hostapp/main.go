@@ -47,6 +47,7 @@ type config struct {
 	pluginsDir   string
 	applyTimeout time.Duration
 	events       eventsConfig // events.go
+	trust        trustConfig  // signatures; see trust.go
 }
 
 // env returns the environment variable name, or def when it is unset.
@@ -68,6 +69,7 @@ func loadConfig(args []string) (config, error) {
 	fs.DurationVar(&c.applyTimeout, "apply-timeout", 10*time.Minute, "longest an install may take")
 	c.private.flags(fs)
 	c.events.flags(fs)
+	c.trust.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -80,6 +82,9 @@ func loadConfig(args []string) (config, error) {
 		return c, errors.New("set PLUGINDRIFT_ADMIN_TOKEN to a secret of at least 8 characters: the admin API needs it")
 	}
 	if err := c.private.load(); err != nil {
+		return c, err
+	}
+	if err := c.trust.load(); err != nil {
 		return c, err
 	}
 	return c, c.events.check()
@@ -141,7 +146,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, listening func(net.A
 	if err != nil {
 		return err
 	}
-	sweeper, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Schedule: cfg.schedule, Jitter: time.Minute, Logger: log, Observer: tel.observer})
+	verifier, err := cfg.trust.verifier(res) // see trust.go
+	if err != nil {
+		return err
+	}
+	sweeper, err := drift.NewSweeper(store, res, &drift.SweeperConfig{Schedule: cfg.schedule, Jitter: time.Minute, Logger: log, Observer: tel.observer, Verifier: verifier})
 	if err != nil {
 		return err
 	}
