@@ -109,4 +109,17 @@
 // repository downloads its commit history (see BENCHMARKS.md for the
 // cost on git/git); later ones fetch only new commits, and a sweep in
 // which nothing moved runs no check at all. It is off by default.
+//
+// # Signed objects
+//
+// [Resolver.ReadObjects] hands a signature check (package
+// resolver/signature) the raw commit of a resolution and, for tag refs,
+// its annotated tag, byte for byte as git hashes them. It fetches commits
+// only (git fetch --depth=1 --filter=tree:0 --no-tags, with the same
+// credentials and bounds as Fetch) into a temporary repository it removes,
+// or reads from the history clone when Config.HistoryCacheDir is set,
+// fetching nothing the clone already holds. It checks that the tag still
+// names the resolved commit and is the tag resolved; a tag moved meanwhile
+// is an error, and the next sweep sees the move. The Sweeper asks only
+// when an upstream's commit moved.
 package gitcli

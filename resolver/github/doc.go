@@ -112,4 +112,17 @@
 // gitcli's Config.Credentials for git over https, so one installation
 // reaches private repositories both ways. Tokens are sent only to the
 // host's API, never logged and never part of an error.
+//
+// # Signed objects
+//
+// [Resolver.ReadObjects] hands a signature check (package
+// resolver/signature) the commit of a resolution and, for tag refs, its
+// annotated tag: git/commits for a branch or head (1 request), plus
+// git/ref and, for an annotated tag, git/tags (2 or 3). GitHub answers with
+// a payload and a signature; the objects are rebuilt from them exactly as
+// git stores them and refused unless they hash to the ids asked for, so
+// what is judged is the commit the sweep resolved. An unsigned object,
+// for which GitHub gives no payload, is handed over as nil. GitHub's own
+// verdicts come along as resolver.HostVerdict "github", which a trust
+// rule may accept (signature.Rule.TrustHost).
 package github
