@@ -27,6 +27,10 @@ import (
 // tracking.ErrBusy while an entry of the install is being applied. actor
 // and reason are validated as for Dismiss and recorded on the entry and
 // the hold.
+//
+// A rollback is not held to the trust policy: its entry is not-checked
+// (the Sweeper judges only what upstream moved to), and the operator who
+// names toSHA is the one vouching for it, as with ApplyUnverified.
 func (u *Updater) Rollback(ctx context.Context, workspaceID, pluginName, toSHA, actor, reason string) (tracking.Update, tracking.Hold, error) {
 	if err := ValidateActor(actor); err != nil {
 		return tracking.Update{}, tracking.Hold{}, err
