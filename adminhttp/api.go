@@ -437,7 +437,7 @@ func (h *handler) sweep(w http.ResponseWriter, r *http.Request) {
 	case <-run.Done():
 	default:
 		w.Header().Set("Location", h.prefix+"/sweeps/latest")
-		h.writeJSON(w, r, http.StatusAccepted, sweepBody{toSweepJSON(h.sweeper.Latest())})
+		h.writeJSON(w, r, http.StatusAccepted, sweepBody{toSweepJSON(h.sweeper.LatestSweep(r.Context()))})
 		return
 	}
 	rep, err := run.Result()
@@ -475,7 +475,7 @@ func (h *handler) latestSweep(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
-	h.writeJSON(w, r, http.StatusOK, sweepBody{toSweepJSON(h.sweeper.Latest())})
+	h.writeJSON(w, r, http.StatusOK, sweepBody{toSweepJSON(h.sweeper.LatestSweep(r.Context()))})
 }
 
 // listInstalls serves GET {prefix}/installs.
