@@ -159,7 +159,7 @@ func toReportJSON(rep drift.Report) reportJSON {
 
 // The states of a sweep in sweepJSON.
 const (
-	sweepNone    = "none"    // this process has not swept yet
+	sweepNone    = "none"    // no sweep is known: none recorded, none here
 	sweepRunning = "running" // since started_at
 	sweepDone    = "done"    // at finished_at, with its report
 	sweepFailed  = "failed"  // stopped before it was done; the report says what it did
