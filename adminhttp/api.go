@@ -159,7 +159,7 @@ func toReportJSON(rep drift.Report) reportJSON {
 
 // The states of a sweep in sweepJSON.
 const (
-	sweepNone    = "none"    // this process has not swept yet
+	sweepNone    = "none"    // no sweep is known: none recorded, none here
 	sweepRunning = "running" // since started_at
 	sweepDone    = "done"    // at finished_at, with its report
 	sweepFailed  = "failed"  // stopped before it was done; the report says what it did
@@ -437,7 +437,7 @@ func (h *handler) sweep(w http.ResponseWriter, r *http.Request) {
 	case <-run.Done():
 	default:
 		w.Header().Set("Location", h.prefix+"/sweeps/latest")
-		h.writeJSON(w, r, http.StatusAccepted, sweepBody{toSweepJSON(h.sweeper.Latest())})
+		h.writeJSON(w, r, http.StatusAccepted, sweepBody{toSweepJSON(h.sweeper.LatestSweep(r.Context()))})
 		return
 	}
 	rep, err := run.Result()
@@ -475,7 +475,7 @@ func (h *handler) latestSweep(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
-	h.writeJSON(w, r, http.StatusOK, sweepBody{toSweepJSON(h.sweeper.Latest())})
+	h.writeJSON(w, r, http.StatusOK, sweepBody{toSweepJSON(h.sweeper.LatestSweep(r.Context()))})
 }
 
 // listInstalls serves GET {prefix}/installs.

@@ -177,8 +177,12 @@
 // "running". A sweep that could not run (the store failed, the Sweeper
 // was stopped) is answered 500 internal.
 //
-// GET {prefix}/sweeps/latest answers the latest sweep of this process
-// ([drift.Sweeper.Latest]; another replica's sweeps are not seen here):
+// GET {prefix}/sweeps/latest answers the latest sweep of any replica that
+// shares the store ([drift.Sweeper.LatestSweep]): every sweep that ran is
+// recorded there, so the GET of the 202's Location may reach any replica.
+// A sweep running on another replica shows once it has ended: until
+// then the answer is the sweep before it, and a client waiting for the
+// one it started compares started_at with the 202's.
 //
 //	{"sweep": {"state": "done", "started_at": "2031-01-02T03:04:05Z",
 //	 "finished_at": "2031-01-02T03:04:09Z", "report": {…}, "error": ""}}
@@ -188,8 +192,8 @@
 // off after failures, and answers with the check's report; 404 when no
 // install tracks it.
 //
-// state is "none" (this process has not swept: the other keys are null
-// or ""), "running" (report null), "done", or "failed" (the sweep stopped
+// state is "none" (no sweep is known: the other keys are null or ""),
+// "running" (report null), "done", or "failed" (the sweep stopped
 // before it was done; report says what it did until then and error, in
 // words written here, why).
 //
@@ -278,8 +282,8 @@
 // (?view=upstreams) and the holds (?view=holds); one install's
 // explanation is ?view=explain&workspace=…&plugin=…. Above them, a summary bar counts the whole queue:
 // pending entries by kind, integrity alarms, failing upstreams, and when
-// the last sweep of this process ended and the schedule's next one is due
-// ([drift.Sweeper.Next]). The queue tab shows:
+// the last sweep of any replica ended ([drift.Sweeper.LatestSweep]) and
+// this process's schedule's next one is due ([drift.Sweeper.Next]). The queue tab shows:
 //
 //   - integrity alarms (moved tags) first, newest first, each on its own
 //     row: workspace, plugin and source, the tracked ref, from → to as
@@ -305,8 +309,9 @@
 //     all" leaves blocked entries out, as each needs its own reason;
 //   - "Sweep now" (when a Sweeper is configured), which starts a sweep as
 //     POST {prefix}/sweeps does and waits for it up to SweepWait, and a
-//     "Last sweep" panel: running since when, or finished when, with its
-//     report (counts and the first failing upstreams);
+//     "Last sweep" panel, of whichever replica swept last: running since
+//     when, or finished when, with its report (counts and the first
+//     failing upstreams);
 //   - the history of decided entries (applied, dismissed, superseded),
 //     newest decision first, with who decided, when and why, "Retry
 //     restart" for an applied entry whose restart failed and "Restore to

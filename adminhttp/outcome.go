@@ -136,7 +136,7 @@ func (h *handler) outcomeFlash(ctx context.Context, o outcome) *flash {
 		if h.sweeper == nil {
 			return nil
 		}
-		return sweepFlash(h.sweeper.Latest())
+		return sweepFlash(h.sweeper.LatestSweep(ctx))
 	case bulkOp(opApply), bulkOp(opDismiss):
 		return h.bulkFlash(ctx, o)
 	case opRelease:

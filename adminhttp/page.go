@@ -245,7 +245,7 @@ func (h *handler) showPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.sweeper != nil {
-		v.LastSweep = newSweepView(h.sweeper.Latest(), now)
+		v.LastSweep = newSweepView(h.sweeper.LatestSweep(ctx), now)
 	}
 	switch view {
 	case viewInstalls:

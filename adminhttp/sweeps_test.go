@@ -19,6 +19,7 @@ import (
 	"github.com/plugindrift/plugindrift/adminhttp"
 	"github.com/plugindrift/plugindrift/drift"
 	"github.com/plugindrift/plugindrift/resolver"
+	"github.com/plugindrift/plugindrift/storage/memstore"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -177,7 +178,8 @@ func TestPageSweepOutlivesItsRequest(t *testing.T) {
 
 func TestSweepsLatestNeverSwept(t *testing.T) {
 	e := newEnv(t)
-	fresh, err := drift.NewSweeper(e.store, e.resolver, &drift.SweeperConfig{Now: e.clock.Now})
+	// A store of its own: no replica has recorded a sweep there.
+	fresh, err := drift.NewSweeper(memstore.New(), e.resolver, &drift.SweeperConfig{Now: e.clock.Now})
 	require.NoError(t, err)
 	e = newEnv(t, func(c *adminhttp.Config) { c.Sweeper = fresh })
 	w := e.do(req{method: "GET", path: path("/sweeps/latest")})

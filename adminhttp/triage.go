@@ -68,7 +68,7 @@ func (h *handler) summary(ctx context.Context, now time.Time) (*summaryView, err
 		return nil, err
 	}
 	if h.sweeper != nil {
-		st := h.sweeper.Latest()
+		st := h.sweeper.LatestSweep(ctx)
 		if !st.FinishedAt.IsZero() {
 			v.LastAt, v.LastSweep = exactTime(st.FinishedAt), age(now, st.FinishedAt)
 		} else if st.Running {

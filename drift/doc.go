@@ -57,8 +57,17 @@
 // "*/15 * * * *", "@every 30m"); [Sweeper.RunOnce] runs one now under the
 // caller's context, and [Sweeper.Trigger] runs one under the Sweeper's own
 // lifetime, for requests (such as an HTTP "sweep now") whose caller may go
-// away; [Sweeper.Latest] says how the last one went. A sweep requested
-// while one is running joins it instead of starting a second one.
+// away. A sweep requested while one is running joins it instead of
+// starting a second one.
+//
+// Every sweep that ran (took the lease; skipped ones did nothing) is
+// recorded in the store at its end, after its lease is given up, under a
+// bounded context of its own, and the store keeps the newest
+// [storage.SweepsKept]; a record that fails is logged, and the sweep is
+// done anyway. [Sweeper.LatestSweep] says how the latest sweep of any
+// replica went, from those records: so behind a load balancer, the
+// replica that answers "how did the sweep go?" need not be the one that
+// swept. [Sweeper.Latest] knows this process's sweeps only.
 //
 // A stopped sweep starts no new work; a store write that started
 // completes or rolls back as a unit under its own bounded context, and the

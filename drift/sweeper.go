@@ -282,17 +282,18 @@ func (s *Sweeper) RunOnce(ctx context.Context) (Report, error) {
 	return s.runOnce(ctx)
 }
 
-func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
+// sweep runs one sweep under the lease; ran says whether it took the
+// lease (a sweep that did is recorded, see recordSweep).
+func (s *Sweeper) sweep(ctx context.Context) (rep Report, ran bool, err error) {
 	start := time.Now()
-	var rep Report
 	ok, err := s.store.AcquireLease(ctx, storage.LeaseParams{Name: SweeperLeaseName, Holder: s.cfg.Holder, TTL: s.cfg.LeaseTTL})
 	if err != nil {
-		return rep, fmt.Errorf("drift: take sweeper lease: %w", err)
+		return rep, false, fmt.Errorf("drift: take sweeper lease: %w", err)
 	}
 	if !ok {
 		rep.Skipped = true
 		s.log.InfoContext(ctx, "plugindrift: sweep skipped: another replica holds the lease")
-		return rep, nil
+		return rep, false, nil
 	}
 	ctx, endSweep := observerOr(s.cfg.Observer).Sweep(ctx)
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -320,9 +321,9 @@ func (s *Sweeper) sweep(ctx context.Context) (Report, error) {
 	s.logReport(ctx, slog.LevelInfo, "plugindrift: sweep done", rep, err)
 	endSweep(rep, err)
 	if err != nil {
-		return rep, fmt.Errorf("drift: sweep: %w", err)
+		return rep, true, fmt.Errorf("drift: sweep: %w", err)
 	}
-	return rep, nil
+	return rep, true, nil
 }
 
 // logReport logs a report at level, or at Warn when something failed.

@@ -48,7 +48,8 @@ func (r *SweepRun) StartedAt() time.Time { return r.startedAt }
 
 // SweepStatus is the state of a sweep at one moment: running since
 // StartedAt, or finished at FinishedAt with its Report and Err. The zero
-// SweepStatus (StartedAt zero) means that this Sweeper has not swept yet.
+// SweepStatus (StartedAt zero) means that no sweep is known: this Sweeper
+// has not swept yet (Latest), and no replica recorded one (LatestSweep).
 type SweepStatus struct {
 	// StartedAt is when the sweep began; zero when there was none.
 	StartedAt time.Time
@@ -60,6 +61,9 @@ type SweepStatus struct {
 	FinishedAt time.Time
 	Report     Report
 	Err        error
+	// Holder names the sweeper that ran it (SweeperConfig.Holder): this
+	// one, or another replica's when LatestSweep read its record.
+	Holder string
 }
 
 // sweepRuns keeps sweeps to one at a time inside a Sweeper, and remembers
@@ -143,8 +147,8 @@ func (s *Sweeper) Trigger() *SweepRun {
 
 // Latest returns the state of the sweep that began last in this Sweeper
 // (by Trigger, RunOnce or the schedule): running, or finished with its
-// report. It knows only this process's sweeps; another replica's are not
-// seen here.
+// report. It knows only this process's sweeps; LatestSweep also sees
+// those of the other replicas that share the store.
 func (s *Sweeper) Latest() SweepStatus {
 	rs := &s.runs
 	rs.mu.Lock()
@@ -153,7 +157,7 @@ func (s *Sweeper) Latest() SweepStatus {
 	if r == nil {
 		return SweepStatus{}
 	}
-	st := SweepStatus{StartedAt: r.startedAt, Running: r == rs.cur}
+	st := SweepStatus{StartedAt: r.startedAt, Running: r == rs.cur, Holder: s.cfg.Holder}
 	if !st.Running {
 		st.FinishedAt, st.Report, st.Err = r.finishedAt, r.report, r.err
 	}
@@ -192,9 +196,14 @@ func (s *Sweeper) joinLocked(holder context.Context) *SweepRun {
 	return r
 }
 
-// runSweep runs the sweep of r and publishes its result.
+// runSweep runs the sweep of r, records it when it ran (so that it is in
+// the store by the time Done is closed), and publishes its result.
 func (s *Sweeper) runSweep(ctx context.Context, r *SweepRun) {
-	rep, err := s.sweep(ctx)
+	rep, ran, err := s.sweep(ctx)
+	finishedAt := s.now()
+	if ran {
+		s.recordSweep(ctx, r.startedAt, finishedAt, rep, err)
+	}
 	r.cancel(nil)
 	rs := &s.runs
 	rs.mu.Lock()
@@ -202,7 +211,7 @@ func (s *Sweeper) runSweep(ctx context.Context, r *SweepRun) {
 		stop()
 	}
 	r.unhold = nil
-	r.finishedAt, r.report, r.err = s.now(), rep, err
+	r.finishedAt, r.report, r.err = finishedAt, rep, err
 	rs.cur = nil
 	rs.mu.Unlock()
 	close(r.done)

@@ -386,6 +386,20 @@ type Store interface {
 	// of its applied entries there carry a restart error. The Updater's
 	// ring gate decides from it.
 	RingEvidence(ctx context.Context, p RingEvidenceParams) (RingEvidence, error)
+
+	// Sweep reports (see sweeps.go): the last sweeps, kept so that every
+	// replica answers what the last sweep did, whichever ran it.
+
+	// RecordSweep stores r with a new ID, larger than every ID before it,
+	// and returns it as stored. In the same transaction it deletes all but
+	// the SweepsKept newest records. A record that fails r.Validate() must
+	// be refused with its error, writing nothing.
+	RecordSweep(ctx context.Context, r SweepRecord) (SweepRecord, error)
+
+	// ListSweeps returns records newest first (by descending ID), with
+	// ID < p.BeforeID when it is set, at most p.Limit of them: Limit 1
+	// gives the latest sweep, or none.
+	ListSweeps(ctx context.Context, p ListSweepsParams) ([]SweepRecord, error)
 }
 
 // ListInstallsParams selects installs.

@@ -42,6 +42,7 @@ type Store struct {
 	push     pushState        // check requests and delivery ids; see push.go
 	outbox   outbox           // events and their delivery (events.go)
 	holdList []*tracking.Hold // holdList[i].ID == i+1; see integrity.go
+	sweeps   sweepLog         // sweep records (sweeps.go)
 }
 
 var _ storage.Store = (*Store)(nil)
