@@ -407,6 +407,9 @@ type ListInstallsParams struct {
 // ListUpstreamsParams pages through upstreams.
 type ListUpstreamsParams struct {
 	AfterID int64
+	// Failing keeps only upstreams whose ConsecutiveFailures > 0; paging
+	// by ID is as without it.
+	Failing bool
 	// Limit caps the result. Must be between 1 and MaxLimit.
 	Limit int
 }

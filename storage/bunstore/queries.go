@@ -32,6 +32,7 @@ type queries struct {
 	supersedeReinstalled, supersedeUninstalled                                string
 	// Upstreams.
 	ensureUpstream, lockUpstream, getUpstream, listUpstreams, recordFailure, upstreamFailures string
+	listFailingUpstreams                                                                      string
 	// Reconcile.
 	upsertUpstream, reconcileStats, reconcileSupersede, reconcileTouch, reconcileQueue string
 	// Updates.
@@ -91,6 +92,13 @@ RETURNING ` + updateCols,
 		getUpstream:    `SELECT ` + upstreamCols + ` FROM {upstreams} WHERE source_raw = $1 AND tracked_ref = $2`,
 		listUpstreams: `SELECT ` + upstreamCols + ` FROM {upstreams} AS u
 WHERE u.id > $1 AND EXISTS (
+	SELECT 1 FROM {installs} AS i WHERE i.source_raw = u.source_raw AND i.tracked_ref = u.tracked_ref AND i.tracked)
+ORDER BY u.id LIMIT $2`,
+		// The term "consecutive_failures > 0" is written as in the
+		// partial index upstreams_failing (failing.go), so both planners
+		// read only the failing rows.
+		listFailingUpstreams: `SELECT ` + upstreamCols + ` FROM {upstreams} AS u
+WHERE u.consecutive_failures > 0 AND u.id > $1 AND EXISTS (
 	SELECT 1 FROM {installs} AS i WHERE i.source_raw = u.source_raw AND i.tracked_ref = u.tracked_ref AND i.tracked)
 ORDER BY u.id LIMIT $2`,
 		recordFailure: `INSERT INTO {upstreams} (source_raw, tracked_ref, last_error, consecutive_failures, last_checked_at)
@@ -198,7 +206,7 @@ RETURNING holder`,
 	for _, p := range []*string{
 		&q.getInstall, &q.installKey, &q.installKeyForUpdate, &q.upsertInstall, &q.deleteInstall,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,
-		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure, &q.upstreamFailures,
+		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.listFailingUpstreams, &q.recordFailure, &q.upstreamFailures,
 		&q.upsertUpstream, &q.reconcileStats, &q.reconcileSupersede, &q.reconcileTouch, &q.reconcileQueue,
 		&q.getUpdate, &q.countOpenUpdates, &q.countFailingUpstreams, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate, &q.restoreUpdate,
 		&q.acquireLease, &q.releaseLease,

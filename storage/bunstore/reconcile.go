@@ -19,7 +19,11 @@ func (s *Store) ListUpstreams(ctx context.Context, p storage.ListUpstreamsParams
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("bunstore: list upstreams: %w", err)
 	}
-	return queryAll(ctx, s, "list upstreams", scanUpstream, s.q.listUpstreams, p.AfterID, p.Limit)
+	query := s.q.listUpstreams
+	if p.Failing {
+		query = s.q.listFailingUpstreams
+	}
+	return queryAll(ctx, s, "list upstreams", scanUpstream, query, p.AfterID, p.Limit)
 }
 
 // GetUpstream implements storage.Store.
