@@ -59,8 +59,9 @@ type Store interface {
 	ListInstalls(ctx context.Context, p ListInstallsParams) ([]tracking.Install, error)
 
 	// ListUpstreams returns the upstreams that at least one Tracked install
-	// follows, ordered by ID, with ID > p.AfterID, at most p.Limit of them.
-	// Callers page through all upstreams without loading installs.
+	// follows, ordered by ID, with ID > p.AfterID, at most p.Limit of them;
+	// with p.Failing, only those whose ConsecutiveFailures > 0. Callers
+	// page through all upstreams without loading installs.
 	ListUpstreams(ctx context.Context, p ListUpstreamsParams) ([]tracking.Upstream, error)
 
 	// GetUpstream returns the upstream row for a key or tracking.ErrNotFound.
