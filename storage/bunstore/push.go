@@ -48,10 +48,18 @@ type pushQueries struct {
 	repositoriesMissing, repositoryUpstreams string
 	// RecordPush.
 	pruneDeliveries, recordDelivery, markPushed, requestCheck string
+	// ClaimCheckRequests and CompleteCheckRequest.
+	claimRequests, completeRequest, releaseRequest string
 }
 
-func newPushQueries(t tables, r *strings.Replacer) pushQueries {
+func newPushQueries(t tables, d dialect.Name, r *strings.Replacer) pushQueries {
 	pt := newPushTables(t)
+	// On Postgres, concurrent claimers skip each other's rows; on
+	// SQLite the write lock serialises them.
+	skipLocked := ""
+	if d == dialect.PG {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
 	q := pushQueries{
 		repositoriesMissing: `SELECT EXISTS (SELECT 1 FROM {upstreams} WHERE repository = '')`,
 		// A range scan of the repository index: $1 repository, $2
@@ -66,8 +74,21 @@ ORDER BY u.id LIMIT $3`,
 		requestCheck: `INSERT INTO ` + pt.requests + ` (source_raw, tracked_ref, requested_at, generation) VALUES ($1, $2, $3, 1)
 ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET generation = ` + pt.requests + `.generation + 1
 RETURNING generation`,
+		// $1 holder, $2 TTL (µs), $3 limit.
+		claimRequests: `UPDATE ` + pt.requests + ` SET holder = $1, claimed_until = {db_now} + $2
+WHERE (source_raw, tracked_ref) IN (
+	SELECT source_raw, tracked_ref FROM ` + pt.requests + `
+	WHERE claimed_until IS NULL OR claimed_until <= {db_now}
+	ORDER BY requested_at, source_raw, tracked_ref LIMIT $3` + skipLocked + `)
+RETURNING source_raw, tracked_ref, requested_at, generation`,
+		// $1 source, $2 ref, $3 holder, $4 generation.
+		completeRequest: `DELETE FROM ` + pt.requests + ` WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> '' AND generation = $4`,
+		// $4 the rest before it may be claimed again (µs; NULL: none).
+		releaseRequest: `UPDATE ` + pt.requests + ` SET holder = '', claimed_until = {db_now} + $4
+WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> ''`,
 	}
-	for _, p := range []*string{&q.repositoriesMissing, &q.repositoryUpstreams, &q.pruneDeliveries, &q.recordDelivery, &q.markPushed, &q.requestCheck} {
+	for _, p := range []*string{&q.repositoriesMissing, &q.repositoryUpstreams, &q.pruneDeliveries, &q.recordDelivery, &q.markPushed, &q.requestCheck,
+		&q.claimRequests, &q.completeRequest, &q.releaseRequest} {
 		*p = r.Replace(*p)
 	}
 	return q
@@ -283,19 +304,8 @@ func (s *Store) ClaimCheckRequests(ctx context.Context, p storage.ClaimCheckRequ
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("bunstore: claim check requests: %w", err)
 	}
-	pt := newPushTables(s.t)
-	now, skipLocked := dbNow(s.dialect), ""
-	if s.dialect == dialect.PG {
-		skipLocked = " FOR UPDATE SKIP LOCKED"
-	}
-	query := `UPDATE ` + pt.requests + ` SET holder = $1, claimed_until = ` + now + ` + $2
-WHERE (source_raw, tracked_ref) IN (
-	SELECT source_raw, tracked_ref FROM ` + pt.requests + `
-	WHERE claimed_until IS NULL OR claimed_until <= ` + now + `
-	ORDER BY requested_at, source_raw, tracked_ref LIMIT $3` + skipLocked + `)
-RETURNING source_raw, tracked_ref, requested_at, generation`
 	unlock := s.lockWriter()
-	out, err := queryAll(ctx, s, "claim check requests", scanCheckRequest, query, p.Holder, p.TTL.Microseconds(), p.Limit)
+	out, err := queryAll(ctx, s, "claim check requests", scanCheckRequest, s.q.push.claimRequests, p.Holder, p.TTL.Microseconds(), p.Limit)
 	unlock()
 	if err != nil {
 		return nil, err
@@ -330,12 +340,10 @@ func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteChec
 	if err := p.Validate(); err != nil {
 		return false, fmt.Errorf("bunstore: complete check request: %w", err)
 	}
-	pt := newPushTables(s.t)
 	source, ref := p.Key.Source.String(), p.Key.Ref.String()
 	op := "complete check of " + p.Key.String()
 	defer s.lockWriter()()
-	res, err := s.pool.exec(ctx, `DELETE FROM `+pt.requests+` WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> '' AND generation = $4`,
-		source, ref, p.Holder, p.Generation)
+	res, err := s.pool.exec(ctx, s.q.push.completeRequest, source, ref, p.Holder, p.Generation)
 	if n, err := affected(res, err); err != nil || n == 1 {
 		return false, interpretError(ctx, op, err)
 	}
@@ -343,9 +351,7 @@ func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteChec
 	if p.RecheckAfter > 0 {
 		rest = p.RecheckAfter.Microseconds()
 	}
-	res, err = s.pool.exec(ctx, `UPDATE `+pt.requests+` SET holder = '', claimed_until = `+dbNow(s.dialect)+` + $4
-WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> ''`,
-		source, ref, p.Holder, rest)
+	res, err = s.pool.exec(ctx, s.q.push.releaseRequest, source, ref, p.Holder, rest)
 	n, err := affected(res, err)
 	if err != nil {
 		return false, interpretError(ctx, op, err)

@@ -212,7 +212,7 @@ RETURNING holder`,
 	}
 	q.restoreUpdate = restoreUpdateSQL
 	q.integrity = newIntegrityQueries(r, forUpdate)
-	q.push = newPushQueries(t, r)
+	q.push = newPushQueries(t, d, r)
 	for _, p := range []*string{
 		&q.getInstall, &q.installKey, &q.installKeyForUpdate, &q.upsertInstall, &q.deleteInstall,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,
