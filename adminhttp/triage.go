@@ -33,8 +33,8 @@ type kindCount struct {
 	Count       int
 }
 
-// maxHealthScan caps how many upstreams the health tab
-// reads: ten pages of the store's largest.
+// maxHealthScan caps how many upstreams of one repository the health
+// tab's source filter reads: ten pages of the store's largest.
 const maxHealthScan = 10 * storage.MaxLimit
 
 // summary reads the counts of the summary bar.
@@ -79,29 +79,6 @@ func (h *handler) summary(ctx context.Context, now time.Time) (*summaryView, err
 		}
 	}
 	return v, nil
-}
-
-// eachUpstream calls fn for every upstream, in ID order, up to
-// maxHealthScan of them; it reports whether there were more.
-func (h *handler) eachUpstream(ctx context.Context, fn func(tracking.Upstream)) (truncated bool, err error) {
-	p := storage.ListUpstreamsParams{Limit: storage.MaxLimit}
-	for seen := 0; ; {
-		ups, err := h.store.ListUpstreams(ctx, p)
-		if err != nil {
-			return false, err
-		}
-		for _, up := range ups {
-			if seen == maxHealthScan {
-				return true, nil
-			}
-			fn(up)
-			seen++
-		}
-		if len(ups) < p.Limit {
-			return false, nil
-		}
-		p.AfterID = ups[len(ups)-1].ID
-	}
 }
 
 // until says how long until t, for a human: "in 5m", "in 3h".

@@ -65,10 +65,14 @@ func (h *handler) installsTab(ctx context.Context, q query, f filters) (*install
 // upstreamsView is the page's upstream health tab: failing upstreams
 // first.
 type upstreamsView struct {
-	Rows      []upstreamRow
-	Failing   int
-	Hidden    int    // upstreams not listed (over maxHealthRows)
-	Truncated bool   // more upstreams exist than were read
+	Rows    []upstreamRow
+	Failing int
+	// Hidden counts the upstreams not listed (over maxHealthRows) when
+	// that count is known without reading them all.
+	Hidden int
+	// Truncated says that more upstreams exist than are listed, and
+	// how many is not known.
+	Truncated bool
 	CheckURL  string // the "Check now" form, when a Sweeper is configured
 }
 
@@ -89,34 +93,35 @@ type upstreamRow struct {
 // maxHealthRows caps the rows of the health tab.
 const maxHealthRows = 200
 
+// byHealth orders upstreams failing first (most failures first), then by
+// source and ref.
+func byHealth(a, b tracking.Upstream) int {
+	return cmp.Or(cmp.Compare(b.ConsecutiveFailures, a.ConsecutiveFailures),
+		strings.Compare(a.Key.Source.String(), b.Key.Source.String()), strings.Compare(a.Key.Ref.String(), b.Key.Ref.String()))
+}
+
 // upstreamsTab reads the upstreams' health, failing first (most failures
-// first), then by source and ref; the source filter applies.
+// first), then by source and ref. It reads what it shows plus a page:
+// the failing upstreams (the store's Failing list), then healthy ones
+// from the ordinary listing to fill maxHealthRows; with more failing
+// upstreams than that, the first ones by ID are shown. The source filter
+// reads only that source's repository (see sourceUpstreams).
 func (h *handler) upstreamsTab(ctx context.Context, f filters, now time.Time) (*upstreamsView, error) {
-	var ups []tracking.Upstream
-	truncated, err := h.eachUpstream(ctx, func(up tracking.Upstream) {
-		if f.Source == "" || up.Key.Source.String() == f.Source {
-			ups = append(ups, up)
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(ups, func(a, b tracking.Upstream) int {
-		return cmp.Or(cmp.Compare(b.ConsecutiveFailures, a.ConsecutiveFailures),
-			strings.Compare(a.Key.Source.String(), b.Key.Source.String()), strings.Compare(a.Key.Ref.String(), b.Key.Ref.String()))
-	})
-	v := &upstreamsView{Truncated: truncated}
+	v := &upstreamsView{}
 	if h.sweeper != nil {
 		v.CheckURL = h.prefix + "/ui/upstreams/check"
 	}
-	for _, up := range ups {
-		if up.ConsecutiveFailures > 0 {
-			v.Failing++
-		}
+	var (
+		ups []tracking.Upstream
+		err error
+	)
+	if f.Source != "" {
+		ups, err = h.sourceUpstreams(ctx, f.Source, v)
+	} else {
+		ups, err = h.healthUpstreams(ctx, v)
 	}
-	if len(ups) > maxHealthRows {
-		v.Hidden = len(ups) - maxHealthRows
-		ups = ups[:maxHealthRows]
+	if err != nil {
+		return nil, err
 	}
 	for _, up := range ups {
 		row := upstreamRow{
@@ -139,6 +144,99 @@ func (h *handler) upstreamsTab(ctx context.Context, f filters, now time.Time) (*
 		v.Rows = append(v.Rows, row)
 	}
 	return v, nil
+}
+
+// healthUpstreams reads the unfiltered tab's rows: every failing
+// upstream up to maxHealthRows, sorted byHealth, then the first healthy
+// ones by ID, sorted by source and ref. Two reads of at most
+// maxHealthRows+1 rows; the extra row tells that more exist. v.Failing
+// is the store's count.
+func (h *handler) healthUpstreams(ctx context.Context, v *upstreamsView) ([]tracking.Upstream, error) {
+	var err error
+	if v.Failing, err = h.store.CountFailingUpstreams(ctx); err != nil {
+		return nil, err
+	}
+	var failing []tracking.Upstream
+	if v.Failing > 0 {
+		if failing, err = h.store.ListUpstreams(ctx, storage.ListUpstreamsParams{Failing: true, Limit: maxHealthRows + 1}); err != nil {
+			return nil, err
+		}
+	}
+	if len(failing) > maxHealthRows {
+		failing = failing[:maxHealthRows]
+		v.Truncated = true
+	}
+	slices.SortFunc(failing, byHealth)
+	room := maxHealthRows - len(failing)
+	// The failing upstreams listed take at most len(failing) of the
+	// first maxHealthRows+1 rows by ID, so one read fills the room and
+	// tells whether more remain (even with no room left). Rows are skipped by ID, not by failure count, so an
+	// upstream that started failing between the two reads is still shown.
+	page, err := h.store.ListUpstreams(ctx, storage.ListUpstreamsParams{Limit: maxHealthRows + 1})
+	if err != nil {
+		return nil, err
+	}
+	shown := make(map[int64]bool, len(failing))
+	for _, up := range failing {
+		shown[up.ID] = true
+	}
+	var rest []tracking.Upstream
+	for _, up := range page {
+		if !shown[up.ID] {
+			rest = append(rest, up)
+		}
+	}
+	if len(rest) > room || len(page) > maxHealthRows {
+		v.Truncated = true
+	}
+	rest = rest[:min(len(rest), room)]
+	slices.SortFunc(rest, byHealth)
+	return append(failing, rest...), nil
+}
+
+// sourceUpstreams reads the upstreams of one source through the store's
+// repository index (a source's repository has few upstreams: one per
+// ref tracked), sorted byHealth, at most maxHealthScan of the
+// repository's read. v.Failing counts the source's failing upstreams.
+func (h *handler) sourceUpstreams(ctx context.Context, source string, v *upstreamsView) ([]tracking.Upstream, error) {
+	src, err := tracking.ParseSource(source) // parsed by parseFilters
+	if err != nil || !src.Repository().IsValid() {
+		return nil, nil // a local source has no upstream
+	}
+	var ups []tracking.Upstream
+	p := storage.ListRepositoryUpstreamsParams{Repository: src.Repository(), Limit: storage.MaxLimit}
+	for seen := 0; ; {
+		page, err := h.store.ListRepositoryUpstreams(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, up := range page {
+			if up.Key.Source == src {
+				ups = append(ups, up)
+			}
+		}
+		if seen += len(page); len(page) < p.Limit {
+			break
+		}
+		if seen >= maxHealthScan {
+			v.Truncated = true
+			break
+		}
+		p.AfterID = page[len(page)-1].ID
+	}
+	for _, up := range ups {
+		if up.ConsecutiveFailures > 0 {
+			v.Failing++
+		}
+	}
+	slices.SortFunc(ups, byHealth)
+	if len(ups) > maxHealthRows {
+		if !v.Truncated {
+			v.Hidden = len(ups) - maxHealthRows
+		}
+		ups = ups[:maxHealthRows]
+	}
+	return ups, nil
 }
 
 // checkShape is the body of POST {prefix}/upstreams/check.

@@ -59,8 +59,9 @@ type Store interface {
 	ListInstalls(ctx context.Context, p ListInstallsParams) ([]tracking.Install, error)
 
 	// ListUpstreams returns the upstreams that at least one Tracked install
-	// follows, ordered by ID, with ID > p.AfterID, at most p.Limit of them.
-	// Callers page through all upstreams without loading installs.
+	// follows, ordered by ID, with ID > p.AfterID, at most p.Limit of them;
+	// with p.Failing, only those whose ConsecutiveFailures > 0. Callers
+	// page through all upstreams without loading installs.
 	ListUpstreams(ctx context.Context, p ListUpstreamsParams) ([]tracking.Upstream, error)
 
 	// GetUpstream returns the upstream row for a key or tracking.ErrNotFound.
@@ -421,6 +422,9 @@ type ListInstallsParams struct {
 // ListUpstreamsParams pages through upstreams.
 type ListUpstreamsParams struct {
 	AfterID int64
+	// Failing keeps only upstreams whose ConsecutiveFailures > 0; paging
+	// by ID is as without it.
+	Failing bool
 	// Limit caps the result. Must be between 1 and MaxLimit.
 	Limit int
 }

@@ -617,7 +617,7 @@ func TestInstallChangeWaitsForReconcile(t *testing.T) {
 			tx, err := s.sqldb.BeginTx(ctx, nil)
 			require.NoError(t, err)
 			defer tx.Rollback()
-			_, err = tx.ExecContext(ctx, s.q.upsertUpstream, slices.Concat([]any{k.Source.String(), k.Ref.String(), sha(2), t0.UnixMicro(), "", ""}, verificationArgs(tracking.Verification{}))...)
+			_, err = tx.ExecContext(ctx, s.q.upsertUpstream, slices.Concat([]any{k.Source.String(), k.Ref.String(), sha(2), t0.UnixMicro(), "", ""}, verificationArgs(tracking.Verification{}), []any{repositoryOf(k.Source)})...)
 			require.NoError(t, err)
 			_, err = tx.ExecContext(ctx, `INSERT INTO `+s.t.updates+` (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, kind, status)
 VALUES ('ws', 'p', $1, $2, $3, $4, 'new-commit', 'pending')`, k.Source.String(), k.Ref.String(), sha(1), sha(2))

@@ -35,10 +35,11 @@ func readInstallKey(ctx context.Context, tx *sql.Tx, query, workspaceID, pluginN
 	return r, err == nil, err
 }
 
-// lockKey names one upstreams row to lock; create makes sure it exists.
+// lockKey names one upstreams row to lock; create makes sure it exists,
+// with repository (repositoryOf its source).
 type lockKey struct {
-	source, ref string
-	create      bool
+	source, ref, repository string
+	create                  bool
 }
 
 // lockUpstreams creates (when asked) and locks upstreams rows, in key
@@ -47,7 +48,7 @@ func (s *Store) lockUpstreams(ctx context.Context, tx *sql.Tx, keys []lockKey) e
 	sortKeys(keys)
 	for _, k := range keys {
 		if k.create {
-			if _, err := tx.ExecContext(ctx, s.q.ensureUpstream, k.source, k.ref); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q.ensureUpstream, k.source, k.ref, k.repository); err != nil {
 				return err
 			}
 		}
@@ -109,7 +110,7 @@ func (s *Store) UpsertInstall(ctx context.Context, in tracking.Install) (trackin
 		}
 		var keys []lockKey
 		if tracked {
-			keys = append(keys, lockKey{source: source, ref: ref, create: true})
+			keys = append(keys, lockKey{source: source, ref: ref, create: true, repository: repositoryOf(in.Source)})
 		}
 		if found && old.tracked && (old.source != source || old.ref != ref) {
 			keys = append(keys, lockKey{source: old.source, ref: old.ref})

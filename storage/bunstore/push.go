@@ -21,17 +21,78 @@ import (
 // Push webhooks: the upstreams' repository identity and last push, the
 // durable check requests and the delivery ids seen.
 //
-// The repository column holds tracking.Source.Repository of source_raw. A
-// row created without it (every statement that creates upstream rows
-// writes the key only) has "" there, and fillRepositories sets it: the
-// migration for rows that existed before it, and ListRepositoryUpstreams
-// before each lookup for rows created since, found through the same
-// index. A source without an identity gets noRepository, so it is not
-// looked at again.
+// The repository column holds repositoryOf(source_raw). Every statement
+// that creates an upstream row writes it, and one that rewrites the row
+// fills it when empty. Only rows older than the column have "" there: the
+// migration fills them, and ListRepositoryUpstreams checks once per Store
+// that none is left (a replica still running a version from before rows
+// carried their repository may have added some since), fills those, and
+// then never checks again: no statement of this package writes "" into
+// the column, so once no row has it, none will.
 
 // noRepository marks a row whose source has no repository identity; a
 // RepoKey always contains "/", so it never matches one.
 const noRepository = "-"
+
+// repositoryOf is the repository column of an upstream row of source.
+func repositoryOf(src tracking.Source) string {
+	if src.Repository().IsValid() {
+		return src.Repository().String()
+	}
+	return noRepository
+}
+
+// pushQueries holds the push statements, built once by newQueries.
+type pushQueries struct {
+	// ListRepositoryUpstreams.
+	repositoriesMissing, repositoryUpstreams string
+	// RecordPush.
+	pruneDeliveries, recordDelivery, markPushed, requestCheck string
+	// ClaimCheckRequests and CompleteCheckRequest.
+	claimRequests, completeRequest, releaseRequest string
+}
+
+func newPushQueries(t tables, d dialect.Name, r *strings.Replacer) pushQueries {
+	pt := newPushTables(t)
+	// On Postgres, concurrent claimers skip each other's rows; on
+	// SQLite the write lock serialises them.
+	skipLocked := ""
+	if d == dialect.PG {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	q := pushQueries{
+		repositoriesMissing: `SELECT EXISTS (SELECT 1 FROM {upstreams} WHERE repository = '')`,
+		// A range scan of the repository index: $1 repository, $2
+		// cursor, $3 limit.
+		repositoryUpstreams: `SELECT ` + upstreamCols + ` FROM {upstreams} AS u
+WHERE u.repository = $1 AND u.id > $2 AND EXISTS (
+	SELECT 1 FROM {installs} AS i WHERE i.source_raw = u.source_raw AND i.tracked_ref = u.tracked_ref AND i.tracked)
+ORDER BY u.id LIMIT $3`,
+		pruneDeliveries: `DELETE FROM ` + pt.deliveries + ` WHERE expires_at <= $1`,
+		recordDelivery:  `INSERT INTO ` + pt.deliveries + ` (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`,
+		markPushed:      `UPDATE {upstreams} SET last_push_at = $3 WHERE source_raw = $1 AND tracked_ref = $2`,
+		requestCheck: `INSERT INTO ` + pt.requests + ` (source_raw, tracked_ref, requested_at, generation) VALUES ($1, $2, $3, 1)
+ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET generation = ` + pt.requests + `.generation + 1
+RETURNING generation`,
+		// $1 holder, $2 TTL (µs), $3 limit.
+		claimRequests: `UPDATE ` + pt.requests + ` SET holder = $1, claimed_until = {db_now} + $2
+WHERE (source_raw, tracked_ref) IN (
+	SELECT source_raw, tracked_ref FROM ` + pt.requests + `
+	WHERE claimed_until IS NULL OR claimed_until <= {db_now}
+	ORDER BY requested_at, source_raw, tracked_ref LIMIT $3` + skipLocked + `)
+RETURNING source_raw, tracked_ref, requested_at, generation`,
+		// $1 source, $2 ref, $3 holder, $4 generation.
+		completeRequest: `DELETE FROM ` + pt.requests + ` WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> '' AND generation = $4`,
+		// $4 the rest before it may be claimed again (µs; NULL: none).
+		releaseRequest: `UPDATE ` + pt.requests + ` SET holder = '', claimed_until = {db_now} + $4
+WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> ''`,
+	}
+	for _, p := range []*string{&q.repositoriesMissing, &q.repositoryUpstreams, &q.pruneDeliveries, &q.recordDelivery, &q.markPushed, &q.requestCheck,
+		&q.claimRequests, &q.completeRequest, &q.releaseRequest} {
+		*p = r.Replace(*p)
+	}
+	return q
+}
 
 // pushTables names the push tables with the Store's prefix.
 type pushTables struct{ requests, deliveries string }
@@ -130,8 +191,8 @@ func fillRepositories(ctx context.Context, tx *sql.Tx, t tables, limit int) erro
 				return err
 			}
 			r.repo = noRepository
-			if src, err := tracking.ParseSource(source); err == nil && src.Repository().IsValid() {
-				r.repo = src.Repository().String()
+			if src, err := tracking.ParseSource(source); err == nil {
+				r.repo = repositoryOf(src)
 			}
 			todo = append(todo, r)
 		}
@@ -164,32 +225,27 @@ WHERE id IN (SELECT v.id FROM v) AND repository = ''`,
 	return nil
 }
 
-// ListRepositoryUpstreams implements storage.Store.
+// ListRepositoryUpstreams implements storage.Store. Until it has seen
+// every upstream row carry its repository, it first fills the rows that
+// have none (see the top of this file).
 func (s *Store) ListRepositoryUpstreams(ctx context.Context, p storage.ListRepositoryUpstreamsParams) ([]tracking.Upstream, error) {
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("bunstore: list repository upstreams: %w", err)
 	}
 	op := "list upstreams of repository " + redact.Quote(p.Repository.String())
-	var missing bool
-	err := s.pool.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+s.t.upstreams+` WHERE repository = '')`).Scan(&missing)
-	if err != nil {
-		return nil, interpretError(ctx, op, err)
-	}
-	if missing {
-		if err := s.transact(ctx, op+": fill identities", func(tx *sql.Tx) error { return fillRepositories(ctx, tx, s.t, -1) }); err != nil {
-			return nil, err
+	if !s.filled.Load() {
+		var missing bool
+		if err := s.pool.queryRow(ctx, s.q.push.repositoriesMissing).Scan(&missing); err != nil {
+			return nil, interpretError(ctx, op, err)
 		}
+		if missing {
+			if err := s.transact(ctx, op+": fill identities", func(tx *sql.Tx) error { return fillRepositories(ctx, tx, s.t, -1) }); err != nil {
+				return nil, err
+			}
+		}
+		s.filled.Store(true)
 	}
-	return queryAll(ctx, s, op, scanUpstream, s.repositoryUpstreamsSQL(), p.Repository.String(), p.AfterID, p.Limit)
-}
-
-// repositoryUpstreamsSQL is ListRepositoryUpstreams' query, a range scan
-// of the repository index: $1 repository, $2 cursor, $3 limit.
-func (s *Store) repositoryUpstreamsSQL() string {
-	return `SELECT ` + upstreamCols + ` FROM ` + s.t.upstreams + ` AS u
-WHERE u.repository = $1 AND u.id > $2 AND EXISTS (
-	SELECT 1 FROM ` + s.t.installs + ` AS i WHERE i.source_raw = u.source_raw AND i.tracked_ref = u.tracked_ref AND i.tracked)
-ORDER BY u.id LIMIT $3`
+	return queryAll(ctx, s, op, scanUpstream, s.q.push.repositoryUpstreams, p.Repository.String(), p.AfterID, p.Limit)
 }
 
 // RecordPush implements storage.Store. Keys are written in key order, the
@@ -198,7 +254,6 @@ func (s *Store) RecordPush(ctx context.Context, p storage.RecordPushParams) (sto
 	if err := p.Validate(); err != nil {
 		return storage.RecordPushResult{}, fmt.Errorf("bunstore: record push: %w", err)
 	}
-	pt := newPushTables(s.t)
 	keys := slices.Clone(p.Keys)
 	slices.SortFunc(keys, func(a, b tracking.UpstreamKey) int {
 		return cmp.Or(cmp.Compare(a.Source.String(), b.Source.String()), cmp.Compare(a.Ref.String(), b.Ref.String()))
@@ -207,13 +262,12 @@ func (s *Store) RecordPush(ctx context.Context, p storage.RecordPushParams) (sto
 	var res storage.RecordPushResult
 	err := s.transact(ctx, "record push", func(tx *sql.Tx) error {
 		res = storage.RecordPushResult{}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+pt.deliveries+` WHERE expires_at <= $1`, at); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q.push.pruneDeliveries, at); err != nil {
 			return err
 		}
 		if p.DeliveryID != "" {
 			var id string
-			err := tx.QueryRowContext(ctx, `INSERT INTO `+pt.deliveries+` (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`,
-				p.DeliveryID, micros(utc(p.DeliveryExpires))).Scan(&id)
+			err := tx.QueryRowContext(ctx, s.q.push.recordDelivery, p.DeliveryID, micros(utc(p.DeliveryExpires))).Scan(&id)
 			if errors.Is(err, sql.ErrNoRows) {
 				res.Replayed = true
 				return nil
@@ -224,13 +278,11 @@ func (s *Store) RecordPush(ctx context.Context, p storage.RecordPushParams) (sto
 		}
 		for _, k := range keys {
 			source, ref := k.Source.String(), k.Ref.String()
-			if _, err := tx.ExecContext(ctx, `UPDATE `+s.t.upstreams+` SET last_push_at = $3 WHERE source_raw = $1 AND tracked_ref = $2`, source, ref, at); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q.push.markPushed, source, ref, at); err != nil {
 				return err
 			}
 			var gen int64
-			if err := tx.QueryRowContext(ctx, `INSERT INTO `+pt.requests+` (source_raw, tracked_ref, requested_at, generation) VALUES ($1, $2, $3, 1)
-ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET generation = `+pt.requests+`.generation + 1
-RETURNING generation`, source, ref, at).Scan(&gen); err != nil {
+			if err := tx.QueryRowContext(ctx, s.q.push.requestCheck, source, ref, at).Scan(&gen); err != nil {
 				return err
 			}
 			if gen == 1 {
@@ -252,19 +304,8 @@ func (s *Store) ClaimCheckRequests(ctx context.Context, p storage.ClaimCheckRequ
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("bunstore: claim check requests: %w", err)
 	}
-	pt := newPushTables(s.t)
-	now, skipLocked := dbNow(s.dialect), ""
-	if s.dialect == dialect.PG {
-		skipLocked = " FOR UPDATE SKIP LOCKED"
-	}
-	query := `UPDATE ` + pt.requests + ` SET holder = $1, claimed_until = ` + now + ` + $2
-WHERE (source_raw, tracked_ref) IN (
-	SELECT source_raw, tracked_ref FROM ` + pt.requests + `
-	WHERE claimed_until IS NULL OR claimed_until <= ` + now + `
-	ORDER BY requested_at, source_raw, tracked_ref LIMIT $3` + skipLocked + `)
-RETURNING source_raw, tracked_ref, requested_at, generation`
 	unlock := s.lockWriter()
-	out, err := queryAll(ctx, s, "claim check requests", scanCheckRequest, query, p.Holder, p.TTL.Microseconds(), p.Limit)
+	out, err := queryAll(ctx, s, "claim check requests", scanCheckRequest, s.q.push.claimRequests, p.Holder, p.TTL.Microseconds(), p.Limit)
 	unlock()
 	if err != nil {
 		return nil, err
@@ -299,12 +340,10 @@ func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteChec
 	if err := p.Validate(); err != nil {
 		return false, fmt.Errorf("bunstore: complete check request: %w", err)
 	}
-	pt := newPushTables(s.t)
 	source, ref := p.Key.Source.String(), p.Key.Ref.String()
 	op := "complete check of " + p.Key.String()
 	defer s.lockWriter()()
-	res, err := s.pool.exec(ctx, `DELETE FROM `+pt.requests+` WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> '' AND generation = $4`,
-		source, ref, p.Holder, p.Generation)
+	res, err := s.pool.exec(ctx, s.q.push.completeRequest, source, ref, p.Holder, p.Generation)
 	if n, err := affected(res, err); err != nil || n == 1 {
 		return false, interpretError(ctx, op, err)
 	}
@@ -312,9 +351,7 @@ func (s *Store) CompleteCheckRequest(ctx context.Context, p storage.CompleteChec
 	if p.RecheckAfter > 0 {
 		rest = p.RecheckAfter.Microseconds()
 	}
-	res, err = s.pool.exec(ctx, `UPDATE `+pt.requests+` SET holder = '', claimed_until = `+dbNow(s.dialect)+` + $4
-WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> ''`,
-		source, ref, p.Holder, rest)
+	res, err = s.pool.exec(ctx, s.q.push.releaseRequest, source, ref, p.Holder, rest)
 	n, err := affected(res, err)
 	if err != nil {
 		return false, interpretError(ctx, op, err)

@@ -2,6 +2,7 @@ package bunstore
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,9 +20,9 @@ func TestPushMigrationFillsRepositoryOfExistingRows(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		s := openStore(t, b.dsn(t), nil)
-		// Every migration but the push one: the rows are written by this
-		// version's statements, which need the later migrations' columns
-		// (an install's ring), and the push migration still runs last.
+		// Every migration but the push one, which then runs last. The
+		// rows are written as a version from before it wrote them: this
+		// version's statements write the repository column it adds.
 		before := migrate.NewMigrations()
 		for _, m := range s.Migrations().Sorted() {
 			if m.Name != "20261202000300" {
@@ -33,8 +34,13 @@ func TestPushMigrationFillsRepositoryOfExistingRows(t *testing.T) {
 		_, err := m.Migrate(ctx)
 		require.NoError(t, err)
 		widget := key(t, "git+ssh://git@github.com/acme/widget.git", "branch:main")
-		install(t, s, "ws", "w", widget, sha(1))
-		install(t, s, "ws", "g", key(t, "github://acme/gadget", "tag:latest"), sha(1))
+		for i, k := range []tracking.UpstreamKey{widget, key(t, "github://acme/gadget", "tag:latest")} {
+			_, err := s.sqldb.ExecContext(ctx, `INSERT INTO `+s.t.installs+` (workspace_id, plugin_name, source_raw, tracked_ref, tracked, installed_sha) VALUES ('ws', $1, $2, $3, TRUE, $4)`,
+				fmt.Sprint("p", i), k.Source.String(), k.Ref.String(), sha(1))
+			require.NoError(t, err)
+			_, err = s.sqldb.ExecContext(ctx, `INSERT INTO `+s.t.upstreams+` (source_raw, tracked_ref) VALUES ($1, $2)`, k.Source.String(), k.Ref.String())
+			require.NoError(t, err)
+		}
 
 		require.NoError(t, s.Migrate(ctx))
 		var repo string
@@ -55,7 +61,7 @@ func TestPushMigrationFillsRepositoryOfExistingRows(t *testing.T) {
 func TestRepositoryLookupUsesIndex(t *testing.T) {
 	ctx := context.Background()
 	s := backends[0].newStore(t)
-	rows, err := s.sqldb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+s.repositoryUpstreamsSQL(), "github.com/a/b", 0, 10)
+	rows, err := s.sqldb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+s.q.push.repositoryUpstreams, "github.com/a/b", 0, 10)
 	require.NoError(t, err)
 	defer rows.Close()
 	var plan []string
@@ -71,4 +77,57 @@ func TestRepositoryLookupUsesIndex(t *testing.T) {
 		assert.NotContains(t, step, "SCAN", "plan %q", plan)
 	}
 	assert.Contains(t, plan[0], "plugindrift_upstreams_repository")
+}
+
+// TestRepositoryBackfillCheckedOnce: every way an upstream row is created
+// writes its repository, so once ListRepositoryUpstreams has seen no row
+// without one, later calls run no check. A row left without one (as by
+// a replica from before rows carried their repository) shows it: the
+// second call leaves it alone, and only a new Store fills it.
+func TestRepositoryBackfillCheckedOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		dsn := b.dsn(t)
+		s := openStore(t, dsn, nil)
+		require.NoError(t, s.Migrate(ctx))
+		installed := key(t, "github://acme/a", "branch:main")
+		failed := key(t, "git+https://git.example.com/acme/b.git", "tag:latest")
+		reconciled := key(t, "github://acme/c", "head")
+		install(t, s, "ws", "a", installed, sha(1))
+		require.NoError(t, s.RecordUpstreamFailure(ctx, failed, "boom", t0))
+		_, err := s.Reconcile(ctx, storage.ReconcileParams{Key: reconciled, SHA: sha(2), Now: t0})
+		require.NoError(t, err)
+		empty := func() int {
+			t.Helper()
+			var n int
+			require.NoError(t, s.sqldb.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+s.t.upstreams+` WHERE repository = ''`).Scan(&n))
+			return n
+		}
+		assert.Zero(t, empty(), "new upstream rows carry their repository")
+
+		repo := installed.Source.Repository()
+		list := func(s *Store) []tracking.Upstream {
+			t.Helper()
+			us, err := s.ListRepositoryUpstreams(ctx, storage.ListRepositoryUpstreamsParams{Repository: repo, Limit: 10})
+			require.NoError(t, err)
+			return us
+		}
+		require.Len(t, list(s), 1)
+		_, err = s.sqldb.ExecContext(ctx, `UPDATE `+s.t.upstreams+` SET repository = '' WHERE source_raw = $1`, installed.Source.String())
+		require.NoError(t, err)
+		assert.Empty(t, list(s), "no check ran: the row is not filled")
+		assert.Equal(t, 1, empty())
+
+		fresh := openStore(t, dsn, nil)
+		require.Len(t, list(fresh), 1, "a new Store checks once and fills the row")
+		assert.Zero(t, empty())
+
+		// A sweep's write of a row without its repository fills it too.
+		_, err = s.sqldb.ExecContext(ctx, `UPDATE `+s.t.upstreams+` SET repository = ''`)
+		require.NoError(t, err)
+		require.NoError(t, s.RecordUpstreamFailure(ctx, failed, "boom", t0))
+		_, err = s.Reconcile(ctx, storage.ReconcileParams{Key: installed, SHA: sha(2), Now: t0})
+		require.NoError(t, err)
+		assert.Equal(t, 1, empty(), "only the row no sweep wrote is left")
+	})
 }

@@ -32,6 +32,7 @@ type queries struct {
 	supersedeReinstalled, supersedeUninstalled                                string
 	// Upstreams.
 	ensureUpstream, lockUpstream, getUpstream, listUpstreams, recordFailure, upstreamFailures string
+	listFailingUpstreams                                                                      string
 	// Reconcile.
 	upsertUpstream, reconcileStats, reconcileSupersede, reconcileTouch, reconcileQueue string
 	// Updates.
@@ -40,6 +41,8 @@ type queries struct {
 	acquireLease, releaseLease string
 	// Integrity and rollout.
 	integrity integrityQueries
+	// Push webhooks (push.go).
+	push pushQueries
 }
 
 func newQueries(t tables, d dialect.Name) queries {
@@ -51,6 +54,8 @@ func newQueries(t tables, d dialect.Name) queries {
 		"{leases}", t.leases,
 		"{holds}", t.holds,
 		"{open}", openStatus,
+		// An upstream row written before its repository was: see push.go.
+		"{fill_repository}", "repository = CASE WHEN "+t.upstreams+".repository = '' THEN excluded.repository ELSE "+t.upstreams+".repository END",
 		"{queued_kind}", queuedKind(d),
 		"{not_held}", strings.ReplaceAll(notHeld, "{holds}", t.holds),
 		// Not an applying entry with a live claim ($4 is now).
@@ -86,17 +91,28 @@ RETURNING ` + updateCols,
 WHERE workspace_id = $1 AND plugin_name = $2 AND {open}
 RETURNING ` + updateCols,
 
-		ensureUpstream: `INSERT INTO {upstreams} (source_raw, tracked_ref) VALUES ($1, $2) ON CONFLICT (source_raw, tracked_ref) DO NOTHING`,
+		// Every statement that creates an upstream row writes its
+		// repository ($3 here; see repositoryOf), so no new row needs
+		// the backfill of ListRepositoryUpstreams.
+		ensureUpstream: `INSERT INTO {upstreams} (source_raw, tracked_ref, repository) VALUES ($1, $2, $3) ON CONFLICT (source_raw, tracked_ref) DO NOTHING`,
 		lockUpstream:   `SELECT id FROM {upstreams} WHERE source_raw = $1 AND tracked_ref = $2` + forUpdate,
 		getUpstream:    `SELECT ` + upstreamCols + ` FROM {upstreams} WHERE source_raw = $1 AND tracked_ref = $2`,
 		listUpstreams: `SELECT ` + upstreamCols + ` FROM {upstreams} AS u
 WHERE u.id > $1 AND EXISTS (
 	SELECT 1 FROM {installs} AS i WHERE i.source_raw = u.source_raw AND i.tracked_ref = u.tracked_ref AND i.tracked)
 ORDER BY u.id LIMIT $2`,
-		recordFailure: `INSERT INTO {upstreams} (source_raw, tracked_ref, last_error, consecutive_failures, last_checked_at)
-VALUES ($1, $2, $3, 1, $4)
+		// The term "consecutive_failures > 0" is written as in the
+		// partial index upstreams_failing (failing.go), so both planners
+		// read only the failing rows.
+		listFailingUpstreams: `SELECT ` + upstreamCols + ` FROM {upstreams} AS u
+WHERE u.consecutive_failures > 0 AND u.id > $1 AND EXISTS (
+	SELECT 1 FROM {installs} AS i WHERE i.source_raw = u.source_raw AND i.tracked_ref = u.tracked_ref AND i.tracked)
+ORDER BY u.id LIMIT $2`,
+		// $5 repository.
+		recordFailure: `INSERT INTO {upstreams} (source_raw, tracked_ref, last_error, consecutive_failures, last_checked_at, repository)
+VALUES ($1, $2, $3, 1, $4, $5)
 ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET
-	last_error = excluded.last_error,
+	last_error = excluded.last_error, {fill_repository},
 	consecutive_failures = {upstreams}.consecutive_failures + 1,
 	last_checked_at = excluded.last_checked_at
 RETURNING ` + upstreamCols,
@@ -105,11 +121,12 @@ RETURNING ` + upstreamCols,
 		upstreamFailures: `SELECT consecutive_failures FROM {upstreams} WHERE source_raw = $1 AND tracked_ref = $2` + forUpdate,
 
 		// Reconcile: $1 source, $2 ref, $3 upstream SHA, $4 now (µs).
-		// $5 version, $6 validator, $7… verification (verificationArgs).
-		upsertUpstream: `INSERT INTO {upstreams} (source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures, ` + verifyColList + `)
-VALUES ($1, $2, $3, $5, $6, $4, '', 0, ` + verifyParams(7) + `)
+		// $5 version, $6 validator, $7… verification (verificationArgs),
+		// then the repository.
+		upsertUpstream: `INSERT INTO {upstreams} (source_raw, tracked_ref, last_sha, last_version, validator, last_checked_at, last_error, consecutive_failures, ` + verifyColList + `, repository)
+VALUES ($1, $2, $3, $5, $6, $4, '', 0, ` + verifyParams(7) + `, $` + strconv.Itoa(7+len(verificationArgs(tracking.Verification{}))) + `)
 ON CONFLICT (source_raw, tracked_ref) DO UPDATE SET
-	last_sha = excluded.last_sha, last_version = excluded.last_version, validator = excluded.validator,
+	{fill_repository}, last_sha = excluded.last_sha, last_version = excluded.last_version, validator = excluded.validator,
 	last_checked_at = excluded.last_checked_at, last_error = '', consecutive_failures = 0,
 	` + verifySet(func(_ int, col string) string { return "excluded." + col }),
 		// reconcileStats counts what each queue statement would change, so
@@ -195,10 +212,11 @@ RETURNING holder`,
 	}
 	q.restoreUpdate = restoreUpdateSQL
 	q.integrity = newIntegrityQueries(r, forUpdate)
+	q.push = newPushQueries(t, d, r)
 	for _, p := range []*string{
 		&q.getInstall, &q.installKey, &q.installKeyForUpdate, &q.upsertInstall, &q.deleteInstall,
 		&q.supersedeReinstalled, &q.supersedeUninstalled,
-		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.recordFailure, &q.upstreamFailures,
+		&q.ensureUpstream, &q.lockUpstream, &q.getUpstream, &q.listUpstreams, &q.listFailingUpstreams, &q.recordFailure, &q.upstreamFailures,
 		&q.upsertUpstream, &q.reconcileStats, &q.reconcileSupersede, &q.reconcileTouch, &q.reconcileQueue,
 		&q.getUpdate, &q.countOpenUpdates, &q.countFailingUpstreams, &q.getClaimToken, &q.claimUpdate, &q.extendClaim, &q.completeUpdate, &q.completeInstall, &q.releaseClaim, &q.setRestartError, &q.dismissUpdate, &q.restoreUpdate,
 		&q.acquireLease, &q.releaseLease,

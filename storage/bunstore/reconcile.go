@@ -19,7 +19,11 @@ func (s *Store) ListUpstreams(ctx context.Context, p storage.ListUpstreamsParams
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("bunstore: list upstreams: %w", err)
 	}
-	return queryAll(ctx, s, "list upstreams", scanUpstream, s.q.listUpstreams, p.AfterID, p.Limit)
+	query := s.q.listUpstreams
+	if p.Failing {
+		query = s.q.listFailingUpstreams
+	}
+	return queryAll(ctx, s, "list upstreams", scanUpstream, query, p.AfterID, p.Limit)
 }
 
 // GetUpstream implements storage.Store.
@@ -39,7 +43,7 @@ func (s *Store) RecordUpstreamFailure(ctx context.Context, key tracking.Upstream
 		return fmt.Errorf("bunstore: record upstream failure: %w", err)
 	}
 	return s.transact(ctx, "record upstream failure "+key.String(), func(tx *sql.Tx) error {
-		up, err := scanUpstream(tx.QueryRowContext(ctx, s.q.recordFailure, key.Source.String(), key.Ref.String(), message, micros(utc(at))))
+		up, err := scanUpstream(tx.QueryRowContext(ctx, s.q.recordFailure, key.Source.String(), key.Ref.String(), message, micros(utc(at)), repositoryOf(key.Source)))
 		if err != nil {
 			return err
 		}
@@ -83,7 +87,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 	// $1 source, $2 ref, $3 upstream SHA, $4 now (µs) in every statement.
 	key := []any{p.Key.Source.String(), p.Key.Ref.String(), p.SHA, utc(p.Now).UnixMicro()}
 	verify := verificationArgs(p.Verification)
-	upstreamArgs := slices.Concat(key, []any{p.Version, p.Validator}, verify)
+	upstreamArgs := slices.Concat(key, []any{p.Version, p.Validator}, verify, []any{repositoryOf(p.Key.Source)})
 
 	if s.dialect == dialect.PG {
 		// The steady state outside any transaction: read what the queue

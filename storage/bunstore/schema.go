@@ -58,6 +58,7 @@ func newMigrations(t tables) *migrate.Migrations {
 	addEventMigrations(ms, t)
 	addIntegrityMigrations(ms, t)
 	addVerificationMigrations(ms, t)
+	addFailingMigrations(ms, t)
 	addSweepMigrations(ms, t)
 	return ms
 }

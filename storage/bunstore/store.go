@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -106,6 +107,9 @@ type Store struct {
 	// writer at a time: waiting here costs nothing, while waiting in
 	// SQLite's busy handler sleeps in growing steps. See lockWriter.
 	writer sync.Mutex
+	// filled is set once ListRepositoryUpstreams saw every upstream row
+	// carry its repository (see push.go).
+	filled atomic.Bool
 }
 
 // Open connects to the database named by dsn, checks that it answers, and

@@ -224,7 +224,7 @@ func (s *Store) ListUpstreams(ctx context.Context, p storage.ListUpstreamsParams
 	defer unlock()
 	var out []tracking.Upstream
 	for uk, u := range s.upstreams {
-		if u.ID > p.AfterID && len(s.byUpstream[uk]) > 0 {
+		if u.ID > p.AfterID && len(s.byUpstream[uk]) > 0 && (!p.Failing || u.ConsecutiveFailures > 0) {
 			out = append(out, *u)
 		}
 	}

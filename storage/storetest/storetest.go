@@ -28,7 +28,7 @@ type Harness func(t *testing.T) storage.Store
 // subtest only.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	for _, c := range slices.Concat(cases, pushCases, eventCases, verificationCases, sweepCases) {
+	for _, c := range slices.Concat(cases, pushCases, eventCases, verificationCases, failingCases, sweepCases) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.run(t, newEnv(t, h(t)))
