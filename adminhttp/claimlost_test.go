@@ -1,6 +1,8 @@
 package adminhttp_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -14,15 +16,29 @@ import (
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
+// shortClaims takes every claim for ttl, whatever the Updater asks for:
+// a claim that runs out before its first renewal, as when renewals cannot
+// reach the store.
+type shortClaims struct {
+	storage.Store
+	ttl time.Duration
+}
+
+func (s shortClaims) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (tracking.Update, error) {
+	p.TTL = s.ttl
+	return s.Store.ClaimUpdate(ctx, p)
+}
+
 // TestApplyWhoseClaimWasLost: another caller took the entry over while this
-// request's install ran. The answer is a 409 that says so, not a 500 and
+// request's install ran (its claim ran out by the store's clock before the
+// first renewal, 1 s in). The answer is a 409 that says so, not a 500 and
 // not an install failure that claims to have been recorded.
 func TestApplyWhoseClaimWasLost(t *testing.T) {
 	e := newEnv(t)
 	started := make(chan struct{}, 1)
 	e.installer.started = started
 	e.installer.block = make(chan struct{}) // returns only when its context ends
-	up, err := drift.NewUpdater(e.store, e.installer, nil, &drift.UpdaterConfig{Now: e.clock.Now, ApplyTimeout: 300 * time.Millisecond})
+	up, err := drift.NewUpdater(shortClaims{Store: e.store, ttl: 200 * time.Millisecond}, e.installer, nil, &drift.UpdaterConfig{Now: e.clock.Now, ApplyTimeout: 3 * time.Second})
 	require.NoError(t, err)
 	e.handler, err = adminhttp.NewHandler(adminhttp.Config{Updater: up, Store: e.store, Authorize: bearerAuthorize, Now: e.clock.Now})
 	require.NoError(t, err)
@@ -30,9 +46,15 @@ func TestApplyWhoseClaimWasLost(t *testing.T) {
 	stolen := make(chan error, 1)
 	go func() {
 		<-started
-		future := e.clock.Now().Add(time.Hour) // a caller whose clock runs far ahead
-		_, err := e.store.ClaimUpdate(t.Context(), storage.ClaimUpdateParams{ID: e.alpha.ID, Token: "thief", Now: future, Until: future.Add(time.Minute)})
-		stolen <- err
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			_, err := e.store.ClaimUpdate(t.Context(), storage.ClaimUpdateParams{ID: e.alpha.ID, Token: "thief", TTL: time.Minute})
+			if !errors.Is(err, tracking.ErrBusy) || time.Now().After(deadline) {
+				stolen <- err
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}()
 	w := e.do(req{method: http.MethodPost, path: path("/plugin-updates/%d/apply", e.alpha.ID)})
 	require.NoError(t, <-stolen)

@@ -203,7 +203,7 @@ func (e *env) heldInstall() int64 {
 	now := e.clock.Now()
 	_, h, err := e.store.QueueRollback(ctx, storage.QueueRollbackParams{
 		WorkspaceID: "ws-c", PluginName: "delta", ToSHA: shaHex(8), Actor: "alice", Reason: "bad release",
-		Token: "test-rollback", At: now, Until: now.Add(time.Hour),
+		Token: "test-rollback", TTL: time.Hour, At: now,
 	})
 	require.NoError(e.t, err)
 	e.held = h.ID

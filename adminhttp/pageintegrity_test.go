@@ -27,7 +27,7 @@ func (e *env) holdOn(ws, plugin, toSHA, reason string) tracking.Hold {
 	now := e.clock.Now()
 	_, h, err := e.store.QueueRollback(e.t.Context(), storage.QueueRollbackParams{
 		WorkspaceID: ws, PluginName: plugin, ToSHA: toSHA, Actor: "alice", Reason: reason,
-		Token: "test-rollback-" + ws + "-" + plugin, At: now, Until: now.Add(time.Hour),
+		Token: "test-rollback-" + ws + "-" + plugin, TTL: time.Hour, At: now,
 	})
 	require.NoError(e.t, err)
 	return h

@@ -107,8 +107,9 @@ func TestApplyClaimsNeverOverlap(t *testing.T) {
 }
 
 // TestApplyLosingTheClaimCancelsTheInstall: when a renewal finds that the
-// claim was taken over (here by a caller whose clock runs far ahead), the
-// install is cancelled and nothing of it is recorded.
+// claim was taken over (here the claim ran out before the first renewal,
+// as when renewals cannot reach the store, and another caller took it),
+// the install is cancelled and nothing of it is recorded.
 func TestApplyLosingTheClaimCancelsTheInstall(t *testing.T) {
 	eachStore(t, func(t *testing.T, s storage.Store) {
 		c := newClock()
@@ -119,18 +120,28 @@ func TestApplyLosingTheClaimCancelsTheInstall(t *testing.T) {
 			<-ctx.Done()
 			return context.Cause(ctx)
 		})
-		// Renewals come every ApplyTimeout/3 of real time; the fake clock
-		// keeps the claim itself from expiring meanwhile.
-		up := newUpdater(t, s, inst, nil, &drift.UpdaterConfig{ApplyTimeout: 300 * time.Millisecond, Now: c.Now})
+		// The first renewal comes after ApplyTimeout/3 = 1 s of real time;
+		// the claim itself is taken for 200 ms only.
+		short := &shortClaims{Store: s, ttl: 200 * time.Millisecond}
+		up := newUpdater(t, short, inst, nil, &drift.UpdaterConfig{ApplyTimeout: 3 * time.Second, Now: c.Now})
 		errA := make(chan error, 1)
 		go func() {
 			_, err := up.Apply(t.Context(), u.ID, "a")
 			errA <- err
 		}()
 		<-started
-		future := c.Now().Add(time.Hour)
-		thief, err := s.ClaimUpdate(t.Context(), storage.ClaimUpdateParams{ID: u.ID, Token: "thief", Now: future, Until: future.Add(time.Minute)})
-		require.NoError(t, err)
+		var thief tracking.Update
+		var err error
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			thief, err = s.ClaimUpdate(t.Context(), storage.ClaimUpdateParams{ID: u.ID, Token: "thief", TTL: time.Minute})
+			if !errors.Is(err, tracking.ErrBusy) {
+				require.NoError(t, err)
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "the claim never expired")
+			time.Sleep(10 * time.Millisecond)
+		}
 
 		select {
 		case err = <-errA:
@@ -158,7 +169,9 @@ func TestApplyRetryInstallsTheReviewedCommit(t *testing.T) {
 		fs := &failingComplete{Store: s}
 		fs.fail.Store(true)
 		rec := &recorder{}
-		up := newUpdater(t, fs, rec, nil, &drift.UpdaterConfig{Now: c.Now, ApplyTimeout: 5 * time.Minute})
+		// The claim lasts 1 s of the store's clock: the sweep below runs
+		// well within it.
+		up := newUpdater(t, fs, rec, nil, &drift.UpdaterConfig{Now: c.Now, ApplyTimeout: time.Second})
 		_, err := up.Apply(t.Context(), u.ID, "op")
 		require.Error(t, err)
 		fs.fail.Store(false)
@@ -172,8 +185,7 @@ func TestApplyRetryInstallsTheReviewedCommit(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, sha(3), up3.LastSHA, "the sweep saw the newer commit")
 
-		c.Advance(5 * time.Minute) // the claim expired
-		got, err := up.Apply(t.Context(), u.ID, "op2")
+		got, err := applyOnceExpired(t, up, u.ID, "op2")
 		require.NoError(t, err)
 		assert.Equal(t, tracking.StatusApplied, got.Status)
 		require.Equal(t, 2, rec.count())
@@ -221,6 +233,32 @@ func TestApplyCrashBeforeRestartIsRetried(t *testing.T) {
 		assert.Equal(t, "op", got.DecidedBy)
 		close(crashed)
 	})
+}
+
+// applyOnceExpired applies id as soon as the claim on it has expired by
+// the store's clock, which a test cannot move: polled, with a bound.
+func applyOnceExpired(t *testing.T, up *drift.Updater, id int64, actor string) (tracking.Update, error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := up.Apply(t.Context(), id, actor)
+		if !errors.Is(err, tracking.ErrBusy) {
+			return got, err
+		}
+		require.True(t, time.Now().Before(deadline), "the claim on update %d never expired", id)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// shortClaims takes every claim for ttl, whatever the Updater asks for.
+type shortClaims struct {
+	storage.Store
+	ttl time.Duration
+}
+
+func (s *shortClaims) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (tracking.Update, error) {
+	p.TTL = s.ttl
+	return s.Store.ClaimUpdate(ctx, p)
 }
 
 // extendRecorder records the deadline of the context of every renewal.

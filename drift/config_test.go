@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/plugindrift/plugindrift/drift"
+	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/storage/memstore"
 	"github.com/plugindrift/plugindrift/tracking"
 )
@@ -26,6 +27,7 @@ func TestNewUpdaterRefusesNonsense(t *testing.T) {
 		"no store":             {nil, inst, nil},
 		"no installer":         {store, nil, nil},
 		"negative timeout":     {store, inst, &drift.UpdaterConfig{ApplyTimeout: -time.Second}},
+		"timeout over a day":   {store, inst, &drift.UpdaterConfig{ApplyTimeout: storage.MaxClaimTTL + time.Second}},
 		"negative min age":     {store, inst, &drift.UpdaterConfig{MinAge: -time.Second, AutoApply: drift.PatchOnly}},
 		"min age without rule": {store, inst, &drift.UpdaterConfig{MinAge: time.Hour}},
 	} {

@@ -31,7 +31,11 @@
 // Apply first claims the entry (pending → applying, with an expiry of
 // now + ApplyTimeout) in one atomic store operation, under a token of its
 // own, so of many concurrent callers exactly one installs; the others get
-// [tracking.ErrBusy]. While the Installer runs, the claim is renewed every
+// [tracking.ErrBusy]. As with the lease, "now" is the store's clock, never
+// a replica's: the Updater hands the store a TTL, not an instant, and the
+// store alone judges whether a claim has expired (for Apply, for a
+// sweep's Reconcile and for a rollback), so a replica whose clock runs
+// ahead cannot take over a live claim and start a second install. While the Installer runs, the claim is renewed every
 // ApplyTimeout/3. The Installer's context ends after ApplyTimeout, but an
 // Installer that overstays it keeps the claim until it returns (with a
 // warning in the log), so nobody else can start a second install beside
@@ -46,7 +50,7 @@
 // the install.
 //
 // If the process dies after installing but before recording it, the
-// claim expires, a later Apply claims the entry again and installs the
+// claim expires (by the store's clock), a later Apply claims the entry again and installs the
 // same commit (Installers must be idempotent for one commit), and the
 // entry ends applied once. Recording the install and marking the entry
 // applied happen in one store transaction.

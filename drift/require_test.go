@@ -210,7 +210,7 @@ func (b *blockOnClaim) ClaimUpdate(ctx context.Context, p storage.ClaimUpdatePar
 		}
 		v := unsignedRequired
 		v.Policy = "policy-2"
-		if _, err := b.Store.Reconcile(ctx, storage.ReconcileParams{Key: tracking.UpstreamKey{Source: e.Source, Ref: e.Ref}, SHA: e.ToSHA, Version: e.ToVersion, Now: p.Now, Verification: v}); err != nil {
+		if _, err := b.Store.Reconcile(ctx, storage.ReconcileParams{Key: tracking.UpstreamKey{Source: e.Source, Ref: e.Ref}, SHA: e.ToSHA, Version: e.ToVersion, Now: e.LastSeenAt, Verification: v}); err != nil {
 			return tracking.Update{}, err
 		}
 	}

@@ -45,10 +45,9 @@ func (u *Updater) Rollback(ctx context.Context, workspaceID, pluginName, toSHA, 
 		return tracking.Update{}, tracking.Hold{}, fmt.Errorf("%s: %w", op, err)
 	}
 	token := newClaimToken()
-	now := u.clock()
 	e, h, err := u.store.QueueRollback(ctx, storage.QueueRollbackParams{
 		WorkspaceID: workspaceID, PluginName: pluginName, ToSHA: toSHA, ToVersion: version,
-		Actor: actor, Reason: reason, Token: token, At: now, Until: now.Add(u.timeout),
+		Actor: actor, Reason: reason, Token: token, TTL: u.timeout, At: u.clock(),
 	})
 	if err != nil {
 		return e, h, fmt.Errorf("%s: %w", op, err)

@@ -66,7 +66,8 @@ func (f RestarterFunc) Restart(ctx context.Context, workspaceID string) error {
 // UpdaterConfig configures an Updater. nil means all defaults.
 type UpdaterConfig struct {
 	// ApplyTimeout is how long an apply claim lasts, and so the longest an
-	// install may take; after it a crashed apply can be taken over.
+	// install may take; after it a crashed apply can be taken over. The
+	// store's clock judges it, not Now. At most storage.MaxClaimTTL.
 	// Defaults to 10 minutes.
 	ApplyTimeout time.Duration
 	// Now returns the current time. Defaults to time.Now.
@@ -126,8 +127,9 @@ type Updater struct {
 // NewUpdater returns an Updater. store and installer are required;
 // restarter may be nil for hosts that pick up plugins without a restart.
 // cfg may be nil. Nonsense (a nil store or installer, a negative
-// ApplyTimeout or MinAge, a MinAge without an AutoApply rule) is an error
-// wrapping tracking.ErrInvalidArgument.
+// ApplyTimeout or MinAge, an ApplyTimeout over storage.MaxClaimTTL, a
+// MinAge without an AutoApply rule) is an error wrapping
+// tracking.ErrInvalidArgument.
 func NewUpdater(store storage.Store, installer Installer, restarter Restarter, cfg *UpdaterConfig) (*Updater, error) {
 	if store == nil || installer == nil {
 		return nil, fmt.Errorf("drift: NewUpdater needs a store and an installer: %w", tracking.ErrInvalidArgument)
@@ -139,6 +141,8 @@ func NewUpdater(store storage.Store, installer Installer, restarter Restarter, c
 	switch {
 	case c.ApplyTimeout < 0 || c.MinAge < 0 || c.Soak < 0:
 		return nil, fmt.Errorf("drift: UpdaterConfig.ApplyTimeout, MinAge and Soak must not be negative: %w", tracking.ErrInvalidArgument)
+	case c.ApplyTimeout > storage.MaxClaimTTL:
+		return nil, fmt.Errorf("drift: UpdaterConfig.ApplyTimeout %s is longer than an apply claim may last (%s): a crashed apply would block its entry that long: %w", c.ApplyTimeout, storage.MaxClaimTTL, tracking.ErrInvalidArgument)
 	case c.MinAge > 0 && c.AutoApply == nil:
 		return nil, fmt.Errorf("drift: UpdaterConfig.MinAge is set but AutoApply is not: set the rule (e.g. drift.PatchOnly) or drop MinAge: %w", tracking.ErrInvalidArgument)
 	}
@@ -273,8 +277,7 @@ func (u *Updater) apply(ctx context.Context, id int64, actor, override string) (
 		}
 	}
 	token := newClaimToken()
-	now := u.clock()
-	e, err := u.store.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: id, Token: token, Now: now, Until: now.Add(u.timeout)})
+	e, err := u.store.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: id, Token: token, TTL: u.timeout})
 	if err != nil {
 		return e, fmt.Errorf("drift: apply update %d: %w", id, err)
 	}
@@ -403,7 +406,7 @@ func (u *Updater) keepClaim(ctx context.Context, e tracking.Update, token string
 		// whole loop would run out during a long install, and every later
 		// renewal would fail with it.
 		rctx, cancel := detached(ctx)
-		_, err := u.store.ExtendClaim(rctx, storage.ExtendClaimParams{ID: e.ID, Token: token, Until: u.clock().Add(u.timeout)})
+		_, err := u.store.ExtendClaim(rctx, storage.ExtendClaimParams{ID: e.ID, Token: token, TTL: u.timeout})
 		cancel()
 		if errors.Is(err, tracking.ErrClaimLost) {
 			lose(err)

@@ -149,7 +149,7 @@ func TestApplyCrashAfterInstallIsRecoveredOnce(t *testing.T) {
 		fs := &failingComplete{Store: s}
 		fs.fail.Store(true)
 		rec := &recorder{}
-		up := newUpdater(t, fs, rec, nil, &drift.UpdaterConfig{Now: c.Now, ApplyTimeout: 5 * time.Minute})
+		up := newUpdater(t, fs, rec, nil, &drift.UpdaterConfig{Now: c.Now, ApplyTimeout: time.Second})
 
 		_, err := up.Apply(t.Context(), u.ID, "op")
 		require.Error(t, err)
@@ -159,17 +159,17 @@ func TestApplyCrashAfterInstallIsRecoveredOnce(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tracking.StatusApplying, stuck.Status)
 
-		// Before the claim expires, nobody else can take it.
+		// Before the claim expires (1 s by the store's clock, whatever
+		// the Updater's clock says), nobody else can take it.
 		fs.fail.Store(false)
-		c.Advance(time.Minute)
+		c.Advance(time.Hour)
 		_, err = up.Apply(t.Context(), u.ID, "op2")
 		assert.ErrorIs(t, err, tracking.ErrBusy)
 		assert.Equal(t, 1, rec.count())
 
 		// After it expires, the entry is claimed again, the same commit is
 		// installed again, and the entry ends applied once.
-		c.Advance(5 * time.Minute)
-		got, err := up.Apply(t.Context(), u.ID, "op2")
+		got, err := applyOnceExpired(t, up, u.ID, "op2")
 		require.NoError(t, err)
 		assert.Equal(t, tracking.StatusApplied, got.Status)
 		assert.Equal(t, "op2", got.DecidedBy)

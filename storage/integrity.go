@@ -30,14 +30,16 @@ type QueueRollbackParams struct {
 	ToVersion string
 	Actor     string
 	Reason    string
-	// Token names the apply claim the caller takes on the new entry, until
-	// Until, as with ClaimUpdate.
+	// Token names the apply claim the caller takes on the new entry, for
+	// TTL by the store's clock, as with ClaimUpdate.
 	Token string
-	At    time.Time
-	Until time.Time
+	TTL   time.Duration
+	// At dates the new entry, the superseded ones and the hold.
+	At time.Time
 }
 
-// Validate checks the identity, the commit, the version and the token.
+// Validate checks the identity, the commit, the version, the token and
+// the TTL.
 func (p QueueRollbackParams) Validate() error {
 	if err := tracking.ValidateWorkspaceID(p.WorkspaceID); err != nil {
 		return err
@@ -53,7 +55,7 @@ func (p QueueRollbackParams) Validate() error {
 			return fmt.Errorf("storage: rollback version must be a tag name: %w", err)
 		}
 	}
-	return ValidateClaimToken(p.Token)
+	return validateClaim(p.Token, p.TTL)
 }
 
 // ListHoldsParams selects holds, ordered by ID.

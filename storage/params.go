@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -99,6 +100,29 @@ func (p LeaseParams) Validate() error {
 	}
 	return nil
 }
+
+// MaxClaimTTL is the longest an apply claim may last (ClaimUpdateParams,
+// ExtendClaimParams and QueueRollbackParams TTL): a longer one would keep
+// an entry whose holder died from being applied for days.
+const MaxClaimTTL = 24 * time.Hour
+
+// validateClaim checks what every claim takes: a token (see
+// ValidateClaimToken) and a TTL, positive and at most MaxClaimTTL.
+func validateClaim(token string, ttl time.Duration) error {
+	if err := ValidateClaimToken(token); err != nil {
+		return err
+	}
+	if ttl <= 0 || ttl > MaxClaimTTL {
+		return fmt.Errorf("storage: claim TTL %s out of range: want more than 0 and at most %s: %w", ttl, MaxClaimTTL, tracking.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// Validate checks the token and the TTL.
+func (p ClaimUpdateParams) Validate() error { return validateClaim(p.Token, p.TTL) }
+
+// Validate checks the token and the TTL.
+func (p ExtendClaimParams) Validate() error { return validateClaim(p.Token, p.TTL) }
 
 // ValidateClaimToken checks a claim token: 1 to 128 bytes.
 func ValidateClaimToken(token string) error {

@@ -86,7 +86,8 @@ type Store interface {
 	//       FromVersion = the install's version, ToVersion = p.Version,
 	//       DetectedAt = LastSeenAt = p.Now.
 	//
-	// An applying entry whose claim is still live (ClaimedUntil > p.Now) is
+	// An applying entry whose claim is still live (ClaimedUntil later than
+	// the store's clock, as for ClaimUpdate; never judged by p.Now) is
 	// left alone by these rules: it is not taken away from the caller that
 	// is installing it, and nothing new is queued beside it. (The design
 	// lets applying entries be superseded; doing so under a live claim
@@ -95,6 +96,8 @@ type Store interface {
 	//
 	// New entries carry p.Verification, and an open entry with ToSHA ==
 	// p.SHA takes it with its LastSeenAt.
+	//
+	// p.Now dates what Reconcile writes.
 	//
 	// The upstream row gets LastSHA, LastVersion, Validator, Verification,
 	// LastCheckedAt = p.Now, and its error and failure count are cleared. Concurrent
@@ -132,10 +135,11 @@ type Store interface {
 	CountFailingUpstreams(ctx context.Context) (int, error)
 
 	// ClaimUpdate takes the apply claim on entry p.ID for the caller that
-	// names it p.Token:
-	//   - pending, or applying with ClaimedUntil <= p.Now (an expired claim:
-	//     its holder crashed): the entry becomes applying with ClaimedUntil =
-	//     p.Until under p.Token, and is returned;
+	// names it p.Token, for p.TTL:
+	//   - pending, or applying with ClaimedUntil <= the store's now (an
+	//     expired claim: its holder crashed): the entry becomes applying
+	//     with ClaimedUntil = the store's now + p.TTL under p.Token, and is
+	//     returned;
 	//   - applying with a live claim: it returns the entry and
 	//     tracking.ErrBusy;
 	//   - applied: it returns the entry unchanged and no error;
@@ -143,8 +147,15 @@ type Store interface {
 	//     tracking.ErrConflict;
 	//   - missing: tracking.ErrNotFound.
 	// The check and the change are one atomic step: of many concurrent
-	// callers, exactly one gets the claim. An empty p.Token must be refused
-	// with tracking.ErrInvalidArgument.
+	// callers, exactly one gets the claim. Params that fail p.Validate()
+	// must be refused with its error.
+	//
+	// # Clock
+	//
+	// Claim expiry is judged by the store's clock (the database server's),
+	// as lease expiry is, never by a caller's: callers pass a TTL, not an
+	// instant, so replicas whose clocks disagree still never take over
+	// each other's live claims.
 	//
 	// # Fencing
 	//
@@ -158,9 +169,11 @@ type Store interface {
 	// expired but that nobody took over is still its holder's.
 	ClaimUpdate(ctx context.Context, p ClaimUpdateParams) (tracking.Update, error)
 
-	// ExtendClaim moves the claim's expiry to p.Until while its holder is
-	// still installing. It returns the entry, or tracking.ErrClaimLost (see
-	// Fencing under ClaimUpdate), or tracking.ErrNotFound.
+	// ExtendClaim moves the claim's expiry to the store's now + p.TTL
+	// while its holder is still installing. It returns the entry, or
+	// tracking.ErrClaimLost (see Fencing under ClaimUpdate), or
+	// tracking.ErrNotFound. Params that fail p.Validate() must be refused
+	// with its error.
 	ExtendClaim(ctx context.Context, p ExtendClaimParams) (tracking.Update, error)
 
 	// CompleteApply finishes a claimed entry, in one transaction: the
@@ -349,8 +362,9 @@ type Store interface {
 	// p.PluginName) to p.ToSHA, in one transaction: its open entries
 	// become superseded (tracking.ReasonRolledBack); a new entry
 	// installed SHA→p.ToSHA of kind tracking.KindRollback is created
-	// already applying under p.Token until p.Until (DetectedAt =
-	// LastSeenAt = p.At), so that the caller goes on as after ClaimUpdate;
+	// already applying under p.Token for p.TTL by the store's clock
+	// (DetectedAt = LastSeenAt = p.At), so that the caller goes on as
+	// after ClaimUpdate;
 	// and a hold on the installed commit (and version) is created with
 	// CreatedBy = p.Actor and Reason = p.Reason, or the active hold of
 	// that commit is kept. It returns the entry and the hold.
@@ -358,8 +372,9 @@ type Store interface {
 	// It must return tracking.ErrNotFound when there is no such install,
 	// tracking.ErrConflict (changing nothing) when p.ToSHA is the
 	// installed commit, and tracking.ErrBusy when an open entry of the
-	// install is applying under a live claim. Params that fail p.Validate()
-	// must be refused with its error.
+	// install is applying under a live claim (judged by the store's
+	// clock, as for ClaimUpdate). Params that fail p.Validate() must be
+	// refused with its error.
 	//
 	// Reconcile queues no entry S→U for an install with an active hold
 	// whose SHA is U or, when ReconcileParams.ReconcileVersionKey() is
@@ -502,15 +517,18 @@ type ClaimUpdateParams struct {
 	// Token names the claim; the holder passes it to every later write.
 	// It must be unique per claim (drift uses 128 random bits).
 	Token string
-	Now   time.Time
-	Until time.Time
+	// TTL is how long the claim lasts from now, by the store's clock.
+	// Must be positive and at most MaxClaimTTL.
+	TTL time.Duration
 }
 
 // ExtendClaimParams renews a claim.
 type ExtendClaimParams struct {
 	ID    int64
 	Token string
-	Until time.Time
+	// TTL is how long the claim lasts from now, by the store's clock, as
+	// in ClaimUpdateParams.
+	TTL time.Duration
 }
 
 // CompleteApplyParams finishes a claimed entry.

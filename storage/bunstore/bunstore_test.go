@@ -532,7 +532,7 @@ func TestSQLiteWritesQueueInProcess(t *testing.T) {
 				us, err := s.ListUpdates(ctx, storage.ListUpdatesParams{Limit: 5, Statuses: []tracking.UpdateStatus{tracking.StatusPending}})
 				assert.NoError(t, err)
 				for _, u := range us {
-					_, err := s.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: u.ID, Token: "tok", Now: t0, Until: t0.Add(time.Minute)})
+					_, err := s.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: u.ID, Token: "tok", TTL: time.Minute})
 					if errors.Is(err, tracking.ErrConflict) || errors.Is(err, tracking.ErrBusy) {
 						continue // superseded or claimed meanwhile
 					}
@@ -671,35 +671,28 @@ func TestTimesKeepMicroseconds(t *testing.T) {
 		assert.Equal(t, want, got.UpdatedAt)
 		assert.Equal(t, time.UTC, got.UpdatedAt.Location())
 
-		// Claims expire at the microsecond.
+		// Times a Reconcile writes keep their microseconds.
 		_, err = s.Reconcile(ctx, storage.ReconcileParams{Key: k, SHA: sha(2), Now: at})
 		require.NoError(t, err)
 		us, err := s.ListUpdates(ctx, storage.ListUpdatesParams{Limit: 10})
 		require.NoError(t, err)
 		require.Len(t, us, 1)
-		until := want.Add(1500 * time.Microsecond)
-		_, err = s.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: us[0].ID, Token: "tok", Now: want, Until: until})
-		require.NoError(t, err)
-		_, err = s.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: us[0].ID, Token: "tok", Now: until.Add(-time.Microsecond), Until: until.Add(time.Second)})
-		assert.ErrorIs(t, err, tracking.ErrBusy, "1µs before expiry")
-		u, err := s.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: us[0].ID, Token: "tok", Now: until, Until: until.Add(time.Second)})
-		require.NoError(t, err, "at expiry")
-		assert.Equal(t, until.Add(time.Second), u.ClaimedUntil)
-
-		// A live claim is left alone by Reconcile up to the microsecond.
-		res, err := s.Reconcile(ctx, storage.ReconcileParams{Key: k, SHA: sha(3), Now: until.Add(time.Second - time.Microsecond)})
-		require.NoError(t, err)
-		assert.Zero(t, res.Queued+res.Superseded)
-		res, err = s.Reconcile(ctx, storage.ReconcileParams{Key: k, SHA: sha(3), Now: until.Add(time.Second)})
+		assert.Equal(t, want, us[0].DetectedAt)
+		later := want.Add(1500 * time.Microsecond)
+		res, err := s.Reconcile(ctx, storage.ReconcileParams{Key: k, SHA: sha(3), Now: later})
 		require.NoError(t, err)
 		assert.Equal(t, 1, res.Superseded)
+		old, err := s.GetUpdate(ctx, us[0].ID)
+		require.NoError(t, err)
+		assert.Equal(t, later, old.DecidedAt)
 
-		// (Leases expire on the database's clock: storetest's
-		// LeaseExpiresByStoreClock.)
+		// (Leases and apply claims expire on the database's clock, in
+		// µs: storetest's LeaseExpiresByStoreClock and
+		// ClaimExpiredIsRetaken.)
 
 		up, err := s.GetUpstream(ctx, k)
 		require.NoError(t, err)
-		assert.Equal(t, until.Add(time.Second), up.LastCheckedAt)
+		assert.Equal(t, later, up.LastCheckedAt)
 	})
 }
 
@@ -737,12 +730,12 @@ func TestSmoke(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tracking.KindNewVersion, u.Kind)
 
-		u, err = s.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: u.ID, Token: "tok", Now: t0, Until: t0.Add(time.Minute)})
+		u, err = s.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: u.ID, Token: "tok", TTL: time.Minute})
 		require.NoError(t, err)
 		u, err = s.ReleaseClaim(ctx, storage.ReleaseClaimParams{ID: u.ID, Token: "tok", Message: "disk full", At: t0})
 		require.NoError(t, err)
 		assert.Equal(t, 1, u.Attempts)
-		_, err = s.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: u.ID, Token: "tok", Now: t0, Until: t0.Add(time.Minute)})
+		_, err = s.ClaimUpdate(ctx, storage.ClaimUpdateParams{ID: u.ID, Token: "tok", TTL: time.Minute})
 		require.NoError(t, err)
 		u, err = s.CompleteApply(ctx, storage.CompleteApplyParams{ID: u.ID, Token: "tok", Actor: "alice", At: t0.Add(time.Second)})
 		require.NoError(t, err)
@@ -840,7 +833,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		args := []any{"github://acme/a", "branch:main", sha(2), int64(1)}
 		verify := verificationArgs(tracking.Verification{State: tracking.VerificationVerified, Signer: "ann", Required: true})
 		statements := map[string][]any{
-			s.q.reconcileStats:          args,
+			s.q.reconcileStats:          args[:3],
 			s.q.reconcileSupersede:      args,
 			s.q.reconcileTouch:          slices.Concat(args, verify),
 			s.q.reconcileQueue:          slices.Concat(args, []any{"v1", "new-commit", "," + sha(1) + ",", "x"}, verify),
@@ -849,7 +842,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			s.q.supersedeReinstalled:    {"ws", "p", sha(2), int64(1)},
 			s.q.supersedeUninstalled:    {"ws", "p", int64(1)},
 			s.q.listUpstreams:           {0, 100},
-			s.q.claimUpdate:             {1, 1, 2, "tok"},
+			s.q.claimUpdate:             {1, int64(2), "tok"},
 			s.q.extendClaim:             {1, "tok", 2},
 			s.q.completeUpdate:          {1, 1, "a", "tok", "", ""},
 			s.q.releaseClaim:            {1, "m", "tok"},

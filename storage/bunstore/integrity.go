@@ -100,12 +100,13 @@ func addIntegrityMigrations(ms *migrate.Migrations, t tables) {
 func newIntegrityQueries(r *strings.Replacer, forUpdate string) integrityQueries {
 	q := integrityQueries{
 		rollbackInstall: `SELECT source_raw, tracked_ref, installed_sha, installed_version FROM {installs} WHERE workspace_id = $1 AND plugin_name = $2` + forUpdate,
-		rollbackOpen:    `SELECT id, status, claimed_until FROM {updates} WHERE workspace_id = $1 AND plugin_name = $2 AND {open}`,
+		// live: applying under a claim the server's clock has not expired.
+		rollbackOpen: `SELECT id, NOT {claim_expired} AS live FROM {updates} WHERE workspace_id = $1 AND plugin_name = $2 AND {open}`,
 		rollbackSupersede: `UPDATE {updates} SET status = 'superseded', reason = '{rolled-back}', decided_at = $3, claimed_until = NULL
 WHERE workspace_id = $1 AND plugin_name = $2 AND {open}
 RETURNING ` + updateCols,
 		rollbackQueue: `INSERT INTO {updates} (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, from_version, to_version, kind, status, detected_at, last_seen_at, claimed_until, claim_token)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{rollback}', 'applying', $9, $9, $10, $11)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{rollback}', 'applying', $9, $9, {db_now} + $10, $11)
 RETURNING ` + updateCols,
 		activeHold: `SELECT ` + holdCols + ` FROM {holds} WHERE sha = $3 AND workspace_id = $1 AND plugin_name = $2 AND released_at IS NULL ORDER BY id LIMIT 1`,
 		insertHold: `INSERT INTO {holds} (workspace_id, plugin_name, sha, version, version_key, created_at, created_by, reason)
@@ -188,15 +189,14 @@ func (s *Store) QueueRollback(ctx context.Context, p storage.QueueRollbackParams
 			return fmt.Errorf("%s is already installed: %w", p.ToSHA, tracking.ErrConflict)
 		}
 		var id int64
-		var status string
-		var until sql.NullInt64
+		var live bool
 		var events []tracking.Event
-		err := tx.QueryRowContext(ctx, q.rollbackOpen, p.WorkspaceID, p.PluginName).Scan(&id, &status, &until)
+		err := tx.QueryRowContext(ctx, q.rollbackOpen, p.WorkspaceID, p.PluginName).Scan(&id, &live)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return err
-		case status == string(tracking.StatusApplying) && fromMicros(until).After(utc(p.At)):
+		case live:
 			return fmt.Errorf("update %d is being applied: %w", id, tracking.ErrBusy)
 		default:
 			us, err := queryUpdates(tx.QueryContext(ctx, q.rollbackSupersede, p.WorkspaceID, p.PluginName, at))
@@ -206,7 +206,7 @@ func (s *Store) QueueRollback(ctx context.Context, p storage.QueueRollbackParams
 			events = updateEvents(tracking.EventUpdateSuperseded, us, decidedAt)
 		}
 		if entry, err = scanUpdate(tx.QueryRowContext(ctx, q.rollbackQueue, p.WorkspaceID, p.PluginName, source, ref,
-			installed, p.ToSHA, version, p.ToVersion, at, micros(utc(p.Until)), p.Token)); err != nil {
+			installed, p.ToSHA, version, p.ToVersion, at, p.TTL.Microseconds(), p.Token)); err != nil {
 			return err
 		}
 		events = append(events, tracking.UpdateEvents(tracking.EventUpdateRolledBack, entry, entry.DetectedAt)...)

@@ -58,8 +58,9 @@ func newQueries(t tables, d dialect.Name) queries {
 		"{fill_repository}", "repository = CASE WHEN "+t.upstreams+".repository = '' THEN excluded.repository ELSE "+t.upstreams+".repository END",
 		"{queued_kind}", queuedKind(d),
 		"{not_held}", strings.ReplaceAll(notHeld, "{holds}", t.holds),
-		// Not an applying entry with a live claim ($4 is now).
-		"{claim_expired}", "(status = 'pending' OR claimed_until IS NULL OR claimed_until <= $4)",
+		// Not an applying entry with a live claim, by the server's clock.
+		// (A Replacer does not rescan what it wrote: dbNow goes in here.)
+		"{claim_expired}", "(status = 'pending' OR claimed_until IS NULL OR claimed_until <= "+dbNow(d)+")",
 		"'{up-to-date}'", lit(tracking.ReasonUpToDate),
 		"'{newer-upstream}'", lit(tracking.ReasonNewerUpstream),
 		"'{reinstalled}'", lit(tracking.ReasonReinstalled),
@@ -179,12 +180,14 @@ RETURNING ` + updateCols,
 		countFailingUpstreams: `SELECT COUNT(*) FROM {upstreams} AS u WHERE u.consecutive_failures > 0 AND EXISTS (
 	SELECT 1 FROM {installs} AS i WHERE i.source_raw = u.source_raw AND i.tracked_ref = u.tracked_ref AND i.tracked)`,
 		getClaimToken: `SELECT claim_token FROM {updates} WHERE id = $1`,
-		// $2 now, $3 until, $4 token. The token fences the holder's later
-		// writes: each names it in its WHERE clause.
-		claimUpdate: `UPDATE {updates} SET status = 'applying', claimed_until = $3, claim_token = $4
-WHERE id = $1 AND (status = 'pending' OR (status = 'applying' AND (claimed_until IS NULL OR claimed_until <= $2)))
+		// $2 TTL (µs), added to the server's clock, $3 token. The token
+		// fences the holder's later writes: each names it in its WHERE
+		// clause.
+		claimUpdate: `UPDATE {updates} SET status = 'applying', claimed_until = {db_now} + $2, claim_token = $3
+WHERE id = $1 AND (status = 'pending' OR (status = 'applying' AND (claimed_until IS NULL OR claimed_until <= {db_now})))
 RETURNING ` + updateCols,
-		extendClaim: `UPDATE {updates} SET claimed_until = $3
+		// $3 TTL (µs), added to the server's clock.
+		extendClaim: `UPDATE {updates} SET claimed_until = {db_now} + $3
 WHERE id = $1 AND status = 'applying' AND claim_token = $2
 RETURNING ` + updateCols,
 		// $6 override.
@@ -235,7 +238,8 @@ func dbNow(d dialect.Name) string {
 	return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
 }
 
-// reconcileStatsSQL: $1 source, $2 ref, $3 upstream SHA, $4 now (µs).
+// reconcileStatsSQL: $1 source, $2 ref, $3 upstream SHA (live claims are
+// judged by the server's clock).
 // Columns: installs; installs behind ($3); open entries to supersede; open
 // entries to touch; live claims of installs behind; the upstream's failure
 // count (a failing upstream's success writes an event). Installs behind that

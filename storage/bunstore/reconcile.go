@@ -84,7 +84,9 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 		return storage.ReconcileResult{}, fmt.Errorf("bunstore: reconcile: %w", err)
 	}
 	op := "reconcile " + p.Key.String()
-	// $1 source, $2 ref, $3 upstream SHA, $4 now (µs) in every statement.
+	// $1 source, $2 ref, $3 upstream SHA, $4 now (µs) in every statement
+	// but the count, which takes the first three (it reads no time of the
+	// caller's: claims are judged by the server's clock).
 	key := []any{p.Key.Source.String(), p.Key.Ref.String(), p.SHA, utc(p.Now).UnixMicro()}
 	verify := verificationArgs(p.Verification)
 	upstreamArgs := slices.Concat(key, []any{p.Version, p.Validator}, verify, []any{repositoryOf(p.Key.Source)})
@@ -96,7 +98,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 		// (a crash in between would leave it knowing a commit whose
 		// entries were never queued); anything else takes the transaction
 		// below.
-		st, err := scanStats(s.pool.queryRow(ctx, s.q.reconcileStats, key...))
+		st, err := scanStats(s.pool.queryRow(ctx, s.q.reconcileStats, key[:3]...))
 		if err != nil {
 			return storage.ReconcileResult{}, interpretError(ctx, op, err)
 		}
@@ -133,7 +135,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 		if _, err := exec(upsert, upstreamArgs...); err != nil {
 			return err
 		}
-		st, err := scanStats(tx.StmtContext(ctx, stats).QueryRowContext(ctx, key...))
+		st, err := scanStats(tx.StmtContext(ctx, stats).QueryRowContext(ctx, key[:3]...))
 		if err != nil {
 			return err
 		}
@@ -152,7 +154,10 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 				return err
 			}
 		}
-		if st.queue() > 0 {
+		// A claim that ran out between the count and the supersede
+		// statement (the server's clock moved on) left its install
+		// without an open entry: queue then too.
+		if st.queue() > 0 || res.Superseded > st.supersede {
 			us, err := query(queue, slices.Concat(key, []any{p.Version, string(p.Key.Ref.DriftKind()), rewrittenList(p.Rewritten), p.ReconcileVersionKey()}, verify)...)
 			if err != nil {
 				return err

@@ -89,7 +89,7 @@ func (s *Store) listUpdatesSQL(p storage.ListUpdatesParams) (string, []any) {
 // ClaimUpdate implements storage.Store.
 func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (tracking.Update, error) {
 	op := fmt.Sprintf("claim update %d", p.ID)
-	if err := storage.ValidateClaimToken(p.Token); err != nil {
+	if err := p.Validate(); err != nil {
 		return tracking.Update{}, fmt.Errorf("bunstore: %s: %w", op, err)
 	}
 	defer s.lockWriter()()
@@ -97,7 +97,7 @@ func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (t
 	// the row says why; it may have become pending again in between (a
 	// released claim), hence the second try.
 	for range 3 {
-		u, err := scanUpdate(s.pool.queryRow(ctx, s.q.claimUpdate, p.ID, utc(p.Now).UnixMicro(), micros(utc(p.Until)), p.Token))
+		u, err := scanUpdate(s.pool.queryRow(ctx, s.q.claimUpdate, p.ID, p.TTL.Microseconds(), p.Token))
 		if err == nil {
 			return u, nil
 		}
@@ -173,8 +173,12 @@ func (s *Store) conditional(ctx context.Context, op, query string, id int64, ok 
 
 // ExtendClaim implements storage.Store.
 func (s *Store) ExtendClaim(ctx context.Context, p storage.ExtendClaimParams) (tracking.Update, error) {
-	return s.conditional(ctx, fmt.Sprintf("extend claim on update %d", p.ID), s.q.extendClaim, p.ID, nil, tracking.ErrClaimLost, nil,
-		p.Token, micros(utc(p.Until)))
+	op := fmt.Sprintf("extend claim on update %d", p.ID)
+	if err := p.Validate(); err != nil {
+		return tracking.Update{}, fmt.Errorf("bunstore: %s: %w", op, err)
+	}
+	return s.conditional(ctx, op, s.q.extendClaim, p.ID, nil, tracking.ErrClaimLost, nil,
+		p.Token, p.TTL.Microseconds())
 }
 
 // CompleteApply implements storage.Store.

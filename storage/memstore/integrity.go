@@ -62,7 +62,7 @@ func (s *Store) QueueRollback(ctx context.Context, p storage.QueueRollbackParams
 	at := ts(p.At)
 	if id, ok := s.open[k]; ok {
 		open := s.updates[id-1]
-		if open.Status == tracking.StatusApplying && open.ClaimedUntil.After(at) {
+		if open.Status == tracking.StatusApplying && open.ClaimedUntil.After(storeNow()) {
 			return tracking.Update{}, tracking.Hold{}, fmt.Errorf("memstore: rollback %s/%s: update %d is being applied: %w", p.WorkspaceID, p.PluginName, id, tracking.ErrBusy)
 		}
 		s.supersede(open, tracking.ReasonRolledBack, at)
@@ -72,7 +72,7 @@ func (s *Store) QueueRollback(ctx context.Context, p storage.QueueRollbackParams
 		Source: in.Source, Ref: in.Ref, FromSHA: in.InstalledSHA, ToSHA: p.ToSHA,
 		FromVersion: in.InstalledVersion, ToVersion: p.ToVersion,
 		Kind: tracking.KindRollback, Status: tracking.StatusApplying,
-		DetectedAt: at, LastSeenAt: at, ClaimedUntil: ts(p.Until),
+		DetectedAt: at, LastSeenAt: at, ClaimedUntil: storeNow().Add(p.TTL),
 	}
 	s.updates = append(s.updates, u)
 	s.open[k] = u.ID

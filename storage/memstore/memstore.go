@@ -75,6 +75,10 @@ func keyOfInstall(in tracking.Install) string {
 	return upstreamKeyOf(tracking.UpstreamKey{Source: in.Source, Ref: in.Ref})
 }
 
+// storeNow is the store's own clock: lease and claim expiry are judged by
+// it, as a database server's clock judges them, never by a caller's.
+func storeNow() time.Time { return ts(time.Now()) }
+
 func ts(t time.Time) time.Time {
 	if t.IsZero() {
 		return time.Time{}
@@ -270,6 +274,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 	}
 	defer unlock()
 	now := ts(p.Now)
+	clock := storeNow() // judges claims; now dates what is written
 	var res storage.ReconcileResult
 	// In (workspace, plugin) order, so that entry IDs do not depend on map
 	// iteration.
@@ -282,7 +287,7 @@ func (s *Store) Reconcile(ctx context.Context, p storage.ReconcileParams) (stora
 		var open *tracking.Update
 		if id, ok := s.open[k]; ok {
 			open = s.updates[id-1]
-			if open.Status == tracking.StatusApplying && open.ClaimedUntil.After(now) {
+			if open.Status == tracking.StatusApplying && open.ClaimedUntil.After(clock) {
 				continue // live claim: not taken away from its holder
 			}
 		}
@@ -483,16 +488,16 @@ func notIn(op string, u *tracking.Update, want tracking.UpdateStatus) error {
 
 // ClaimUpdate implements storage.Store.
 func (s *Store) ClaimUpdate(ctx context.Context, p storage.ClaimUpdateParams) (tracking.Update, error) {
-	if err := storage.ValidateClaimToken(p.Token); err != nil {
+	if err := p.Validate(); err != nil {
 		return tracking.Update{}, err
 	}
 	return s.change(ctx, p.ID, func(u *tracking.Update) error {
-		now := ts(p.Now)
+		now := storeNow()
 		switch {
 		case u.Status == tracking.StatusPending,
 			u.Status == tracking.StatusApplying && !u.ClaimedUntil.After(now):
 			u.Status = tracking.StatusApplying
-			u.ClaimedUntil = ts(p.Until)
+			u.ClaimedUntil = now.Add(p.TTL)
 			s.tokens[u.ID] = p.Token
 			return nil
 		case u.Status == tracking.StatusApplying:
@@ -516,11 +521,14 @@ func (s *Store) holds(op string, u *tracking.Update, token string) error {
 
 // ExtendClaim implements storage.Store.
 func (s *Store) ExtendClaim(ctx context.Context, p storage.ExtendClaimParams) (tracking.Update, error) {
+	if err := p.Validate(); err != nil {
+		return tracking.Update{}, err
+	}
 	return s.change(ctx, p.ID, func(u *tracking.Update) error {
 		if err := s.holds("extend claim on", u, p.Token); err != nil {
 			return err
 		}
-		u.ClaimedUntil = ts(p.Until)
+		u.ClaimedUntil = storeNow().Add(p.TTL)
 		return nil
 	})
 }
@@ -606,8 +614,7 @@ func (s *Store) AcquireLease(ctx context.Context, p storage.LeaseParams) (bool, 
 		return false, err
 	}
 	defer unlock()
-	// The store's own clock judges expiry, as a database server's does.
-	now := ts(time.Now())
+	now := storeNow()
 	if l, ok := s.leases[p.Name]; ok && l.holder != p.Holder && l.expires.After(now) {
 		return false, nil
 	}

@@ -51,6 +51,8 @@ var cases = []testCase{
 	{"UpdateNotFound", testUpdateNotFound},
 	{"ClaimFenced", testClaimFenced},
 	{"ClaimNeedsToken", testClaimNeedsToken},
+	{"ClaimIgnoresCallerClock", testClaimIgnoresCallerClock},
+	{"ClaimTTLChecked", testClaimTTLChecked},
 	{"Leases", testLeases},
 	{"LeaseExpiresByStoreClock", testLeaseExpiresByStoreClock},
 	{"LeaseRace", testLeaseRace},
@@ -349,26 +351,34 @@ func testReconcileScoped(t *testing.T, e *env) {
 func testReconcileLiveClaim(t *testing.T, e *env) {
 	key := e.key(srcA, "branch:main")
 	e.install("ws", "p", key, sha(1), "", t0)
+	e.install("ws", "q", key, sha(1), "", t0)
 	e.reconcile(key, sha(2), "", t0)
-	u := e.only("ws", "p")
-	_, err := e.claim(u.ID, t0, 10*time.Minute)
+	u, crashed := e.only("ws", "p"), e.only("ws", "q")
+	_, err := e.claim(u.ID, 10*time.Minute)
+	require.NoError(t, err)
+	_, err = e.claim(crashed.ID, shortTTL)
 	require.NoError(t, err)
 
 	// While the claim is live, a newer upstream neither supersedes the entry
-	// nor queues a second one.
-	res := e.reconcile(key, sha(3), "", t0.Add(time.Minute))
-	assert.Equal(t, 0, res.Queued+res.Superseded)
+	// nor queues a second one, however late the sweep's clock says it is
+	// (claims are judged by the store's clock).
+	e.reconcile(key, sha(3), "", t0.Add(11*time.Minute))
 	got := e.get(u.ID)
 	assert.Equal(t, tracking.StatusApplying, got.Status)
 	assert.Len(t, e.open("ws", "p"), 1)
 
-	// Once the claim has expired (its holder crashed), the rules apply.
-	res = e.reconcile(key, sha(3), "", t0.Add(11*time.Minute))
-	assert.Equal(t, storage.ReconcileResult{Installs: 1, Queued: 1, Superseded: 1}, res)
-	assert.Equal(t, tracking.StatusSuperseded, e.get(u.ID).Status)
-	open := e.open("ws", "p")
+	// Once a claim has expired (its holder crashed), the rules apply to
+	// its entry, and the live one is still left alone.
+	e.eventually("the short claim is still live", func() bool {
+		e.reconcile(key, sha(3), "", t0.Add(12*time.Minute))
+		return e.get(crashed.ID).Status == tracking.StatusSuperseded
+	})
+	open := e.open("ws", "q")
 	require.Len(t, open, 1)
 	assert.Equal(t, sha(3), open[0].ToSHA)
+	assert.Equal(t, tracking.StatusPending, open[0].Status)
+	assert.Equal(t, got, e.get(u.ID))
+	assert.Len(t, e.open("ws", "p"), 1)
 }
 
 func testReconcileUpstreamRow(t *testing.T, e *env) {
@@ -500,21 +510,22 @@ func (e *env) queued(workspace string) tracking.Update {
 
 func testClaim(t *testing.T, e *env) {
 	u := e.queued("ws")
-	got, err := e.claim(u.ID, t0, 5*time.Minute)
+	before := time.Now()
+	claimed, err := e.claim(u.ID, 5*time.Minute)
 	require.NoError(t, err)
-	assert.Equal(t, tracking.StatusApplying, got.Status)
-	assert.Equal(t, t0.Add(5*time.Minute), got.ClaimedUntil)
-	assert.Equal(t, got, e.get(u.ID))
+	assert.Equal(t, tracking.StatusApplying, claimed.Status)
+	e.assertClaimedFor(claimed, before, 5*time.Minute)
+	assert.Equal(t, claimed, e.get(u.ID))
 
 	// A live claim: busy.
-	got, err = e.claim(u.ID, t0.Add(time.Minute), 5*time.Minute)
+	got, err := e.claim(u.ID, 5*time.Minute)
 	assert.ErrorIs(t, err, tracking.ErrBusy)
-	assert.Equal(t, t0.Add(5*time.Minute), got.ClaimedUntil)
+	assert.Equal(t, claimed.ClaimedUntil, got.ClaimedUntil)
 
 	// Applied: returned unchanged, no error.
 	done, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: e.token(u.ID), Actor: "bob", At: t0.Add(time.Minute)})
 	require.NoError(t, err)
-	got, err = e.claim(u.ID, t0.Add(2*time.Minute), 5*time.Minute)
+	got, err = e.claim(u.ID, 5*time.Minute)
 	require.NoError(t, err)
 	assert.Equal(t, done, got)
 	assert.Equal(t, tracking.StatusApplied, got.Status)
@@ -523,24 +534,30 @@ func testClaim(t *testing.T, e *env) {
 	d := e.queued("ws-d")
 	_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: d.ID, Actor: "a", At: t0})
 	require.NoError(t, err)
-	_, err = e.claim(d.ID, t0, time.Minute)
+	_, err = e.claim(d.ID, time.Minute)
 	assert.ErrorIs(t, err, tracking.ErrConflict)
 	s := e.queued("ws-s")
 	require.NoError(t, e.store.DeleteInstall(e.ctx, "ws-s", "p", t0))
-	_, err = e.claim(s.ID, t0, time.Minute)
+	_, err = e.claim(s.ID, time.Minute)
 	assert.ErrorIs(t, err, tracking.ErrConflict)
 	assert.Equal(t, tracking.StatusSuperseded, e.get(s.ID).Status)
 }
 
+// testClaimExpired lets a short claim run out on the store's clock: busy
+// within its TTL, free again once it passed.
 func testClaimExpired(t *testing.T, e *env) {
 	u := e.queued("ws")
-	_, err := e.claim(u.ID, t0, 5*time.Minute)
+	start := time.Now()
+	_, err := e.claim(u.ID, shortTTL)
 	require.NoError(t, err)
-	// Exactly at expiry the claim is free again.
-	got, err := e.claim(u.ID, t0.Add(5*time.Minute), 5*time.Minute)
-	require.NoError(t, err)
+	_, err = e.claim(u.ID, time.Minute)
+	assert.ErrorIs(t, err, tracking.ErrBusy, "within the TTL")
+	before := time.Now()
+	got := e.claimOnceExpired(u.ID, time.Minute)
+	assert.GreaterOrEqual(t, time.Since(start), shortTTL-20*time.Millisecond, "taken over before its TTL ran out")
 	assert.Equal(t, tracking.StatusApplying, got.Status)
-	assert.Equal(t, t0.Add(10*time.Minute), got.ClaimedUntil)
+	e.assertClaimedFor(got, before, time.Minute)
+	assert.Equal(t, got, e.get(u.ID))
 }
 
 func testClaimRace(t *testing.T, e *env) {
@@ -552,7 +569,7 @@ func testClaimRace(t *testing.T, e *env) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			_, errs[i] = e.claim(u.ID, t0, time.Minute)
+			_, errs[i] = e.claim(u.ID, time.Minute)
 		})
 	}
 	close(start)
@@ -578,7 +595,7 @@ func testCompleteApply(t *testing.T, e *env) {
 	assert.ErrorIs(t, err, tracking.ErrClaimLost, "pending is not claimed")
 	assert.Equal(t, tracking.StatusPending, e.get(u.ID).Status)
 
-	_, err = e.claim(u.ID, t0, time.Minute)
+	_, err = e.claim(u.ID, time.Minute)
 	require.NoError(t, err)
 	at := t0.Add(30 * time.Second)
 	got, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: e.token(u.ID), Actor: "bob", At: at, RestartError: "restart owed"})
@@ -619,7 +636,7 @@ func testReleaseClaim(t *testing.T, e *env) {
 	assert.ErrorIs(t, err, tracking.ErrClaimLost)
 
 	for i := 1; i <= 2; i++ {
-		_, err = e.claim(u.ID, t0, time.Minute)
+		_, err = e.claim(u.ID, time.Minute)
 		require.NoError(t, err)
 		got, err := e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: u.ID, Token: e.token(u.ID), Message: "disk full", At: t0})
 		require.NoError(t, err)
@@ -637,7 +654,7 @@ func testRestartError(t *testing.T, e *env) {
 	u := e.queued("ws")
 	_, err := e.store.SetRestartError(e.ctx, u.ID, "boom")
 	assert.ErrorIs(t, err, tracking.ErrConflict, "pending")
-	_, err = e.claim(u.ID, t0, time.Minute)
+	_, err = e.claim(u.ID, time.Minute)
 	require.NoError(t, err)
 	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: e.token(u.ID), Actor: "a", At: t0})
 	require.NoError(t, err)
@@ -668,7 +685,7 @@ func testDismiss(t *testing.T, e *env) {
 
 	// Applying, applied and superseded cannot be dismissed.
 	a := e.queued("ws-a")
-	_, err = e.claim(a.ID, t0, time.Minute)
+	_, err = e.claim(a.ID, time.Minute)
 	require.NoError(t, err)
 	_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: a.ID, Actor: "x", At: t0})
 	assert.ErrorIs(t, err, tracking.ErrConflict)
@@ -687,7 +704,7 @@ func testUpdateNotFound(t *testing.T, e *env) {
 	for _, id := range []int64{0, -1, 1, 12345} {
 		_, err := e.store.GetUpdate(e.ctx, id)
 		assert.ErrorIs(t, err, tracking.ErrNotFound, "get %d", id)
-		_, err = e.claim(id, t0, time.Minute)
+		_, err = e.claim(id, time.Minute)
 		assert.ErrorIs(t, err, tracking.ErrNotFound, "claim %d", id)
 		_, err = e.store.DismissUpdate(e.ctx, storage.DismissUpdateParams{ID: id, At: t0})
 		assert.ErrorIs(t, err, tracking.ErrNotFound, "dismiss %d", id)
@@ -755,17 +772,16 @@ func testClaimFenced(t *testing.T, e *env) {
 	e.reconcile(key, sha(2), "v2", t0)
 	u := e.only("ws", "p")
 
-	_, err := e.claim(u.ID, t0, time.Minute)
+	_, err := e.claim(u.ID, shortTTL)
 	require.NoError(t, err)
 	tokenA := e.token(u.ID)
-	b, err := e.claim(u.ID, t0.Add(time.Minute), time.Minute) // A's claim expired
-	require.NoError(t, err)
+	b := e.claimOnceExpired(u.ID, time.Minute)
 	tokenB := e.token(u.ID)
 	require.NotEqual(t, tokenA, tokenB)
 
 	_, err = e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: u.ID, Token: tokenA, Message: "late failure", At: t0.Add(70 * time.Second)})
 	assert.ErrorIs(t, err, tracking.ErrClaimLost, "A's late failure")
-	_, err = e.store.ExtendClaim(e.ctx, storage.ExtendClaimParams{ID: u.ID, Token: tokenA, Until: t0.Add(time.Hour)})
+	_, err = e.store.ExtendClaim(e.ctx, storage.ExtendClaimParams{ID: u.ID, Token: tokenA, TTL: time.Hour})
 	assert.ErrorIs(t, err, tracking.ErrClaimLost, "A's renewal")
 	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: tokenA, Actor: "a", At: t0.Add(70 * time.Second)})
 	assert.ErrorIs(t, err, tracking.ErrClaimLost, "A's late success")
@@ -775,10 +791,11 @@ func testClaimFenced(t *testing.T, e *env) {
 	assert.Equal(t, sha(1), in.InstalledSHA, "A's late success recorded nothing")
 
 	// B renews while it installs: C finds it busy past B's first expiry.
-	ext, err := e.store.ExtendClaim(e.ctx, storage.ExtendClaimParams{ID: u.ID, Token: tokenB, Until: t0.Add(5 * time.Minute)})
+	before := time.Now()
+	ext, err := e.store.ExtendClaim(e.ctx, storage.ExtendClaimParams{ID: u.ID, Token: tokenB, TTL: 5 * time.Minute})
 	require.NoError(t, err)
-	assert.Equal(t, t0.Add(5*time.Minute), ext.ClaimedUntil)
-	_, err = e.claim(u.ID, t0.Add(3*time.Minute), time.Minute)
+	e.assertClaimedFor(ext, before, 5*time.Minute)
+	_, err = e.claim(u.ID, time.Minute)
 	assert.ErrorIs(t, err, tracking.ErrBusy, "C while B renews")
 	done, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: tokenB, Actor: "b", At: t0.Add(4 * time.Minute)})
 	require.NoError(t, err)
@@ -791,16 +808,19 @@ func testClaimFenced(t *testing.T, e *env) {
 	e.install("ws", "q", key2, sha(1), "", t0)
 	e.reconcile(key2, sha(2), "", t0)
 	q := e.only("ws", "q")
-	_, err = e.claim(q.ID, t0, time.Minute)
+	_, err = e.claim(q.ID, shortTTL)
 	require.NoError(t, err)
-	e.reconcile(key2, sha(3), "", t0.Add(2*time.Minute))
+	e.eventually("the claim on q is still live", func() bool {
+		e.reconcile(key2, sha(3), "", t0.Add(2*time.Minute))
+		return e.get(q.ID).Status == tracking.StatusSuperseded
+	})
 	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: q.ID, Token: e.token(q.ID), Actor: "a", At: t0.Add(2 * time.Minute)})
 	assert.ErrorIs(t, err, tracking.ErrClaimLost)
 	assert.Equal(t, tracking.StatusSuperseded, e.get(q.ID).Status)
 	in, err = e.store.GetInstall(e.ctx, "ws", "q")
 	require.NoError(t, err)
 	assert.Equal(t, sha(1), in.InstalledSHA)
-	_, err = e.store.ExtendClaim(e.ctx, storage.ExtendClaimParams{ID: 999999, Token: "x", Until: t0})
+	_, err = e.store.ExtendClaim(e.ctx, storage.ExtendClaimParams{ID: 999999, Token: "x", TTL: time.Minute})
 	assert.ErrorIs(t, err, tracking.ErrNotFound)
 }
 
@@ -808,7 +828,7 @@ func testClaimFenced(t *testing.T, e *env) {
 func testClaimNeedsToken(t *testing.T, e *env) {
 	u := e.queued("ws")
 	for _, token := range []string{"", strings.Repeat("x", 129)} {
-		_, err := e.store.ClaimUpdate(e.ctx, storage.ClaimUpdateParams{ID: u.ID, Token: token, Now: t0, Until: t0.Add(time.Minute)})
+		_, err := e.store.ClaimUpdate(e.ctx, storage.ClaimUpdateParams{ID: u.ID, Token: token, TTL: time.Minute})
 		assert.ErrorIs(t, err, tracking.ErrInvalidArgument)
 	}
 	assert.Equal(t, u, e.get(u.ID), "a refused claim changes nothing")
@@ -1053,9 +1073,9 @@ func testCountOpenUpdates(t *testing.T, e *env) {
 	// One branch entry is being applied, one applied, one latest dismissed:
 	// only open entries count.
 	b0, b1, l2 := e.only("ws", "b0"), e.only("ws", "b1"), e.only("ws", "l2")
-	_, err := e.claim(b0.ID, t0, time.Hour)
+	_, err := e.claim(b0.ID, time.Hour)
 	require.NoError(t, err)
-	_, err = e.claim(b1.ID, t0, time.Hour)
+	_, err = e.claim(b1.ID, time.Hour)
 	require.NoError(t, err)
 	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: b1.ID, Token: e.token(b1.ID), Actor: "op", At: t0})
 	require.NoError(t, err)

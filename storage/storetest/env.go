@@ -104,14 +104,14 @@ func (e *env) get(id int64) tracking.Update {
 	return u
 }
 
-// claim asks for the claim on id under a new token, which e.token(id)
-// returns from then on when the claim was granted.
-func (e *env) claim(id int64, now time.Time, ttl time.Duration) (tracking.Update, error) {
+// claim asks for the claim on id for ttl under a new token, which
+// e.token(id) returns from then on when the claim was granted.
+func (e *env) claim(id int64, ttl time.Duration) (tracking.Update, error) {
 	e.mu.Lock()
 	e.claims++
 	token := fmt.Sprintf("claim-%d", e.claims)
 	e.mu.Unlock()
-	u, err := e.store.ClaimUpdate(e.ctx, storage.ClaimUpdateParams{ID: id, Token: token, Now: now, Until: now.Add(ttl)})
+	u, err := e.store.ClaimUpdate(e.ctx, storage.ClaimUpdateParams{ID: id, Token: token, TTL: ttl})
 	if err == nil && u.Status == tracking.StatusApplying {
 		e.mu.Lock()
 		e.tokens[id] = token

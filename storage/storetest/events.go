@@ -191,7 +191,7 @@ func testEventsRollback(t *testing.T, e *env) {
 
 	mark := e.mark()
 	at := t0.Add(time.Minute)
-	p := storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), Actor: "alice", Reason: "bad", Token: "tok", At: at, Until: at.Add(time.Hour)}
+	p := storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), Actor: "alice", Reason: "bad", Token: "tok", At: at, TTL: time.Hour}
 	rb, hold, err := e.store.QueueRollback(e.ctx, p)
 	require.NoError(t, err)
 	evs := e.events(mark)
@@ -209,7 +209,7 @@ func testEventsRollback(t *testing.T, e *env) {
 	assert.Equal(t, sha(1), rolled.ToSHA)
 
 	mark = e.mark()
-	_, _, err = e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(4), Actor: "bob", Token: "tok2", At: at, Until: at.Add(time.Hour)})
+	_, _, err = e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(4), Actor: "bob", Token: "tok2", At: at, TTL: time.Hour})
 	require.ErrorIs(t, err, tracking.ErrBusy)
 	assert.Empty(t, e.events(mark), "a refused rollback writes nothing")
 
@@ -221,7 +221,7 @@ func testEventsRollback(t *testing.T, e *env) {
 	assert.Equal(t, done, payloadUpdate(t, evs[0]))
 
 	mark = e.mark()
-	_, _, err = e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), Actor: "bob", Token: "tok3", At: doneAt, Until: doneAt.Add(time.Hour)})
+	_, _, err = e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), Actor: "bob", Token: "tok3", At: doneAt, TTL: time.Hour})
 	require.ErrorIs(t, err, tracking.ErrConflict)
 	_, err = e.store.ReleaseHold(e.ctx, storage.ReleaseHoldParams{ID: hold.ID, Actor: "alice", At: doneAt})
 	require.NoError(t, err)
@@ -262,7 +262,7 @@ func testEventsInstallChanges(t *testing.T, e *env) {
 func testEventsApply(t *testing.T, e *env) {
 	u := e.queued("ws")
 	mark := e.mark()
-	_, err := e.claim(u.ID, t0, time.Minute)
+	_, err := e.claim(u.ID, time.Minute)
 	require.NoError(t, err)
 	assert.Empty(t, e.events(mark), "a claim is not a queue transition")
 
@@ -277,7 +277,7 @@ func testEventsApply(t *testing.T, e *env) {
 	assert.Equal(t, "disk full", failed.LastError)
 
 	mark = e.mark()
-	_, err = e.claim(u.ID, t0, time.Minute)
+	_, err = e.claim(u.ID, time.Minute)
 	require.NoError(t, err)
 	at := t0.Add(time.Minute)
 	done, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: e.token(u.ID), Actor: "bob", At: at, RestartError: "restart owed"})
@@ -407,7 +407,7 @@ func testEventsNoChange(t *testing.T, e *env) {
 func testEventsRedacted(t *testing.T, e *env) {
 	u := e.queued("ws")
 	mark := e.mark()
-	_, err := e.claim(u.ID, t0, time.Minute)
+	_, err := e.claim(u.ID, time.Minute)
 	require.NoError(t, err)
 	const secret = "hunter2-s3cret"
 	_, err = e.store.ReleaseClaim(e.ctx, storage.ReleaseClaimParams{ID: u.ID, Token: e.token(u.ID),

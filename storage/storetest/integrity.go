@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -78,7 +79,7 @@ func (e *env) rollback(ws, p, commit, version string, at time.Time) tracking.Hol
 	e.t.Helper()
 	u, h, err := e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{
 		WorkspaceID: ws, PluginName: p, ToSHA: commit, ToVersion: version,
-		Actor: "alice", Reason: "bad release", Token: "rb-" + ws + p, At: at, Until: at.Add(time.Hour),
+		Actor: "alice", Reason: "bad release", Token: "rb-" + ws + p, TTL: time.Hour, At: at,
 	})
 	require.NoError(e.t, err)
 	require.Equal(e.t, tracking.StatusApplying, u.Status)
@@ -151,7 +152,7 @@ func testReleaseHoldRequeues(t *testing.T, e *env) {
 
 func testQueueRollbackRules(t *testing.T, e *env) {
 	key := e.key(srcA, "branch:main")
-	base := storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), Actor: "alice", Token: "tok", At: t0, Until: t0.Add(time.Hour)}
+	base := storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), Actor: "alice", Token: "tok", TTL: shortTTL, At: t0}
 	_, _, err := e.store.QueueRollback(e.ctx, base)
 	assert.ErrorIs(t, err, tracking.ErrNotFound)
 
@@ -163,38 +164,48 @@ func testQueueRollbackRules(t *testing.T, e *env) {
 	e.reconcile(key, sha(3), "", t0)
 	pendingEntry := e.only("ws", "p")
 	for name, p := range map[string]storage.QueueRollbackParams{
-		"bad sha":    {WorkspaceID: "ws", PluginName: "p", ToSHA: "abc", Token: "tok", At: t0},
-		"no token":   {WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), At: t0},
-		"bad ws":     {WorkspaceID: "", PluginName: "p", ToSHA: sha(1), Token: "tok", At: t0},
-		"bad tag":    {WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), ToVersion: "-x", Token: "tok", At: t0},
-		"bad plugin": {WorkspaceID: "ws", PluginName: "../p", ToSHA: sha(1), Token: "tok", At: t0},
+		"bad sha":    {WorkspaceID: "ws", PluginName: "p", ToSHA: "abc", Token: "tok", TTL: time.Minute, At: t0},
+		"no token":   {WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), TTL: time.Minute, At: t0},
+		"no TTL":     {WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), Token: "tok", At: t0},
+		"bad ws":     {WorkspaceID: "", PluginName: "p", ToSHA: sha(1), Token: "tok", TTL: time.Minute, At: t0},
+		"bad tag":    {WorkspaceID: "ws", PluginName: "p", ToSHA: sha(1), ToVersion: "-x", Token: "tok", TTL: time.Minute, At: t0},
+		"bad plugin": {WorkspaceID: "ws", PluginName: "../p", ToSHA: sha(1), Token: "tok", TTL: time.Minute, At: t0},
 	} {
 		_, _, err := e.store.QueueRollback(e.ctx, p)
 		assert.Error(t, err, name)
 	}
 	assert.Equal(t, pendingEntry, e.get(pendingEntry.ID), "refused params change nothing")
 
+	before := time.Now()
 	u, h, err := e.store.QueueRollback(e.ctx, base)
 	require.NoError(t, err)
 	assert.Equal(t, tracking.KindRollback, u.Kind)
 	assert.Equal(t, sha(2), u.FromSHA)
 	assert.Equal(t, sha(1), u.ToSHA)
-	assert.Equal(t, t0.Add(time.Hour), u.ClaimedUntil)
+	e.assertClaimedFor(u, before, shortTTL)
 	old := e.get(pendingEntry.ID)
 	assert.Equal(t, tracking.StatusSuperseded, old.Status)
 	assert.Equal(t, tracking.ReasonRolledBack, old.Reason)
 
 	// While it is applied, another rollback is refused.
-	_, _, err = e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(4), Token: "tok2", At: t0.Add(time.Minute), Until: t0.Add(2 * time.Hour)})
+	_, _, err = e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(4), Token: "tok2", TTL: time.Hour, At: t0.Add(time.Minute)})
 	assert.ErrorIs(t, err, tracking.ErrBusy)
 	// The claim fences like any other.
 	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: u.ID, Token: "someone-else", Actor: "x", At: t0})
 	assert.ErrorIs(t, err, tracking.ErrClaimLost)
 
-	// Its claim expired and nobody took it: a new rollback of the same
-	// installed commit keeps the one hold.
-	u2, h2, err := e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(4), Token: "tok3", At: t0.Add(2 * time.Hour), Until: t0.Add(3 * time.Hour)})
-	require.NoError(t, err)
+	// Its claim expired (by the store's clock) and nobody took it: a new
+	// rollback of the same installed commit keeps the one hold.
+	var u2 tracking.Update
+	var h2 tracking.Hold
+	e.eventually("the rollback's claim is still live", func() bool {
+		u2, h2, err = e.store.QueueRollback(e.ctx, storage.QueueRollbackParams{WorkspaceID: "ws", PluginName: "p", ToSHA: sha(4), Token: "tok3", TTL: time.Hour, At: t0.Add(2 * time.Hour)})
+		if errors.Is(err, tracking.ErrBusy) {
+			return false
+		}
+		require.NoError(t, err)
+		return true
+	})
 	assert.Equal(t, h.ID, h2.ID)
 	assert.Equal(t, tracking.StatusSuperseded, e.get(u.ID).Status)
 	assert.NotEqual(t, u.ID, u2.ID)
@@ -248,7 +259,7 @@ func testRingEvidence(t *testing.T, e *env) {
 	assert.Equal(t, storage.RingEvidence{}, evidence(sha(2), 0), "queued is not applied")
 
 	canary := e.only("ws-canary", "p")
-	_, err = e.claim(canary.ID, t0, time.Hour)
+	_, err = e.claim(canary.ID, time.Hour)
 	require.NoError(t, err)
 	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: canary.ID, Token: e.token(canary.ID), Actor: "a", At: t0.Add(time.Minute)})
 	require.NoError(t, err)

@@ -44,7 +44,7 @@ func testRestore(t *testing.T, e *env) {
 	assert.Equal(t, u.ID, open[0].ID)
 
 	// Restored entries can be applied.
-	_, err = e.claim(u.ID, at, time.Minute)
+	_, err = e.claim(u.ID, time.Minute)
 	require.NoError(t, err)
 }
 
@@ -86,7 +86,7 @@ func testRestoreNotCurrent(t *testing.T, e *env) {
 
 	// Not dismissed: applying, applied, superseded.
 	a := e.queued("ws-a")
-	_, err := e.claim(a.ID, t0, time.Minute)
+	_, err := e.claim(a.ID, time.Minute)
 	require.NoError(t, err)
 	restore(a.ID)
 	_, err = e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: a.ID, Token: e.token(a.ID), Actor: "x", At: t0})

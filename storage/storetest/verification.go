@@ -99,7 +99,7 @@ func testVerificationOpenEntry(t *testing.T, e *env) {
 	e.install("ws", "q", key, sha(1), "", t0)
 	e.reconcileVerified(key, sha(2), checkRequired, t0)
 	p, q := e.only("ws", "p"), e.only("ws", "q")
-	_, err := e.claim(q.ID, t0, time.Hour)
+	_, err := e.claim(q.ID, time.Hour)
 	require.NoError(t, err)
 	claimed := e.get(q.ID)
 	mark := e.mark()
@@ -204,7 +204,7 @@ func testVerificationOverride(t *testing.T, e *env) {
 	e.reconcileVerified(key, sha(2), tracking.Verification{State: tracking.VerificationUnsigned, By: "plugindrift", Required: true, Policy: "policy-1"}, t0)
 	p, q := e.only("ws", "p"), e.only("ws", "q")
 	for _, u := range []tracking.Update{p, q} {
-		_, err := e.claim(u.ID, t0, time.Minute)
+		_, err := e.claim(u.ID, time.Minute)
 		require.NoError(t, err)
 	}
 	mark := e.mark()
