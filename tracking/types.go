@@ -166,7 +166,8 @@ type Update struct {
 	LastError string `json:"last_error"`
 	// RestartError is set when the install succeeded but the restart did not.
 	RestartError string `json:"restart_error"`
-	// ClaimedUntil is when the current apply claim expires.
+	// ClaimedUntil is when the current apply claim expires, by the store's
+	// clock (the database's), which alone judges it.
 	ClaimedUntil time.Time `json:"claimed_until"`
 	// Verification is the signature check of ToSHA (and, for tag refs, its
 	// annotated tag) under the source's trust policy.
