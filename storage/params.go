@@ -3,6 +3,8 @@ package storage
 import (
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -120,6 +122,24 @@ func validateClaim(token string, ttl time.Duration) error {
 
 // Validate checks the token and the TTL.
 func (p ClaimUpdateParams) Validate() error { return validateClaim(p.Token, p.TTL) }
+
+// Validate checks the token and the override: at most
+// tracking.MaxOverrideLen bytes of UTF-8, with no control characters but
+// newline and tab.
+func (p CompleteApplyParams) Validate() error {
+	if err := ValidateClaimToken(p.Token); err != nil {
+		return err
+	}
+	if len(p.Override) > tracking.MaxOverrideLen || !utf8.ValidString(p.Override) {
+		return fmt.Errorf("storage: override must be at most %d bytes of UTF-8: %w", tracking.MaxOverrideLen, tracking.ErrInvalidArgument)
+	}
+	for _, r := range p.Override {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return fmt.Errorf("storage: override holds control character %U: %w", r, tracking.ErrInvalidArgument)
+		}
+	}
+	return nil
+}
 
 // Validate checks the token and the TTL.
 func (p ExtendClaimParams) Validate() error { return validateClaim(p.Token, p.TTL) }

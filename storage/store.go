@@ -184,7 +184,8 @@ type Store interface {
 	// p.Token it changes nothing and returns tracking.ErrClaimLost, except
 	// that an entry already applied under p.Token (a retry after a lost
 	// answer) is returned unchanged with no error; a missing entry is
-	// tracking.ErrNotFound.
+	// tracking.ErrNotFound. p must pass p.Validate(), or its error is
+	// returned and nothing changes.
 	CompleteApply(ctx context.Context, p CompleteApplyParams) (tracking.Update, error)
 
 	// ReleaseClaim puts an entry applying under p.Token back to pending

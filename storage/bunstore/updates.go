@@ -183,6 +183,9 @@ func (s *Store) ExtendClaim(ctx context.Context, p storage.ExtendClaimParams) (t
 
 // CompleteApply implements storage.Store.
 func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams) (tracking.Update, error) {
+	if err := p.Validate(); err != nil {
+		return tracking.Update{}, err
+	}
 	op := fmt.Sprintf("complete update %d", p.ID)
 	at := micros(utc(p.At))
 	var out tracking.Update

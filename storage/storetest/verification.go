@@ -226,6 +226,19 @@ func testVerificationOverride(t *testing.T, e *env) {
 	require.NoError(t, err)
 	assert.Equal(t, got, again)
 
+	// A hostile or huge override is refused and q stays applying.
+	before := e.get(q.ID)
+	for name, bad := range map[string]string{
+		"too long":      strings.Repeat("r", tracking.MaxOverrideLen+1),
+		"NUL":           "fine\x00then not",
+		"escape":        "\x1b[31mred",
+		"invalid UTF-8": "caf\xe9",
+	} {
+		_, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: q.ID, Token: e.token(q.ID), Actor: "bob", At: at, Override: bad})
+		assert.ErrorIs(t, err, tracking.ErrInvalidArgument, name)
+		assert.Equal(t, before, e.get(q.ID), "%s: nothing changed", name)
+	}
+
 	plain, err := e.store.CompleteApply(e.ctx, storage.CompleteApplyParams{ID: q.ID, Token: e.token(q.ID), Actor: "bob", At: at})
 	require.NoError(t, err)
 	assert.Empty(t, plain.Override, "no override given, none recorded")
