@@ -535,6 +535,9 @@ func (s *Store) ExtendClaim(ctx context.Context, p storage.ExtendClaimParams) (t
 
 // CompleteApply implements storage.Store.
 func (s *Store) CompleteApply(ctx context.Context, p storage.CompleteApplyParams) (tracking.Update, error) {
+	if err := p.Validate(); err != nil {
+		return tracking.Update{}, err
+	}
 	return s.change(ctx, p.ID, func(u *tracking.Update) error {
 		if u.Status == tracking.StatusApplied && s.tokens[u.ID] == p.Token {
 			return nil // a retry of this holder's own completion
