@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/plugindrift/plugindrift/internal/redact"
+	"github.com/plugindrift/plugindrift/tracking"
 )
 
 // maxObjectLen bounds a raw commit or tag object; a larger one is refused
@@ -171,7 +172,7 @@ func splitTag(raw []byte) (signedObject, error) {
 	if o.Name == "" {
 		return signedObject{}, fmt.Errorf("tag has no tag line: %w", errMalformed)
 	}
-	if !isHex(o.Object) {
+	if tracking.ValidateSHA(o.Object) != nil {
 		return signedObject{}, fmt.Errorf("tag object line %s is not an object id: %w", redact.Quote(o.Object), errMalformed)
 	}
 	if tagger, ok := hdr["tagger"]; ok {
@@ -252,18 +253,4 @@ func parseIdentity(s string) (identity, error) {
 		}
 	}
 	return id, nil
-}
-
-// isHex reports whether s is a SHA-1 or SHA-256 object id in lowercase
-// hex.
-func isHex(s string) bool {
-	if len(s) != 40 && len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
