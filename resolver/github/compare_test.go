@@ -17,18 +17,7 @@ import (
 // TestAncestry holds the compare-based force-push check to the shared
 // cases, the fake's compare endpoint answering from the fixtures.
 func TestAncestry(t *testing.T) {
-	resolvertest.RunAncestry(t, resolvertest.Harness{
-		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			srv := fakegithub.Start(fakegithub.Config{Path: func(_, repo string) string { return repos.Path(repo) }})
-			t.Cleanup(srv.Close)
-			cfg := hostConfig(t, "github.com", srv.BaseURL())
-			r, err := github.New(&cfg)
-			require.NoError(t, err)
-			return r, func(repo string) tracking.Source {
-				return must(tracking.GitHubSource("", "fixtures", repo))
-			}
-		},
-	})
+	resolvertest.RunAncestry(t, fakeHarness(func(c *fakegithub.Config) { c.Prefix = "" }))
 }
 
 // TestAncestryOnAnEnterpriseHost runs the same cases against a second
@@ -36,28 +25,9 @@ func TestAncestry(t *testing.T) {
 // that host's API with that host's Auth, and github.com's is never used.
 func TestAncestryOnAnEnterpriseHost(t *testing.T) {
 	const token = "ghp_enterprise"
-	var srv *fakegithub.Server
-	resolvertest.RunAncestry(t, resolvertest.Harness{
-		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			srv = fakegithub.Start(fakegithub.Config{Path: func(_, repo string) string { return repos.Path(repo) }, Prefix: "/api/v3", Token: token})
-			t.Cleanup(srv.Close)
-			r, err := github.New(&github.Config{
-				Hosts: mustHosts(t, resolver.DefaultGitHubHost, resolver.GitHubHost{Name: "ghe.example.com", APIBaseURL: srv.BaseURL()}),
-				Auth:  map[string]github.Auth{"github.com": {Token: "ghp_dotcom"}, "ghe.example.com": {Token: token}},
-			})
-			require.NoError(t, err)
-			return r, func(repo string) tracking.Source {
-				return must(tracking.GitHubSource("ghe.example.com", "fixtures", repo))
-			}
-		},
-	})
-	var compares int
-	for _, req := range srv.Requests() {
-		if strings.Contains(req.Path, "/compare/") {
-			compares++
-			assert.Equal(t, "Bearer "+token, req.Authorization, "the enterprise host's token, on %s", req.Path)
-		}
-	}
+	var servers []*fakegithub.Server
+	resolvertest.RunAncestry(t, enterpriseHarness(token, &servers))
+	compares := requestsWithToken(t, servers, "/compare/", token)
 	assert.Positive(t, compares, "the compare API was asked")
 }
 

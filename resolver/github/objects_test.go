@@ -17,35 +17,16 @@ import (
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
-// objectsHarness connects the resolver to the fake GitHub serving the
-// suite's fixture repositories; fake adjusts the fake's configuration.
-func objectsHarness(fake func(*fakegithub.Config)) resolvertest.Harness {
-	return resolvertest.Harness{
-		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			cfg := fakegithub.Config{Path: func(_, repo string) string { return repos.Path(repo) }, Prefix: "/api/v3"}
-			if fake != nil {
-				fake(&cfg)
-			}
-			srv := fakegithub.Start(cfg)
-			t.Cleanup(srv.Close)
-			gcfg := hostConfig(t, "github.com", srv.BaseURL())
-			r, err := github.New(&gcfg)
-			require.NoError(t, err)
-			return r, func(repo string) tracking.Source { return must(tracking.GitHubSource("", "fixtures", repo)) }
-		},
-	}
-}
-
 // TestObjectsConformance holds ReadObjects to the shared suite, the fake's
 // git database endpoints answering from the suite's own fixtures.
 func TestObjectsConformance(t *testing.T) {
-	resolvertest.RunObjects(t, objectsHarness(nil))
+	resolvertest.RunObjects(t, fakeHarness(nil))
 }
 
 // TestObjectsConformanceUnsignedPayloads runs the suite against a host
 // that gives the payload of unsigned objects too.
 func TestObjectsConformanceUnsignedPayloads(t *testing.T) {
-	resolvertest.RunObjects(t, objectsHarness(func(c *fakegithub.Config) { c.UnsignedPayloads = true }))
+	resolvertest.RunObjects(t, fakeHarness(func(c *fakegithub.Config) { c.UnsignedPayloads = true }))
 }
 
 // objectsEnv is the fake GitHub serving fixture repositories with a
@@ -315,29 +296,7 @@ func gitOut(t *testing.T, dir, stdin string, args ...string) string {
 func TestObjectsOnAnEnterpriseHost(t *testing.T) {
 	const token = "ghp_enterprise"
 	var servers []*fakegithub.Server
-	resolvertest.RunObjects(t, resolvertest.Harness{
-		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			srv := fakegithub.Start(fakegithub.Config{Path: func(_, repo string) string { return repos.Path(repo) }, Prefix: "/api/v3", Token: token})
-			t.Cleanup(srv.Close)
-			servers = append(servers, srv)
-			r, err := github.New(&github.Config{
-				Hosts: mustHosts(t, resolver.DefaultGitHubHost, resolver.GitHubHost{Name: "ghe.example.com", APIBaseURL: srv.BaseURL()}),
-				Auth:  map[string]github.Auth{"github.com": {Token: "ghp_dotcom"}, "ghe.example.com": {Token: token}},
-			})
-			require.NoError(t, err)
-			return r, func(repo string) tracking.Source {
-				return must(tracking.GitHubSource("ghe.example.com", "fixtures", repo))
-			}
-		},
-	})
-	var reads int
-	for _, srv := range servers {
-		for _, req := range srv.Requests() {
-			if strings.Contains(req.Path, "/git/") {
-				reads++
-				assert.Equal(t, "Bearer "+token, req.Authorization, "the enterprise host's token, on %s", req.Path)
-			}
-		}
-	}
+	resolvertest.RunObjects(t, enterpriseHarness(token, &servers))
+	reads := requestsWithToken(t, servers, "/git/", token)
 	assert.Positive(t, reads, "the git database API was asked")
 }
