@@ -18,15 +18,46 @@ import (
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
-// counted is how many answers cost rate limit: GitHub does not count a 304.
-func counted(reqs []fakegithub.Request) int {
-	n := 0
+// paid lists the requests that cost rate limit (GitHub does not count a
+// 304), as path?query.
+func paid(reqs []fakegithub.Request) []string {
+	var out []string
 	for _, r := range reqs {
 		if r.Status != http.StatusNotModified {
-			n++
+			out = append(out, r.Path+"?"+r.Query)
 		}
 	}
-	return n
+	return out
+}
+
+// taggedRepo starts the fake API over a repository widget whose main
+// branch has one commit with tags v1.0.0 … v1.<tags-1>.0 on it, and
+// returns the API and the commit.
+func taggedRepo(t *testing.T, tags int) (*fakegithub.Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	api := fakegithub.Start(fakegithub.Config{Path: func(_, name string) string { return filepath.Join(dir, name+".git") }})
+	t.Cleanup(api.Close)
+	repo, err := fakegithub.InitRepo(filepath.Join(dir, "widget.git"), "main")
+	require.NoError(t, err)
+	c1, err := repo.Commit("main", "one")
+	require.NoError(t, err)
+	targets := map[string]string{}
+	for i := range tags {
+		targets[fmt.Sprintf("v1.%d.0", i)] = c1
+	}
+	require.NoError(t, repo.Tags(targets))
+	return api, c1
+}
+
+// newGitHub returns a github resolver serving api as github.com.
+func newGitHub(t *testing.T, api *fakegithub.Server) *github.Resolver {
+	t.Helper()
+	hosts, err := resolver.NewGitHubHosts(resolver.GitHubHost{Name: "github.com", APIBaseURL: api.BaseURL()})
+	require.NoError(t, err)
+	gh, err := github.New(&github.Config{Hosts: hosts})
+	require.NoError(t, err)
+	return gh
 }
 
 // TestUnchangedSweepCostsNothing sweeps one upstream per ref kind of a
@@ -37,18 +68,7 @@ func counted(reqs []fakegithub.Request) int {
 func TestUnchangedSweepCostsNothing(t *testing.T) {
 	for _, tags := range []int{152, 204} {
 		t.Run(fmt.Sprintf("%d tags", tags), func(t *testing.T) {
-			dir := t.TempDir()
-			api := fakegithub.Start(fakegithub.Config{Path: func(_, name string) string { return filepath.Join(dir, name+".git") }})
-			t.Cleanup(api.Close)
-			repo, err := fakegithub.InitRepo(filepath.Join(dir, "widget.git"), "main")
-			require.NoError(t, err)
-			c1, err := repo.Commit("main", "one")
-			require.NoError(t, err)
-			targets := map[string]string{}
-			for i := range tags {
-				targets[fmt.Sprintf("v1.%d.0", i)] = c1
-			}
-			require.NoError(t, repo.Tags(targets))
+			api, c1 := taggedRepo(t, tags)
 
 			ctx := context.Background()
 			store := memstore.New()
@@ -60,33 +80,20 @@ func TestUnchangedSweepCostsNothing(t *testing.T) {
 				_, err := tr.RecordInstall(ctx, tracking.InstallRecord{WorkspaceID: fmt.Sprintf("ws%d", i), PluginName: "widget", Source: "github://acme/widget", Ref: ref, SHA: c1})
 				require.NoError(t, err)
 			}
-			hosts, err := resolver.NewGitHubHosts(resolver.GitHubHost{Name: "github.com", APIBaseURL: api.BaseURL()})
-			require.NoError(t, err)
-			gh, err := github.New(&github.Config{Hosts: hosts})
-			require.NoError(t, err)
+			gh := newGitHub(t, api)
 			s, err := drift.NewSweeper(store, gh, &drift.SweeperConfig{Concurrency: 1})
 			require.NoError(t, err)
 
-			// paid lists the requests that cost rate limit, for messages.
-			paid := func() []string {
-				var out []string
-				for _, r := range api.Requests() {
-					if r.Status != http.StatusNotModified {
-						out = append(out, r.Path+"?"+r.Query)
-					}
-				}
-				return out
-			}
 			for sweep, want := range []int{-1, 0} {
 				api.ResetRequests()
 				rep, err := s.RunOnce(ctx)
 				require.NoError(t, err)
 				require.Zero(t, rep.Failed, "%+v", rep.Errors)
 				require.Equal(t, len(refs), rep.Upstreams)
-				n := counted(api.Requests())
+				n := len(paid(api.Requests()))
 				t.Logf("%d tags, sweep %d: %d requests, %d counted against the rate limit", tags, sweep+1, len(api.Requests()), n)
 				if want >= 0 {
-					assert.Equal(t, want, n, "an unchanged sweep costs rate limit: %v", paid())
+					assert.Equal(t, want, n, "an unchanged sweep costs rate limit: %v", paid(api.Requests()))
 					assert.Equal(t, len(refs), rep.Unchanged, "every upstream is reported unchanged")
 				}
 			}
@@ -98,20 +105,7 @@ func TestUnchangedSweepCostsNothing(t *testing.T) {
 // requests of a first sweep and of an unchanged second sweep, over 152
 // tags. Each must be 0 the second time.
 func TestUnchangedSweepPerRefKind(t *testing.T) {
-	dir := t.TempDir()
-	api := fakegithub.Start(fakegithub.Config{Path: func(_, name string) string { return filepath.Join(dir, name+".git") }})
-	t.Cleanup(api.Close)
-	repo, err := fakegithub.InitRepo(filepath.Join(dir, "widget.git"), "main")
-	require.NoError(t, err)
-	c1, err := repo.Commit("main", "one")
-	require.NoError(t, err)
-	targets := map[string]string{}
-	for i := range 152 {
-		targets[fmt.Sprintf("v1.%d.0", i)] = c1
-	}
-	require.NoError(t, repo.Tags(targets))
-	hosts, err := resolver.NewGitHubHosts(resolver.GitHubHost{Name: "github.com", APIBaseURL: api.BaseURL()})
-	require.NoError(t, err)
+	api, c1 := taggedRepo(t, 152)
 
 	for _, ref := range []string{"branch:main", "tag:v1.7.0", "tag:latest", "semver:^1.2", "head"} {
 		ctx := context.Background()
@@ -120,9 +114,7 @@ func TestUnchangedSweepPerRefKind(t *testing.T) {
 		require.NoError(t, err)
 		_, err = tr.RecordInstall(ctx, tracking.InstallRecord{WorkspaceID: "ws", PluginName: "widget", Source: "github://acme/widget", Ref: ref, SHA: c1})
 		require.NoError(t, err)
-		gh, err := github.New(&github.Config{Hosts: hosts})
-		require.NoError(t, err)
-		s, err := drift.NewSweeper(store, gh, nil)
+		s, err := drift.NewSweeper(store, newGitHub(t, api), nil)
 		require.NoError(t, err)
 		var costs []int
 		for range 2 {
@@ -130,7 +122,7 @@ func TestUnchangedSweepPerRefKind(t *testing.T) {
 			rep, err := s.RunOnce(ctx)
 			require.NoError(t, err)
 			require.Zero(t, rep.Failed, "%s: %+v", ref, rep.Errors)
-			costs = append(costs, counted(api.Requests()))
+			costs = append(costs, len(paid(api.Requests())))
 		}
 		t.Logf("%-12s first sweep %d, unchanged sweep %d counted requests", ref, costs[0], costs[1])
 		assert.Zero(t, costs[1], "%s: an unchanged sweep costs rate limit", ref)
