@@ -2,6 +2,8 @@ package plugindrift_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -9,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,32 +28,45 @@ type pkg struct {
 	Deps       []string // transitive, without tests
 }
 
+// listModule returns the module's packages. go list runs once per test
+// binary: every layout test reads the same answer.
 func listModule(t *testing.T) []pkg {
 	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
+	pkgs, err := modulePackages()
+	if errors.Is(err, exec.ErrNotFound) {
 		t.Skip("no go command to list the module's packages with")
 	}
-	cmd := exec.CommandContext(t.Context(), gobin, "list", "-json=ImportPath,Dir,GoFiles,Imports,Deps", "./...")
+	require.NoError(t, err)
+	require.NotEmpty(t, pkgs)
+	return pkgs
+}
+
+var modulePackages = sync.OnceValues(func() ([]pkg, error) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(gobin, "list", "-json=ImportPath,Dir,GoFiles,Imports,Deps", "./...")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	require.NoError(t, err, "go list: %s", stderr.String())
+	if err != nil {
+		return nil, fmt.Errorf("go list: %w: %s", err, stderr.String())
+	}
 	var pkgs []pkg
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	for {
 		var p pkg
 		if err := dec.Decode(&p); err == io.EOF {
 			break
-		} else {
-			require.NoError(t, err)
+		} else if err != nil {
+			return nil, fmt.Errorf("go list output: %w", err)
 		}
 		p.ImportPath = strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
 		pkgs = append(pkgs, p)
 	}
-	require.NotEmpty(t, pkgs)
-	return pkgs
-}
+	return pkgs, nil
+})
 
 // under reports whether package path p is dir or inside it.
 func under(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }

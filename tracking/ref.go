@@ -276,21 +276,6 @@ func (r *Ref) UnmarshalText(b []byte) error {
 // Uppercase is rejected because stored ids are canonical; ParseRef accepts
 // "sha:" in any case and lowercases it.
 func ValidateSHA(s string) error {
-	return validateSHA(s)
-}
-
-// ValidateSHAs is ValidateSHA for each of shas, in order; it returns the
-// first error.
-func ValidateSHAs(shas ...string) error {
-	for _, s := range shas {
-		if err := validateSHA(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func validateSHA(s string) error {
 	if len(s) != 40 && len(s) != 64 {
 		return fmt.Errorf("tracking: %w %s: want 40 or 64 lowercase hex digits, got %d bytes", ErrInvalidSHA, redact.Quote(s), len(s))
 	}
@@ -303,6 +288,17 @@ func validateSHA(s string) error {
 			return fmt.Errorf("tracking: %w %s: uppercase hex digit %q at byte %d; commit ids are stored in lowercase", ErrInvalidSHA, redact.Quote(s), c, i)
 		}
 		return fmt.Errorf("tracking: %w %s: byte %d (%q) is not a hex digit", ErrInvalidSHA, redact.Quote(s), i, c)
+	}
+	return nil
+}
+
+// ValidateSHAs is ValidateSHA for each of shas, in order; it returns the
+// first error.
+func ValidateSHAs(shas ...string) error {
+	for _, s := range shas {
+		if err := ValidateSHA(s); err != nil {
+			return err
+		}
 	}
 	return nil
 }

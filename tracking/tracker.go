@@ -47,10 +47,10 @@ func NewTracker(store TrackerStore, cfg *TrackerConfig) (*Tracker, error) {
 		return nil, fmt.Errorf("tracking: NewTracker needs a store (any storage.Store, such as memstore.New() or a bunstore.Store): %w", ErrInvalidArgument)
 	}
 	t := &Tracker{store: store, now: time.Now}
-	if cfg != nil && cfg.Now != nil {
-		t.now = cfg.Now
-	}
 	if cfg != nil {
+		if cfg.Now != nil {
+			t.now = cfg.Now
+		}
 		if err := ValidateRing(cfg.DefaultRing); err != nil {
 			return nil, fmt.Errorf("tracking: TrackerConfig.DefaultRing: %w", err)
 		}

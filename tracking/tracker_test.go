@@ -41,6 +41,26 @@ func TestNewTrackerRefusesNonsense(t *testing.T) {
 	}
 }
 
+// TestTrackerDefaultRing: installs recorded for the first time get
+// TrackerConfig.DefaultRing (0, the canary, when unset); a ring outside 0
+// to MaxRing is refused when the Tracker is built.
+func TestTrackerDefaultRing(t *testing.T) {
+	for _, ring := range []int{-1, tracking.MaxRing + 1} {
+		tr, err := tracking.NewTracker(memstore.New(), &tracking.TrackerConfig{DefaultRing: ring})
+		require.ErrorIs(t, err, tracking.ErrInvalidArgument, "ring %d", ring)
+		assert.Nil(t, tr)
+		assert.Contains(t, err.Error(), "TrackerConfig.DefaultRing")
+	}
+	rec := tracking.InstallRecord{WorkspaceID: "ws", PluginName: "p", Source: "github://a/b", Ref: "head", SHA: commit}
+	for cfg, want := range map[*tracking.TrackerConfig]int{nil: 0, {DefaultRing: tracking.MaxRing}: tracking.MaxRing} {
+		tr, err := tracking.NewTracker(memstore.New(), cfg)
+		require.NoError(t, err)
+		in, err := tr.RecordInstall(t.Context(), rec)
+		require.NoError(t, err)
+		assert.Equal(t, want, in.Ring)
+	}
+}
+
 const commit = "0123456789abcdef0123456789abcdef01234567"
 
 func TestRecordInstallCanonicalises(t *testing.T) {
@@ -138,6 +158,8 @@ func TestInstallValidateHandBuilt(t *testing.T) {
 		"bad plugin":         {func(in *tracking.Install) { in.PluginName = "../p" }, tracking.ErrInvalidPluginName},
 		"local tracks a ref": {func(in *tracking.Install) { in.Source = local }, tracking.ErrInvalidRef},
 		"version not a name": {func(in *tracking.Install) { in.InstalledVersion = "v1 2" }, tracking.ErrInvalidRef},
+		"negative ring":      {func(in *tracking.Install) { in.Ring = -1 }, tracking.ErrInvalidArgument},
+		"ring past MaxRing":  {func(in *tracking.Install) { in.Ring = tracking.MaxRing + 1 }, tracking.ErrInvalidArgument},
 	} {
 		in := good
 		c.mut(&in)

@@ -42,16 +42,26 @@ func (s VerificationState) String() string {
 	return string(s)
 }
 
+// known reports whether s is one of the VerificationState constants. This
+// is the one place their list lives.
+func (s VerificationState) known() bool {
+	switch s {
+	case VerificationNotChecked, VerificationVerified, VerificationUnsigned, VerificationUntrustedSigner, VerificationBadSignature:
+		return true
+	}
+	return false
+}
+
 // MarshalText implements encoding.TextMarshaler with String.
 func (s VerificationState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler; it accepts the five
 // states as written. Errors wrap ErrInvalidArgument.
 func (s *VerificationState) UnmarshalText(b []byte) error {
-	switch v := VerificationState(b); v {
-	case notCheckedText:
+	switch v := VerificationState(b); {
+	case v == notCheckedText:
 		*s = VerificationNotChecked
-	case VerificationVerified, VerificationUnsigned, VerificationUntrustedSigner, VerificationBadSignature:
+	case v != VerificationNotChecked && v.known():
 		*s = v
 	default:
 		return fmt.Errorf("tracking: verification state %s: want not-checked, verified, unsigned, untrusted-signer or bad-signature: %w", redact.Quote(string(b)), ErrInvalidArgument)
@@ -100,9 +110,7 @@ func (v Verification) Blocks() bool { return v.Required && v.State != Verificati
 // known state, and text fields within their bounds, valid UTF-8, on one
 // line. Errors wrap ErrInvalidArgument.
 func (v Verification) Validate() error {
-	switch v.State {
-	case VerificationNotChecked, VerificationVerified, VerificationUnsigned, VerificationUntrustedSigner, VerificationBadSignature:
-	default:
+	if !v.State.known() {
 		// "not-checked" spelled out is how the zero state is written, not
 		// a state of its own.
 		return fmt.Errorf("tracking: verification state %s: want one of the VerificationState constants: %w", redact.Quote(string(v.State)), ErrInvalidArgument)

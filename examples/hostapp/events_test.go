@@ -2,10 +2,8 @@ package main
 
 import (
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,10 +12,7 @@ import (
 )
 
 func TestMetricsEndpoint(t *testing.T) {
-	cfg := config{
-		addr: "127.0.0.1:0", db: "sqlite://" + filepath.Join(t.TempDir(), "host.db"),
-		schedule: "@hourly", adminToken: "s3cret-token", pluginsDir: t.TempDir(), applyTimeout: time.Minute,
-	}
+	cfg := testConfig(t)
 	a := start(t, cfg)
 	code, _ := a.call("POST", "/admin/sweeps", "s3cret-token")
 	require.Equal(t, http.StatusOK, code)

@@ -118,11 +118,17 @@ func (a *app) call(method, path, token string) (int, []byte) {
 	return resp.StatusCode, body
 }
 
-func TestRunServesAndShutsDown(t *testing.T) {
-	cfg := config{
+// testConfig is a configuration for a test run: a free port, a store and
+// a plugins directory of the test's own, the admin token "s3cret-token".
+func testConfig(t *testing.T) config {
+	return config{
 		addr: "127.0.0.1:0", db: "sqlite://" + filepath.Join(t.TempDir(), "host.db"),
 		schedule: "@hourly", adminToken: "s3cret-token", pluginsDir: t.TempDir(), applyTimeout: time.Minute,
 	}
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	cfg := testConfig(t)
 	a := start(t, cfg)
 	status := func(path, token string) int {
 		code, _ := a.call("GET", path, token)

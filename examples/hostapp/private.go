@@ -40,7 +40,7 @@ type privateConfig struct {
 
 // flags registers the private-repository flags on fs.
 func (p *privateConfig) flags(fs *flag.FlagSet) {
-	fs.StringVar(&p.githubHost, "github-host", env("PLUGINDRIFT_GITHUB_HOST", "github.com"), "default GitHub host of github://owner/repo: github.com or a GitHub Enterprise Server host ($PLUGINDRIFT_GITHUB_HOST)")
+	fs.StringVar(&p.githubHost, "github-host", env("PLUGINDRIFT_GITHUB_HOST", resolver.DefaultGitHubHost.Name), "default GitHub host of github://owner/repo: github.com or a GitHub Enterprise Server host ($PLUGINDRIFT_GITHUB_HOST)")
 	fs.Int64Var(&p.appID, "github-app-id", 0, "GitHub App id, to read private repositories as an App installation (with -github-installation-id and -github-app-key)")
 	fs.Int64Var(&p.installationID, "github-installation-id", 0, "GitHub App installation id")
 	fs.StringVar(&p.appKeyFile, "github-app-key", "", "GitHub App private key file (.pem)")

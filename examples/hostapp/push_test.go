@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -43,13 +42,11 @@ func TestWebhookConfig(t *testing.T) {
 func TestWebhookQueuesTheUpdate(t *testing.T) {
 	repos := resolvertest.NewRepos(t)
 	upstream := resolvertest.ServeSmartHTTP(t, repos.Dir())
-	db := "sqlite://" + filepath.Join(t.TempDir(), "host.db")
-	cfg := config{
-		addr: "127.0.0.1:0", db: db, schedule: "@yearly", adminToken: "s3cret-token", pluginsDir: t.TempDir(), applyTimeout: time.Minute,
-		webhooks: webhookConfig{route: "/hooks/plugindrift", poll: time.Hour, secrets: push.Secrets{Generic: "webhook-secret"}},
-	}
+	cfg := testConfig(t)
+	cfg.schedule = "@yearly"
+	cfg.webhooks = webhookConfig{route: "/hooks/plugindrift", poll: time.Hour, secrets: push.Secrets{Generic: "webhook-secret"}}
 	a := start(t, cfg)
-	store, err := bunstore.Open(t.Context(), db, nil)
+	store, err := bunstore.Open(t.Context(), cfg.db, nil)
 	require.NoError(t, err)
 	defer store.Close()
 	tracker, err := tracking.NewTracker(store, nil)

@@ -36,12 +36,7 @@ func (s *story) integrityAct(ctx context.Context, v110 string) error {
 	}
 	fmt.Fprintf(out, "main   = %s (force-pushed: globex's commit is gone from it)\nv1.2.0 = %s\n", short(rewritten), short(bad))
 
-	rep, err := s.sweeper.RunOnce(ctx)
-	if err != nil {
-		return err
-	}
-	s.printReport(rep)
-	pending, err := s.printQueue(ctx)
+	pending, err := s.sweep(ctx)
 	if err != nil {
 		return err
 	}
@@ -64,11 +59,7 @@ func (s *story) integrityAct(ctx context.Context, v110 string) error {
 	fmt.Fprintf(out, "rollback %d %s: acme runs %s again; hold %d keeps %s (%s) from being offered again\n",
 		back.ID, back.Status, back.ToVersion, hold.ID, short(hold.SHA), hold.Version)
 
-	if rep, err = s.sweeper.RunOnce(ctx); err != nil {
-		return err
-	}
-	s.printReport(rep)
-	if _, err := s.printQueue(ctx); err != nil {
+	if _, err := s.sweep(ctx); err != nil {
 		return err
 	}
 
@@ -80,11 +71,7 @@ func (s *story) integrityAct(ctx context.Context, v110 string) error {
 		return err
 	}
 	fmt.Fprintf(out, "v1.2.1 = %s (the fix)\n", short(good))
-	if rep, err = s.sweeper.RunOnce(ctx); err != nil {
-		return err
-	}
-	s.printReport(rep)
-	if _, err := s.printQueue(ctx); err != nil {
+	if _, err := s.sweep(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "\nglobex's alarm waits for a human, v1.2.0 stays held for acme, and v1.2.1 is offered.")

@@ -185,12 +185,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "v1.1.0 = %s\nmain   = %s\nv1.0.0 = %s (was %s)\n", short(v110), short(tip), short(moved), short(v100))
 
 	s.step("4. A sweep")
-	rep, err := s.sweeper.RunOnce(ctx)
-	if err != nil {
-		return err
-	}
-	s.printReport(rep)
-	pending, err := s.printQueue(ctx)
+	pending, err := s.sweep(ctx)
 	if err != nil {
 		return err
 	}
@@ -218,11 +213,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 
 	s.step("6. A second sweep")
-	if rep, err = s.sweeper.RunOnce(ctx); err != nil {
-		return err
-	}
-	s.printReport(rep)
-	if _, err := s.printQueue(ctx); err != nil {
+	if _, err := s.sweep(ctx); err != nil {
 		return err
 	}
 	if err := s.printInstalls(ctx); err != nil {
@@ -270,6 +261,17 @@ func (s *story) printInstalls(ctx context.Context) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\n", in.WorkspaceID, in.PluginName, shortRef(in.Ref), short(in.InstalledSHA), in.InstalledVersion)
 	}
 	return tw.Flush()
+}
+
+// sweep runs one sweep, prints its report and the pending queue, and
+// returns the queue.
+func (s *story) sweep(ctx context.Context) ([]tracking.Update, error) {
+	rep, err := s.sweeper.RunOnce(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.printReport(rep)
+	return s.printQueue(ctx)
 }
 
 func (s *story) printReport(r drift.Report) {
