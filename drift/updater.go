@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/storage"
@@ -166,23 +164,12 @@ const (
 	MaxReasonLen = 1000
 )
 
-// checkText rejects text that cannot be stored byte for byte everywhere:
-// invalid UTF-8, NUL and other control characters (newline and tab are
-// allowed in reasons), or text longer than max bytes.
+// checkText rejects text that cannot be stored byte for byte everywhere
+// (tracking.TextProblem: too long, invalid UTF-8, control characters but,
+// in reasons, newline and tab).
 func checkText(what, s string, max int, multiline bool) error {
-	if len(s) > max {
-		return fmt.Errorf("drift: %s is %d bytes; at most %d: %w", what, len(s), max, tracking.ErrInvalidArgument)
-	}
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("drift: %s is not valid UTF-8: %w", what, tracking.ErrInvalidArgument)
-	}
-	for _, r := range s {
-		if multiline && (r == '\n' || r == '\t') {
-			continue
-		}
-		if unicode.IsControl(r) {
-			return fmt.Errorf("drift: %s contains control character %U: %w", what, r, tracking.ErrInvalidArgument)
-		}
+	if problem := tracking.TextProblem(s, max, multiline); problem != "" {
+		return fmt.Errorf("drift: %s %s: %w", what, problem, tracking.ErrInvalidArgument)
 	}
 	return nil
 }

@@ -3,8 +3,6 @@ package storage
 import (
 	"fmt"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -130,13 +128,8 @@ func (p CompleteApplyParams) Validate() error {
 	if err := ValidateClaimToken(p.Token); err != nil {
 		return err
 	}
-	if len(p.Override) > tracking.MaxOverrideLen || !utf8.ValidString(p.Override) {
-		return fmt.Errorf("storage: override must be at most %d bytes of UTF-8: %w", tracking.MaxOverrideLen, tracking.ErrInvalidArgument)
-	}
-	for _, r := range p.Override {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' {
-			return fmt.Errorf("storage: override holds control character %U: %w", r, tracking.ErrInvalidArgument)
-		}
+	if problem := tracking.TextProblem(p.Override, tracking.MaxOverrideLen, true); problem != "" {
+		return fmt.Errorf("storage: override %s: %w", problem, tracking.ErrInvalidArgument)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package tracking
 
 import (
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/plugindrift/plugindrift/internal/redact"
 )
@@ -119,21 +118,11 @@ func (v Verification) Validate() error {
 		name, value string
 		max         int
 	}{{"signer", v.Signer, MaxSignerLen}, {"by", v.By, MaxSignerLen}, {"detail", v.Detail, MaxDetailLen}, {"policy", v.Policy, MaxPolicyLen}} {
-		if len(f.value) > f.max || !utf8.ValidString(f.value) || containsControl(f.value) {
-			return fmt.Errorf("tracking: verification %s must be at most %d bytes of UTF-8 on one line: %w", f.name, f.max, ErrInvalidArgument)
+		if problem := TextProblem(f.value, f.max, false); problem != "" {
+			return fmt.Errorf("tracking: verification %s %s: want at most %d bytes of UTF-8 on one line: %w", f.name, problem, f.max, ErrInvalidArgument)
 		}
 	}
 	return nil
-}
-
-// containsControl reports whether s holds a control character.
-func containsControl(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return true
-		}
-	}
-	return false
 }
 
 // MaxOverrideLen bounds Update.Override.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -293,7 +294,7 @@ func shortSHA(sha string) string {
 func clean(s string, max int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) { // as tracking.TextProblem refuses them
 			return ' '
 		}
 		return r
