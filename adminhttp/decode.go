@@ -189,11 +189,17 @@ func (q query) limit() (int, *apiError) {
 	return n, nil
 }
 
+// The rules of a workspace id and a plugin name, as refusals say them.
+const (
+	workspaceRule = "1 to 128 ASCII letters, digits and ._:@- starting with a letter or digit"
+	pluginRule    = "1 to 100 of a-z 0-9 . _ - starting with a letter or digit"
+)
+
 // workspace parses "workspace_id" (empty: all workspaces).
 func (q query) workspace(key string) (string, *apiError) {
 	ws := q.get(key)
 	if ws != "" && tracking.ValidateWorkspaceID(ws) != nil {
-		return "", errBadRequest(fmt.Sprintf("%s %s is not a workspace id: 1 to 128 ASCII letters, digits and ._:@- starting with a letter or digit", key, redact.Quote(ws)))
+		return "", errBadRequest(fmt.Sprintf("%s %s is not a workspace id: %s", key, redact.Quote(ws), workspaceRule))
 	}
 	return ws, nil
 }
@@ -211,7 +217,7 @@ func (q query) workspacePrefix(key string) (string, *apiError) {
 func (q query) plugin(key string) (string, *apiError) {
 	p := q.get(key)
 	if p != "" && tracking.ValidatePluginName(p) != nil {
-		return "", errBadRequest(fmt.Sprintf("%s %s is not a plugin name: 1 to 100 of a-z 0-9 . _ - starting with a letter or digit", key, redact.Quote(p)))
+		return "", errBadRequest(fmt.Sprintf("%s %s is not a plugin name: %s", key, redact.Quote(p), pluginRule))
 	}
 	return p, nil
 }
