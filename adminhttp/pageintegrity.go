@@ -250,12 +250,8 @@ func (h *handler) explainTab(ctx context.Context, f filters, now time.Time) (*ex
 		RollbackURL: fmt.Sprintf("%s/ui/installs/%s/%s/rollback", h.prefix, url.PathEscape(in.WorkspaceID), url.PathEscape(in.PluginName)),
 	}
 	if up := x.Upstream; up != nil {
-		v.Upstream = &upstreamRow{
-			LastSHA: up.LastSHA, Short: shortSHA(up.LastSHA), URL: h.links.commitURL(in.Source, up.LastSHA), Version: up.LastVersion,
-			CheckedAt: exactTime(up.LastCheckedAt), Checked: age(now, up.LastCheckedAt),
-			Failing: up.ConsecutiveFailures > 0, Failures: up.ConsecutiveFailures, LastError: errorText(up.LastError),
-		}
-		v.Upstream.LongError = len(v.Upstream.LastError) > longError
+		row := h.resolutionRow(in.Source, *up, now)
+		v.Upstream = &row
 	}
 	if x.Open != nil {
 		row := h.row(*x.Open, now)

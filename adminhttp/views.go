@@ -124,18 +124,12 @@ func (h *handler) upstreamsTab(ctx context.Context, f filters, now time.Time) (*
 		return nil, err
 	}
 	for _, up := range ups {
-		row := upstreamRow{
-			Source: up.Key.Source.String(), Ref: up.Key.Ref.String(),
-			LastSHA: up.LastSHA, Short: shortSHA(up.LastSHA), URL: h.links.commitURL(up.Key.Source, up.LastSHA),
-			Version: up.LastVersion, CheckedAt: exactTime(up.LastCheckedAt), Checked: age(now, up.LastCheckedAt),
-			Failing: up.ConsecutiveFailures > 0, Failures: up.ConsecutiveFailures,
-			LastError:  errorText(up.LastError),
-			CheckLabel: "Check " + up.Key.String() + " now",
-		}
+		row := h.resolutionRow(up.Key.Source, up, now)
+		row.Source, row.Ref = up.Key.Source.String(), up.Key.Ref.String()
+		row.CheckLabel = "Check " + up.Key.String() + " now"
 		if !up.LastPushAt.IsZero() {
 			row.PushedAt, row.Pushed = exactTime(up.LastPushAt), age(now, up.LastPushAt)
 		}
-		row.LongError = len(row.LastError) > longError
 		if h.sweeper != nil {
 			if at := h.sweeper.RetryAt(up); at.After(now) {
 				row.RetryAt, row.Retry = exactTime(at), until(now, at)
@@ -144,6 +138,19 @@ func (h *handler) upstreamsTab(ctx context.Context, f filters, now time.Time) (*
 		v.Rows = append(v.Rows, row)
 	}
 	return v, nil
+}
+
+// resolutionRow is the last resolution of up, as the health tab and the
+// explanation show it: its commit (linked on src's host), when it was
+// checked, and its failures.
+func (h *handler) resolutionRow(src tracking.Source, up tracking.Upstream, now time.Time) upstreamRow {
+	row := upstreamRow{
+		LastSHA: up.LastSHA, Short: shortSHA(up.LastSHA), URL: h.links.commitURL(src, up.LastSHA),
+		Version: up.LastVersion, CheckedAt: exactTime(up.LastCheckedAt), Checked: age(now, up.LastCheckedAt),
+		Failing: up.ConsecutiveFailures > 0, Failures: up.ConsecutiveFailures, LastError: errorText(up.LastError),
+	}
+	row.LongError = len(row.LastError) > longError
+	return row
 }
 
 // healthUpstreams reads the unfiltered tab's rows: every failing
