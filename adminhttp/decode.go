@@ -235,6 +235,17 @@ func (q query) source(key string) (tracking.Source, *apiError) {
 	return src, nil
 }
 
+// kindChoices names every kind for a refusal of the kinds filter ("a, b
+// or c"), from storage.Kinds, so that a new kind is named there too.
+var kindChoices = func() string {
+	ks := storage.Kinds()
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = string(k)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}()
+
 // kinds parses every value of key, each a comma-separated list of kinds;
 // an empty value filters nothing.
 func (q query) kinds(key string) ([]tracking.UpdateKind, *apiError) {
@@ -246,7 +257,7 @@ func (q query) kinds(key string) ([]tracking.UpdateKind, *apiError) {
 		for part := range strings.SplitSeq(v, ",") {
 			k := tracking.UpdateKind(strings.TrimSpace(part))
 			if !storage.KnownKind(k) {
-				return nil, errBadRequest(fmt.Sprintf("unknown %s %s; use new-version, new-commit, tag-moved, history-rewritten or rollback (repeat %s or separate with commas)", key, redact.Quote(string(k)), key))
+				return nil, errBadRequest(fmt.Sprintf("unknown %s %s; use %s (repeat %s or separate with commas)", key, redact.Quote(string(k)), kindChoices, key))
 			}
 			if !slices.Contains(out, k) {
 				out = append(out, k)
