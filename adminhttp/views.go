@@ -51,15 +51,22 @@ func (h *handler) installsTab(ctx context.Context, q query, f filters) (*install
 	}
 	now := h.now()
 	for _, in := range ins {
-		v.Rows = append(v.Rows, installRow{
-			Workspace: in.WorkspaceID, Plugin: in.PluginName, Source: in.Source.String(), Ref: in.Ref.String(),
-			Tracked: in.Tracked(), SHA: in.InstalledSHA, Short: shortSHA(in.InstalledSHA),
-			SHAURL: h.links.commitURL(in.Source, in.InstalledSHA), Version: in.InstalledVersion,
-			InstalledAt: exactTime(in.InstalledAt), Installed: age(now, in.InstalledAt),
-			ExplainURL: h.explainURL(in.WorkspaceID, in.PluginName),
-		})
+		row := h.newInstallRow(in, now)
+		row.ExplainURL = h.explainURL(in.WorkspaceID, in.PluginName)
+		v.Rows = append(v.Rows, row)
 	}
 	return v, nil
+}
+
+// newInstallRow is what the installs tab and the explanation show of an
+// install (all but ExplainURL).
+func (h *handler) newInstallRow(in tracking.Install, now time.Time) installRow {
+	return installRow{
+		Workspace: in.WorkspaceID, Plugin: in.PluginName, Source: in.Source.String(), Ref: in.Ref.String(),
+		Tracked: in.Tracked(), SHA: in.InstalledSHA, Short: shortSHA(in.InstalledSHA),
+		SHAURL: h.links.commitURL(in.Source, in.InstalledSHA), Version: in.InstalledVersion,
+		InstalledAt: exactTime(in.InstalledAt), Installed: age(now, in.InstalledAt),
+	}
 }
 
 // upstreamsView is the page's upstream health tab: failing upstreams
