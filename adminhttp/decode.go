@@ -189,11 +189,17 @@ func (q query) limit() (int, *apiError) {
 	return n, nil
 }
 
+// The rules of a workspace id and a plugin name, as refusals say them.
+const (
+	workspaceRule = "1 to 128 ASCII letters, digits and ._:@- starting with a letter or digit"
+	pluginRule    = "1 to 100 of a-z 0-9 . _ - starting with a letter or digit"
+)
+
 // workspace parses "workspace_id" (empty: all workspaces).
 func (q query) workspace(key string) (string, *apiError) {
 	ws := q.get(key)
 	if ws != "" && tracking.ValidateWorkspaceID(ws) != nil {
-		return "", errBadRequest(fmt.Sprintf("%s %s is not a workspace id: 1 to 128 ASCII letters, digits and ._:@- starting with a letter or digit", key, redact.Quote(ws)))
+		return "", errBadRequest(fmt.Sprintf("%s %s is not a workspace id: %s", key, redact.Quote(ws), workspaceRule))
 	}
 	return ws, nil
 }
@@ -211,7 +217,7 @@ func (q query) workspacePrefix(key string) (string, *apiError) {
 func (q query) plugin(key string) (string, *apiError) {
 	p := q.get(key)
 	if p != "" && tracking.ValidatePluginName(p) != nil {
-		return "", errBadRequest(fmt.Sprintf("%s %s is not a plugin name: 1 to 100 of a-z 0-9 . _ - starting with a letter or digit", key, redact.Quote(p)))
+		return "", errBadRequest(fmt.Sprintf("%s %s is not a plugin name: %s", key, redact.Quote(p), pluginRule))
 	}
 	return p, nil
 }
@@ -229,6 +235,17 @@ func (q query) source(key string) (tracking.Source, *apiError) {
 	return src, nil
 }
 
+// kindChoices names every kind for a refusal of the kinds filter ("a, b
+// or c"), from storage.Kinds, so that a new kind is named there too.
+var kindChoices = func() string {
+	ks := storage.Kinds()
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = string(k)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}()
+
 // kinds parses every value of key, each a comma-separated list of kinds;
 // an empty value filters nothing.
 func (q query) kinds(key string) ([]tracking.UpdateKind, *apiError) {
@@ -240,7 +257,7 @@ func (q query) kinds(key string) ([]tracking.UpdateKind, *apiError) {
 		for part := range strings.SplitSeq(v, ",") {
 			k := tracking.UpdateKind(strings.TrimSpace(part))
 			if !storage.KnownKind(k) {
-				return nil, errBadRequest(fmt.Sprintf("unknown %s %s; use new-version, new-commit, tag-moved, history-rewritten or rollback (repeat %s or separate with commas)", key, redact.Quote(string(k)), key))
+				return nil, errBadRequest(fmt.Sprintf("unknown %s %s; use %s (repeat %s or separate with commas)", key, redact.Quote(string(k)), kindChoices, key))
 			}
 			if !slices.Contains(out, k) {
 				out = append(out, k)

@@ -60,10 +60,10 @@ func toHoldJSON(x tracking.Hold) *holdJSON {
 func installPath(r *http.Request) (string, string, *apiError) {
 	ws, plugin := r.PathValue("workspace"), r.PathValue("plugin")
 	if tracking.ValidateWorkspaceID(ws) != nil {
-		return "", "", errBadRequest(fmt.Sprintf("%s is not a workspace id: 1 to 128 ASCII letters, digits and ._:@- starting with a letter or digit", redact.Quote(ws)))
+		return "", "", errBadRequest(fmt.Sprintf("%s is not a workspace id: %s", redact.Quote(ws), workspaceRule))
 	}
 	if tracking.ValidatePluginName(plugin) != nil {
-		return "", "", errBadRequest(fmt.Sprintf("%s is not a plugin name: lowercase letters, digits and ._- starting with a letter or digit, at most 100 bytes", redact.Quote(plugin)))
+		return "", "", errBadRequest(fmt.Sprintf("%s is not a plugin name: %s", redact.Quote(plugin), pluginRule))
 	}
 	return ws, plugin, nil
 }
@@ -140,9 +140,9 @@ func (h *handler) listHolds(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, e)
 		return
 	}
-	plugin := q.get("plugin_name")
-	if plugin != "" && tracking.ValidatePluginName(plugin) != nil {
-		h.fail(w, r, errBadRequest(fmt.Sprintf("plugin_name %s is not a plugin name", redact.Quote(plugin))))
+	plugin, e := q.plugin("plugin_name")
+	if e != nil {
+		h.fail(w, r, e)
 		return
 	}
 	active := false

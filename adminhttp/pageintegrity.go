@@ -211,19 +211,16 @@ func (h *handler) holdFlash(ctx context.Context, o outcome) *flash {
 // explainView is the page's answer to "why isn't this updating?" for
 // one install.
 type explainView struct {
-	Workspace, Plugin, Source, Ref string
-	Tracked                        bool
-	SHA, Short, SHAURL, Version    string
-	InstalledAt, Installed         string
-	Ring                           int
-	Upstream                       *upstreamRow
-	Reasons                        []reasonJSON
-	Open                           *rowView
-	OpenURL                        string // the open entry in the queue
-	Dismissed                      []rowView
-	Holds                          []holdRow
-	HoldsURL                       string // the install's holds, released ones too
-	RollbackURL                    string
+	installRow  // the install, as the installs tab shows it
+	Ring        int
+	Upstream    *upstreamRow
+	Reasons     []reasonJSON
+	Open        *rowView
+	OpenURL     string // the open entry in the queue
+	Dismissed   []rowView
+	Holds       []holdRow
+	HoldsURL    string // the install's holds, released ones too
+	RollbackURL string
 }
 
 // explainTab reads the explanation of the install that the workspace and
@@ -242,20 +239,14 @@ func (h *handler) explainTab(ctx context.Context, f filters, now time.Time) (*ex
 	}
 	in := x.Install
 	v := &explainView{
-		Workspace: in.WorkspaceID, Plugin: in.PluginName, Source: in.Source.String(), Ref: in.Ref.String(), Tracked: in.Tracked(),
-		SHA: in.InstalledSHA, Short: shortSHA(in.InstalledSHA), SHAURL: h.links.commitURL(in.Source, in.InstalledSHA), Version: in.InstalledVersion,
-		InstalledAt: exactTime(in.InstalledAt), Installed: age(now, in.InstalledAt), Ring: in.Ring,
+		installRow: h.newInstallRow(in, now), Ring: in.Ring,
 		Reasons:     h.explainReasons(x.Reasons),
 		HoldsURL:    h.pageURL(url.Values{"view": {viewHolds}, "workspace": {in.WorkspaceID}, "plugin": {in.PluginName}}),
 		RollbackURL: fmt.Sprintf("%s/ui/installs/%s/%s/rollback", h.prefix, url.PathEscape(in.WorkspaceID), url.PathEscape(in.PluginName)),
 	}
 	if up := x.Upstream; up != nil {
-		v.Upstream = &upstreamRow{
-			LastSHA: up.LastSHA, Short: shortSHA(up.LastSHA), URL: h.links.commitURL(in.Source, up.LastSHA), Version: up.LastVersion,
-			CheckedAt: exactTime(up.LastCheckedAt), Checked: age(now, up.LastCheckedAt),
-			Failing: up.ConsecutiveFailures > 0, Failures: up.ConsecutiveFailures, LastError: errorText(up.LastError),
-		}
-		v.Upstream.LongError = len(v.Upstream.LastError) > longError
+		row := h.resolutionRow(in.Source, *up, now)
+		v.Upstream = &row
 	}
 	if x.Open != nil {
 		row := h.row(*x.Open, now)

@@ -187,7 +187,7 @@ func (h *handler) queue(ctx context.Context, f filters, statuses []tracking.Upda
 		}
 		if len(us) > pageSize {
 			us = us[:pageSize]
-			v.MoreAlarms = h.prefix + "/plugin-updates?status=pending&kind=" + allAlarmKinds() + "&order=newest"
+			v.MoreAlarms = h.prefix + "/plugin-updates?status=pending&kind=" + alarmKindsFilter + "&order=newest"
 		}
 		for _, u := range us {
 			v.Alarms = append(v.Alarms, h.row(u, now))
@@ -230,10 +230,10 @@ func (h *handler) queueSection(ctx context.Context, f filters, open []tracking.U
 	return q, nil
 }
 
-// allAlarmKinds is every alarm kind as the API's kind filter takes it
+// alarmKindsFilter is every alarm kind as the API's kind filter takes it
 // (comma-separated), derived from the kinds themselves so that a new alarm
 // kind shows up in the page's "more alarms" link too.
-func allAlarmKinds() string {
+var alarmKindsFilter = func() string {
 	var names []string
 	for _, k := range storage.Kinds() {
 		if k.Alarm() {
@@ -241,4 +241,4 @@ func allAlarmKinds() string {
 		}
 	}
 	return strings.Join(names, ",")
-}
+}()

@@ -51,15 +51,22 @@ func (h *handler) installsTab(ctx context.Context, q query, f filters) (*install
 	}
 	now := h.now()
 	for _, in := range ins {
-		v.Rows = append(v.Rows, installRow{
-			Workspace: in.WorkspaceID, Plugin: in.PluginName, Source: in.Source.String(), Ref: in.Ref.String(),
-			Tracked: in.Tracked(), SHA: in.InstalledSHA, Short: shortSHA(in.InstalledSHA),
-			SHAURL: h.links.commitURL(in.Source, in.InstalledSHA), Version: in.InstalledVersion,
-			InstalledAt: exactTime(in.InstalledAt), Installed: age(now, in.InstalledAt),
-			ExplainURL: h.explainURL(in.WorkspaceID, in.PluginName),
-		})
+		row := h.newInstallRow(in, now)
+		row.ExplainURL = h.explainURL(in.WorkspaceID, in.PluginName)
+		v.Rows = append(v.Rows, row)
 	}
 	return v, nil
+}
+
+// newInstallRow is what the installs tab and the explanation show of an
+// install (all but ExplainURL).
+func (h *handler) newInstallRow(in tracking.Install, now time.Time) installRow {
+	return installRow{
+		Workspace: in.WorkspaceID, Plugin: in.PluginName, Source: in.Source.String(), Ref: in.Ref.String(),
+		Tracked: in.Tracked(), SHA: in.InstalledSHA, Short: shortSHA(in.InstalledSHA),
+		SHAURL: h.links.commitURL(in.Source, in.InstalledSHA), Version: in.InstalledVersion,
+		InstalledAt: exactTime(in.InstalledAt), Installed: age(now, in.InstalledAt),
+	}
 }
 
 // upstreamsView is the page's upstream health tab: failing upstreams
@@ -124,18 +131,12 @@ func (h *handler) upstreamsTab(ctx context.Context, f filters, now time.Time) (*
 		return nil, err
 	}
 	for _, up := range ups {
-		row := upstreamRow{
-			Source: up.Key.Source.String(), Ref: up.Key.Ref.String(),
-			LastSHA: up.LastSHA, Short: shortSHA(up.LastSHA), URL: h.links.commitURL(up.Key.Source, up.LastSHA),
-			Version: up.LastVersion, CheckedAt: exactTime(up.LastCheckedAt), Checked: age(now, up.LastCheckedAt),
-			Failing: up.ConsecutiveFailures > 0, Failures: up.ConsecutiveFailures,
-			LastError:  errorText(up.LastError),
-			CheckLabel: "Check " + up.Key.String() + " now",
-		}
+		row := h.resolutionRow(up.Key.Source, up, now)
+		row.Source, row.Ref = up.Key.Source.String(), up.Key.Ref.String()
+		row.CheckLabel = "Check " + up.Key.String() + " now"
 		if !up.LastPushAt.IsZero() {
 			row.PushedAt, row.Pushed = exactTime(up.LastPushAt), age(now, up.LastPushAt)
 		}
-		row.LongError = len(row.LastError) > longError
 		if h.sweeper != nil {
 			if at := h.sweeper.RetryAt(up); at.After(now) {
 				row.RetryAt, row.Retry = exactTime(at), until(now, at)
@@ -144,6 +145,19 @@ func (h *handler) upstreamsTab(ctx context.Context, f filters, now time.Time) (*
 		v.Rows = append(v.Rows, row)
 	}
 	return v, nil
+}
+
+// resolutionRow is the last resolution of up, as the health tab and the
+// explanation show it: its commit (linked on src's host), when it was
+// checked, and its failures.
+func (h *handler) resolutionRow(src tracking.Source, up tracking.Upstream, now time.Time) upstreamRow {
+	row := upstreamRow{
+		LastSHA: up.LastSHA, Short: shortSHA(up.LastSHA), URL: h.links.commitURL(src, up.LastSHA),
+		Version: up.LastVersion, CheckedAt: exactTime(up.LastCheckedAt), Checked: age(now, up.LastCheckedAt),
+		Failing: up.ConsecutiveFailures > 0, Failures: up.ConsecutiveFailures, LastError: errorText(up.LastError),
+	}
+	row.LongError = len(row.LastError) > longError
+	return row
 }
 
 // healthUpstreams reads the unfiltered tab's rows: every failing
