@@ -520,76 +520,57 @@ func Observers(obs ...Observer) Observer {
 
 type multiObserver []Observer
 
-func (m multiObserver) Sweep(ctx context.Context) (context.Context, func(Report, error)) {
-	ends := make([]func(Report, error), len(m))
+// chain starts one step on each observer in order, handing each one's
+// context to the next, and returns the last context with a function that
+// calls each end, in reverse order, through call.
+func chain[End any](ctx context.Context, m multiObserver, start func(Observer, context.Context) (context.Context, End)) (context.Context, func(call func(End))) {
+	ends := make([]End, len(m))
 	for i, o := range m {
-		ctx, ends[i] = o.Sweep(ctx)
+		ctx, ends[i] = start(o, ctx)
 	}
-	return ctx, func(r Report, err error) {
+	return ctx, func(call func(End)) {
 		for i := len(ends) - 1; i >= 0; i-- {
-			ends[i](r, err)
+			call(ends[i])
 		}
 	}
+}
+
+func (m multiObserver) Sweep(ctx context.Context) (context.Context, func(Report, error)) {
+	ctx, each := chain(ctx, m, func(o Observer, ctx context.Context) (context.Context, func(Report, error)) { return o.Sweep(ctx) })
+	return ctx, func(r Report, err error) { each(func(end func(Report, error)) { end(r, err) }) }
 }
 
 func (m multiObserver) Check(ctx context.Context) (context.Context, func(Report, error)) {
-	ends := make([]func(Report, error), len(m))
-	for i, o := range m {
-		ctx, ends[i] = o.Check(ctx)
-	}
-	return ctx, func(r Report, err error) {
-		for i := len(ends) - 1; i >= 0; i-- {
-			ends[i](r, err)
-		}
-	}
+	ctx, each := chain(ctx, m, func(o Observer, ctx context.Context) (context.Context, func(Report, error)) { return o.Check(ctx) })
+	return ctx, func(r Report, err error) { each(func(end func(Report, error)) { end(r, err) }) }
 }
 
 func (m multiObserver) Resolve(ctx context.Context, k tracking.UpstreamKey) (context.Context, func(ResolveOutcome)) {
-	ends := make([]func(ResolveOutcome), len(m))
-	for i, o := range m {
-		ctx, ends[i] = o.Resolve(ctx, k)
-	}
-	return ctx, func(out ResolveOutcome) {
-		for i := len(ends) - 1; i >= 0; i-- {
-			ends[i](out)
-		}
-	}
+	ctx, each := chain(ctx, m, func(o Observer, ctx context.Context) (context.Context, func(ResolveOutcome)) {
+		return o.Resolve(ctx, k)
+	})
+	return ctx, func(out ResolveOutcome) { each(func(end func(ResolveOutcome)) { end(out) }) }
 }
 
 func (m multiObserver) Reconcile(ctx context.Context, k tracking.UpstreamKey) (context.Context, func(storage.ReconcileResult, error)) {
-	ends := make([]func(storage.ReconcileResult, error), len(m))
-	for i, o := range m {
-		ctx, ends[i] = o.Reconcile(ctx, k)
-	}
+	ctx, each := chain(ctx, m, func(o Observer, ctx context.Context) (context.Context, func(storage.ReconcileResult, error)) {
+		return o.Reconcile(ctx, k)
+	})
 	return ctx, func(r storage.ReconcileResult, err error) {
-		for i := len(ends) - 1; i >= 0; i-- {
-			ends[i](r, err)
-		}
+		each(func(end func(storage.ReconcileResult, error)) { end(r, err) })
 	}
 }
 
 func (m multiObserver) Apply(ctx context.Context, id int64) (context.Context, func(tracking.Update, error)) {
-	ends := make([]func(tracking.Update, error), len(m))
-	for i, o := range m {
-		ctx, ends[i] = o.Apply(ctx, id)
-	}
-	return ctx, func(u tracking.Update, err error) {
-		for i := len(ends) - 1; i >= 0; i-- {
-			ends[i](u, err)
-		}
-	}
+	ctx, each := chain(ctx, m, func(o Observer, ctx context.Context) (context.Context, func(tracking.Update, error)) {
+		return o.Apply(ctx, id)
+	})
+	return ctx, func(u tracking.Update, err error) { each(func(end func(tracking.Update, error)) { end(u, err) }) }
 }
 
 func (m multiObserver) ApplyStep(ctx context.Context, step ApplyStep, e tracking.Update) (context.Context, func(error)) {
-	ends := make([]func(error), len(m))
-	for i, o := range m {
-		ctx, ends[i] = o.ApplyStep(ctx, step, e)
-	}
-	return ctx, func(err error) {
-		for i := len(ends) - 1; i >= 0; i-- {
-			ends[i](err)
-		}
-	}
+	ctx, each := chain(ctx, m, func(o Observer, ctx context.Context) (context.Context, func(error)) { return o.ApplyStep(ctx, step, e) })
+	return ctx, func(err error) { each(func(end func(error)) { end(err) }) }
 }
 
 // observerOr returns o, or NopObserver when o is nil.

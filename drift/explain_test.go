@@ -22,6 +22,21 @@ func codes(x drift.Explanation) []string {
 	return out
 }
 
+// explainer returns Explain of workspace ws's plugin, failing t on an
+// error or on a reason that does not say why or what would change it.
+func explainer(t *testing.T) func(up *drift.Updater, plugin string) drift.Explanation {
+	return func(up *drift.Updater, plugin string) drift.Explanation {
+		t.Helper()
+		x, err := up.Explain(t.Context(), "ws", plugin)
+		require.NoError(t, err)
+		for _, r := range x.Reasons {
+			assert.NotEmpty(t, r.Message, r.Code)
+			assert.NotEmpty(t, r.Change, "%s says what would change it", r.Code)
+		}
+		return x
+	}
+}
+
 // TestExplainSaysWhyAndWhatWouldChangeIt walks one install through the
 // states that decide whether it updates.
 func TestExplainSaysWhyAndWhatWouldChangeIt(t *testing.T) {
@@ -32,16 +47,7 @@ func TestExplainSaysWhyAndWhatWouldChangeIt(t *testing.T) {
 	ok := drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil })
 	manual := newUpdater(t, s, ok, nil, &drift.UpdaterConfig{Now: c.Now})
 	patchOnly := newUpdater(t, s, ok, nil, &drift.UpdaterConfig{Now: c.Now, AutoApply: drift.PatchOnly, MinAge: time.Hour})
-	explain := func(up *drift.Updater, plugin string) drift.Explanation {
-		t.Helper()
-		x, err := up.Explain(t.Context(), "ws", plugin)
-		require.NoError(t, err)
-		for _, r := range x.Reasons {
-			assert.NotEmpty(t, r.Message, r.Code)
-			assert.NotEmpty(t, r.Change, "%s says what would change it", r.Code)
-		}
-		return x
-	}
+	explain := explainer(t)
 
 	_, err := manual.Explain(t.Context(), "ws", "nope")
 	assert.ErrorIs(t, err, tracking.ErrNotFound)
@@ -115,16 +121,7 @@ func TestExplainSaysWhatVerificationDecides(t *testing.T) {
 	ok := drift.InstallerFunc(func(context.Context, drift.InstallRequest) error { return nil })
 	auto := newUpdater(t, s, ok, nil, &drift.UpdaterConfig{Now: c.Now, AutoApply: func(tracking.Update) bool { return true }})
 	manual := newUpdater(t, s, ok, nil, &drift.UpdaterConfig{Now: c.Now})
-	explain := func(up *drift.Updater, plugin string) drift.Explanation {
-		t.Helper()
-		x, err := up.Explain(t.Context(), "ws", plugin)
-		require.NoError(t, err)
-		for _, r := range x.Reasons {
-			assert.NotEmpty(t, r.Message, r.Code)
-			assert.NotEmpty(t, r.Change, "%s says what would change it", r.Code)
-		}
-		return x
-	}
+	explain := explainer(t)
 
 	blocked := queueJudged(t, s, c, "blocked", srcA, unsignedRequired)
 	for _, up := range []*drift.Updater{auto, manual} {

@@ -119,6 +119,21 @@ func upstreamOf(t *testing.T, s storage.Store, src, ref string) tracking.Upstrea
 	return up
 }
 
+// verifyFixture is a store with plugin p installed at sha(1) from srcA's
+// branch:main, a resolver that answers sha(2) for it, and a verifier
+// that judges srcA under policy-1 unsigned-but-required.
+func verifyFixture(t *testing.T) (*clock, storage.Store, *fakeResolver, *fakeVerifier) {
+	t.Helper()
+	c := newClock()
+	s := memstore.New()
+	res := newFakeResolver()
+	ver := newFakeVerifier()
+	ver.judge(srcA, "policy-1", unsignedRequired)
+	record(t, s, c, "ws", "p", srcA, "branch:main", sha(1), "")
+	res.set(srcA, "branch:main", sha(2), "")
+	return c, s, res, ver
+}
+
 // TestSweepRecordsVerification: the verdict lands on the new entry and
 // the upstream row; an unchanged sweep reuses it without calling Verify;
 // a new commit is checked again; the Observer is shown how long Verify
@@ -183,13 +198,7 @@ func TestSweepRecordsVerification(t *testing.T) {
 // verdict in place (no new entry); a source that loses its policy goes
 // back to not-checked without a call.
 func TestSweepReverifiesWhenThePolicyChanges(t *testing.T) {
-	c := newClock()
-	s := memstore.New()
-	res := newFakeResolver()
-	ver := newFakeVerifier()
-	ver.judge(srcA, "policy-1", unsignedRequired)
-	record(t, s, c, "ws", "p", srcA, "branch:main", sha(1), "")
-	res.set(srcA, "branch:main", sha(2), "")
+	c, s, res, ver := verifyFixture(t)
 	sw := newSweeper(t, s, res, c, &drift.SweeperConfig{Verifier: ver})
 	_, err := sw.RunOnce(t.Context())
 	require.NoError(t, err)
@@ -311,17 +320,11 @@ func TestSweepVerifyFailureFailsTheUpstream(t *testing.T) {
 // TestSweepVerifyTimesOut: a signature check that hangs is cut off by
 // the resolution's deadline and says so.
 func TestSweepVerifyTimesOut(t *testing.T) {
-	c := newClock()
-	s := memstore.New()
-	res := newFakeResolver()
-	ver := newFakeVerifier()
-	ver.judge(srcA, "policy-1", unsignedRequired)
+	c, s, res, ver := verifyFixture(t)
 	ver.hook = func(ctx context.Context) error {
 		<-ctx.Done() // hangs until the resolution's deadline
 		return ctx.Err()
 	}
-	record(t, s, c, "ws", "p", srcA, "branch:main", sha(1), "")
-	res.set(srcA, "branch:main", sha(2), "")
 	rep, err := newSweeper(t, s, res, c, &drift.SweeperConfig{Verifier: ver, ResolveTimeout: 50 * time.Millisecond}).RunOnce(t.Context())
 	require.NoError(t, err)
 	require.Len(t, rep.Errors, 1)
@@ -332,14 +335,8 @@ func TestSweepVerifyTimesOut(t *testing.T) {
 // TestSweepVerifyRateLimitedDefers: a host that asks to wait while the
 // objects are read defers the upstream: nothing queued, no failure.
 func TestSweepVerifyRateLimitedDefers(t *testing.T) {
-	c := newClock()
-	s := memstore.New()
-	res := newFakeResolver()
-	ver := newFakeVerifier()
-	ver.judge(srcA, "policy-1", unsignedRequired)
+	c, s, res, ver := verifyFixture(t)
 	ver.fail(&resolver.RateLimitError{Host: "git.example.com", RetryAfter: time.Minute})
-	record(t, s, c, "ws", "p", srcA, "branch:main", sha(1), "")
-	res.set(srcA, "branch:main", sha(2), "")
 	sw := newSweeper(t, s, res, c, &drift.SweeperConfig{Verifier: ver})
 	rep, err := sw.RunOnce(t.Context())
 	require.NoError(t, err)
@@ -362,13 +359,7 @@ func TestSweepVerifyRateLimitedDefers(t *testing.T) {
 // TestCheckVerifies: Check of one upstream records the verdict as a
 // sweep does, and an unchanged check costs no signature check.
 func TestCheckVerifies(t *testing.T) {
-	c := newClock()
-	s := memstore.New()
-	res := newFakeResolver()
-	ver := newFakeVerifier()
-	ver.judge(srcA, "policy-1", unsignedRequired)
-	record(t, s, c, "ws", "p", srcA, "branch:main", sha(1), "")
-	res.set(srcA, "branch:main", sha(2), "")
+	c, s, res, ver := verifyFixture(t)
 	sw := newSweeper(t, s, res, c, &drift.SweeperConfig{Verifier: ver})
 	k := key(srcA, "branch:main")
 	rep, err := sw.Check(t.Context(), k)

@@ -160,7 +160,9 @@ func version(v, sha string) string {
 	return esc(v) + " (`" + short + "`)"
 }
 
+// mrkdwnEscaper escapes the three characters Slack's mrkdwn reserves;
+// built once, it is safe for concurrent use.
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 // esc escapes the three characters Slack's mrkdwn reserves.
-func esc(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func esc(s string) string { return mrkdwnEscaper.Replace(s) }
