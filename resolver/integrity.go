@@ -2,9 +2,7 @@ package resolver
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -32,9 +30,9 @@ var _ AncestryChecker = (*Registry)(nil)
 // the source's scheme; a scheme with no resolver, or one whose resolver
 // does not implement AncestryChecker, returns ErrUnsupported.
 func (r *Registry) NotAncestors(ctx context.Context, source tracking.Source, tip string, shas []string) ([]string, error) {
-	ac, ok := r.byScheme[source.Scheme()].(AncestryChecker)
-	if !ok {
-		return nil, fmt.Errorf("resolver: no ancestry check for %s sources (%s): %w", redact.Quote(string(source.Scheme())), redact.Quote(source.String()), ErrUnsupported)
+	ac, err := route[AncestryChecker](r, source, "ancestry check")
+	if err != nil {
+		return nil, err
 	}
 	return ac.NotAncestors(ctx, source, tip, shas)
 }

@@ -2,9 +2,7 @@ package resolver
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/plugindrift/plugindrift/internal/redact"
 	"github.com/plugindrift/plugindrift/tracking"
 )
 
@@ -70,9 +68,9 @@ var _ ObjectReader = (*Registry)(nil)
 // source's scheme; a scheme with no resolver, or one whose resolver does
 // not implement ObjectReader, returns ErrUnsupported.
 func (r *Registry) ReadObjects(ctx context.Context, source tracking.Source, ref tracking.Ref, res Result) (Objects, error) {
-	or, ok := r.byScheme[source.Scheme()].(ObjectReader)
-	if !ok {
-		return Objects{}, fmt.Errorf("resolver: no object reader for %s sources (%s): %w", redact.Quote(string(source.Scheme())), redact.Quote(source.String()), ErrUnsupported)
+	or, err := route[ObjectReader](r, source, "object reader")
+	if err != nil {
+		return Objects{}, err
 	}
 	return or.ReadObjects(ctx, source, ref, res)
 }

@@ -39,9 +39,22 @@ func NewRegistry(byScheme map[tracking.SourceScheme]Resolver) (*Registry, error)
 // Resolve implements Resolver. A scheme with no resolver returns
 // ErrUnsupported.
 func (r *Registry) Resolve(ctx context.Context, req Request) (Result, error) {
-	res, ok := r.byScheme[req.Source.Scheme()]
-	if !ok {
-		return Result{}, fmt.Errorf("resolver: no resolver for %s sources (%s): %w", redact.Quote(string(req.Source.Scheme())), redact.Quote(req.Source.String()), ErrUnsupported)
+	res, err := route[Resolver](r, req.Source, "resolver")
+	if err != nil {
+		return Result{}, err
 	}
 	return res.Resolve(ctx, req)
+}
+
+// route returns the resolver registered for source's scheme as a T (the
+// Resolver itself or one of its optional interfaces), or an error matching
+// ErrUnsupported that names what is missing when there is none or it does
+// not implement T.
+func route[T any](r *Registry, source tracking.Source, what string) (T, error) {
+	res, ok := r.byScheme[source.Scheme()].(T)
+	if !ok {
+		var none T
+		return none, fmt.Errorf("resolver: no %s for %s sources (%s): %w", what, redact.Quote(string(source.Scheme())), redact.Quote(source.String()), ErrUnsupported)
+	}
+	return res, nil
 }

@@ -153,3 +153,40 @@ func TestRateLimitError(t *testing.T) {
 	assert.NotErrorIs(t, err, resolver.ErrNotFound)
 	assert.Equal(t, "resolver: rate limited by api.github.com: retry after 42s", err.Error())
 }
+
+// checker is a recorder that also implements the optional interfaces,
+// answering with its own name.
+type checker struct{ recorder }
+
+func (c *checker) NotAncestors(context.Context, tracking.Source, string, []string) ([]string, error) {
+	return []string{c.sha}, nil
+}
+
+func (c *checker) ReadObjects(context.Context, tracking.Source, tracking.Ref, resolver.Result) (resolver.Objects, error) {
+	return resolver.Objects{Commit: []byte(c.sha)}, nil
+}
+
+// TestRegistryRoutesOptionalInterfaces holds NotAncestors and ReadObjects
+// to the scheme's resolver, and to ErrUnsupported, naming what is missing,
+// for a scheme whose resolver lacks the interface or that has none.
+func TestRegistryRoutesOptionalInterfaces(t *testing.T) {
+	reg := mustRegistry(t, map[tracking.SourceScheme]resolver.Resolver{
+		tracking.SchemeGit:    &checker{recorder{sha: "git"}},
+		tracking.SchemeGitHub: &recorder{sha: "github"},
+	})
+	shas, err := reg.NotAncestors(t.Context(), gitSource, "tip", nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"git"}, shas)
+	objs, err := reg.ReadObjects(t.Context(), gitSource, mainBranch, resolver.Result{})
+	require.NoError(t, err)
+	assert.Equal(t, []byte("git"), objs.Commit)
+
+	for _, src := range []tracking.Source{githubSource, localSource} {
+		_, err := reg.NotAncestors(t.Context(), src, "tip", nil)
+		require.ErrorIs(t, err, resolver.ErrUnsupported, "%+v", src)
+		assert.Contains(t, err.Error(), "no ancestry check for")
+		_, err = reg.ReadObjects(t.Context(), src, mainBranch, resolver.Result{})
+		require.ErrorIs(t, err, resolver.ErrUnsupported, "%+v", src)
+		assert.Contains(t, err.Error(), "no object reader for")
+	}
+}

@@ -76,10 +76,11 @@ func (r *Resolver) NotAncestors(ctx context.Context, source tracking.Source, tip
 	if err := tracking.ValidateSHAs(append([]string{tip}, shas...)...); err != nil {
 		return nil, fmt.Errorf("gitcli: ancestry: %w", err)
 	}
-	remote, err := r.remote(source)
+	up, err := r.remote(source)
 	if err != nil {
 		return nil, err
 	}
+	remote := up.url
 	repo := r.history.clone(remote)
 	defer r.history.lock(repo)()
 	if err := r.openHistory(ctx, repo, remote); err != nil {
@@ -91,7 +92,7 @@ func (r *Resolver) NotAncestors(ctx context.Context, source tracking.Source, tip
 		return nil, err
 	}
 	if !have[tip] {
-		if err := r.boundedFetch(ctx, source, repo, remote, "--no-tags", "--no-write-fetch-head", "--filter=tree:0", "--", "origin", "+"+tip+":"+historyTipRef); err != nil {
+		if err := r.boundedFetch(ctx, up, repo, "--no-tags", "--no-write-fetch-head", "--filter=tree:0", "--", "origin", "+"+tip+":"+historyTipRef); err != nil {
 			return nil, err
 		}
 	}

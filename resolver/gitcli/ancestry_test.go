@@ -16,25 +16,12 @@ import (
 
 func TestAncestryFile(t *testing.T) {
 	t.Parallel()
-	resolvertest.RunAncestry(t, resolvertest.Harness{
-		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			return mustNew(t, &gitcli.Config{AllowFile: true, HistoryCacheDir: t.TempDir()}), func(repo string) tracking.Source {
-				return mustSource(t, "git+file://"+repos.Path(repo))
-			}
-		},
-	})
+	resolvertest.RunAncestry(t, fileHarness(true))
 }
 
 func TestAncestrySmartHTTP(t *testing.T) {
 	t.Parallel()
-	resolvertest.RunAncestry(t, resolvertest.Harness{
-		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			base := resolvertest.ServeSmartHTTP(t, repos.Dir())
-			return mustNew(t, &gitcli.Config{HistoryCacheDir: t.TempDir()}), func(repo string) tracking.Source {
-				return mustSource(t, "git+"+base+"/"+repo+".git")
-			}
-		},
-	})
+	resolvertest.RunAncestry(t, smartHTTPHarness(true))
 }
 
 func TestAncestryOffByDefault(t *testing.T) {

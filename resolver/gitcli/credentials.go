@@ -136,21 +136,18 @@ func (c credentialed) cleanup() {
 	}
 }
 
-// credential asks Config.Credentials for the credential of src at remote
-// and turns it into a gitexec.Call: a credential helper reading a pipe for
+// credential asks Config.Credentials for the credential of up's source at
+// up.url and turns it into a gitexec.Call: a credential helper reading a pipe for
 // basic authentication, an http.extraHeader for bearer tokens, a
 // GIT_SSH_COMMAND with a key file in a private temporary directory for
 // ssh. The caller runs cleanup once git is done.
-func (r *Resolver) credential(ctx context.Context, src tracking.Source, remote string) (credentialed, error) {
+func (r *Resolver) credential(ctx context.Context, up upstream) (credentialed, error) {
 	var none credentialed
-	transport, host := remoteHost(remote)
+	transport, host := remoteHost(up.url)
 	if r.creds == nil || transport == "file" {
 		return none, nil
 	}
-	req := CredentialRequest{Source: src, Transport: transport, Host: host}
-	if src.Scheme() == tracking.SchemeGitHub {
-		req.GitHub, _ = r.githubHosts.Lookup(src)
-	}
+	req := CredentialRequest{Source: up.source, Transport: transport, Host: host, GitHub: up.github}
 	c, err := r.creds.Credential(ctx, req)
 	if err != nil {
 		// The provider's error is the host's own; it is wrapped, not

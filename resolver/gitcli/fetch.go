@@ -38,7 +38,7 @@ func (r *Resolver) Fetch(ctx context.Context, source tracking.Source, sha, dir s
 	if err := tracking.ValidateSHA(sha); err != nil {
 		return fmt.Errorf("gitcli: fetch: %w", err)
 	}
-	remote, err := r.remote(source)
+	up, err := r.remote(source)
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func (r *Resolver) Fetch(ctx context.Context, source tracking.Source, sha, dir s
 	if _, err := r.git.Run(ctx, work, "init", "--quiet"); err != nil {
 		return fmt.Errorf("gitcli: fetch: init: %w", err)
 	}
-	if err := r.download(ctx, source, work, remote, sha); err != nil {
+	if err := r.download(ctx, up, work, sha); err != nil {
 		return err
 	}
 	if err := r.checkTreeSize(ctx, work, sha); err != nil {
@@ -99,14 +99,14 @@ func (r *Resolver) Fetch(ctx context.Context, source tracking.Source, sha, dir s
 }
 
 // download fetches the one commit into the repository at work.
-func (r *Resolver) download(ctx context.Context, source tracking.Source, work, remote, sha string) error {
-	return r.boundedFetch(ctx, source, work, remote, "--depth=1", "--no-tags", "--", remote, sha)
+func (r *Resolver) download(ctx context.Context, up upstream, work, sha string) error {
+	return r.boundedFetch(ctx, up, work, "--depth=1", "--no-tags", "--", up.url, sha)
 }
 
 // boundedFetch runs "git fetch --quiet <args>" in the repository at work
-// with source's credentials for remote (see remoteCall), stopping git when
-// the objects it wrote grow past Config.MaxFetchBytes.
-func (r *Resolver) boundedFetch(ctx context.Context, source tracking.Source, work, remote string, args ...string) error {
+// with the credentials of up (see remoteCall), stopping git when the
+// objects it wrote grow past Config.MaxFetchBytes.
+func (r *Resolver) boundedFetch(ctx context.Context, up upstream, work string, args ...string) error {
 	objects := filepath.Join(work, ".git", "objects")
 	fetchCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -127,13 +127,13 @@ func (r *Resolver) boundedFetch(ctx context.Context, source tracking.Source, wor
 			}
 		}
 	}()
-	_, err := r.remoteCall(fetchCtx, source, remote, work, append([]string{"fetch", "--quiet"}, args...)...)
+	_, err := r.remoteCall(fetchCtx, up, work, append([]string{"fetch", "--quiet"}, args...)...)
 	cancel(nil)
 	<-done
 	// The poll stops a large download early; this check makes the limit
 	// exact for one that finished between two polls.
 	if errors.Is(context.Cause(fetchCtx), errTooLarge) || err == nil && diskUsage(objects) > r.maxFetch {
-		return fmt.Errorf("gitcli: fetch %s: download %w (%d bytes): %w", remote, errTooLarge, r.maxFetch, tracking.ErrInvalidArgument)
+		return fmt.Errorf("gitcli: fetch %s: download %w (%d bytes): %w", up.url, errTooLarge, r.maxFetch, tracking.ErrInvalidArgument)
 	}
 	return err
 }

@@ -128,10 +128,11 @@ func New(cfg *Config) (*Resolver, error) {
 // another resolver is not claimed as still valid). Validator is always
 // empty.
 func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.Result, error) {
-	remote, err := r.remote(req.Source)
+	up, err := r.remote(req.Source)
 	if err != nil {
 		return resolver.Result{}, err
 	}
+	remote := up.url
 	ref := req.Ref
 	if !ref.Tracked() {
 		return resolver.Result{}, fmt.Errorf("gitcli: ref %s is not tracked, so there is nothing to resolve; track a tag, tag:latest, semver:, branch or head: %w", ref, resolver.ErrUnsupported)
@@ -141,7 +142,7 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 	switch ref.Kind() {
 	case tracking.RefTag:
 		full := "refs/tags/" + ref.Name()
-		refs, _, err := r.lsRemote(ctx, req.Source, remote, nil, full, full+"^{}")
+		refs, _, err := r.lsRemote(ctx, up, nil, full, full+"^{}")
 		if err != nil {
 			return resolver.Result{}, err
 		}
@@ -151,7 +152,7 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 		version, name = ref.Name(), ref.Name()
 	case tracking.RefBranch:
 		full := "refs/heads/" + ref.Name()
-		refs, _, err := r.lsRemote(ctx, req.Source, remote, nil, full)
+		refs, _, err := r.lsRemote(ctx, up, nil, full)
 		if err != nil {
 			return resolver.Result{}, err
 		}
@@ -160,7 +161,7 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 		}
 		name = ref.Name()
 	case tracking.RefHead:
-		refs, symrefs, err := r.lsRemote(ctx, req.Source, remote, []string{"--symref"}, "HEAD")
+		refs, symrefs, err := r.lsRemote(ctx, up, []string{"--symref"}, "HEAD")
 		if err != nil {
 			return resolver.Result{}, err
 		}
@@ -173,7 +174,7 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 			name = target
 		}
 	case tracking.RefLatest, tracking.RefSemver:
-		refs, _, err := r.lsRemote(ctx, req.Source, remote, []string{"--tags"})
+		refs, _, err := r.lsRemote(ctx, up, []string{"--tags"})
 		if err != nil {
 			return resolver.Result{}, err
 		}
@@ -192,23 +193,32 @@ func (r *Resolver) Resolve(ctx context.Context, req resolver.Request) (resolver.
 	return res, nil
 }
 
-// remote returns the URL git is given for src. Sources are valid by
+// upstream is where git reaches a source: its URL and, for a github
+// source, its GitHub host, looked up once per operation.
+type upstream struct {
+	source tracking.Source
+	url    string
+	// github is the GitHub host of a github source; zero for git sources.
+	github resolver.GitHubHost
+}
+
+// remote returns where git reaches src. Sources are valid by
 // construction, so only what the configuration decides is checked here: a
 // source with an upstream, file only when allowed, and where a github
 // source is read from.
-func (r *Resolver) remote(src tracking.Source) (string, error) {
+func (r *Resolver) remote(src tracking.Source) (upstream, error) {
 	switch src.Scheme() {
 	case tracking.SchemeGit:
 		if src.Transport() == "file" && !r.allowFile {
-			return "", fmt.Errorf("gitcli: source %s: file transport not enabled (set Config.AllowFile): %w", src, resolver.ErrUnsupported)
+			return upstream{}, fmt.Errorf("gitcli: source %s: file transport not enabled (set Config.AllowFile): %w", src, resolver.ErrUnsupported)
 		}
-		return src.URL(), nil
+		return upstream{source: src, url: src.URL()}, nil
 	case tracking.SchemeGitHub:
 		// A host not listed serves git over https at its own address.
 		host, _ := r.githubHosts.Lookup(src)
-		return host.GitBaseURL + "/" + src.Owner() + "/" + src.Repo() + ".git", nil
+		return upstream{source: src, url: host.GitBaseURL + "/" + src.Owner() + "/" + src.Repo() + ".git", github: host}, nil
 	default:
-		return "", fmt.Errorf("gitcli: source %q has no upstream (want a git or github source): %w", src, resolver.ErrUnsupported)
+		return upstream{}, fmt.Errorf("gitcli: source %q has no upstream (want a git or github source): %w", src, resolver.ErrUnsupported)
 	}
 }
 
@@ -238,16 +248,16 @@ func (l refList) tagNames() []string {
 	return names
 }
 
-// lsRemote runs "git ls-remote <flags> -- <remote> <patterns>" and parses
+// lsRemote runs "git ls-remote <flags> -- <up.url> <patterns>" and parses
 // its answer: refs by full name and, with --symref, symbolic refs by name.
-func (r *Resolver) lsRemote(ctx context.Context, src tracking.Source, remote string, flags []string, patterns ...string) (refList, map[string]string, error) {
+func (r *Resolver) lsRemote(ctx context.Context, up upstream, flags []string, patterns ...string) (refList, map[string]string, error) {
 	args := append([]string{"ls-remote"}, flags...)
-	args = append(append(args, "--", remote), patterns...)
-	out, err := r.remoteCall(ctx, src, remote, "", args...)
+	args = append(append(args, "--", up.url), patterns...)
+	out, err := r.remoteCall(ctx, up, "", args...)
 	if err != nil {
 		return nil, nil, err
 	}
-	return parseLsRemote(remote, out)
+	return parseLsRemote(up.url, out)
 }
 
 // parseLsRemote parses the output of ls-remote from remote: one
@@ -302,18 +312,18 @@ var authMarks = []string{
 	"host key verification failed",
 }
 
-// remoteCall runs one git command that reaches remote (ls-remote, fetch)
-// in repo ("" for none), with the credential Config.Credentials gives for
-// src, and classifies a failure.
-func (r *Resolver) remoteCall(ctx context.Context, src tracking.Source, remote, repo string, args ...string) ([]byte, error) {
-	cred, err := r.credential(ctx, src, remote)
+// remoteCall runs one git command that reaches up (ls-remote, fetch) in
+// repo ("" for none), with the credential Config.Credentials gives for
+// up's source, and classifies a failure.
+func (r *Resolver) remoteCall(ctx context.Context, up upstream, repo string, args ...string) ([]byte, error) {
+	cred, err := r.credential(ctx, up)
 	if err != nil {
 		return nil, err
 	}
 	defer cred.cleanup()
 	out, err := r.git.RunCall(ctx, repo, cred.call, args...)
 	if err != nil {
-		return nil, classify(args[0], remote, cred.sent, err)
+		return nil, classify(args[0], up.url, cred.sent, err)
 	}
 	return out, nil
 }

@@ -43,6 +43,40 @@ func mustNew(t testing.TB, cfg *gitcli.Config) *gitcli.Resolver {
 	return r
 }
 
+// fileHarness is the conformance Harness of git+file:// sources, with a
+// history clone per test when history is set.
+func fileHarness(history bool) resolvertest.Harness {
+	return resolvertest.Harness{
+		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
+			return mustNew(t, &gitcli.Config{AllowFile: true, HistoryCacheDir: historyDir(t, history)}), func(repo string) tracking.Source {
+				return mustSource(t, "git+file://"+repos.Path(repo))
+			}
+		},
+	}
+}
+
+// smartHTTPHarness is the conformance Harness of sources served by a smart
+// HTTP server, with a history clone per test when history is set.
+func smartHTTPHarness(history bool) resolvertest.Harness {
+	return resolvertest.Harness{
+		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
+			base := resolvertest.ServeSmartHTTP(t, repos.Dir())
+			return mustNew(t, &gitcli.Config{HistoryCacheDir: historyDir(t, history)}), func(repo string) tracking.Source {
+				return mustSource(t, "git+"+base+"/"+repo+".git")
+			}
+		},
+	}
+}
+
+// historyDir is a Config.HistoryCacheDir for one test, or "" (off)
+// without history.
+func historyDir(t *testing.T, history bool) string {
+	if !history {
+		return ""
+	}
+	return t.TempDir()
+}
+
 func TestNewRefusesNonsense(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -71,25 +105,12 @@ func TestNewRefusesNonsense(t *testing.T) {
 
 func TestConformanceFile(t *testing.T) {
 	t.Parallel()
-	resolvertest.Run(t, resolvertest.Harness{
-		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			return mustNew(t, &gitcli.Config{AllowFile: true}), func(repo string) tracking.Source {
-				return mustSource(t, "git+file://"+repos.Path(repo))
-			}
-		},
-	})
+	resolvertest.Run(t, fileHarness(false))
 }
 
 func TestConformanceSmartHTTP(t *testing.T) {
 	t.Parallel()
-	resolvertest.Run(t, resolvertest.Harness{
-		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			base := resolvertest.ServeSmartHTTP(t, repos.Dir())
-			return mustNew(t, nil), func(repo string) tracking.Source {
-				return mustSource(t, "git+"+base+"/"+repo+".git")
-			}
-		},
-	})
+	resolvertest.Run(t, smartHTTPHarness(false))
 }
 
 // TestConformanceGitHubScheme reads github://fixtures/<repo> sources from a

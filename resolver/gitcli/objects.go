@@ -53,10 +53,11 @@ var _ resolver.ObjectReader = (*Resolver)(nil)
 // tag name (both before running git); resolver.ErrNotFound when the
 // commit or the tag is gone; resolver.ErrUnauthorized as Resolve does.
 func (r *Resolver) ReadObjects(ctx context.Context, source tracking.Source, ref tracking.Ref, res resolver.Result) (resolver.Objects, error) {
-	remote, err := r.remote(source)
+	up, err := r.remote(source)
 	if err != nil {
 		return resolver.Objects{}, err
 	}
+	remote := up.url
 	if err := tracking.ValidateSHA(res.SHA); err != nil {
 		return resolver.Objects{}, fmt.Errorf("gitcli: objects of %s: %w", ref, err)
 	}
@@ -84,7 +85,7 @@ func (r *Resolver) ReadObjects(ctx context.Context, source tracking.Source, ref 
 		if r.history.dir == "" {
 			args = append(args, "--depth=1")
 		}
-		return r.boundedFetch(ctx, source, repo, remote, append(args, "--", from, refspec)...)
+		return r.boundedFetch(ctx, up, repo, append(args, "--", from, refspec)...)
 	}
 
 	var objs resolver.Objects

@@ -19,39 +19,19 @@ import (
 
 func TestObjectsFile(t *testing.T) {
 	t.Parallel()
-	resolvertest.RunObjects(t, resolvertest.Harness{
-		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			return mustNew(t, &gitcli.Config{AllowFile: true}), func(repo string) tracking.Source {
-				return mustSource(t, "git+file://"+repos.Path(repo))
-			}
-		},
-	})
+	resolvertest.RunObjects(t, fileHarness(false))
 }
 
 func TestObjectsSmartHTTP(t *testing.T) {
 	t.Parallel()
-	resolvertest.RunObjects(t, resolvertest.Harness{
-		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			base := resolvertest.ServeSmartHTTP(t, repos.Dir())
-			return mustNew(t, nil), func(repo string) tracking.Source {
-				return mustSource(t, "git+"+base+"/"+repo+".git")
-			}
-		},
-	})
+	resolvertest.RunObjects(t, smartHTTPHarness(false))
 }
 
 // TestObjectsHistoryClone reads the objects through the history clone of
 // Config.HistoryCacheDir instead of a temporary repository.
 func TestObjectsHistoryClone(t *testing.T) {
 	t.Parallel()
-	resolvertest.RunObjects(t, resolvertest.Harness{
-		New: func(t *testing.T, repos *resolvertest.Repos) (resolver.Resolver, func(string) tracking.Source) {
-			base := resolvertest.ServeSmartHTTP(t, repos.Dir())
-			return mustNew(t, &gitcli.Config{HistoryCacheDir: t.TempDir()}), func(repo string) tracking.Source {
-				return mustSource(t, "git+"+base+"/"+repo+".git")
-			}
-		},
-	})
+	resolvertest.RunObjects(t, smartHTTPHarness(true))
 }
 
 // TestObjectsPrivate reads the signed objects of private repositories

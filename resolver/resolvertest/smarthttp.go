@@ -42,9 +42,11 @@ func (a HTTPAuth) basicOK(user, pass string) bool {
 	if a.Basic != nil {
 		return a.Basic(user, pass)
 	}
-	same := func(x, y string) bool { return subtle.ConstantTimeCompare([]byte(x), []byte(y)) == 1 }
-	return a.Username != "" && same(user, a.Username) && same(pass, a.Password)
+	return a.Username != "" && sameSecret(user, a.Username) && sameSecret(pass, a.Password)
 }
+
+// sameSecret compares two secrets in constant time.
+func sameSecret(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 // ServePrivateSmartHTTP is ServeSmartHTTP for a server that demands auth:
 // a request without credentials gets 401 with a Basic challenge, wrong
@@ -92,7 +94,6 @@ func serveSmartHTTP(t testing.TB, root string, auth HTTPAuth) string {
 
 // authenticated lets through requests that carry auth's credentials.
 func authenticated(auth HTTPAuth, next http.Handler) http.Handler {
-	same := func(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		header := req.Header.Get("Authorization")
 		user, pass, isBasic := req.BasicAuth()
@@ -105,7 +106,7 @@ func authenticated(auth HTTPAuth, next http.Handler) http.Handler {
 		case isBasic:
 			w.Header().Set("WWW-Authenticate", `Basic realm="resolvertest"`)
 			http.Error(w, "bad credentials", http.StatusUnauthorized)
-		case auth.BearerToken != "" && same(header, "Bearer "+auth.BearerToken):
+		case auth.BearerToken != "" && sameSecret(header, "Bearer "+auth.BearerToken):
 			next.ServeHTTP(w, req)
 		default:
 			http.Error(w, "bad token", http.StatusForbidden)
