@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun/migrate"
 
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -23,16 +22,7 @@ func TestPushMigrationFillsRepositoryOfExistingRows(t *testing.T) {
 		// Every migration but the push one, which then runs last. The
 		// rows are written as a version from before it wrote them: this
 		// version's statements write the repository column it adds.
-		before := migrate.NewMigrations()
-		for _, m := range s.Migrations().Sorted() {
-			if m.Name != "20261202000300" {
-				before.Add(m)
-			}
-		}
-		m := migrate.NewMigrator(s.db, before, migrate.WithTableName(s.t.migrations), migrate.WithLocksTableName(s.t.migrationLocks), migrate.WithMarkAppliedOnSuccess(true))
-		require.NoError(t, m.Init(ctx))
-		_, err := m.Migrate(ctx)
-		require.NoError(t, err)
+		migrateAllBut(t, s, "20261202000300")
 		widget := key(t, "git+ssh://git@github.com/acme/widget.git", "branch:main")
 		for i, k := range []tracking.UpstreamKey{widget, key(t, "github://acme/gadget", "tag:latest")} {
 			_, err := s.sqldb.ExecContext(ctx, `INSERT INTO `+s.t.installs+` (workspace_id, plugin_name, source_raw, tracked_ref, tracked, installed_sha) VALUES ('ws', $1, $2, $3, TRUE, $4)`,
