@@ -49,19 +49,8 @@ func TestPushMigrationFillsRepositoryOfExistingRows(t *testing.T) {
 // TestRepositoryLookupUsesIndex makes sure the lookup of a repository's
 // upstreams is an index search, not a scan of upstreams or installs.
 func TestRepositoryLookupUsesIndex(t *testing.T) {
-	ctx := context.Background()
 	s := backends[0].newStore(t)
-	rows, err := s.sqldb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+s.q.push.repositoryUpstreams, "github.com/a/b", 0, 10)
-	require.NoError(t, err)
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
-		plan = append(plan, detail)
-	}
-	require.NoError(t, rows.Err())
+	plan := explain(t, s, s.q.push.repositoryUpstreams, "github.com/a/b", 0, 10)
 	require.NotEmpty(t, plan)
 	for _, step := range plan {
 		assert.NotContains(t, step, "SCAN", "plan %q", plan)
