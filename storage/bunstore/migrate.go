@@ -21,11 +21,7 @@ import (
 // A process that crashed while migrating leaves its lock row behind; after
 // the timeout Migrate fails with an error that says which row to delete.
 func (s *Store) Migrate(ctx context.Context) error {
-	m := migrate.NewMigrator(s.db, s.Migrations(),
-		migrate.WithTableName(s.t.migrations),
-		migrate.WithLocksTableName(s.t.migrationLocks),
-		migrate.WithMarkAppliedOnSuccess(true),
-	)
+	m := s.migrator(s.Migrations())
 	if err := s.initMigrator(ctx, m); err != nil {
 		return err
 	}
@@ -40,6 +36,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return interpretError(ctx, "migrate", err)
 	}
 	return nil
+}
+
+// migrator runs ms against the Store's migration and lock tables.
+func (s *Store) migrator(ms *migrate.Migrations) *migrate.Migrator {
+	return migrate.NewMigrator(s.db, ms,
+		migrate.WithTableName(s.t.migrations),
+		migrate.WithLocksTableName(s.t.migrationLocks),
+		migrate.WithMarkAppliedOnSuccess(true),
+	)
 }
 
 // initMigrator creates the migration tables. Two Postgres sessions running

@@ -98,8 +98,7 @@ WHERE source_raw = $1 AND tracked_ref = $2 AND holder = $3 AND holder <> ''`,
 type pushTables struct{ requests, deliveries string }
 
 func newPushTables(t tables) pushTables {
-	prefix := strings.TrimSuffix(t.installs, "installs")
-	return pushTables{requests: prefix + "check_requests", deliveries: prefix + "push_deliveries"}
+	return pushTables{requests: t.checkRequests, deliveries: t.pushDeliveries}
 }
 
 // addPushMigrations registers the migrations of the push tables.

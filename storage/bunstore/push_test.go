@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun/migrate"
 
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -23,16 +22,7 @@ func TestPushMigrationFillsRepositoryOfExistingRows(t *testing.T) {
 		// Every migration but the push one, which then runs last. The
 		// rows are written as a version from before it wrote them: this
 		// version's statements write the repository column it adds.
-		before := migrate.NewMigrations()
-		for _, m := range s.Migrations().Sorted() {
-			if m.Name != "20261202000300" {
-				before.Add(m)
-			}
-		}
-		m := migrate.NewMigrator(s.db, before, migrate.WithTableName(s.t.migrations), migrate.WithLocksTableName(s.t.migrationLocks), migrate.WithMarkAppliedOnSuccess(true))
-		require.NoError(t, m.Init(ctx))
-		_, err := m.Migrate(ctx)
-		require.NoError(t, err)
+		migrateAllBut(t, s, "20261202000300")
 		widget := key(t, "git+ssh://git@github.com/acme/widget.git", "branch:main")
 		for i, k := range []tracking.UpstreamKey{widget, key(t, "github://acme/gadget", "tag:latest")} {
 			_, err := s.sqldb.ExecContext(ctx, `INSERT INTO `+s.t.installs+` (workspace_id, plugin_name, source_raw, tracked_ref, tracked, installed_sha) VALUES ('ws', $1, $2, $3, TRUE, $4)`,
@@ -59,19 +49,8 @@ func TestPushMigrationFillsRepositoryOfExistingRows(t *testing.T) {
 // TestRepositoryLookupUsesIndex makes sure the lookup of a repository's
 // upstreams is an index search, not a scan of upstreams or installs.
 func TestRepositoryLookupUsesIndex(t *testing.T) {
-	ctx := context.Background()
 	s := backends[0].newStore(t)
-	rows, err := s.sqldb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+s.q.push.repositoryUpstreams, "github.com/a/b", 0, 10)
-	require.NoError(t, err)
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
-		plan = append(plan, detail)
-	}
-	require.NoError(t, rows.Err())
+	plan := explain(t, s, s.q.push.repositoryUpstreams, "github.com/a/b", 0, 10)
 	require.NotEmpty(t, plan)
 	for _, step := range plan {
 		assert.NotContains(t, step, "SCAN", "plan %q", plan)

@@ -16,6 +16,8 @@ type tables struct {
 	// The events outbox (events.go).
 	events, subscriptions, deadEvents string
 	holds                             string
+	// Sweep records (sweeps.go) and push webhooks (push.go).
+	sweeps, checkRequests, pushDeliveries string
 }
 
 func newTables(prefix string) tables {
@@ -30,6 +32,9 @@ func newTables(prefix string) tables {
 		subscriptions:  prefix + "subscriptions",
 		deadEvents:     prefix + "dead_events",
 		holds:          prefix + "holds",
+		sweeps:         prefix + "sweeps",
+		checkRequests:  prefix + "check_requests",
+		pushDeliveries: prefix + "push_deliveries",
 	}
 }
 

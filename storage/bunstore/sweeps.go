@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -19,14 +18,9 @@ import (
 // kept. The failing upstreams are a JSON array in one column: they are
 // only ever read with their sweep.
 
-// sweepsTable names the sweep records table with the Store's prefix.
-func sweepsTable(t tables) string {
-	return strings.TrimSuffix(t.installs, "installs") + "sweeps"
-}
-
 // addSweepMigrations registers the migration of the sweep records table.
 func addSweepMigrations(ms *migrate.Migrations, t tables) {
-	table := sweepsTable(t)
+	table := t.sweeps
 	ms.Add(migrate.Migration{
 		Name:    "20261202000700",
 		Comment: "plugindrift_sweeps",
@@ -84,7 +78,7 @@ func (s *Store) RecordSweep(ctx context.Context, r storage.SweepRecord) (storage
 	if err != nil {
 		return storage.SweepRecord{}, fmt.Errorf("bunstore: record sweep: %w", err)
 	}
-	table := sweepsTable(s.t)
+	table := s.t.sweeps
 	insert := fmt.Sprintf(`INSERT INTO %s (%s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`, table, sweepCols)
 	// The record at offset SweepsKept from the newest is the newest one
 	// to go; with fewer records the subquery is NULL and nothing goes.
@@ -115,7 +109,7 @@ func (s *Store) ListSweeps(ctx context.Context, p storage.ListSweepsParams) ([]s
 	if p.BeforeID > 0 {
 		w.add("id < ?", p.BeforeID)
 	}
-	query := fmt.Sprintf(`SELECT id, %s FROM %s%s ORDER BY id DESC LIMIT %s`, sweepCols, sweepsTable(s.t), w.String(), w.arg(p.Limit))
+	query := fmt.Sprintf(`SELECT id, %s FROM %s%s ORDER BY id DESC LIMIT %s`, sweepCols, s.t.sweeps, w.String(), w.arg(p.Limit))
 	return queryAll(ctx, s, "list sweeps", scanSweep, query, w.args...)
 }
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/uptrace/bun/migrate"
 
 	"github.com/plugindrift/plugindrift/storage"
 	"github.com/plugindrift/plugindrift/tracking"
@@ -20,20 +19,11 @@ func TestVerificationMigrationKeepsExistingRows(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		s := openStore(t, b.dsn(t), nil)
-		before := migrate.NewMigrations()
-		for _, m := range s.Migrations().Sorted() {
-			if m.Name != "20261202000500" {
-				before.Add(m)
-			}
-		}
-		m := migrate.NewMigrator(s.db, before, migrate.WithTableName(s.t.migrations), migrate.WithLocksTableName(s.t.migrationLocks), migrate.WithMarkAppliedOnSuccess(true))
-		require.NoError(t, m.Init(ctx))
-		_, err := m.Migrate(ctx)
-		require.NoError(t, err)
+		migrateAllBut(t, s, "20261202000500")
 		k := key(t, "github://acme/widget", "branch:main")
 		install(t, s, "ws", "w", k, sha(1))
 		// The entry as the previous version's queue statement wrote it.
-		_, err = s.sqldb.ExecContext(ctx, `INSERT INTO plugindrift_updates (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, kind, status, detected_at, last_seen_at)
+		_, err := s.sqldb.ExecContext(ctx, `INSERT INTO plugindrift_updates (workspace_id, plugin_name, source_raw, tracked_ref, from_sha, to_sha, kind, status, detected_at, last_seen_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)`, "ws", "w", k.Source.String(), k.Ref.String(), sha(1), sha(2), string(tracking.KindNewCommit), t0.UnixMicro())
 		require.NoError(t, err)
 
